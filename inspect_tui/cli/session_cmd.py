@@ -1,0 +1,131 @@
+"""``inspect-tui session …``: create, check, summarise, fingerprint and repair session files."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import date
+from pathlib import Path
+
+from inspect_tui.core.check import check_content
+from inspect_tui.core.meta import SessionMeta
+from inspect_tui.core.plan import PlannedBranch, load_plan
+from inspect_tui.core.versions import digest
+from inspect_tui.errors import Problem, UserError
+from inspect_tui.store.session import Session, checklist_for, new_session, open_checklist, parse_meta
+from inspect_tui.store.session_file import read_session, recover
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("session", help="会话文件：新建、检查、摘要、指纹、历史、修复")
+    ss = p.add_subparsers(dest="session_command", metavar="ACTION", required=True)
+
+    new = ss.add_parser("new", help="新建一个观摩会话（一份访问计划）")
+    new.add_argument("--group", required=True, help="观摩小组名称")
+    new.add_argument("--inspector", required=True, help="本人姓名（本会话副本的所有者）")
+    new.add_argument("--date", type=_day, default=date.today(), help="观摩日期 YYYY-MM-DD（默认今天）")
+    new.add_argument("--checklist", default="party-branch-standard", help="检查清单文件或内置清单 id")
+    new.add_argument("--branch", action="append", default=[], metavar="NAME", help="被观摩支部（可重复）")
+    new.add_argument("--plan", type=Path, help="访问计划（CSV 或 YAML），提供支部名单")
+    new.add_argument("--inspectors", nargs="*", default=[], help="小组其他成员")
+    new.add_argument("--dir", type=Path, default=Path("sessions"), help="会话目录（默认 sessions/）")
+    new.add_argument("-o", "--output", type=Path, help="会话文件路径（默认按小组、日期和姓名命名）")
+    new.set_defaults(func=cmd_new)
+
+    check = ss.add_parser("check", help="按会话格式（JSON Schema）检查会话文件")
+    check.add_argument("files", nargs="+", type=Path)
+    check.set_defaults(func=cmd_check)
+
+    show = ss.add_parser("show", help="各支部进度、得分、等次和问题数")
+    show.add_argument("file", type=Path)
+    show.set_defaults(func=cmd_show)
+
+    dig = ss.add_parser("digest", help="记录内容的指纹（与合并顺序无关，可用于核对两份数据是否相同）")
+    dig.add_argument("file", type=Path)
+    dig.set_defaults(func=cmd_digest)
+
+    log = ss.add_parser("log", help="会话历史：谁在何时改了什么，合并记录与裁定理由")
+    log.add_argument("file", type=Path)
+    log.set_defaults(func=cmd_log)
+
+    rec = ss.add_parser("recover", help="从损坏的会话文件中抢救有效内容到新文件")
+    rec.add_argument("file", type=Path)
+    rec.add_argument("-o", "--output", type=Path, required=True)
+    rec.set_defaults(func=cmd_recover)
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"“{text}”不是 YYYY-MM-DD 格式的日期") from None
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    checklist = open_checklist(args.checklist)
+    branches: list[PlannedBranch] = [PlannedBranch(b) for b in args.branch]
+    group, day, inspectors = args.group, args.date, list(args.inspectors)
+    if args.plan:
+        plan = load_plan(args.plan)
+        branches += plan.branches
+        inspectors += plan.inspectors
+        day = plan.date or day
+    if not branches:
+        raise UserError("没有给出被观摩支部", hint="用 --branch 名称（可重复）或 --plan 计划文件 指定。")
+    with new_session(args.dir, group=group, day=day, inspector=args.inspector, checklist=checklist,
+                     branches=branches, inspectors=inspectors, path=args.output) as s:
+        print(f"已创建 {s.path}（{len(s.branches())} 个支部，清单 {checklist.id} {checklist.version}）")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    problems: list[Problem] = []
+    for path in args.files:
+        meta, records, log = read_session(path)
+        checklist = None
+        try:
+            ref = parse_meta(path, meta).checklist
+            checklist = checklist_for(path, ref)
+        except UserError as exc:
+            problems += exc.problems or [Problem(str(path), exc.message)]
+        found = check_content(meta, records, log, checklist)
+        problems += [Problem(str(path), msg) for msg in found]
+        if not found and checklist is not None:
+            print(f"{path}: 正常（{len(records)} 条记录，摘要 {digest(records)}）")
+    if problems:
+        raise UserError(f"{len(problems)} 处问题", problems=problems)
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    with Session.open(args.file, readonly=True) as s:
+        m: SessionMeta = s.meta
+        print(f"{m.group}  {m.date}  观摩员：{m.inspector}  清单：{m.checklist.id} {m.checklist.version}")
+        for b in s.branches():
+            r = s.result(b.id)
+            steps = "".join(st.label if done else "·" for st, done in r.steps_done.items())
+            aware = f"{r.awareness:.0%}" if r.awareness is not None else "—"
+            unsettled = f"  未定 {len(r.unsettled)}" if r.unsettled else ""
+            print(f"  {steps}  {r.total:6.1f}/{r.full_marks:g} {r.rating.label:<4} 问题 {r.problems:>2}  "
+                  f"知晓率 {aware:>4}  {r.name}{unsettled}")
+    return 0
+
+
+def cmd_digest(args: argparse.Namespace) -> int:
+    _meta, records, _log = read_session(args.file)
+    print(digest(records))
+    return 0
+
+
+def cmd_log(args: argparse.Namespace) -> int:
+    from inspect_tui.core.history import history_lines
+
+    meta, records, log = read_session(args.file)
+    for line in history_lines(meta, records, log):
+        print(line)
+    return 0
+
+
+def cmd_recover(args: argparse.Namespace) -> int:
+    report = recover(args.file, args.output)
+    print(report)
+    return 0

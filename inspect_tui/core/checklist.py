@@ -1,0 +1,181 @@
+"""The checklist schema: the one place where items, weights, prompts and rating bands are defined.
+
+Everything else — suggested scores, totals, ratings, the UI's prompts, the PDFs' wording — reads
+from a validated ``Checklist``. The models are pydantic so that a malformed file yields *every*
+error with its path, which ``inspect_tui.core.checklist_load`` maps back to YAML line numbers.
+Item ids are stable across versions: sessions and merges refer to items by id only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from inspect_tui.core.steps import Step
+
+Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ScoringMethod(StrEnum):
+    PROPORTIONAL = "proportional"  # meets=1, partly=`partly`, not=0; averaged over observations
+    ALL_OR_NOTHING = "all_or_nothing"  # full marks only if every observation meets
+    DEDUCT = "deduct"  # full marks minus `deduct_per` for each partly/not observation
+
+
+class Scoring(_Strict):
+    method: ScoringMethod = ScoringMethod.PROPORTIONAL
+    partly: float = Field(0.5, ge=0, le=1, description="share of full marks for a 'partly' finding")
+    deduct_per: float = Field(1.0, gt=0, description="points deducted per shortfall (method: deduct)")
+    rule: Text | None = Field(None, description="the scoring rule in words, shown to the inspector")
+
+
+class Question(_Strict):
+    id: Id
+    text: Text
+    expect: Text | None = Field(None, description="the gist of an adequate answer")
+    to: Text | None = Field(None, description="who to ask, e.g. 支部书记 / 普通党员")
+
+
+class StepPrompt(_Strict):
+    """What an inspector needs at one step for one item."""
+
+    prompt: Text
+    records: tuple[Text, ...] = Field((), description="records to examine (check step)")
+    questions: tuple[Question, ...] = Field((), description="questions for members (ask step)")
+
+
+class Item(_Strict):
+    id: Id
+    title: Text
+    full_marks: float = Field(gt=0)
+    scoring: Scoring = Scoring()
+    steps: dict[Step, StepPrompt] = Field(min_length=1)
+    problems: tuple[Text, ...] = Field(min_length=1, description="typical problems found")
+    rectification: Text = Field(description="suggested rectification wording")
+
+    @model_validator(mode="after")
+    def _step_rules(self) -> Item:
+        ask = self.steps.get(Step.ASK)
+        if ask is not None and not ask.questions:
+            raise ValueError("the 'ask' step needs at least one question")
+        for step, prompt in self.steps.items():
+            if prompt.questions and step is not Step.ASK:
+                raise ValueError(f"questions belong to the 'ask' step, not '{step.value}'")
+        if Step.EVALUATE not in self.steps:
+            raise ValueError("every item needs an 'evaluate' prompt (how to judge it)")
+        if not {Step.LOOK, Step.CHECK} & self.steps.keys():
+            raise ValueError("every item needs a 'look' or 'check' prompt (how it is observed)")
+        return self
+
+    def applies_to(self, step: Step) -> bool:
+        return step in self.steps
+
+    @property
+    def questions(self) -> tuple[Question, ...]:
+        ask = self.steps.get(Step.ASK)
+        return ask.questions if ask else ()
+
+
+class Area(_Strict):
+    id: Id
+    title: Text
+    full_marks: float = Field(gt=0)
+    items: tuple[Item, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _weights(self) -> Area:
+        total = sum(i.full_marks for i in self.items)
+        if abs(total - self.full_marks) > 1e-6:
+            raise ValueError(f"item full marks add up to {total:g}, but the area's full_marks is {self.full_marks:g}")
+        return self
+
+
+class Level(StrEnum):
+    EXCELLENT = "excellent"
+    GOOD = "good"
+    PASS = "pass"
+    FAIL = "fail"
+
+
+class RatingBand(_Strict):
+    label: Text
+    min: float = Field(ge=0, le=100, description="lowest score, in percent of full marks")
+    level: Level
+
+
+class Checklist(_Strict):
+    id: Id
+    title: Text
+    version: Text
+    full_marks: float = Field(gt=0)
+    ratings: tuple[RatingBand, ...] = Field(min_length=2)
+    areas: tuple[Area, ...] = Field(min_length=1)
+    questions: tuple[Question, ...] = Field((), description="general awareness questions for the 'ask' step")
+
+    @model_validator(mode="after")
+    def _consistency(self) -> Checklist:
+        total = sum(a.full_marks for a in self.areas)
+        if abs(total - self.full_marks) > 1e-6:
+            raise ValueError(f"area full marks add up to {total:g}, but full_marks is {self.full_marks:g}")
+        seen: dict[str, str] = {}
+        for kind, ident in self._all_ids():
+            if ident in seen:
+                raise ValueError(f"duplicate id '{ident}' ({kind}, already used by a {seen[ident]})")
+            seen[ident] = kind
+        mins = [b.min for b in self.ratings]
+        if mins != sorted(mins, reverse=True) or len(set(mins)) != len(mins):
+            raise ValueError("ratings must be listed from the highest 'min' to the lowest, each min different")
+        if mins[-1] != 0:
+            raise ValueError("the last rating band must start at min: 0 so every score has a rating")
+        return self
+
+    def _all_ids(self) -> list[tuple[str, str]]:
+        ids = [("area", a.id) for a in self.areas]
+        ids += [("item", i.id) for a in self.areas for i in a.items]
+        ids += [("question", q.id) for q in self.all_questions()]
+        return ids
+
+    # --- lookups used by the model, UI and exports -------------------------------------------
+
+    def items(self) -> list[Item]:
+        return [i for a in self.areas for i in a.items]
+
+    def item(self, item_id: str) -> Item:
+        for i in self.items():
+            if i.id == item_id:
+                return i
+        raise KeyError(item_id)
+
+    def area_of(self, item_id: str) -> Area:
+        for a in self.areas:
+            if any(i.id == item_id for i in a.items):
+                return a
+        raise KeyError(item_id)
+
+    def items_for(self, step: Step) -> list[Item]:
+        return [i for i in self.items() if i.applies_to(step)]
+
+    def all_questions(self) -> list[Question]:
+        return list(self.questions) + [q for i in self.items() for q in i.questions]
+
+    def rating_for(self, score: float) -> RatingBand:
+        percent = 100.0 * score / self.full_marks
+        for band in self.ratings:
+            if percent >= band.min:
+                return band
+        return self.ratings[-1]
+
+    def content_hash(self) -> str:
+        """A hash of the checklist's meaning (not its formatting): sessions record it so that files
+        made with different wording of the same version are caught before they are merged."""
+        blob = json.dumps(self.model_dump(mode="json"), ensure_ascii=False, sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]

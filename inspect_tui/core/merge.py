@@ -1,0 +1,433 @@
+"""The group leader's merge, as pure functions: check the inputs, match branches, join the records.
+
+The merge *rule* lives in :mod:`inspect_tui.core.versions` (the version-vector lattice: union of
+versions, keep the maximal ones). This module builds the leader's merge on it:
+
+* **Verification** — every version's content hash is recomputed (``bad_hashes``); a hand-edited
+  file is refused by name before anything is joined.
+* **Compatibility** — all inputs must use the same checklist (id, version *and* content hash). A
+  mismatch is refused naming both versions and the items that differ (a full item-by-item diff when
+  both checklists can be found, else the items each file's records use that the other lacks).
+  Inputs of one visit plan share ``visit_id`` and must then agree on group and date. Inputs with
+  *different* ``visit_id`` (inspectors who each started their own session from the checklist) may be
+  merged only when the leader confirms branch matching; they must still agree on the date and on the
+  group name (compared after normalisation).
+* **Branch matching** — branches are the same branch when they have the same id. Otherwise two
+  branch records whose names are equal after :func:`normalize_branch_name` are *proposed* as one
+  branch; the leader confirms. Applying a match rewrites every reference to the alias id
+  (``data.branch``, slot ids such as ``observation/<branch>/…``, an observation id in
+  ``data.source``) to the *canonical* id — the smallest id of the matched group that has a branch
+  record among the inputs — and drops the alias branch record. The rewrite is a pure function of
+  (record, alias map), and the alias map is computed from the *set* of inputs (plus aliases already
+  confirmed in earlier merges, carried in the merge log), so the result does not depend on the order
+  of the inputs: merge stays commutative, associative and idempotent.
+* **Join** — a fold of :func:`versions.join_versions` per record id, with per-input statistics:
+  records read, new (the input brought an id or a version the earlier inputs lacked), already
+  present (nothing new), and conflicts (records of this input that are conflicted in the result —
+  counted on the final result, so this column does not depend on input order either).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from inspect_tui.core.checklist import Checklist
+from inspect_tui.core.meta import SessionMeta
+from inspect_tui.core.records import Kind
+from inspect_tui.core.versions import RecordDoc, VersionDoc, bad_hashes, digest, join_versions, version_hash
+from inspect_tui.errors import Problem
+
+MERGE_EVENT = "merge"
+
+
+@dataclass(frozen=True)
+class Source:
+    """One input of a merge: a session file already read (``name`` is how messages refer to it)."""
+
+    name: str
+    meta: SessionMeta
+    records: Sequence[RecordDoc]
+    log: Sequence[Mapping[str, Any]] = ()
+
+
+@dataclass
+class SourceStats:
+    name: str
+    inspector: str
+    read: int = 0
+    new: int = 0
+    present: int = 0
+    conflicts: int = 0
+    digest: str = ""
+
+
+@dataclass(frozen=True)
+class BranchMatch:
+    """Branches with different ids proposed (or confirmed) as one: ``members`` are (id, name, files)."""
+
+    canonical: str
+    name: str
+    members: tuple[tuple[str, str, tuple[str, ...]], ...]
+
+    def describe(self) -> str:
+        others = "；".join(f"{name}〔{rid}〕（{'、'.join(files)}）" for rid, name, files in self.members
+                          if rid != self.canonical)
+        return f"{self.name}〔{self.canonical}〕 ← {others}"
+
+
+@dataclass(frozen=True)
+class BranchMatching:
+    confirmed: dict[str, str]  # alias id -> canonical id, from earlier merges (always applied)
+    proposed: dict[str, str]  # alias id -> canonical id, by name: applied only when the leader agrees
+    matches: tuple[BranchMatch, ...]  # the proposed groups, for display
+    ambiguous: tuple[str, ...] = ()  # normalised names that one file uses for several branches
+
+    def aliases(self, apply_proposed: bool) -> dict[str, str]:
+        return {**self.confirmed, **self.proposed} if apply_proposed else dict(self.confirmed)
+
+
+@dataclass
+class MergeResult:
+    records: dict[str, RecordDoc]
+    stats: list[SourceStats]
+    aliases: dict[str, str] = field(default_factory=dict)
+    dropped_branches: list[str] = field(default_factory=list)
+
+    @property
+    def conflicts(self) -> list[str]:
+        return sorted(rid for rid, doc in self.records.items() if len(doc["versions"]) > 1)
+
+    def digest(self) -> str:
+        return digest(self.records.values())
+
+
+# --- verification -----------------------------------------------------------------------------------
+
+
+def verify_source(src: Source) -> list[Problem]:
+    """Problems with one input's records: versions whose content no longer matches their hash."""
+    bad = bad_hashes(src.records)
+    if not bad:
+        return []
+    shown = "、".join(bad[:5]) + (f" 等 {len(bad)} 条" if len(bad) > 5 else "")
+    return [Problem(src.name, f"内容校验值不符（文件可能被手工修改或损坏）：{shown}")]
+
+
+# --- checklist and visit compatibility --------------------------------------------------------------
+
+
+def checklist_differences(a: Checklist, b: Checklist) -> list[str]:
+    """Item-level differences from checklist ``a`` to ``b``, in words."""
+    ia = {i.id: i for i in a.items()}
+    ib = {i.id: i for i in b.items()}
+    out = [f"{i}（仅 {a.version} 有）" for i in ia if i not in ib]
+    out += [f"{i}（仅 {b.version} 有）" for i in ib if i not in ia]
+    for i in ia:
+        if i in ib and ia[i] != ib[i]:
+            x, y = ia[i], ib[i]
+            what = [k for k in ("title", "full_marks", "scoring", "steps", "problems", "rectification")
+                    if getattr(x, k) != getattr(y, k)]
+            out.append(f"{i}（{'、'.join(what) or '内容'}不同）")
+    if not out and (a.areas != b.areas or a.ratings != b.ratings or a.questions != b.questions):
+        out.append("（项目相同；评分档次、领域或通用问题不同）")
+    return out
+
+
+def items_used(records: Iterable[RecordDoc]) -> set[str]:
+    used = set()
+    for doc in records:
+        for v in doc["versions"]:
+            item = v["data"].get("item")
+            if isinstance(item, str):
+                used.add(item)
+    return used
+
+
+def check_compatible(sources: Sequence[Source], checklists: Iterable[Checklist] = ()) -> list[Problem]:
+    """Why these inputs cannot be merged (empty when they can). ``checklists`` are the checklists
+    known to the caller (shipped ones, ``--checklist`` files) used to name the differing items."""
+    problems: list[Problem] = []
+    if not sources:
+        return problems
+    known = {(c.id, c.version, c.content_hash()): c for c in checklists}
+    ref0 = sources[0].meta.checklist
+    for src in sources[1:]:
+        ref = src.meta.checklist
+        if ref == ref0:
+            continue
+        a, b = known.get((ref0.id, ref0.version, ref0.hash)), known.get((ref.id, ref.version, ref.hash))
+        if ref.id != ref0.id:
+            diff = [f"清单编号不同：{ref0.id} / {ref.id}"]
+        elif a is not None and b is not None:
+            diff = checklist_differences(a, b)
+        else:
+            ua, ub = items_used(sources[0].records), items_used(src.records)
+            cl_items = {i.id for i in (a or b).items()} if (a or b) else None
+            if cl_items is not None:
+                extra = sorted((ub if a else ua) - cl_items)
+                diff = [f"{i}（不在 {(a or b).version} 中）" for i in extra]
+            else:
+                diff = [f"{i}（仅 {sources[0].name} 用到）" for i in sorted(ua - ub)]
+                diff += [f"{i}（仅 {src.name} 用到）" for i in sorted(ub - ua)]
+            diff = diff or ["找不到两个版本的清单文件，无法逐项比较（记录中用到的项目相同）"]
+        shown = "；".join(diff[:12]) + (f"；等 {len(diff)} 处" if len(diff) > 12 else "")
+        problems.append(Problem(
+            src.name,
+            f"检查清单版本不同：本文件为 {ref.id} {ref.version}（{ref.hash}），"
+            f"{sources[0].name} 为 {ref0.id} {ref0.version}（{ref0.hash}）；不同的项目：{shown}"))
+    metas = [s.meta for s in sources]
+    if len({m.date for m in metas}) > 1:
+        days = "；".join(f"{s.name}：{s.meta.date.isoformat()}" for s in sources)
+        problems.append(Problem(sources[0].name, f"观摩日期不一致，不能合并：{days}"))
+    group_key = normalize_text if len({m.visit_id for m in metas}) > 1 else (lambda g: g)
+    if len({group_key(m.group) for m in metas}) > 1:
+        groups = "；".join(f"{s.name}：{s.meta.group}" for s in sources)
+        problems.append(Problem(sources[0].name, f"观摩小组不一致，不能合并：{groups}"))
+    return problems
+
+
+def visit_ids(sources: Sequence[Source]) -> list[str]:
+    return sorted({s.meta.visit_id for s in sources})
+
+
+# --- branch matching --------------------------------------------------------------------------------
+
+_PREFIXES = ("中国共产党", "中共")
+_SUFFIXES = ("党支部委员会", "支部委员会", "党总支部", "党总支", "联合党支部", "党支部", "联合支部", "支部")
+
+
+def normalize_text(text: str) -> str:
+    """NFKC, lower case, without spaces, punctuation and symbols."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    return "".join(ch for ch in text if unicodedata.category(ch)[0] not in "PSZC")
+
+
+def normalize_branch_name(name: str) -> str:
+    """The key two spellings of one branch share: ``省财政厅 办公室党支部`` = ``省财政厅办公室支部``."""
+    text = normalize_text(name)
+    for p in _PREFIXES:
+        if text.startswith(p) and len(text) > len(p):
+            text = text[len(p):]
+            break
+    for s in _SUFFIXES:
+        if text.endswith(s) and len(text) > len(s):
+            text = text[: -len(s)]
+            break
+    return text
+
+
+def logged_aliases(logs: Iterable[Iterable[Mapping[str, Any]]]) -> dict[str, str]:
+    """Branch aliases confirmed in earlier merges (``branch_aliases`` of merge log entries)."""
+    out: dict[str, str] = {}
+    for log in logs:
+        for entry in log:
+            aliases = entry.get("branch_aliases") if isinstance(entry, Mapping) else None
+            if isinstance(aliases, Mapping):
+                out.update({str(k): str(v) for k, v in aliases.items()})
+    return out
+
+
+class _Union:
+    def __init__(self) -> None:
+        self.parent: dict[str, str] = {}
+
+    def find(self, x: str) -> str:
+        self.parent.setdefault(x, x)
+        while self.parent[x] != x:
+            self.parent[x] = self.parent[self.parent[x]]
+            x = self.parent[x]
+        return x
+
+    def union(self, a: str, b: str) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+    def groups(self) -> dict[str, set[str]]:
+        out: dict[str, set[str]] = {}
+        for x in list(self.parent):
+            out.setdefault(self.find(x), set()).add(x)
+        return out
+
+
+def match_branches(sources: Sequence[Source]) -> BranchMatching:
+    """Confirmed aliases (from merge logs) and name-based proposals, computed from the set of inputs."""
+    branches: dict[str, dict[str, Any]] = {}  # id -> {"names": set, "files": set}
+    live_names: dict[str, str] = {}
+    per_file: dict[tuple[str, str], set[str]] = {}  # (file, key) -> ids
+    for src in sources:
+        for doc in src.records:
+            rid = doc["id"]
+            vs = doc["versions"]
+            if not vs or vs[0]["kind"] != Kind.BRANCH:
+                continue
+            info = branches.setdefault(rid, {"files": set()})
+            info["files"].add(src.name)
+            live = [v for v in vs if not v["deleted"]]
+            if live:
+                name = max(live, key=lambda v: (v["at"], v["h"]))["data"]["name"]
+                live_names[rid] = min(live_names.get(rid, name), name)
+                per_file.setdefault((src.name, normalize_branch_name(name)), set()).add(rid)
+
+    confirmed_raw = logged_aliases(s.log for s in sources)
+    known = _Union()
+    for a, c in confirmed_raw.items():
+        known.union(a, c)
+    by_key: dict[str, set[str]] = {}
+    for rid, name in live_names.items():
+        by_key.setdefault(normalize_branch_name(name), set()).add(rid)
+    ambiguous = sorted({key for (_f, key), ids in per_file.items() if len(ids) > 1})
+    proposed_u = _Union()
+    for a, c in confirmed_raw.items():
+        proposed_u.union(a, c)
+    for key, ids in by_key.items():
+        if key in ambiguous or len(ids) < 2:
+            continue
+        first, *rest = sorted(ids)
+        for other in rest:
+            proposed_u.union(first, other)
+
+    def canon(group: set[str]) -> str:
+        present = sorted(g for g in group if g in branches)
+        return present[0] if present else min(group)
+
+    confirmed: dict[str, str] = {}
+    for group in known.groups().values():
+        c = canon(group)
+        confirmed.update({g: c for g in group if g != c})
+    proposed: dict[str, str] = {}
+    matches = []
+    for group in proposed_u.groups().values():
+        c = canon(group)
+        fresh = {g: c for g in group if g != c and confirmed.get(g) != c}
+        if not fresh:
+            continue
+        proposed.update({g: c for g in group if g != c})
+        members = tuple((g, live_names.get(g, "?"), tuple(sorted(branches.get(g, {}).get("files", ()))))
+                        for g in sorted(group) if g in branches)
+        matches.append(BranchMatch(c, live_names.get(c, "?"), members))
+    matches.sort(key=lambda m: (m.name, m.canonical))
+    return BranchMatching(confirmed, proposed, tuple(matches), tuple(ambiguous))
+
+
+def _rewrite_str(s: str, aliases: Mapping[str, str]) -> str:
+    if s in aliases:
+        return aliases[s]
+    if "/" in s:
+        for alias, canon in aliases.items():
+            token = f"/{alias}/"
+            if token in s:
+                return s.replace(token, f"/{canon}/")
+    return s
+
+
+def rewrite_doc(doc: RecordDoc, aliases: Mapping[str, str]) -> RecordDoc | None:
+    """``doc`` with branch references moved to canonical ids; ``None`` for an alias branch record.
+    A pure function of (doc, aliases): the same input gives the same versions and hashes anywhere."""
+    if not aliases:
+        return doc
+    rid = doc["id"]
+    vs = doc["versions"]
+    if vs and vs[0]["kind"] == Kind.BRANCH:
+        return None if rid in aliases else doc
+    hit = {v["data"].get("branch") for v in vs} & aliases.keys()
+    if not hit:
+        return doc
+    aliases = {a: aliases[a] for a in hit}
+    touched = False
+    new_versions: list[VersionDoc] = []
+    for v in vs:
+        data = v["data"]
+        nd = data
+        for key in ("branch", "source"):
+            val = data.get(key)
+            if isinstance(val, str):
+                new = _rewrite_str(val, aliases)
+                if new != val:
+                    nd = dict(nd) if nd is data else nd
+                    nd[key] = new
+        if nd is data:
+            new_versions.append(v)
+        else:
+            touched = True
+            nv = {**v, "data": nd}
+            nv["h"] = version_hash(nv)
+            new_versions.append(nv)
+    new_id = _rewrite_str(rid, aliases)
+    if not touched and new_id == rid:
+        return doc
+    return {"id": new_id, "versions": sorted(new_versions, key=lambda v: v["h"])}
+
+
+# --- the join ---------------------------------------------------------------------------------------
+
+
+def merge_sources(sources: Sequence[Source], aliases: Mapping[str, str] | None = None,
+                  progress: Callable[[int, int], None] | None = None) -> MergeResult:
+    """Join the records of all ``sources`` (after applying ``aliases``), with per-input statistics."""
+    aliases = dict(aliases or {})
+    acc: dict[str, RecordDoc] = {}
+    stats: list[SourceStats] = []
+    ids_per_source: list[set[str]] = []
+    dropped: set[str] = set()
+    total = len(sources)
+    for n, src in enumerate(sources):
+        st = SourceStats(src.name, src.meta.inspector, read=len(src.records), digest=digest(src.records))
+        ids: set[str] = set()
+        for doc in src.records:
+            if aliases:
+                moved = rewrite_doc(doc, aliases)
+                if moved is None:
+                    dropped.add(doc["id"])
+                    st.present += 1
+                    continue
+                doc = moved
+            rid = doc["id"]
+            ids.add(rid)
+            mine = acc.get(rid)
+            if mine is None:
+                acc[rid] = {"id": rid, "versions": list(doc["versions"])}
+                st.new += 1
+                continue
+            old = mine["versions"]
+            theirs = doc["versions"]
+            if len(old) == 1 and len(theirs) == 1 and old[0]["h"] == theirs[0]["h"]:
+                st.present += 1
+                continue
+            joined = join_versions(old, theirs)
+            if [v["h"] for v in joined] == [v["h"] for v in old]:
+                st.present += 1
+            else:
+                acc[rid] = {"id": rid, "versions": joined}
+                st.new += 1
+        stats.append(st)
+        ids_per_source.append(ids)
+        if progress:
+            progress(n + 1, total)
+    conflicted = {rid for rid, doc in acc.items() if len(doc["versions"]) > 1}
+    for st, ids in zip(stats, ids_per_source, strict=True):
+        st.conflicts = len(ids & conflicted)
+    used = {alias: canon for alias, canon in aliases.items() if alias in dropped or canon in acc}
+    return MergeResult(acc, stats, used, sorted(dropped))
+
+
+def merged_meta(sources: Sequence[Source], leader: str, replica: str | None = None) -> SessionMeta:
+    """The leader's meta for the merged file: the shared visit data, the leader's name, a new replica.
+    With several visit ids (matched independent sessions) the smallest is kept, so the choice does not
+    depend on the order of the inputs."""
+    base = min(sources, key=lambda s: (s.meta.visit_id, s.meta.role != "leader", s.name)).meta
+    names: list[str] = []
+    for s in sources:
+        names += [*s.meta.inspectors, s.meta.inspector]
+    names = [n for n in dict.fromkeys(names) if n != leader]
+    limits = Counter(s.meta.report_limit_minutes for s in sources)
+    meta = base.for_inspector(leader, role="leader")
+    update: dict[str, Any] = {"inspectors": (*names, leader), "report_limit_minutes": limits.most_common(1)[0][0]}
+    if replica:
+        update["replica"] = replica
+    return meta.model_copy(update=update)

@@ -1,0 +1,49 @@
+"""Session metadata: which visit, which checklist, whose copy.
+
+``visit_id``, ``group``, ``date`` and the checklist reference are shared by every copy of a visit
+plan; ``inspector`` and ``replica`` are local to one copy (one laptop) and never merged.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from inspect_tui.core.checklist import Checklist
+from inspect_tui.core.versions import now_iso
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+class ChecklistRef(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    id: str
+    version: str
+    hash: str
+
+    @classmethod
+    def of(cls, checklist: Checklist) -> ChecklistRef:
+        return cls(id=checklist.id, version=checklist.version, hash=checklist.content_hash())
+
+
+class SessionMeta(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    visit_id: str = Field(default_factory=lambda: uuid.uuid4().hex)
+    group: Name
+    date: date
+    checklist: ChecklistRef
+    inspectors: tuple[str, ...] = ()
+    inspector: Name
+    replica: str = Field(default_factory=lambda: uuid.uuid4().hex[:12])
+    role: Literal["inspector", "leader"] = "inspector"
+    report_limit_minutes: int = Field(15, ge=1, le=240)
+    created_at: str = Field(default_factory=now_iso)
+
+    def for_inspector(self, inspector: str, role: Literal["inspector", "leader"] = "inspector") -> SessionMeta:
+        """The same visit handed to another person: a new replica, their name."""
+        names = self.inspectors if inspector in self.inspectors else (*self.inspectors, inspector)
+        return self.model_copy(update={"inspector": inspector, "role": role, "inspectors": names,
+                                       "replica": uuid.uuid4().hex[:12], "created_at": now_iso()})

@@ -1,0 +1,101 @@
+"""Record versions and the merge lattice.
+
+Every record (an observation, a score, an interview …) is stored as the set of its *maximal*
+versions. Each version carries a version vector ``vv`` — one counter per replica (one copy of the
+session file on one laptop) — so that for two versions we can tell whether one edit *saw* the other
+(its vector dominates) or whether they were made concurrently. Merging two copies is then:
+
+    union of versions, keep those not strictly dominated by another.
+
+That operation is commutative, associative and idempotent by construction, so inspectors' files
+can be merged in any order, any number of times, and a merged file can be merged back into a copy
+without changing anything. A record with more than one maximal version is a *conflict*: it is never
+resolved silently; the next edit made by someone who has seen all siblings dominates them all.
+Deletions are versions with ``deleted: true`` (tombstones), so they merge like edits.
+
+Each version also carries ``h``, a hash of its content: a hand-edited file is caught when loaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+VersionDoc = dict[str, Any]
+RecordDoc = dict[str, Any]  # {"id": str, "versions": [VersionDoc, ...]} sorted by "h"
+
+_HASHED = ("kind", "data", "author", "by", "at", "vv", "deleted")
+
+
+def canonical(obj: Any) -> bytes:
+    return json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+
+
+def version_hash(v: Mapping[str, Any]) -> str:
+    return hashlib.sha256(canonical({k: v.get(k) for k in _HASHED})).hexdigest()[:24]
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def make_version(*, kind: str, data: Mapping[str, Any], author: str, by: str, replica: str,
+                 seen: Iterable[VersionDoc] = (), deleted: bool = False, at: str | None = None) -> VersionDoc:
+    """A new version by ``by`` on ``replica`` that has seen (and so supersedes) ``seen``."""
+    vv: dict[str, int] = {}
+    for s in seen:
+        for r, n in s["vv"].items():
+            vv[r] = max(vv.get(r, 0), n)
+    vv[replica] = vv.get(replica, 0) + 1
+    v: VersionDoc = {"kind": kind, "data": dict(data), "author": author, "by": by,
+                     "at": at or now_iso(), "vv": vv, "deleted": deleted}
+    v["h"] = version_hash(v)
+    return v
+
+
+def dominates(a: Mapping[str, int], b: Mapping[str, int]) -> bool:
+    """True when vector ``a`` has seen everything ``b`` has, and more."""
+    return a != b and all(a.get(r, 0) >= n for r, n in b.items())
+
+
+def join_versions(*groups: Iterable[VersionDoc]) -> list[VersionDoc]:
+    """The maximal versions of the union, deduplicated by hash, in a canonical order."""
+    by_hash: dict[str, VersionDoc] = {}
+    for g in groups:
+        for v in g:
+            by_hash.setdefault(v["h"], v)
+    pool = list(by_hash.values())
+    if len(pool) > 1:
+        pool = [v for v in pool if not any(dominates(o["vv"], v["vv"]) for o in pool if o is not v)]
+    return sorted(pool, key=lambda v: v["h"])
+
+
+def join_records(a: Mapping[str, RecordDoc], b: Mapping[str, RecordDoc]) -> dict[str, RecordDoc]:
+    """Merge two id → record maps (the lattice join)."""
+    out = dict(a)
+    for rid, doc in b.items():
+        mine = out.get(rid)
+        out[rid] = doc if mine is None else {"id": rid, "versions": join_versions(mine["versions"], doc["versions"])}
+    return out
+
+
+def winner(versions: list[VersionDoc]) -> VersionDoc:
+    """The version to *show* while a conflict is open: the latest by time, ties by hash. Showing one
+    is not settling: callers check ``len(versions) > 1`` and mark the record as conflicted."""
+    return max(versions, key=lambda v: (v["at"], v["h"]))
+
+
+def digest(records: Iterable[RecordDoc]) -> str:
+    """A short fingerprint of a session's records, equal for equal record sets in any order."""
+    h = hashlib.sha256()
+    for doc in sorted(records, key=lambda d: d["id"]):
+        h.update(canonical({"id": doc["id"], "v": sorted(v["h"] for v in doc["versions"])}))
+    return h.hexdigest()[:16]
+
+
+def bad_hashes(records: Iterable[RecordDoc]) -> list[str]:
+    """Ids of records with a version whose content no longer matches its hash (hand-edited)."""
+    return [doc["id"] for doc in records if any(v.get("h") != version_hash(v) for v in doc["versions"])]

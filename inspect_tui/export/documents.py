@@ -1,0 +1,252 @@
+"""View-models for the exported documents, built from a session and the scoring results.
+
+The model computes; templates only show. Everything a template prints — numbers already formatted,
+dates in Chinese, the list numbering, which items are unsettled — is decided here, so an
+organisation's own template cannot get a total or a rating wrong. View-models are plain,
+picklable data (dicts, lists, strings) so the batch exporter can ship them to worker processes
+that only render.
+
+The rectification notice also has a *canonical data* form (``NoticeVM.data``): the exact JSON that
+is embedded in the PDF and hashed into the QR code. It holds what the branch must do — numbered
+items with problem, requirement, deadline and responsible — plus the identifiers of the visit, so the
+follow-up visit can load it from the PDF alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from inspect_tui.core.checklist import Checklist
+from inspect_tui.core.index import Rec
+from inspect_tui.core.records import Kind
+from inspect_tui.core.scoring import BranchResult
+from inspect_tui.core.steps import Step
+from inspect_tui.core.versions import canonical
+
+NOTICE_FORMAT = "inspect-tui/rectification-notice"
+NOTICE_FORMAT_VERSION = 1
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff"}
+
+FEEDBACK = "feedback"
+NOTICE = "notice"
+KIND_LABELS = {FEEDBACK: "点对点反馈意见", NOTICE: "整改通知书"}
+
+
+def cn_date(d: date | str | None) -> str:
+    if d is None or d == "":
+        return "待定"
+    if isinstance(d, str):
+        d = date.fromisoformat(d)
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
+def fmt_num(x: float | None) -> str:
+    if x is None:
+        return "—"
+    return f"{x:.2f}".rstrip("0").rstrip(".")
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _unique(texts: list[str]) -> list[str]:
+    """Texts in first-seen order without repeats (several inspectors often record the same finding)."""
+    seen: dict[str, str] = {}
+    for t in texts:
+        n = _norm(t)
+        if n and n not in seen:
+            seen[n] = t.strip()
+    return list(seen.values())
+
+
+@dataclass
+class FeedbackVM:
+    branch_id: str
+    branch_name: str
+    context: dict[str, Any]
+    attachments: list[str] = field(default_factory=list)  # absolute paths the renderer may read
+
+
+@dataclass
+class NoticeVM:
+    branch_id: str
+    branch_name: str
+    data: dict[str, Any]  # canonical notice: embedded as JSON and hashed into the QR code
+    context: dict[str, Any]
+
+    @property
+    def sha256(self) -> str:
+        return notice_hash(self.data)
+
+
+def notice_hash(data: dict[str, Any]) -> str:
+    """SHA-256 of the canonical JSON (sorted keys, no spaces, UTF-8) of a notice's data."""
+    return hashlib.sha256(canonical(data)).hexdigest()
+
+
+def _sorted_by_item(checklist: Checklist, recs: list[Rec]) -> list[Rec]:
+    order = {it.id: n for n, it in enumerate(checklist.items())}
+    return sorted(recs, key=lambda r: (order.get(r.data.get("item") or "", 10**6), r.at, r.id))
+
+
+def _item_title(checklist: Checklist, item_id: str | None) -> tuple[str, str]:
+    if not item_id:
+        return "其他方面", ""
+    try:
+        item = checklist.item(item_id)
+    except KeyError:
+        return f"检查项 {item_id}", ""
+    return item.title, checklist.area_of(item_id).title
+
+
+def resolve_attachment(session_path: Path, name: str) -> Path:
+    """Attached files are stored as given: absolute, or relative to the session file's folder."""
+    p = Path(name).expanduser()
+    return (p if p.is_absolute() else session_path.parent / p).resolve()
+
+
+def build_feedback(*, meta: Any, checklist: Checklist, branch: Rec, records: list[Rec], result: BranchResult,
+                   session_path: Path) -> FeedbackVM:
+    """The point-by-point feedback (点对点反馈意见) for one branch."""
+    by_kind: dict[Kind, list[Rec]] = {}
+    for r in records:
+        by_kind.setdefault(r.kind, []).append(r)
+    unsettled_ids = {i.item.id for i in result.unsettled}
+
+    areas = [{"title": a.area.title, "full": fmt_num(a.full_marks), "score": fmt_num(a.score),
+              "scored": a.scored_items, "items": len(a.area.items),
+              "unsettled": sum(1 for i in result.items if i.area.id == a.area.id and i.disagreement)}
+             for a in result.areas]
+
+    # Findings: one numbered entry per checklist item with problems or suggestions, in checklist order.
+    groups: dict[str | None, dict[str, list[str]]] = {}
+    for r in _sorted_by_item(checklist, by_kind.get(Kind.PROBLEM, [])):
+        g = groups.setdefault(r.data.get("item"), {"found": [], "evidence": [], "suggest": []})
+        g["found"].append(r.data["text"])
+        if r.data.get("evidence"):
+            g["evidence"].append(r.data["evidence"])
+    for r in _sorted_by_item(checklist, by_kind.get(Kind.SUGGESTION, [])):
+        groups.setdefault(r.data.get("item"), {"found": [], "evidence": [], "suggest": []})["suggest"].append(
+            r.data["text"])
+    order = {it.id: n for n, it in enumerate(checklist.items())}
+    findings = []
+    for n, (item_id, g) in enumerate(sorted(groups.items(), key=lambda kv: order.get(kv[0] or "", 10**6)), 1):
+        title, area = _item_title(checklist, item_id)
+        ir = next((i for i in result.items if i.item.id == item_id), None)
+        findings.append({
+            "no": n, "item_id": item_id or "", "title": title, "area": area,
+            "found": _unique(g["found"]), "evidence": _unique(g["evidence"]), "suggestions": _unique(g["suggest"]),
+            "score": f"{fmt_num(ir.value)} / {fmt_num(ir.item.full_marks)}" if ir else "",
+            "unsettled": item_id in unsettled_ids,
+        })
+
+    unsettled = [{"title": i.item.title, "area": i.area.title, "value": fmt_num(i.value),
+                  "full": fmt_num(i.item.full_marks),
+                  "scores": "；".join(f"{a} {fmt_num(s)} 分" for a, s in sorted(i.scores.items())),
+                  "statuses": "；".join(f"{a}（{st.label}）{s.label}"
+                                        for (a, st), s in sorted(i.statuses.items(), key=lambda kv: kv[0]))}
+                 for i in result.unsettled]
+
+    highlights = []
+    for r in _sorted_by_item(checklist, by_kind.get(Kind.HIGHLIGHT, [])):
+        title = _item_title(checklist, r.data.get("item"))[0] if r.data.get("item") else ""
+        highlights.append({"text": r.data["text"], "item": title})
+    highlights = list({_norm(h["text"]): h for h in highlights}.values())
+
+    photos, allowed = [], []
+    for r in _sorted_by_item(checklist, by_kind.get(Kind.OBSERVATION, [])):
+        for name in r.data.get("files") or ():
+            path = resolve_attachment(session_path, name)
+            title = _item_title(checklist, r.data.get("item"))[0]
+            step = Step(r.data["step"]).label if r.data.get("step") else ""
+            caption = f"{title}（{step}）" + (f"：{r.data['note']}" if r.data.get("note") else "")
+            ok = path.suffix.lower() in IMAGE_SUFFIXES and path.is_file()
+            photos.append({"no": len(photos) + 1, "url": path.as_uri() if ok else "", "caption": caption,
+                           "file": Path(name).name, "missing": not ok})
+            if ok:
+                allowed.append(str(path))
+
+    inspectors = list(result.authors) or list(meta.inspectors)
+    awareness = result.awareness
+    context = {
+        "title": KIND_LABELS[FEEDBACK],
+        "group": meta.group, "date": cn_date(meta.date), "branch": branch.data["name"],
+        "unit": branch.data.get("unit", ""), "inspectors": "、".join(inspectors),
+        "checklist": f"{checklist.title}（{checklist.version}）",
+        "areas": areas, "total": fmt_num(result.total), "full_marks": fmt_num(result.full_marks),
+        "rating": result.rating.label, "rating_level": result.rating.level.value,
+        "awareness": f"{awareness * 100:.1f}%（{result.adequate}/{result.asked}）" if awareness is not None else "未访谈",
+        "findings": findings, "highlights": highlights, "unsettled": unsettled, "photos": photos,
+        "scored_items": result.scored_items, "item_count": len(result.items),
+    }
+    return FeedbackVM(branch.id, branch.data["name"], context, allowed)
+
+
+def notice_number(meta: Any, position: int) -> str:
+    """ASCII so it survives any QR reader: ``<date>-<visit id prefix>-<branch position>``."""
+    return f"{meta.date:%Y%m%d}-{meta.visit_id[:6]}-{position:02d}"
+
+
+def build_notice(*, meta: Any, checklist: Checklist, branch: Rec, records: list[Rec], position: int) -> NoticeVM | None:
+    """The rectification notice (整改通知书) for one branch, or None when it has no problems."""
+    problems = {r.id: r for r in records if r.kind is Kind.PROBLEM}
+    rects = [r for r in records if r.kind is Kind.RECTIFICATION]
+    if not problems and not rects:
+        return None
+    groups: dict[str | None, dict[str, list]] = {}
+
+    def group(item_id: str | None) -> dict[str, list]:
+        return groups.setdefault(item_id, {"problems": [], "reqs": [], "deadlines": [], "resp": []})
+
+    for r in _sorted_by_item(checklist, list(problems.values())):
+        group(r.data.get("item"))["problems"].append(r.data["text"])
+    for r in _sorted_by_item(checklist, rects):
+        g = group(r.data.get("item"))
+        g["reqs"].append(r.data["requirement"])
+        linked = problems.get(r.data.get("problem") or "")
+        if linked is not None and linked.data.get("item") != r.data.get("item"):
+            g["problems"].append(linked.data["text"])
+        if r.data.get("deadline"):
+            g["deadlines"].append(str(r.data["deadline"]))
+        if r.data.get("responsible"):
+            g["resp"].append(r.data["responsible"])
+    order = {it.id: n for n, it in enumerate(checklist.items())}
+    items = []
+    for n, (item_id, g) in enumerate(sorted(groups.items(), key=lambda kv: order.get(kv[0] or "", 10**6)), 1):
+        title, area = _item_title(checklist, item_id)
+        reqs = _unique(g["reqs"])
+        if not reqs and item_id:
+            try:
+                reqs = [checklist.item(item_id).rectification]
+            except KeyError:
+                reqs = []
+        items.append({
+            "no": n, "item_id": item_id or "", "item": title, "area": area,
+            "problem": "；".join(_unique(g["problems"])) or "（见整改要求）",
+            "requirement": "；".join(reqs) or "按检查要求整改",
+            "deadline": min(g["deadlines"]) if g["deadlines"] else None,
+            "responsible": "、".join(_unique(g["resp"])) or "支部书记",
+        })
+    deadlines = [i["deadline"] for i in items if i["deadline"]]
+    data = {
+        "format": NOTICE_FORMAT, "format_version": NOTICE_FORMAT_VERSION,
+        "notice_no": notice_number(meta, position),
+        "visit_id": meta.visit_id, "group": meta.group, "date": meta.date.isoformat(),
+        "checklist": {"id": checklist.id, "version": checklist.version},
+        "branch": {"id": branch.id, "name": branch.data["name"], "unit": branch.data.get("unit", "")},
+        "deadline": max(deadlines) if deadlines else None,
+        "items": items,
+    }
+    context = {
+        "title": KIND_LABELS[NOTICE], "notice_no": data["notice_no"], "group": meta.group,
+        "date": cn_date(meta.date), "branch": branch.data["name"], "unit": branch.data.get("unit", ""),
+        "deadline": cn_date(data["deadline"]),
+        "items": [{**i, "deadline_cn": cn_date(i["deadline"])} for i in items],
+    }
+    return NoticeVM(branch.id, branch.data["name"], data, context)

@@ -1,0 +1,530 @@
+"""TinyDB on an append-only, checksummed JSON-Lines journal.
+
+Why not stock TinyDB? Its ``JSONStorage`` rewrites the whole file on every write (a crash mid-way
+leaves a truncated file; tinydb #301, #461) and its ``Table._update_table`` re-reads every table,
+rebuilds the written table's dict and hands the whole database to ``Storage.write`` — O(table size)
+per save. This module keeps TinyDB as the layer the app talks to and replaces what lies under it:
+
+* ``JournalStorage`` holds the tables in memory and makes each change durable by appending one line
+  and ``fsync``-ing before it returns. Line 1 of the file is a header; every further line is one
+  committed change ``{"t": table, "set": {doc_id: doc}, "del": [doc_id], "clear": true, "c": crc}``
+  where ``c`` is the CRC-32 of the line's bytes without the ``,"c":N`` field. Lines carrying
+  ``"more": true`` belong to the same commit as the line after them (a multi-table write); a commit
+  counts only once its last line is complete.
+* ``JournalTable`` overrides ``_update_table``: the updater runs against ``_Tracker``, a mapping over
+  the *live* in-memory table that remembers the original value of every key it touches. Only the
+  touched documents are journaled; if the updater or the append fails the tracker puts every touched
+  key back, so memory always matches the file.
+* ``replay`` rebuilds the tables from the file. A last line with no newline is a torn, never
+  acknowledged write: it is ignored (and cut off before the next append). Any *complete* line that
+  is not valid JSON or fails its checksum raises ``JournalError`` — the caller turns that into a
+  message naming the line and never touches the file.
+
+Nothing here knows about sessions, records or versions; ``session_file`` does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import os
+import secrets
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tinydb import TinyDB
+from tinydb.storages import Storage
+from tinydb.table import Table
+
+Tables = dict[str, dict[str, dict]]
+
+_MISSING: Any = object()
+O_BINARY = getattr(os, "O_BINARY", 0)
+
+
+class NotSavedError(OSError):
+    """A write did not reach the disk; memory and file are both as they were before it."""
+
+
+class JournalError(Exception):
+    """A complete line of the journal is damaged (bad JSON, bad checksum or bad shape)."""
+
+    def __init__(self, line: int, reason: str) -> None:
+        super().__init__(f"line {line}: {reason}")
+        self.line = line
+        self.reason = reason
+
+
+# --------------------------------------------------------------------------- lines
+
+
+def _dumps(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def encode_line(obj: Mapping[str, Any]) -> bytes:
+    """One journal line: compact JSON with ``"c"`` (CRC-32 of the rest) as its last field."""
+    body = _dumps(obj).encode("utf-8")
+    crc = zlib.crc32(body)
+    if body == b"{}":
+        return b'{"c":%d}\n' % crc
+    return body[:-1] + b',"c":%d}\n' % crc
+
+
+def decode_line(raw: bytes) -> dict:
+    """Check a line's checksum and parse it (``raw`` without its newline); ``ValueError`` says why not."""
+    if raw.endswith(b"\r"):
+        raw = raw[:-1]
+    i = raw.rfind(b'"c":')
+    digits = raw[i + 4:-1] if i >= 0 else b""
+    if i < 0 or not raw.endswith(b"}") or not digits.isdigit():
+        try:
+            json.loads(raw)
+        except ValueError as exc:
+            raise ValueError(f"不是有效的 JSON（{exc}）") from None
+        raise ValueError("缺少校验和字段 \"c\"")
+    start = i - 1 if raw[i - 1:i] == b"," else i
+    body = raw[:start] + b"}"
+    if zlib.crc32(body) != int(digits):
+        raise ValueError("校验和不符（该行被改动或已损坏）")
+    try:
+        obj = json.loads(body)
+    except ValueError as exc:  # a matching checksum over invalid JSON: written by something else
+        raise ValueError(f"不是有效的 JSON（{exc}）") from None
+    if not isinstance(obj, dict):
+        raise ValueError("不是 JSON 对象")
+    return obj
+
+
+def check_change(obj: dict) -> None:
+    """Raise ``ValueError`` unless ``obj`` has the shape of a change line."""
+    if not isinstance(obj.get("t"), str):
+        raise ValueError('缺少表名 "t"')
+    sets = obj.get("set", {})
+    if not isinstance(sets, dict) or not all(
+            isinstance(k, str) and k.isdigit() and isinstance(v, dict) for k, v in sets.items()):
+        raise ValueError('"set" 应为 {编号: 文档}')
+    dels = obj.get("del", [])
+    if not isinstance(dels, list) or not all(isinstance(k, str) and k.isdigit() for k in dels):
+        raise ValueError('"del" 应为编号列表')
+    for flag in ("clear", "drop", "more"):
+        if not isinstance(obj.get(flag, False), bool):
+            raise ValueError(f'"{flag}" 应为 true 或 false')
+
+
+def apply_change(tables: Tables, obj: dict) -> None:
+    name = obj["t"]
+    if obj.get("drop"):
+        tables.pop(name, None)
+        return
+    table = tables.setdefault(name, {})
+    if obj.get("clear"):
+        table.clear()
+    for k in obj.get("del", ()):
+        table.pop(k, None)
+    table.update(obj.get("set", {}))
+
+
+# --------------------------------------------------------------------------- replay
+
+
+@dataclass
+class Replay:
+    """What reading a journal found."""
+
+    header: dict
+    header_end: int  # byte offset just after the header line
+    tables: Tables = field(default_factory=dict)
+    lines: int = 0  # committed change lines
+    valid_size: int = 0  # bytes up to the end of the last complete commit
+    file_size: int = 0
+    dropped_tail: int = 0  # lines of an unfinished commit plus a torn last line (never acknowledged)
+
+
+def iter_lines(data: bytes, start: int) -> Iterator[tuple[int, int, bytes | None]]:
+    """Yield ``(line_no, end_offset, raw)`` for each complete line after ``start`` (line 2 on);
+    a final line without newline comes last with ``raw=None``."""
+    pos, n, line_no = start, len(data), 2
+    while pos < n:
+        nl = data.find(b"\n", pos)
+        if nl < 0:
+            yield line_no, n, None
+            return
+        yield line_no, nl + 1, data[pos:nl]
+        pos, line_no = nl + 1, line_no + 1
+
+
+def replay(data: bytes, header: dict, header_end: int, *,
+           stop_at_damage: bool = False) -> tuple[Replay, JournalError | None]:
+    """Rebuild the tables from the change lines. Raises ``JournalError`` at the first damaged line,
+    or with ``stop_at_damage`` returns what came before it together with the error."""
+    r = Replay(header=header, header_end=header_end, valid_size=header_end, file_size=len(data))
+    pending: list[dict] = []
+    pending_lines = 0
+    for line_no, end, raw in iter_lines(data, header_end):
+        if raw is None:  # torn tail: never acknowledged
+            r.dropped_tail += 1
+            break
+        if not raw.strip():
+            err = JournalError(line_no, "空行（文件被编辑过？）")
+        else:
+            try:
+                obj = decode_line(raw)
+                check_change(obj)
+                err = None
+            except ValueError as exc:
+                err = JournalError(line_no, str(exc))
+        if err is not None:
+            if stop_at_damage:
+                return r, err
+            raise err
+        pending.append(obj)
+        pending_lines += 1
+        if not obj.get("more"):
+            for o in pending:
+                apply_change(r.tables, o)
+            r.lines += pending_lines
+            r.valid_size = end
+            pending, pending_lines = [], 0
+    r.dropped_tail += pending_lines
+    return r, None
+
+
+# --------------------------------------------------------------------------- files
+
+
+def fsync_dir(directory: Path) -> None:
+    """Make a rename in ``directory`` durable (no-op where directories cannot be opened)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _write_all(fd: int, payload: bytes) -> None:
+    view = memoryview(payload)
+    while view:
+        n = os.write(fd, view)
+        if n <= 0:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        view = view[n:]
+
+
+def temp_name(path: Path, tag: str = "tmp") -> Path:
+    return path.with_name(f".{path.name}.{tag}-{os.getpid()}-{secrets.token_hex(4)}")
+
+
+def write_atomic(path: Path, chunks: Iterable[bytes], *,
+                 before_replace: Callable[[], None] | None = None) -> int:
+    """Write ``chunks`` to a temp file beside ``path``, fsync, ``os.replace``, fsync the folder.
+    Returns the size written. The old file (if any) stays whole until the swap."""
+    path = Path(path)
+    tmp = temp_name(path)
+    try:
+        mode = os.stat(path).st_mode & 0o777
+    except OSError:
+        mode = 0o644
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | O_BINARY, mode)
+    size = 0
+    try:
+        try:
+            for chunk in chunks:
+                _write_all(fd, chunk)
+                size += len(chunk)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if before_replace is not None:
+            before_replace()
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    fsync_dir(path.parent)
+    return size
+
+
+def journal_chunks(header: dict, tables: Tables) -> Iterator[bytes]:
+    """A compact journal: the header, then one ``set`` line per table."""
+    yield encode_line(header)
+    for name, table in tables.items():
+        yield encode_line({"t": name, "set": table})
+
+
+# --------------------------------------------------------------------------- storage
+
+
+class JournalStorage(Storage):
+    """TinyDB storage: tables in memory, each write appended to the journal and fsynced.
+
+    ``fd`` is ``None`` for a read-only storage. ``valid_size`` is where the last complete commit ends;
+    anything after it (a torn write) is cut off before the next append.
+    """
+
+    def __init__(self, path: Path, tables: Tables, *, fd: int | None, valid_size: int, file_size: int,
+                 lines: int) -> None:
+        self.path = Path(path)
+        self._tables = tables
+        self._fd = fd
+        self._size = valid_size
+        self._tail_dirty = file_size != valid_size
+        self.lines = lines
+        self._broken: str | None = None
+
+    # -- TinyDB's interface
+    def read(self) -> Tables:
+        # A shallow copy of the top level: TinyDB's drop_table() deletes from what read() returned
+        # before calling write(); the table dicts themselves are the live ones.
+        return dict(self._tables)
+
+    def write(self, data: Mapping[str, Mapping[str, Mapping]]) -> None:
+        """Whole-database write, used only by TinyDB calls we do not override (drop_table(s)) or by
+        a stock ``Table``: every table whose dict is not our live one is rewritten in full."""
+        changes: list[dict] = []
+        new_tables: Tables = {}
+        for name, table in data.items():
+            if table is self._tables.get(name):
+                new_tables[name] = self._tables[name]
+                continue
+            fresh = {str(k): dict(v) for k, v in table.items()}
+            new_tables[name] = fresh
+            changes.append({"t": name, "clear": True, "set": fresh})
+        changes += [{"t": name, "drop": True} for name in self._tables if name not in data]
+        if changes:
+            self.append(changes)
+        self._tables.clear()
+        self._tables.update(new_tables)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    # -- ours
+    @property
+    def tables(self) -> Tables:
+        """The live tables (do not modify)."""
+        return self._tables
+
+    @property
+    def readonly(self) -> bool:
+        return self._fd is None
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    def live_table(self, name: str) -> tuple[dict[str, dict], bool]:
+        """The live dict of table ``name`` and whether it was created just now."""
+        table = self._tables.get(name)
+        if table is not None:
+            return table, False
+        table = self._tables[name] = {}
+        return table, True
+
+    def forget_table(self, name: str) -> None:
+        self._tables.pop(name, None)
+
+    def append(self, changes: list[dict]) -> None:
+        """Append one commit (one or more change lines) and fsync. On any failure the file is cut
+        back to its previous size and ``NotSavedError`` (an ``OSError``) is raised."""
+        if self._fd is None:
+            raise PermissionError(errno.EBADF, "会话文件以只读方式打开，不能保存", str(self.path))
+        if self._broken:
+            raise NotSavedError(errno.EIO, f"未保存：{self._broken}", str(self.path))
+        last = len(changes) - 1
+        payload = b"".join(encode_line({**c, "more": True} if i < last else c)
+                           for i, c in enumerate(changes))  # TypeError/ValueError before any I/O
+        fd = self._fd
+        try:
+            if self._tail_dirty:
+                os.ftruncate(fd, self._size)
+                os.fsync(fd)
+                self._tail_dirty = False
+            _write_all(fd, payload)
+            os.fsync(fd)
+        except BaseException as exc:
+            self._cut_back()
+            if isinstance(exc, OSError):
+                raise NotSavedError(exc.errno or errno.EIO, f"未保存：{exc.strerror or exc}",
+                                    str(self.path)) from exc
+            raise
+        self._size += len(payload)
+        self.lines += len(changes)
+
+    def _cut_back(self) -> None:
+        try:
+            os.ftruncate(self._fd, self._size)
+        except OSError as exc:
+            self._broken = f"写入失败后无法恢复文件长度（{exc.strerror}），请重新打开会话"
+            return
+        with contextlib.suppress(OSError):
+            os.fsync(self._fd)
+
+    def reopen(self, fd: int, size: int, lines: int) -> None:
+        """Switch to a freshly written file (after compaction)."""
+        old, self._fd = self._fd, fd
+        if old is not None:
+            os.close(old)
+        self._size, self._tail_dirty, self.lines, self._broken = size, False, lines, None
+
+
+# --------------------------------------------------------------------------- table
+
+
+class _Tracker(MutableMapping):
+    """The mapping an updater sees: int keys over the live table's str keys. Remembers the original
+    value of each key it touches so the change can be journaled — or undone."""
+
+    __slots__ = ("_live", "_orig", "_orig_json", "_cleared")
+
+    def __init__(self, live: dict[str, dict]) -> None:
+        self._live = live
+        self._orig: dict[str, Any] = {}
+        self._orig_json: dict[str, str] = {}  # keys only read (maybe mutated in place): their JSON
+        self._cleared = False
+
+    def _touch(self, k: str) -> None:
+        if k not in self._orig:
+            self._orig[k] = self._live.get(k, _MISSING)
+
+    def __getitem__(self, key: Any) -> dict:
+        k = str(key)
+        doc = self._live[k]
+        if k not in self._orig:
+            # Hand out a private copy: the updater may mutate it in place (``update()`` does), and
+            # the original must survive for a rollback. Unchanged copies are not journaled.
+            self._orig[k] = doc
+            s = self._orig_json[k] = _dumps(doc)
+            doc = self._live[k] = json.loads(s)
+        return doc
+
+    def __setitem__(self, key: Any, value: dict) -> None:
+        k = str(key)
+        self._touch(k)
+        self._orig_json.pop(k, None)
+        self._live[k] = value
+
+    def __delitem__(self, key: Any) -> None:
+        k = str(key)
+        if k not in self._live:
+            raise KeyError(key)
+        self._touch(k)
+        self._orig_json.pop(k, None)
+        del self._live[k]
+
+    def pop(self, key: Any, *default: Any) -> Any:
+        k = str(key)
+        if k not in self._live:
+            if default:
+                return default[0]
+            raise KeyError(key)
+        self._touch(k)
+        self._orig_json.pop(k, None)
+        return self._live.pop(k)
+
+    def __contains__(self, key: object) -> bool:
+        return str(key) in self._live
+
+    def __iter__(self) -> Iterator[int]:
+        return map(int, self._live)
+
+    def __len__(self) -> int:
+        return len(self._live)
+
+    def clear(self) -> None:
+        for k, v in self._live.items():
+            if k not in self._orig:
+                self._orig[k] = v
+        self._orig_json.clear()
+        self._live.clear()
+        self._cleared = True
+
+    def rollback(self) -> None:
+        for k, v in self._orig.items():
+            if v is _MISSING:
+                self._live.pop(k, None)
+            else:
+                self._live[k] = v
+
+    def change(self, name: str) -> dict | None:
+        sets: dict[str, dict] = {}
+        dels: list[str] = []
+        live = self._live
+        for k, old in self._orig.items():
+            if k in live:
+                if self._cleared or old is _MISSING:
+                    sets[k] = live[k]
+                else:
+                    before = self._orig_json.get(k)
+                    if before is None or _dumps(live[k]) != before:
+                        sets[k] = live[k]
+            elif old is not _MISSING and not self._cleared:
+                dels.append(k)
+        if not (sets or dels or self._cleared):
+            return None
+        out: dict[str, Any] = {"t": name}
+        if self._cleared:
+            out["clear"] = True
+        if sets:
+            out["set"] = sets
+        if dels:
+            out["del"] = dels
+        return out
+
+
+class JournalTable(Table):
+    """A TinyDB table whose writes journal only the documents they touch."""
+
+    def _update_table(self, updater: Callable[[dict[int, Mapping]], None]) -> None:
+        storage = self._storage
+        if not isinstance(storage, JournalStorage):  # pragma: no cover - misuse
+            return super()._update_table(updater)
+        live, created = storage.live_table(self.name)
+        tracker = _Tracker(live)
+        try:
+            updater(tracker)  # type: ignore[arg-type]
+            change = tracker.change(self.name)
+            if change is None and created:
+                change = {"t": self.name, "set": {}}  # TinyDB persists a table on first write
+            if change is not None:
+                storage.append([change])
+        except BaseException:
+            tracker.rollback()
+            if created:
+                storage.forget_table(self.name)
+            raise
+        finally:
+            self.clear_cache()
+
+    def set_docs(self, docs: Mapping[int, dict]) -> None:
+        """Put whole documents at the given doc ids (replace, not merge): one durable commit."""
+        self._update_table(lambda table: table.update(docs))
+
+    def next_id(self) -> int:
+        """Reserve the id for a document about to be inserted with ``set_docs``."""
+        return self._get_next_id()
+
+
+class JournalDB(TinyDB):
+    """``TinyDB`` over an already opened ``JournalStorage`` instance."""
+
+    table_class = JournalTable
+
+    def __init__(self, storage: JournalStorage) -> None:
+        super().__init__(storage=lambda: storage)
+
+    @property
+    def journal(self) -> JournalStorage:
+        return self.storage  # type: ignore[return-value]

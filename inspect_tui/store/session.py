@@ -1,0 +1,182 @@
+"""A session as the UI and the CLI use it: the store file, its checklist and a live record index.
+
+``Session`` is the one door through which records are written: every ``save`` validates the payload
+against its kind, makes a new version that supersedes what this copy has seen, and returns only
+after the store has made it durable. The TUI and the CLI both call these methods, so neither holds
+a rule the other lacks.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from inspect_tui.core.checklist import Checklist
+from inspect_tui.core.checklist_load import load_checklist, resolve_checklist
+from inspect_tui.core.index import Rec, RecordIndex
+from inspect_tui.core.meta import ChecklistRef, SessionMeta
+from inspect_tui.core.plan import PlannedBranch
+from inspect_tui.core.records import BranchData, Kind, new_id, validate_data
+from inspect_tui.core.scoring import BranchResult, analyse_branch
+from inspect_tui.core.versions import RecordDoc, make_version
+from inspect_tui.errors import UserError, file_error
+from inspect_tui.store.paths import session_filename
+from inspect_tui.store.session_file import SessionFile
+
+
+def parse_meta(path: Path | str, raw: Mapping[str, Any]) -> SessionMeta:
+    try:
+        return SessionMeta.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise file_error(path, f"会话信息不完整或有误：{where}: {first['msg']}") from None
+
+
+@functools.lru_cache(maxsize=8)
+def _load_once(path: str, mtime_ns: int) -> Checklist:
+    return load_checklist(path)
+
+
+def open_checklist(name_or_path: str | Path | None) -> Checklist:
+    """A checklist by shipped id or path, parsed once per file version (sessions reopen it often)."""
+    path = resolve_checklist(name_or_path)
+    return _load_once(str(path), path.stat().st_mtime_ns)
+
+
+def checklist_for(path: Path | str, ref: ChecklistRef, checklist: Checklist | None = None) -> Checklist:
+    """The checklist a session was made with; refuses a different version or wording."""
+    cl = checklist or open_checklist(ref.id)
+    if cl.version != ref.version or cl.content_hash() != ref.hash:
+        raise file_error(path, f"会话使用检查清单 {ref.id} {ref.version}（{ref.hash}），"
+                               f"但现有的是 {cl.id} {cl.version}（{cl.content_hash()}）",
+                         hint="请使用创建该会话时的检查清单版本（--checklist 指定文件）。")
+    return cl
+
+
+def branch_doc(name: str, order: int, *, author: str, replica: str, unit: str = "",
+               branch_id: str | None = None) -> RecordDoc:
+    data = BranchData(name=name, unit=unit, order=order).model_dump(mode="json")
+    v = make_version(kind=Kind.BRANCH, data=data, author=author, by=author, replica=replica)
+    return {"id": branch_id or new_id(Kind.BRANCH), "versions": [v]}
+
+
+class Session:
+    def __init__(self, file: SessionFile, checklist: Checklist | None = None) -> None:
+        self.file = file
+        self.meta = parse_meta(file.path, file.meta)
+        self.checklist = checklist_for(file.path, self.meta.checklist, checklist)
+        self.index = RecordIndex(file.records())
+
+    # --- lifecycle -----------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: str | Path, *, readonly: bool = False, checklist: Checklist | None = None) -> Session:
+        file = SessionFile.open(path, readonly=readonly)
+        try:
+            return cls(file, checklist)
+        except BaseException:
+            file.close()
+            raise
+
+    @classmethod
+    def create(cls, path: str | Path, meta: SessionMeta, branches: Iterable[PlannedBranch | str] = (), *,
+               checklist: Checklist | None = None, records: Iterable[RecordDoc] = (),
+               force: bool = False) -> Session:
+        cl = checklist_for(path, meta.checklist, checklist)
+        docs = list(records)
+        for n, b in enumerate(branches, 1):
+            b = b if isinstance(b, PlannedBranch) else PlannedBranch(b)
+            docs.append(branch_doc(b.name, n, unit=b.unit, author=meta.inspector, replica=meta.replica))
+        file = SessionFile.create(path, meta.model_dump(mode="json"), docs, force=force)
+        return cls(file, cl)
+
+    def close(self) -> None:
+        self.file.close()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def path(self) -> Path:
+        return self.file.path
+
+    @property
+    def last_saved(self) -> datetime | None:
+        return self.file.last_saved
+
+    # --- writing -------------------------------------------------------------------------------
+
+    def save(self, kind: Kind, data: Mapping[str, Any], record_id: str | None = None, *,
+             deleted: bool = False) -> Rec:
+        """Durably record ``data`` as the new value of ``record_id`` (a new record when None)."""
+        try:
+            clean = validate_data(kind, dict(data))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            raise UserError(f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from None
+        rid = record_id or new_id(kind)
+        old = self.file.get(rid)
+        seen = old["versions"] if old else []
+        author = seen[0]["author"] if seen else self.meta.inspector
+        v = make_version(kind=kind, data=clean, author=author, by=self.meta.inspector,
+                         replica=self.meta.replica, seen=seen, deleted=deleted)
+        doc = {"id": rid, "versions": [v]}
+        self.file.put(doc)
+        return self.index.apply(doc)
+
+    def update(self, kind: Kind, record_id: str, **fields: Any) -> Rec:
+        """Change some fields of a record (creating it from ``fields`` when it does not exist)."""
+        current = self.index.get(record_id)
+        base = dict(current.data) if current and not current.deleted else {}
+        base.update(fields)
+        return self.save(kind, base, record_id)
+
+    def delete(self, record_id: str) -> Rec:
+        current = self.index.get(record_id)
+        if current is None:
+            raise KeyError(record_id)
+        return self.save(current.kind, current.data, record_id, deleted=True)
+
+    def add_branch(self, name: str, unit: str = "") -> Rec:
+        order = max((b.data.get("order", 0) for b in self.index.branches()), default=0) + 1
+        return self.save(Kind.BRANCH, {"name": name, "unit": unit, "order": order})
+
+    # --- reading -------------------------------------------------------------------------------
+
+    def branches(self) -> list[Rec]:
+        return self.index.branches()
+
+    def records(self, branch: str, kind: Kind | None = None) -> list[Rec]:
+        return self.index.of_branch(branch, kind)
+
+    def result(self, branch: str, *, mine_only: bool = False) -> BranchResult:
+        rec = self.index.live(branch)
+        if rec is None or rec.kind is not Kind.BRANCH:
+            raise KeyError(branch)
+        authors = {self.meta.inspector} if mine_only else None
+        return analyse_branch(self.checklist, rec, self.index.of_branch(branch), authors)
+
+
+
+def new_session(folder: str | Path, *, group: str, day: date, inspector: str, checklist: Checklist,
+                branches: Iterable[PlannedBranch | str], inspectors: Iterable[str] = (),
+                path: str | Path | None = None, force: bool = False) -> Session:
+    """Start a visit: the one function behind both ``session new`` and the TUI's new-session form."""
+    try:
+        meta = SessionMeta(group=group, date=day, inspector=inspector, checklist=ChecklistRef.of(checklist),
+                           inspectors=tuple(dict.fromkeys([*inspectors, inspector])))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise UserError(f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from None
+    target = Path(path) if path else Path(folder) / session_filename(group, day, inspector)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return Session.create(target, meta, branches, checklist=checklist, force=force)

@@ -1,0 +1,554 @@
+"""The session file: one inspector's meta, records and log, durable on every write.
+
+On disk it is a journal (see ``journal.py`` and docs/session-format.md): a header line
+``{"format": "inspect-tui-session", "version": 1, ...}`` followed by one checksummed line per
+committed change. TinyDB (``JournalDB``) is the layer this class talks to; three tables:
+
+* ``meta``    — a single document (doc id 1): the session's metadata;
+* ``records`` — one document per record, each with a string ``"id"``; an in-memory index maps
+  ``id`` to TinyDB's doc id so ``get``/``put`` never scan;
+* ``log``     — append-only entries.
+
+Every write returns only after ``fsync``. A write that fails (disk full, I/O error) raises
+``NotSavedError`` (an ``OSError``) and leaves both the file and the in-memory state as they were.
+Opening for writing takes a lock (``lock.py``); read-only opens take none.
+
+Damage is never "repaired" silently: a complete line that fails its checksum stops the open with a
+message naming the line, and ``recover`` (``inspect-tui session recover FILE -o NEW``) copies the
+intact changes before the damage into a new file. Only a torn last line — a write that never
+returned — is dropped, because no one was ever told it had been saved.
+
+Versions: the header's ``version`` is the format version. A newer one is refused; an older one is
+brought up to date by the functions in ``MIGRATIONS`` (none exist yet: format 1 is the first).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import threading
+import warnings
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from inspect_tui.errors import Problem, UserError, file_error
+from inspect_tui.store.journal import (
+    O_BINARY,
+    JournalDB,
+    JournalError,
+    JournalStorage,
+    NotSavedError,
+    Replay,
+    Tables,
+    decode_line,
+    encode_line,
+    journal_chunks,
+    replay,
+    write_atomic,
+)
+from inspect_tui.store.lock import SessionLock
+
+__all__ = [
+    "FORMAT", "FORMAT_VERSION", "CorruptSessionError", "MIGRATIONS", "NotSavedError", "RecoverReport",
+    "SessionFile", "read_session", "recover", "write_session",
+]
+
+FORMAT = "inspect-tui-session"
+FORMAT_VERSION = 1
+
+#: ``MIGRATIONS[v]`` turns the tables of a format-``v`` file into format ``v + 1``. The journal
+#: framing (header line, checksummed change lines) is shared by every version; a version bump
+#: means the *documents* changed shape. Empty: format 1 is the first.
+MIGRATIONS: dict[int, Callable[[Tables], Tables]] = {}
+
+#: Compact when the journal has more than ``COMPACT_FACTOR * docs + COMPACT_MIN_LINES`` lines.
+COMPACT_FACTOR = 2
+COMPACT_MIN_LINES = 1000
+
+META, RECORDS, LOG = "meta", "records", "log"
+_META_ID = 1
+
+_RECOVER_HINT = ("文件未被改动。可用以下命令把损坏处之前的全部修改复制到新文件："
+                 "inspect-tui session recover {path} -o 新文件")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _clone(obj: Any) -> Any:
+    """Deep copy of JSON data (dicts and lists); much faster than ``copy.deepcopy``."""
+    if isinstance(obj, dict):
+        return {k: _clone(v) if isinstance(v, (dict, list)) else v for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_clone(v) if isinstance(v, (dict, list)) else v for v in obj]
+    return obj
+
+
+def _json_copy(obj: Any, what: str) -> dict:
+    """A private copy of ``obj`` exactly as it will read back from the file (tuples become lists);
+    refuses what JSON cannot store before anything touches the disk."""
+    if not isinstance(obj, dict):
+        raise TypeError(f"{what} must be a dict, not {type(obj).__name__}")
+    return json.loads(json.dumps(obj, ensure_ascii=False, allow_nan=False))
+
+
+def _record_copy(doc: Any) -> dict:
+    out = _json_copy(doc, "record")
+    if not isinstance(out.get("id"), str) or not out["id"]:
+        raise ValueError('a record needs a non-empty string "id"')
+    return out
+
+
+def _header(**extra: Any) -> dict:
+    return {"format": FORMAT, "version": FORMAT_VERSION, "created": _now().isoformat(timespec="seconds"),
+            **extra}
+
+
+def _build_tables(meta: dict, records: Iterable[dict], log: Iterable[dict]) -> Tables:
+    recs: dict[str, dict] = {}
+    seen: set[str] = set()
+    for doc in records:
+        doc = _record_copy(doc)
+        if doc["id"] in seen:
+            raise ValueError(f"duplicate record id {doc['id']!r}")
+        seen.add(doc["id"])
+        recs[str(len(recs) + 1)] = doc
+    logs = {str(i): _json_copy(e, "log entry") for i, e in enumerate(log, 1)}
+    return {META: {str(_META_ID): _json_copy(meta, "meta")}, RECORDS: recs, LOG: logs}
+
+
+# --------------------------------------------------------------------------- reading the file
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except FileNotFoundError:
+        raise file_error(path, "会话文件不存在") from None
+    except IsADirectoryError:
+        raise file_error(path, "这是一个文件夹，不是会话文件") from None
+    except OSError as exc:
+        raise file_error(path, f"无法读取：{exc.strerror}") from None
+
+
+class CorruptSessionError(UserError):
+    """A complete line of the session file (or its header) is damaged; the file was not touched."""
+
+    def __init__(self, path: Path, line: int, reason: str) -> None:
+        problem = Problem(str(path), f"会话文件第 {line} 行已损坏：{reason}", line)
+        super().__init__(str(problem), problems=[problem], hint=_RECOVER_HINT.format(path=path))
+        self.path = path
+        self.line = line
+        self.reason = reason
+
+
+def _corrupt(path: Path, line: int, reason: str) -> UserError:
+    return CorruptSessionError(path, line, reason)
+
+
+def _not_session(path: Path, data: bytes) -> UserError | None:
+    """Recognise files that are something else, so the message can say what they are."""
+    if not data.strip():
+        return file_error(path, "文件是空的，不是 inspect-tui 会话文件")
+    if data.lstrip()[:1] == b"{":
+        try:
+            whole = json.loads(data)
+        except ValueError:
+            return None
+        if (isinstance(whole, dict) and "format" not in whole
+                and all(isinstance(v, dict) for v in whole.values())):
+            tables = "、".join(sorted(whole)) or "无"
+            return file_error(path, f"这是一个普通的 TinyDB JSON 数据库（表：{tables}），"
+                                    "不是 inspect-tui 会话文件",
+                              hint="会话文件须由 inspect-tui 创建（一行一条修改的日志格式）。")
+    return None
+
+
+def parse_header(path: Path, data: bytes) -> tuple[dict, int]:
+    """Check line 1; return the header and the offset where the change lines start."""
+    other = _not_session(path, data)
+    if other is not None:
+        raise other
+    nl = data.find(b"\n")
+    first = data if nl < 0 else data[:nl]
+    try:
+        loose = json.loads(first)
+    except ValueError:
+        loose = None
+    if not isinstance(loose, dict):
+        if first.startswith(b'{"format"'):
+            raise _corrupt(path, 1, "文件头不完整（文件被截断？）")
+        raise file_error(path, "不是 inspect-tui 会话文件（第 1 行不是会话文件头）", line=1)
+    if loose.get("format") != FORMAT:
+        raise file_error(path, f"不是 inspect-tui 会话文件（format 为 {loose.get('format')!r}）", line=1)
+    version = loose.get("version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise _corrupt(path, 1, f"文件头的 version 无效：{version!r}")
+    if version > FORMAT_VERSION:
+        raise file_error(path, f"该会话文件由更新版本的 inspect-tui 创建（格式版本 {version}，"
+                               f"本程序只支持到 {FORMAT_VERSION}）", line=1,
+                         hint="请升级 inspect-tui 后再打开（made by a newer inspect-tui; upgrade）。")
+    if nl < 0:
+        raise _corrupt(path, 1, "文件头不完整（缺少换行，文件被截断？）")
+    try:
+        header = decode_line(first)
+    except ValueError as exc:
+        raise _corrupt(path, 1, f"文件头{exc}") from None
+    if version < FORMAT_VERSION:
+        missing = [v for v in range(version, FORMAT_VERSION) if v not in MIGRATIONS]
+        if missing:
+            raise file_error(path, f"该会话文件的格式版本 {version} 太旧或未知，本程序无法迁移"
+                                   f"（没有从版本 {missing[0]} 到 {missing[0] + 1} 的迁移）", line=1)
+    return header, nl + 1
+
+
+def _load(path: Path) -> tuple[Replay, int]:
+    """Read and replay ``path``; returns the replay and the file's original format version."""
+    data = _read_bytes(path)
+    header, start = parse_header(path, data)
+    try:
+        r, _ = replay(data, header, start)
+    except JournalError as exc:
+        raise _corrupt(path, exc.line, exc.reason) from None
+    version = header["version"]
+    for v in range(version, FORMAT_VERSION):
+        r.tables = MIGRATIONS[v](r.tables)
+    return r, version
+
+
+def _index(path: Path, records: dict[str, dict]) -> dict[str, int]:
+    index: dict[str, int] = {}
+    for key, doc in records.items():
+        rid = doc.get("id")
+        if not isinstance(rid, str):
+            raise file_error(path, f"记录（文档 {key}）缺少字符串 id")
+        if rid in index:
+            raise file_error(path, f"记录 id {rid!r} 出现了两次（文档 {index[rid]} 和 {key}）")
+        index[rid] = int(key)
+    return index
+
+
+def _doc_count(tables: Tables) -> int:
+    return sum(len(t) for t in tables.values())
+
+
+def _worth_compacting(lines: int, tables: Tables) -> bool:
+    return lines > COMPACT_FACTOR * _doc_count(tables) + COMPACT_MIN_LINES
+
+
+def _remove_stale_temps(path: Path) -> None:
+    for p in path.parent.glob(f".{path.name}.tmp-*"):
+        with contextlib.suppress(OSError):
+            p.unlink()
+
+
+def _open_append(path: Path) -> int:
+    return os.open(path, os.O_RDWR | os.O_APPEND | O_BINARY)
+
+
+# --------------------------------------------------------------------------- the class
+
+
+class SessionFile:
+    """One open session file: meta doc + record docs + a log, durable on every write."""
+
+    path: Path
+    readonly: bool
+    last_saved: datetime | None
+
+    def __init__(self, path: Path, storage: JournalStorage, lock: SessionLock | None, header: dict) -> None:
+        self.path = path
+        self.readonly = lock is None
+        self.last_saved = None
+        self.header = header
+        self._storage = storage
+        self._lock = lock
+        self._mutex = threading.RLock()
+        self._closed = False
+        self.db = JournalDB(storage)
+        self._meta = self.db.table(META)
+        self._records = self.db.table(RECORDS)
+        self._log = self.db.table(LOG)
+        self._index = _index(path, storage.tables.get(RECORDS, {}))
+
+    # -- opening
+    @classmethod
+    def create(cls, path: str | Path, meta: dict, records: Iterable[dict] = (), log: Iterable[dict] = (),
+               *, force: bool = False) -> SessionFile:
+        """Write a new session atomically and return it open for writing (locked)."""
+        path = Path(path)
+        tables = _build_tables(meta, records, log)
+        lock = SessionLock.acquire(path)
+        try:
+            _write_new(path, tables, force=force)
+            return cls._open_locked(path, lock)
+        except BaseException:
+            lock.release()
+            raise
+
+    @classmethod
+    def open(cls, path: str | Path, *, readonly: bool = False) -> SessionFile:
+        path = Path(path)
+        if readonly:
+            r, _ = _load(path)
+            storage = JournalStorage(path, r.tables, fd=None, valid_size=r.valid_size,
+                                     file_size=r.file_size, lines=r.lines)
+            return cls(path, storage, None, r.header)
+        if not path.exists():
+            raise file_error(path, "会话文件不存在")
+        lock = SessionLock.acquire(path)
+        try:
+            return cls._open_locked(path, lock)
+        except BaseException:
+            lock.release()
+            raise
+
+    @classmethod
+    def _open_locked(cls, path: Path, lock: SessionLock) -> SessionFile:
+        _remove_stale_temps(path)
+        r, version = _load(path)
+        header = r.header
+        if version < FORMAT_VERSION:
+            header = _migrate_on_disk(path, r, version)
+            r, _ = _load(path)
+        try:
+            fd = _open_append(path)
+        except OSError as exc:
+            raise file_error(path, f"无法以写入方式打开：{exc.strerror}") from None
+        storage = JournalStorage(path, r.tables, fd=fd, valid_size=r.valid_size, file_size=r.file_size,
+                                 lines=r.lines)
+        sf = cls(path, storage, lock, header)
+        sf._compact_if_worthwhile()
+        return sf
+
+    # -- reading
+    @property
+    def meta(self) -> dict:
+        """The single meta document (a copy)."""
+        doc = self._storage.tables.get(META, {}).get(str(_META_ID))
+        return _clone(doc) if doc is not None else {}
+
+    def get(self, record_id: str) -> dict | None:
+        doc_id = self._index.get(record_id)
+        if doc_id is None:
+            return None
+        doc = self._records.get(doc_id=doc_id)
+        return _clone(dict(doc)) if doc is not None else None
+
+    def records(self) -> list[dict]:
+        return [_clone(doc) for doc in self._storage.tables.get(RECORDS, {}).values()]
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def __contains__(self, record_id: object) -> bool:
+        return record_id in self._index
+
+    def log(self) -> list[dict]:
+        return [_clone(doc) for doc in self._storage.tables.get(LOG, {}).values()]
+
+    # -- writing (each call is durable when it returns)
+    def set_meta(self, meta: dict) -> None:
+        meta = _json_copy(meta, "meta")
+        with self._mutex:
+            self._check_writable()
+            self._meta.set_docs({_META_ID: meta})
+            self._saved()
+
+    def put(self, doc: dict) -> None:
+        self.put_many((doc,))
+
+    def put_many(self, docs: Iterable[dict]) -> None:
+        """Upsert records keyed by ``doc["id"]`` (the last one wins within a batch); one fsync."""
+        batch: dict[str, dict] = {}
+        for doc in docs:
+            doc = _record_copy(doc)
+            batch[doc["id"]] = doc
+        if not batch:
+            return
+        with self._mutex:
+            self._check_writable()
+            ids: dict[str, int] = {}
+            for rid in batch:
+                known = self._index.get(rid)
+                ids[rid] = known if known is not None else self._records.next_id()
+            self._records.set_docs({ids[rid]: doc for rid, doc in batch.items()})
+            self._index.update(ids)
+            self._saved()
+
+    def append_log(self, entry: dict) -> None:
+        entry = _json_copy(entry, "log entry")
+        with self._mutex:
+            self._check_writable()
+            self._log.insert(entry)
+            self._saved()
+
+    def _check_writable(self) -> None:
+        if self._closed:
+            raise ValueError(f"{self.path}: 会话文件已关闭")
+        if self.readonly:
+            raise PermissionError(f"{self.path}: 会话文件以只读方式打开，不能保存")
+
+    def _saved(self) -> None:
+        self.last_saved = _now()
+
+    # -- housekeeping
+    @property
+    def journal_lines(self) -> int:
+        """Committed change lines in the file (for tests and the benchmark)."""
+        return self._storage.lines
+
+    def compact(self) -> None:
+        """Rewrite the journal as header + one line per table (atomic)."""
+        with self._mutex:
+            self._check_writable()
+            header = dict(self.header, compacted=_now().isoformat(timespec="seconds"))
+            header.pop("c", None)
+            size = write_atomic(self.path, journal_chunks(header, self._storage.tables))
+            self._storage.reopen(_open_append(self.path), size, len(self._storage.tables))
+            self.header = header
+
+    def _compact_if_worthwhile(self) -> None:
+        if self.readonly or not _worth_compacting(self._storage.lines, self._storage.tables):
+            return
+        try:
+            self.compact()
+        except OSError as exc:  # the journal is still whole; compaction can wait
+            warnings.warn(f"{self.path}: 压缩会话文件失败（{exc}），文件保持原样", stacklevel=2)
+
+    def close(self) -> None:
+        """Compact if worthwhile, release the lock. Idempotent."""
+        with self._mutex:
+            if self._closed:
+                return
+            try:
+                self._compact_if_worthwhile()
+            finally:
+                self._closed = True
+                self._storage.close()
+                if self._lock is not None:
+                    self._lock.release()
+
+    def __enter__(self) -> SessionFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        mode = "readonly" if self.readonly else "writable"
+        return f"<SessionFile {str(self.path)!r} {mode} records={len(self._index)}>"
+
+
+# --------------------------------------------------------------------------- whole-file helpers
+
+
+def _write_new(path: Path, tables: Tables, *, force: bool) -> None:
+    if path.exists() and not force:
+        raise file_error(path, "文件已存在", hint="如确需覆盖，请使用 --force。")
+    if not path.parent.is_dir():
+        raise file_error(path, f"文件夹 {path.parent} 不存在")
+    try:
+        write_atomic(path, journal_chunks(_header(), tables))
+    except OSError as exc:
+        raise NotSavedError(exc.errno, f"未保存：{exc.strerror}", str(path)) from exc
+
+
+def _migrate_on_disk(path: Path, r: Replay, version: int) -> dict:
+    """Keep the old file as ``NAME.vN.bak`` and write the migrated tables in the current format."""
+    backup = path.with_name(f"{path.name}.v{version}.bak")
+    n = 1
+    while backup.exists():
+        n += 1
+        backup = path.with_name(f"{path.name}.v{version}.{n}.bak")
+    write_atomic(backup, [path.read_bytes()])
+    header = _header(migrated_from=version, created=r.header.get("created"))
+    write_atomic(path, journal_chunks(header, r.tables))
+    return header
+
+
+def read_session(path: str | Path) -> tuple[dict, list[dict], list[dict]]:
+    """Meta, records and log of a session file; read-only, no lock."""
+    with SessionFile.open(path, readonly=True) as sf:
+        return sf.meta, sf.records(), sf.log()
+
+
+def write_session(path: str | Path, meta: dict, records: Iterable[dict], log: Iterable[dict],
+                  *, force: bool = False) -> None:
+    """Write a whole session atomically. An existing file is refused unless ``force``; a file that
+    another process has open for writing is always refused (its writes would land in the old file)."""
+    path = Path(path)
+    tables = _build_tables(meta, records, log)
+    with SessionLock.acquire(path):
+        _write_new(path, tables, force=force)
+
+
+# --------------------------------------------------------------------------- recovery
+
+
+@dataclass(frozen=True)
+class RecoverReport:
+    source: Path
+    out: Path
+    kept: int  # change lines copied
+    dropped: int  # complete lines at and after the damage, plus an unfinished last write
+    damaged_line: int | None  # first damaged line, None if none was found
+    reason: str
+    records: int  # records in the recovered file
+    header_rebuilt: bool = False
+
+    def __str__(self) -> str:
+        lines = [f"已写入 {self.out}：保留 {self.kept} 条修改，丢弃 {self.dropped} 行，"
+                 f"共 {self.records} 条记录。"]
+        if self.damaged_line is not None:
+            lines.append(f"{self.source} 第 {self.damaged_line} 行起损坏：{self.reason}")
+        else:
+            lines.append(f"{self.source} 中没有发现损坏。")
+        if self.header_rebuilt:
+            lines.append("原文件头已损坏，已按当前格式重写文件头。")
+        return "\n".join(lines)
+
+
+def recover(path: str | Path, out: str | Path) -> RecoverReport:
+    """Copy every intact change before the first damaged line of ``path`` into a new file ``out``
+    (atomically). ``path`` is never modified; ``out`` must not exist yet."""
+    path, out = Path(path), Path(out)
+    if out.exists():
+        raise file_error(out, "输出文件已存在，请换一个文件名")
+    data = _read_bytes(path)
+    header_rebuilt = False
+    try:
+        header, start = parse_header(path, data)
+        head = data[:start]
+    except CorruptSessionError:
+        # Only a damaged header of what is otherwise our journal is rebuilt; a newer version, an
+        # empty file or a foreign format is refused as when opening.
+        nl = data.find(b"\n")
+        start = len(data) if nl < 0 else nl + 1
+        header = _header(recovered=True)
+        head = encode_line(header)
+        header_rebuilt = True
+    r, err = replay(data, header, start, stop_at_damage=True)
+    total = sum(1 for _ in _complete_lines(data, start))
+    torn = 0 if data.endswith(b"\n") or len(data) <= start else 1
+    dropped = total - r.lines + torn
+    write_atomic(out, [head, data[start:r.valid_size]])
+    records = len(r.tables.get(RECORDS, {}))
+    return RecoverReport(path, out, r.lines, dropped, err.line if err else None, err.reason if err else "",
+                         records, header_rebuilt)
+
+
+def _complete_lines(data: bytes, start: int) -> Iterable[int]:
+    pos = start
+    while True:
+        nl = data.find(b"\n", pos)
+        if nl < 0:
+            return
+        yield nl
+        pos = nl + 1

@@ -1,0 +1,231 @@
+"""The Textual app: one factory (``make_app``) for the console script, the tests and the benchmark.
+
+The app owns the open :class:`~inspect_tui.store.session.Session` and is the only place the UI
+writes through: :meth:`InspectApp.save` validates and durably appends via the session (≈0.5 ms, so
+it runs on the UI thread and is measured in ``bench/tui_bench.py``), refreshes every status line,
+and turns a refused value (``UserError``) into a notification instead of a traceback. Opening a
+session — reading and indexing thousands of records and scoring every branch — runs in a thread
+worker behind a loading screen, so the interface never blocks.
+
+Every screen's key bindings double as command-palette entries (:meth:`get_system_commands` reads
+the screen's *active* bindings), so a key, its footer hint and its palette entry can never drift
+apart, and an action greyed out in the footer (``check_action`` → ``None``) is also marked
+unavailable in the palette. The UI computes nothing: scores, ratings, rates and progress are
+``Session.result`` (i.e. ``core.scoring``) values, only formatted here.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterable
+from datetime import datetime
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import ActiveBinding, Binding
+from textual.screen import Screen
+from textual.worker import Worker, WorkerState
+
+from inspect_tui.core.index import Rec
+from inspect_tui.core.records import Kind
+from inspect_tui.core.scoring import BranchResult
+from inspect_tui.errors import UserError
+
+THEMES = ("textual-dark", "textual-light")
+
+
+def optional_screen(module: str, name: str) -> type[Screen] | None:
+    """A colleague's screen class, or None while its module is not there yet (the command greys out)."""
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError):
+        return None
+
+
+class InspectApp(App[int]):
+    CSS_PATH = "app.tcss"
+    TITLE = "交叉观摩检查"
+    SUB_TITLE = "述 · 看 · 查 · 问 · 评"
+    ENABLE_COMMAND_PALETTE = True
+    COMMAND_PALETTE_BINDING = "ctrl+p"
+    BINDINGS = [
+        Binding("ctrl+q", "quit", "退出", tooltip="保存当前输入并退出", priority=True, id="quit"),
+        Binding("ctrl+t", "toggle_theme", "主题", tooltip="切换浅色/深色主题", id="theme"),
+    ]
+
+    def __init__(self, session_path: Path | None = None, sessions_dir: Path = Path("sessions"),
+                 exports_dir: Path = Path("exports")) -> None:
+        super().__init__()
+        self.session_path = Path(session_path) if session_path else None
+        self.sessions_dir = Path(sessions_dir)
+        self.exports_dir = Path(exports_dir)
+        self.session: Any = None  # inspect_tui.store.session.Session once a session is open
+        self.theme = THEMES[0]
+        self.save_count = 0  # number of durable saves this run (tests and the crash driver read it)
+
+    # --- start-up and opening sessions ---------------------------------------------------------
+
+    def on_mount(self) -> None:
+        from inspect_tui.tui.screens.sessions import SessionsScreen
+
+        self.push_screen(SessionsScreen())
+        if self.session_path is not None:
+            self.open_session(self.session_path)
+
+    def open_session(self, path: Path) -> None:
+        from inspect_tui.tui.screens.loading import LoadingScreen
+
+        self.push_screen(LoadingScreen(path))
+        self._load_session(Path(path))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="load", name="open-session")
+    def _load_session(self, path: Path) -> None:
+        from inspect_tui.store.session import Session
+
+        session = Session.open(path)
+        try:
+            results = self.compute_results(session)
+        except BaseException:
+            session.close()
+            raise
+        self.call_from_thread(self._session_loaded, session, results)
+
+    @staticmethod
+    def compute_results(session: Any) -> dict[str, BranchResult]:
+        mine = session.meta.role != "leader"
+        return {b.id: session.result(b.id, mine_only=mine) for b in session.branches()}
+
+    def _session_loaded(self, session: Any, results: dict[str, BranchResult]) -> None:
+        from inspect_tui.tui.screens.branches import BranchesScreen
+
+        self.close_session()
+        self.session = session
+        self.session_path = session.path
+        if isinstance(self.screen, _loading_type()):
+            self.pop_screen()
+        self.push_screen(BranchesScreen(results))
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state is not WorkerState.ERROR or event.worker.group != "load":
+            return
+        error = event.worker.error
+        if isinstance(self.screen, _loading_type()):
+            self.pop_screen()
+        message = error.render() if isinstance(error, UserError) else f"{type(error).__name__}: {error}"
+        self.notify(message, title="无法打开会话", severity="error", timeout=10)
+
+    def close_session(self) -> None:
+        if self.session is not None:
+            self.session.close()
+            self.session = None
+
+    # --- writing ----------------------------------------------------------------------------------
+
+    @property
+    def me(self) -> str:
+        return self.session.meta.inspector
+
+    @property
+    def mine_only(self) -> bool:
+        return self.session.meta.role != "leader"
+
+    def result(self, branch: str) -> BranchResult:
+        return self.session.result(branch, mine_only=self.mine_only)
+
+    def save(self, kind: Kind, data: dict[str, Any], record_id: str | None = None) -> Rec | None:
+        """Durably save one record; on a refused value, say why and return None."""
+        try:
+            rec = self.session.save(kind, data, record_id)
+        except UserError as exc:
+            self.notify(exc.render(), title="未保存", severity="error")
+            self._show_status("未保存：" + exc.message)
+            return None
+        except OSError as exc:
+            self.notify(f"写入失败：{exc}", title="未保存", severity="error", timeout=15)
+            self._show_status("写入失败！")
+            return None
+        self.save_count += 1
+        self._show_status("")
+        return rec
+
+    def update(self, kind: Kind, record_id: str, **fields: Any) -> Rec | None:
+        current = self.session.index.get(record_id)
+        base = dict(current.data) if current is not None and not current.deleted else {}
+        base.update(fields)
+        return self.save(kind, base, record_id)
+
+    def delete(self, record_id: str) -> Rec | None:
+        try:
+            rec = self.session.delete(record_id)
+        except (KeyError, UserError, OSError) as exc:
+            self.notify(f"无法删除：{exc}", severity="error")
+            return None
+        self.save_count += 1
+        self._show_status("")
+        return rec
+
+    def _show_status(self, message: str) -> None:
+        from inspect_tui.tui.widgets.status import SaveStatus
+
+        last: datetime | None = self.session.last_saved if self.session else None
+        for status in self.screen.query(SaveStatus):
+            status.last_saved = last
+            status.message = message
+
+    # --- actions and commands -----------------------------------------------------------------
+
+    def action_toggle_theme(self) -> None:
+        self.theme = THEMES[1] if self.theme == THEMES[0] else THEMES[0]
+
+    async def action_quit(self) -> None:
+        from inspect_tui.tui.widgets.fields import commit_all
+
+        commit_all(self.screen)
+        self.close_session()
+        self.exit(0)
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        seen: set[str] = set()
+        for active in screen.active_bindings.values():
+            b = active.binding
+            if not b.description or b.action in seen or b.action == "command_palette":
+                continue
+            seen.add(b.action)
+            key = self.get_key_display(b)
+            help_text = f"{b.tooltip or b.description}（{key}）"
+            if not active.enabled:
+                help_text = f"当前不可用 · {help_text}"
+            yield SystemCommand(b.description, help_text, partial(self._run_binding, active))
+        yield SystemCommand("更换主题", "从全部主题中选择", self.action_change_theme)
+        yield SystemCommand("按键帮助", "显示当前焦点控件的帮助和全部按键", self.action_show_help_panel)
+
+    async def _run_binding(self, active: ActiveBinding) -> None:
+        if not active.enabled:
+            self.bell()
+            self.notify(f"“{active.binding.description}”当前不可用", severity="warning")
+            return
+        await self.run_action(active.binding.action, active.node)
+
+
+def _loading_type() -> type:
+    from inspect_tui.tui.screens.loading import LoadingScreen
+
+    return LoadingScreen
+
+
+def make_app(session_path: Path | str | None = None, sessions_dir: Path | str = Path("sessions"),
+             exports_dir: Path | str = Path("exports")) -> InspectApp:
+    """The one app factory: used by ``run_app``, the tests and the benchmark."""
+    return InspectApp(Path(session_path) if session_path else None, Path(sessions_dir), Path(exports_dir))
+
+
+def run_app(session_path: Path | str | None = None, sessions_dir: Path | str = Path("sessions")) -> int:
+    app = make_app(session_path, sessions_dir)
+    try:
+        app.run()
+    finally:
+        app.close_session()
+    return app.return_code or 0

@@ -1,0 +1,1 @@
+"""The app's screens: sessions → branches → one branch's five steps → review."""

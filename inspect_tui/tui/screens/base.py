@@ -1,0 +1,27 @@
+"""What every working screen shares: header, status line, footer, and committing on the way out."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.events import ScreenSuspend
+from textual.screen import Screen
+from textual.widgets import Footer, Header
+
+from inspect_tui.tui.widgets.fields import commit_all
+from inspect_tui.tui.widgets.status import SaveStatus
+
+
+class BaseScreen(Screen[None]):
+    def header(self) -> ComposeResult:
+        yield Header()
+
+    def footer(self) -> ComposeResult:
+        status = SaveStatus(id="save-status")
+        session = getattr(self.app, "session", None)
+        status.last_saved = session.last_saved if session is not None else None
+        yield status
+        yield Footer(compact=True)
+
+    def on_screen_suspend(self, event: ScreenSuspend) -> None:
+        # Switching screens commits whatever is typed in this one.
+        commit_all(self)

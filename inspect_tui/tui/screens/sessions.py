@@ -1,0 +1,83 @@
+"""The first screen: recent session files, or a new one; also the door to merging."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import DataTable, Static
+
+from inspect_tui.store.paths import recent_sessions
+from inspect_tui.tui.app import optional_screen
+from inspect_tui.tui.screens.base import BaseScreen
+
+
+class SessionsScreen(BaseScreen):
+    BINDINGS = [
+        Binding("enter", "open", "打开", tooltip="打开所选会话", id="open"),
+        Binding("n", "new", "新建会话", tooltip="新建观摩会话（可导入访问计划）", id="new"),
+        Binding("m", "merge", "合并", tooltip="合并组员的会话文件（组长）", id="merge"),
+        Binding("f5", "refresh", "刷新", tooltip="重新读取会话目录", id="refresh"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield from self.header()
+        yield Static(id="sessions-title", classes="title")
+        table = DataTable(id="sessions", cursor_type="row", zebra_stripes=True)
+        table.add_columns("会话文件", "修改时间")
+        yield table
+        yield Static("按 N 新建会话；选中后按 Enter 打开。", id="sessions-hint", classes="hint")
+        yield from self.footer()
+
+    def on_mount(self) -> None:
+        self.refresh_list()
+
+    def refresh_list(self) -> None:
+        folder: Path = self.app.sessions_dir
+        self.paths = recent_sessions(folder)
+        self.query_one("#sessions-title", Static).update(f"最近的会话 · {folder}")
+        table = self.query_one("#sessions", DataTable)
+        table.clear()
+        for p in self.paths:
+            mtime = datetime.fromtimestamp(p.stat().st_mtime).strftime("%Y-%m-%d %H:%M")
+            table.add_row(p.name, mtime, key=str(p))
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "open":
+            return bool(getattr(self, "paths", None)) or None
+        if action == "merge":
+            return optional_screen("inspect_tui.tui.screens.merge_screen", "MergeScreen") is not None or None
+        return True
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        self.app.open_session(Path(event.row_key.value))
+
+    def action_open(self) -> None:
+        table = self.query_one("#sessions", DataTable)
+        if self.paths:
+            self.app.open_session(self.paths[table.cursor_row])
+
+    def action_new(self) -> None:
+        from inspect_tui.tui.screens.new_session import NewSessionScreen
+
+        def created(path: Path | None) -> None:
+            if path is not None:
+                self.refresh_list()
+                self.app.open_session(path)
+
+        self.app.push_screen(NewSessionScreen(), created)
+
+    def action_merge(self) -> None:
+        merge = optional_screen("inspect_tui.tui.screens.merge_screen", "MergeScreen")
+        if merge is not None:
+            self.app.push_screen(merge(self.app.sessions_dir))
+
+    def action_refresh(self) -> None:
+        self.refresh_list()
+
+    def on_screen_resume(self) -> None:
+        if hasattr(self, "paths"):
+            self.refresh_list()

@@ -1,0 +1,105 @@
+"""Text fields that commit: the one place where "saved when committed" is implemented.
+
+An inspector's typing is only safe once it is in the store, but saving on every keystroke would
+write a new record version per character. So a field *commits* — hands its value to a callback
+that saves through the session — when the inspector presses Enter, leaves the field, or the
+screen is left (screens call :func:`commit_all` on suspend and before quitting). A field remembers
+the value last committed, so leaving an unchanged field writes nothing.
+
+The callback returns ``False`` to refuse a value (invalid number, missing file …); the field then
+stays "dirty" and is marked invalid so the inspector sees that it was not saved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from textual.binding import Binding
+from textual.dom import DOMNode
+from textual.widgets import Input, TextArea
+
+Commit = Callable[[str], bool | None]
+
+
+class FieldInput(Input):
+    """A one-line field saved on Enter or blur."""
+
+    def __init__(self, value: str = "", *, commit: Commit | None = None, **kwargs) -> None:
+        super().__init__(value, **kwargs)
+        self._commit = commit
+        self.committed = value
+
+    @property
+    def dirty(self) -> bool:
+        return self.value != self.committed
+
+    def load(self, value: str) -> None:
+        """Show a stored value without saving it."""
+        self.committed = value
+        self.value = value
+        self.remove_class("-unsaved")
+
+    def commit_now(self) -> bool:
+        if not self.dirty or self._commit is None:
+            return True
+        ok = self._commit(self.value)
+        if ok is False:
+            self.add_class("-unsaved")
+            return False
+        self.committed = self.value
+        self.remove_class("-unsaved")
+        return True
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.commit_now()
+
+    def on_input_blurred(self, event: Input.Blurred) -> None:
+        self.commit_now()
+
+
+class FieldArea(TextArea):
+    """A multi-line, soft-wrapped field (long notes) saved on blur or Ctrl+S."""
+
+    BINDINGS = [Binding("ctrl+s", "commit", "保存", tooltip="保存此文本框的内容")]
+
+    def __init__(self, text: str = "", *, commit: Commit | None = None, **kwargs) -> None:
+        kwargs.setdefault("soft_wrap", True)
+        kwargs.setdefault("show_line_numbers", False)
+        kwargs.setdefault("tab_behavior", "focus")
+        super().__init__(text, **kwargs)
+        self._commit = commit
+        self.committed = text
+
+    @property
+    def dirty(self) -> bool:
+        return self.text != self.committed
+
+    def load(self, text: str) -> None:
+        self.committed = text
+        self.load_text(text)
+        self.remove_class("-unsaved")
+
+    def commit_now(self) -> bool:
+        if not self.dirty or self._commit is None:
+            return True
+        ok = self._commit(self.text)
+        if ok is False:
+            self.add_class("-unsaved")
+            return False
+        self.committed = self.text
+        self.remove_class("-unsaved")
+        return True
+
+    def action_commit(self) -> None:
+        self.commit_now()
+
+    def on_blur(self) -> None:
+        self.commit_now()
+
+
+def commit_all(node: DOMNode) -> bool:
+    """Commit every dirty field under ``node``; False when one refused its value."""
+    ok = True
+    for field in node.query("FieldInput, FieldArea"):
+        ok = field.commit_now() and ok  # type: ignore[attr-defined]
+    return ok

@@ -1,0 +1,423 @@
+"""Checklist loading: the shipped checklists are complete, and every kind of hand-editing mistake is
+reported at the right line of the right file, never as a traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from inspect_tui import cli
+from inspect_tui.cli import main
+from inspect_tui.core.checklist import Checklist
+from inspect_tui.core.checklist_load import (
+    DEFAULT_CHECKLIST_PATH,
+    find_checklists,
+    load_checklist,
+    load_default_checklist,
+    resolve_checklist,
+    validate_checklist_files,
+)
+from inspect_tui.core.steps import Step
+from inspect_tui.errors import Problem, UserError
+
+REPO = Path(__file__).resolve().parent.parent
+CASES = Path(__file__).resolve().parent / "checklist_cases"
+
+# A minimal valid checklist. Line numbers in the cases below refer to this text (line 1 = "id: mini").
+BASE = """\
+id: mini
+title: Mini
+version: "1"
+full_marks: 10
+ratings:
+  - {label: good, min: 60, level: pass}
+  - {label: bad, min: 0, level: fail}
+areas:
+  - id: a1
+    title: Area one
+    full_marks: 10
+    items:
+      - id: i1
+        title: Item one
+        full_marks: 4
+        steps:
+          check:
+            prompt: look at records
+            records: [minutes]
+          ask:
+            prompt: ask someone
+            questions:
+              - id: q1
+                text: what?
+          evaluate:
+            prompt: judge
+        problems: [p1]
+        rectification: fix it
+      - id: i2
+        title: Item two
+        full_marks: 6
+        steps:
+          look:
+            prompt: walk around
+          evaluate:
+            prompt: judge
+        problems: [p2]
+        rectification: fix it
+"""
+
+
+def mutate(old: str, new: str, text: str = BASE) -> str:
+    assert text.count(old) == 1, f"{old!r} must occur exactly once"
+    return text.replace(old, new)
+
+
+def problems_for(tmp_path: Path, text: str | bytes, name: str = "bad.yaml") -> list[Problem]:
+    path = tmp_path / name
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    found = validate_checklist_files([path])
+    with pytest.raises(UserError) as info:
+        load_checklist(path)
+    assert info.value.problems == found
+    return found
+
+
+def one_problem(tmp_path: Path, text: str | bytes) -> Problem:
+    found = problems_for(tmp_path, text)
+    assert len(found) == 1, [str(p) for p in found]
+    return found[0]
+
+
+# --- shipped checklists ----------------------------------------------------------------------------
+
+
+def test_base_fixture_is_valid(tmp_path: Path) -> None:
+    path = tmp_path / "mini.yaml"
+    path.write_text(BASE, encoding="utf-8")
+    assert validate_checklist_files([path]) == []
+    checklist = load_checklist(path)
+    assert [i.id for i in checklist.items()] == ["i1", "i2"]
+
+
+@pytest.mark.parametrize("path", find_checklists(), ids=lambda p: p.name)
+def test_every_shipped_checklist_validates(path: Path) -> None:
+    assert validate_checklist_files([path]) == []
+    checklist = load_checklist(path)
+    assert checklist.id == path.stem
+
+
+def test_default_is_shipped_and_found() -> None:
+    assert DEFAULT_CHECKLIST_PATH in find_checklists()
+    assert resolve_checklist("party-branch-standard") == DEFAULT_CHECKLIST_PATH
+    assert resolve_checklist(None) == DEFAULT_CHECKLIST_PATH
+    assert resolve_checklist(str(DEFAULT_CHECKLIST_PATH)) == DEFAULT_CHECKLIST_PATH
+
+
+def test_resolve_unknown_name_is_a_user_error() -> None:
+    with pytest.raises(UserError) as info:
+        resolve_checklist("no-such-checklist")
+    assert "party-branch-standard" in info.value.hint
+
+
+def test_repo_checklists_folder_links_to_the_packaged_file() -> None:
+    link = REPO / "checklists" / "party-branch-standard.yaml"
+    assert link.is_symlink()
+    assert os.readlink(link) == "../inspect_tui/checklists/party-branch-standard.yaml"
+    assert link.resolve() == DEFAULT_CHECKLIST_PATH.resolve()
+    assert "inspect_tui/checklists" in (REPO / "checklists" / "README.md").read_text(encoding="utf-8")
+
+
+def test_default_checklist_covers_the_standard() -> None:
+    checklist = load_default_checklist()
+    assert isinstance(checklist, Checklist)
+    assert checklist.id == "party-branch-standard"
+    assert checklist.full_marks == 100
+    assert [a.title for a in checklist.areas] == [
+        "政治建设", "组织建设", "组织生活", "党员教育管理", "基础保障", "考核评价"]
+    assert sum(a.full_marks for a in checklist.areas) == 100
+    bands = [(b.label, b.min, b.level.value) for b in checklist.ratings]
+    assert bands == [("优秀", 90, "excellent"), ("良好", 80, "good"),
+                     ("达标", 60, "pass"), ("不达标", 0, "fail")]
+    assert len(checklist.items()) >= 30
+    assert len(checklist.all_questions()) >= 40
+    assert {q.to for q in checklist.all_questions()} >= {"支部书记", "支部委员", "普通党员"}
+    assert all(q.expect for q in checklist.all_questions())
+    assert len({i.scoring.method for i in checklist.items()}) == 3
+    for item in checklist.items():
+        assert item.applies_to(Step.EVALUATE), item.id
+        assert item.applies_to(Step.LOOK) or item.applies_to(Step.CHECK), item.id
+        assert 2 <= len(item.problems) <= 4, item.id
+        assert item.scoring.rule, item.id
+        if item.applies_to(Step.CHECK):
+            assert item.steps[Step.CHECK].records, item.id
+
+
+def test_default_checklist_mentions_the_key_records() -> None:
+    items = load_default_checklist().items()
+    records = " ".join(r for i in items for p in i.steps.values() for r in p.records)
+    for word in ("支委会", "党员大会", "组织生活会", "民主评议", "党费", "入党志愿书", "换届", "党课"):
+        assert word in records, word
+
+
+# --- malformed checklists: one problem each, at an exact place -------------------------------------
+
+
+def test_yaml_syntax_error(tmp_path: Path) -> None:
+    p = one_problem(tmp_path, mutate("title: Mini\n", "title: Mini: more\n"))
+    assert (p.line, p.column) == (2, 12)
+    assert "YAML syntax error" in p.message and "mapping values are not allowed" in p.message
+
+
+def test_tab_indentation(tmp_path: Path) -> None:
+    p = one_problem(tmp_path, mutate("    title: Area one\n", "\ttitle: Area one\n"))
+    assert p.line == 10
+    assert "tab" in p.message
+
+
+def test_unclosed_flow_sequence(tmp_path: Path) -> None:
+    p = one_problem(tmp_path, mutate("records: [minutes]", "records: [minutes"))
+    assert p.line == 20
+    assert "YAML syntax error" in p.message
+
+
+def test_top_level_is_a_list(tmp_path: Path) -> None:
+    p = one_problem(tmp_path, "- id: mini\n- title: Mini\n")
+    assert (p.line, p.column) == (1, 1)
+    assert "top level must be a mapping" in p.message and "list" in p.message
+
+
+def test_empty_file(tmp_path: Path) -> None:
+    p = one_problem(tmp_path, "# nothing here\n")
+    assert "empty" in p.message
+
+
+def test_wrong_type_for_full_marks(tmp_path: Path) -> None:
+    p = one_problem(tmp_path, mutate("full_marks: 4\n", 'full_marks: "ten"\n'))
+    assert (p.line, p.column) == (15, 21)
+    assert p.message.startswith("areas[0].items[0].full_marks: ")
+    assert "number" in p.message
+
+
+def test_missing_required_field(tmp_path: Path) -> None:
+    text = mutate("        problems: [p2]\n        rectification: fix it\n", "        problems: [p2]\n")
+    p = one_problem(tmp_path, text)
+    assert (p.line, p.column) == (29, 9)
+    assert p.message == "areas[0].items[1].rectification: required field is missing"
+
+
+def test_duplicate_item_id(tmp_path: Path) -> None:
+    p = one_problem(tmp_path, mutate("- id: i2", "- id: i1"))
+    assert (p.line, p.column) == (29, 13)
+    assert p.message.startswith("areas[0].items[1].id: duplicate id 'i1'")
+
+
+def test_duplicate_question_id(tmp_path: Path) -> None:
+    p = one_problem(tmp_path, BASE + "questions:\n  - id: q1\n    text: general question\n")
+    assert (p.line, p.column) == (40, 9)
+    assert p.message.startswith("questions[0].id: duplicate id 'q1'")
+
+
+def test_duplicate_key_in_a_mapping(tmp_path: Path) -> None:
+    p = one_problem(tmp_path, mutate("title: Mini\n", "title: Mini\ntitle: Again\n"))
+    assert (p.line, p.column) == (3, 1)
+    assert "duplicate key 'title' (first at line 2)" in p.message
+
+
+def test_duplicate_key_deep_inside_still_validates_the_rest(tmp_path: Path) -> None:
+    p = one_problem(tmp_path, mutate("            prompt: walk around\n",
+                                     "            prompt: walk around\n            prompt: again\n"))
+    assert (p.line, p.column) == (35, 13)
+    assert p.message.startswith("areas[0].items[1].steps.look.prompt: duplicate key 'prompt'")
+
+
+def test_unknown_step_name(tmp_path: Path) -> None:
+    p = one_problem(tmp_path, mutate("          look:\n", "          inspect:\n"))
+    assert (p.line, p.column) == (33, 11)
+    assert p.message.startswith("areas[0].items[1].steps.inspect: unknown step 'inspect'")
+    assert "'look'" in p.message
+
+
+def test_ask_step_without_questions(tmp_path: Path) -> None:
+    text = mutate("            questions:\n              - id: q1\n                text: what?\n", "")
+    p = one_problem(tmp_path, text)
+    assert (p.line, p.column) == (20, 11)
+    assert p.message == "areas[0].items[0].steps.ask: the 'ask' step needs at least one question"
+
+
+def test_questions_under_a_non_ask_step(tmp_path: Path) -> None:
+    text = mutate("            prompt: walk around\n",
+                  "            prompt: walk around\n"
+                  "            questions:\n"
+                  "              - {id: q9, text: hi}\n")
+    p = one_problem(tmp_path, text)
+    assert (p.line, p.column) == (35, 13)
+    assert p.message.startswith("areas[0].items[1].steps.look.questions: questions belong to the 'ask' step")
+
+
+def test_empty_prompt_text(tmp_path: Path) -> None:
+    p = one_problem(tmp_path, mutate("prompt: walk around", 'prompt: ""'))
+    assert (p.line, p.column) == (34, 21)
+    assert p.message == "areas[0].items[1].steps.look.prompt: must not be empty"
+
+
+def test_item_weights_do_not_add_up_to_the_area(tmp_path: Path) -> None:
+    p = one_problem(tmp_path, mutate("full_marks: 6\n", "full_marks: 5\n"))
+    assert (p.line, p.column) == (11, 17)
+    assert p.message.startswith("areas[0].full_marks: item full marks add up to 9")
+
+
+def test_area_weights_do_not_add_up_to_full_marks(tmp_path: Path) -> None:
+    p = one_problem(tmp_path, mutate("full_marks: 10\nratings", "full_marks: 20\nratings"))
+    assert (p.line, p.column) == (4, 13)
+    assert p.message.startswith("full_marks: area full marks add up to 10, but full_marks is 20")
+
+
+def test_ratings_not_descending(tmp_path: Path) -> None:
+    text = mutate("  - {label: good, min: 60, level: pass}\n  - {label: bad, min: 0, level: fail}\n",
+                  "  - {label: bad, min: 0, level: fail}\n  - {label: good, min: 60, level: pass}\n")
+    p = one_problem(tmp_path, text)
+    assert (p.line, p.column) == (5, 1)
+    assert p.message.startswith("ratings: ratings must be listed from the highest")
+
+
+def test_unknown_extra_field(tmp_path: Path) -> None:
+    text = mutate("        title: Item one\n", "        title: Item one\n        weight: 3\n")
+    p = one_problem(tmp_path, text)
+    assert (p.line, p.column) == (15, 9)
+    assert p.message.startswith("areas[0].items[0].weight: unknown field")
+
+
+def test_item_without_evaluate_step(tmp_path: Path) -> None:
+    text = mutate("            prompt: walk around\n          evaluate:\n            prompt: judge\n",
+                  "            prompt: walk around\n")
+    p = one_problem(tmp_path, text)
+    assert (p.line, p.column) == (32, 9)
+    assert p.message == "areas[0].items[1].steps: every item needs an 'evaluate' prompt (how to judge it)"
+
+
+def test_unquoted_number_where_text_is_expected(tmp_path: Path) -> None:
+    p = one_problem(tmp_path, mutate('version: "1"', "version: 2026.1"))
+    assert (p.line, p.column) == (3, 10)
+    assert "quotes" in p.message and '"2026.1"' in p.message
+
+
+def test_bad_rating_level(tmp_path: Path) -> None:
+    p = one_problem(tmp_path, mutate("level: pass}", "level: passed}"))
+    assert (p.line, p.column) == (6, 35)
+    assert p.message.startswith("ratings[0].level: ")
+
+
+def test_non_utf8_file(tmp_path: Path) -> None:
+    p = one_problem(tmp_path, mutate("title: Mini", "title: 党支部").encode("gbk"))
+    assert (p.line, p.column) == (2, 8)
+    assert "not UTF-8" in p.message
+
+
+def test_utf8_bom_is_accepted(tmp_path: Path) -> None:
+    path = tmp_path / "bom.yaml"
+    path.write_bytes(b"\xef\xbb\xbf" + BASE.encode())
+    assert load_checklist(path).id == "mini"
+
+
+def test_file_not_found(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.yaml"
+    found = validate_checklist_files([missing])
+    assert [str(p) for p in found] == [f"{missing}: file not found"]
+    with pytest.raises(UserError):
+        load_checklist(missing)
+
+
+def test_three_errors_are_all_reported(tmp_path: Path) -> None:
+    text = mutate("title: Mini\n", "title: Mini\ntitle: Twice\n")
+    text = mutate("full_marks: 4\n", 'full_marks: "four"\n', text)
+    text = mutate("        title: Item two\n", "        title: Item two\n        colour: red\n", text)
+    found = problems_for(tmp_path, text)
+    assert [(p.line, p.column) for p in found] == [(3, 1), (16, 21), (32, 9)]
+    assert "duplicate key 'title'" in found[0].message
+    assert found[1].message.startswith("areas[0].items[0].full_marks:")
+    assert found[2].message.startswith("areas[0].items[1].colour: unknown field")
+
+
+@pytest.mark.parametrize("case", sorted(CASES.glob("*.yaml")), ids=lambda p: p.name)
+def test_fixture_files_report_the_expected_place(case: Path) -> None:
+    """Each fixture's first line is ``# expect: LINE:COL substring``."""
+    header = case.read_text(encoding="utf-8").splitlines()[0]
+    assert header.startswith("# expect: ")
+    where, gist = header.removeprefix("# expect: ").split(" ", 1)
+    found = validate_checklist_files([case])
+    assert len(found) == 1, [str(p) for p in found]
+    assert str(found[0]).startswith(f"{case}:{where}: ")
+    assert gist in found[0].message
+
+
+def test_validate_many_files_collects_problems_from_each(tmp_path: Path) -> None:
+    good = tmp_path / "good.yaml"
+    good.write_text(BASE, encoding="utf-8")
+    bad1 = tmp_path / "bad1.yaml"
+    bad1.write_text("- a\n", encoding="utf-8")
+    bad2 = tmp_path / "bad2.yaml"
+    found = validate_checklist_files([good, bad1, bad2])
+    assert [p.path for p in found] == [str(bad1), str(bad2)]
+
+
+# --- command line ----------------------------------------------------------------------------------
+
+
+@pytest.fixture()
+def only_checklist_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep these tests about ``checklist`` alone: other subcommands' import errors are theirs."""
+    monkeypatch.setattr(cli, "COMMAND_MODULES", {"checklist": "inspect_tui.cli.checklist_cmd"})
+
+
+@pytest.mark.usefixtures("only_checklist_command")
+def test_cli_validate_good_file(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["checklist", "validate", str(DEFAULT_CHECKLIST_PATH)]) == 0
+    out = capsys.readouterr().out
+    checklist = load_default_checklist()
+    expected = f"ok ({len(checklist.items())} items, {len(checklist.all_questions())} questions)"
+    assert out.strip() == f"{DEFAULT_CHECKLIST_PATH}: {expected}"
+
+
+@pytest.mark.usefixtures("only_checklist_command")
+def test_cli_validate_reports_every_problem(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    good = tmp_path / "good.yaml"
+    good.write_text(BASE, encoding="utf-8")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(mutate("title: Mini\n", "title: Mini\ntitle: Twice\n", mutate("- id: i2", "- id: i1")),
+                   encoding="utf-8")
+    assert main(["checklist", "validate", str(good), str(bad)]) == 2
+    captured = capsys.readouterr()
+    assert f"{good}: ok (2 items, 1 questions)" in captured.out
+    assert f"{bad}:3:1: title: duplicate key 'title'" in captured.err
+    assert f"{bad}:30:13: areas[0].items[1].id: duplicate id 'i1'" in captured.err
+    assert "Traceback" not in captured.err
+
+
+@pytest.mark.usefixtures("only_checklist_command")
+def test_cli_show_default(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["checklist", "show"]) == 0
+    out = capsys.readouterr().out
+    for word in ("政治建设", "考核评价", "pol-01", "满分 100", "优秀 ≥90%"):
+        assert word in out
+
+
+@pytest.mark.usefixtures("only_checklist_command")
+def test_cli_show_unknown_name(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["checklist", "show", "no-such-checklist"]) == 2
+    assert "no-such-checklist" in capsys.readouterr().err
+
+
+def test_cli_subprocess_has_no_traceback(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(mutate("full_marks: 4\n", 'full_marks: "ten"\n'), encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "inspect_tui", "checklist", "validate", str(bad)],
+                            capture_output=True, text=True, encoding="utf-8", cwd=REPO, timeout=120)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert f"{bad}:15:21: areas[0].items[0].full_marks:" in result.stderr
