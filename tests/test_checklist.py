@@ -313,6 +313,26 @@ def test_bad_rating_level(tmp_path: Path) -> None:
     assert p.message.startswith("ratings[0].level: ")
 
 
+def test_python_tags_are_refused(tmp_path: Path) -> None:
+    p = one_problem(tmp_path, mutate("title: Mini", "title: !!python/object/apply:os.system [echo hi]"))
+    assert (p.line, p.column) == (2, 8)
+    assert p.message.startswith("unsupported YAML: could not determine a constructor")
+
+
+def test_steps_given_as_a_list(tmp_path: Path) -> None:
+    text = mutate("          look:\n            prompt: walk around\n          evaluate:\n            prompt: judge\n",
+                  "          - look\n")
+    p = one_problem(tmp_path, text)
+    assert (p.line, p.column) == (32, 9)
+    assert p.message == "areas[0].items[1].steps: should be a mapping (key: value lines)"
+
+
+def test_empty_list_of_problems(tmp_path: Path) -> None:
+    p = one_problem(tmp_path, mutate("problems: [p2]", "problems: []"))
+    assert (p.line, p.column) == (37, 9)
+    assert p.message == "areas[0].items[1].problems: needs at least 1 entries, has 0"
+
+
 def test_non_utf8_file(tmp_path: Path) -> None:
     p = one_problem(tmp_path, mutate("title: Mini", "title: 党支部").encode("gbk"))
     assert (p.line, p.column) == (2, 8)

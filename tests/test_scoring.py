@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from inspect_tui.core.index import RecordIndex
-from inspect_tui.core.records import Kind, Status, observation_id, score_id, verdict_id
+from inspect_tui.core.records import Status, observation_id, score_id, verdict_id
 from inspect_tui.core.scoring import analyse_branch, suggested_score, summarise
 from inspect_tui.core.steps import Step
 from inspect_tui.core.versions import make_version

@@ -83,8 +83,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         meta, records, log = read_session(path)
         checklist = None
         try:
-            ref = parse_meta(path, meta).checklist
-            checklist = checklist_for(path, ref)
+            checklist = checklist_for(path, parse_meta(path, meta))
         except UserError as exc:
             problems += exc.problems or [Problem(str(path), exc.message)]
         found = check_content(meta, records, log, checklist)

@@ -79,7 +79,7 @@ def find_checklists() -> list[Path]:
 
 
 def resolve_checklist(name_or_path: str | Path | None = None) -> Path:
-    """Turn what the user typed into a checklist file: an existing path wins, else a shipped id.
+    """Turn what the user typed into a checklist file: an existing file wins, else a shipped id.
 
     ``None`` or an empty string means the default checklist. Ids match a shipped file's stem, which by
     convention equals the ``id`` inside it.
@@ -87,11 +87,13 @@ def resolve_checklist(name_or_path: str | Path | None = None) -> Path:
     if name_or_path is None or str(name_or_path).strip() == "":
         return DEFAULT_CHECKLIST_PATH
     candidate = Path(name_or_path)
-    if candidate.exists():
+    if candidate.is_file():
         return candidate
     shipped = {p.stem: p for p in find_checklists()}
     if str(name_or_path) in shipped:
         return shipped[str(name_or_path)]
+    if candidate.exists():
+        return candidate
     known = "、".join(sorted(shipped)) or "（无）"
     raise UserError(f"{name_or_path}: 找不到该清单文件，也不是内置清单的编号",
                     problems=[Problem(str(name_or_path), "找不到该清单文件，也不是内置清单的编号")],
@@ -159,7 +161,8 @@ def _yaml_problem(name: str, exc: yaml.YAMLError, text: str) -> Problem:
     problem = getattr(exc, "problem", None)
     context = getattr(exc, "context", None)
     if problem:
-        message = "YAML syntax error: " + "; ".join(s for s in (problem, context) if s)
+        kind = "unsupported YAML" if isinstance(exc, yaml.constructor.ConstructorError) else "YAML syntax error"
+        message = f"{kind}: " + "; ".join(s for s in (problem, context) if s)
     else:
         message = f"YAML error: {exc}"
     if mark is None:
@@ -281,8 +284,15 @@ def _message(err: ErrorDetails) -> str:
         return f"unknown step '{err['input']}': {msg}"
     if kind == "string_type" and isinstance(err.get("input"), int | float):
         return f"{msg} (put quotes around it, e.g. \"{err['input']}\")"
+    if kind in ("dict_type", "model_type", "model_attributes_type"):
+        return "should be a mapping (key: value lines)"
+    if kind in ("tuple_type", "list_type"):
+        return "should be a list (lines starting with '- ')"
     if kind == "string_too_short":
         return "must not be empty"
+    if kind == "too_short":
+        ctx = err.get("ctx", {})
+        return f"needs at least {ctx.get('min_length', 1)} entries, has {ctx.get('actual_length', 0)}"
     return msg
 
 

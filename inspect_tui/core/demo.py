@@ -91,7 +91,7 @@ def generate(checklist: Checklist, *, branches: int = 6, inspectors: int = 3, se
     names = INSPECTORS[:inspectors] + [f"观摩员{k}" for k in range(len(INSPECTORS) + 1, inspectors + 1)]
     plan = SessionMeta(visit_id=uuid.UUID(int=rng.getrandbits(128)).hex, group=group, date=day,
                        checklist=ChecklistRef.of(checklist), inspectors=tuple(names), inspector="组长",
-                       replica="plan", role="leader")
+                       replica="plan", role="leader", checklist_content=checklist.model_dump(mode="json"))
     plan_clock = _Clock(day - timedelta(days=1), rng)
     plan_docs: list[RecordDoc] = []
     quality: dict[str, float] = {}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -41,6 +41,8 @@ class SessionMeta(BaseModel):
     role: Literal["inspector", "leader"] = "inspector"
     report_limit_minutes: int = Field(15, ge=1, le=240)
     created_at: str = Field(default_factory=now_iso)
+    checklist_content: dict[str, Any] | None = Field(
+        None, description="the checklist itself, so a session opens on a laptop that lacks its file")
 
     def for_inspector(self, inspector: str, role: Literal["inspector", "leader"] = "inspector") -> SessionMeta:
         """The same visit handed to another person: a new replica, their name."""

@@ -8,7 +8,9 @@ a rule the other lacks.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import uuid
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from pathlib import Path
@@ -49,14 +51,23 @@ def open_checklist(name_or_path: str | Path | None) -> Checklist:
     return _load_once(str(path), path.stat().st_mtime_ns)
 
 
-def checklist_for(path: Path | str, ref: ChecklistRef, checklist: Checklist | None = None) -> Checklist:
-    """The checklist a session was made with; refuses a different version or wording."""
-    cl = checklist or open_checklist(ref.id)
-    if cl.version != ref.version or cl.content_hash() != ref.hash:
-        raise file_error(path, f"会话使用检查清单 {ref.id} {ref.version}（{ref.hash}），"
-                               f"但现有的是 {cl.id} {cl.version}（{cl.content_hash()}）",
-                         hint="请使用创建该会话时的检查清单版本（--checklist 指定文件）。")
-    return cl
+def checklist_for(path: Path | str, meta: SessionMeta, checklist: Checklist | None = None) -> Checklist:
+    """The checklist a session was made with: the one given, a shipped one with the same id, version
+    and content, or else the copy embedded in the session. A different version is refused."""
+    ref = meta.checklist
+    candidates: list[Checklist] = [checklist] if checklist else []
+    if not candidates:
+        with contextlib.suppress(UserError, OSError):
+            candidates.append(open_checklist(ref.id))
+        if meta.checklist_content is not None:
+            with contextlib.suppress(ValidationError):
+                candidates.append(Checklist.model_validate(meta.checklist_content))
+    for cl in candidates:
+        if cl.id == ref.id and cl.version == ref.version and cl.content_hash() == ref.hash:
+            return cl
+    have = "、".join(f"{c.id} {c.version}（{c.content_hash()}）" for c in candidates) or "无"
+    raise file_error(path, f"会话使用检查清单 {ref.id} {ref.version}（{ref.hash}），但找到的是：{have}",
+                     hint="请用 --checklist 指定创建该会话时使用的清单文件。")
 
 
 def branch_doc(name: str, order: int, *, author: str, replica: str, unit: str = "",
@@ -70,8 +81,12 @@ class Session:
     def __init__(self, file: SessionFile, checklist: Checklist | None = None) -> None:
         self.file = file
         self.meta = parse_meta(file.path, file.meta)
-        self.checklist = checklist_for(file.path, self.meta.checklist, checklist)
+        self.checklist = checklist_for(file.path, self.meta, checklist)
         self.index = RecordIndex(file.records())
+        # A fresh replica id per writable open: a file copied to a USB stick and edited on two
+        # laptops must never reuse one version-vector key, or one copy's edits could appear to
+        # have seen the other's and silently win.
+        self.replica = f"{self.meta.replica}.{uuid.uuid4().hex[:8]}"
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -88,7 +103,7 @@ class Session:
     def create(cls, path: str | Path, meta: SessionMeta, branches: Iterable[PlannedBranch | str] = (), *,
                checklist: Checklist | None = None, records: Iterable[RecordDoc] = (),
                force: bool = False) -> Session:
-        cl = checklist_for(path, meta.checklist, checklist)
+        cl = checklist_for(path, meta, checklist)
         docs = list(records)
         for n, b in enumerate(branches, 1):
             b = b if isinstance(b, PlannedBranch) else PlannedBranch(b)
@@ -128,7 +143,7 @@ class Session:
         seen = old["versions"] if old else []
         author = seen[0]["author"] if seen else self.meta.inspector
         v = make_version(kind=kind, data=clean, author=author, by=self.meta.inspector,
-                         replica=self.meta.replica, seen=seen, deleted=deleted)
+                         replica=self.replica, seen=seen, deleted=deleted)
         doc = {"id": rid, "versions": [v]}
         self.file.put(doc)
         return self.index.apply(doc)
@@ -173,7 +188,8 @@ def new_session(folder: str | Path, *, group: str, day: date, inspector: str, ch
     """Start a visit: the one function behind both ``session new`` and the TUI's new-session form."""
     try:
         meta = SessionMeta(group=group, date=day, inspector=inspector, checklist=ChecklistRef.of(checklist),
-                           inspectors=tuple(dict.fromkeys([*inspectors, inspector])))
+                           inspectors=tuple(dict.fromkeys([*inspectors, inspector])),
+                           checklist_content=checklist.model_dump(mode="json"))
     except ValidationError as exc:
         first = exc.errors()[0]
         raise UserError(f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from None

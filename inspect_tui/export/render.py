@@ -1,0 +1,236 @@
+"""HTML templates -> PDF, with the safety rails WeasyPrint does not have by default.
+
+* **Autoescape.** Every template is rendered by a sandboxed Jinja2 environment with autoescape on,
+  so whatever an inspector typed — ``<img src=...>``, ``file://`` URLs, ``{{ template syntax }}`` —
+  is printed as literal text. Inspector text is only ever *data*: it is never compiled as a template.
+* **A fetcher with an allow-list.** WeasyPrint by default fetches ``file://`` and ``http(s)://`` URLs
+  it finds in the HTML. Ours serves ``data:`` URLs (the QR code), the files of the template folders
+  (an organisation's letterhead image) and the photos attached to *this* document — resolved, then
+  looked up in an explicit set, so ``..`` and symlinks cannot escape it. Everything else is refused
+  and recorded in ``RenderReport.refused``. Photos are scaled down with Pillow as they are fetched.
+* **No empty boxes.** WeasyPrint logs ``.notdef glyph rendered`` and carries on when a character is
+  missing from every font; we turn that warning into an error naming the characters.
+* **Overridable templates.** Templates are looked up first in the organisation's folder (if given),
+  then in the package: an organisation overrides ``feedback.html``, ``notice.html``, ``base.css`` or
+  adds ``custom.css`` without touching the code (see docs/templates.md).
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import json
+import logging
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+from urllib.request import url2pathname
+
+import jinja2
+from jinja2.sandbox import SandboxedEnvironment
+
+from inspect_tui.errors import UserError
+from inspect_tui.export.documents import FeedbackVM, NoticeVM, notice_hash
+from inspect_tui.export.qr import QRPayload, qr_svg_data_uri
+
+PACKAGE_TEMPLATES = Path(__file__).resolve().parent / "templates"
+ATTACHMENT_NAME = "notice.json"
+PHOTO_MAX_PX = 1400
+PHOTO_JPEG_QUALITY = 82
+
+
+class RenderError(UserError):
+    """A document could not be rendered faithfully (a missing glyph, a broken template)."""
+
+
+@dataclass
+class RenderReport:
+    refused: list[str] = field(default_factory=list)  # URLs the fetcher would not serve
+    fetched: list[str] = field(default_factory=list)  # local files actually read
+    warnings: list[str] = field(default_factory=list)
+
+
+def template_dirs(override: str | Path | None) -> list[Path]:
+    dirs = []
+    if override:
+        d = Path(override).expanduser().resolve()
+        if not d.is_dir():
+            raise UserError(f"{override}: 模板文件夹不存在", hint="用 --templates 指向含 feedback.html / notice.html 的文件夹。")
+        dirs.append(d)
+    dirs.append(PACKAGE_TEMPLATES)
+    return dirs
+
+
+@functools.lru_cache(maxsize=8)
+def _environment(dirs: tuple[Path, ...]) -> jinja2.Environment:
+    return SandboxedEnvironment(
+        loader=jinja2.FileSystemLoader([str(d) for d in dirs]),
+        autoescape=True,  # every template, whatever its extension: user text is always escaped
+        undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+    )
+
+
+def render_html(template: str, context: dict[str, Any], template_dir: str | Path | None = None) -> str:
+    env = _environment(tuple(template_dirs(template_dir)))
+    try:
+        return env.get_template(template).render(**context)
+    except jinja2.TemplateSyntaxError as exc:
+        raise RenderError(f"{exc.filename or template}:{exc.lineno}: 模板语法错误：{exc.message}") from None
+    except jinja2.TemplateNotFound as exc:
+        raise RenderError(f"找不到模板 {exc.name}") from None
+    except jinja2.UndefinedError as exc:
+        raise RenderError(f"模板 {template} 使用了不存在的变量：{exc.message}") from None
+
+
+# --- fetching ---------------------------------------------------------------------------------
+
+def _path_of(url: str) -> Path:
+    parts = urlsplit(url)
+    if parts.netloc not in ("", "localhost"):
+        raise ValueError("remote file URL")
+    return Path(url2pathname(unquote(parts.path))).resolve()
+
+
+@functools.lru_cache(maxsize=64)
+def _scaled_photo(path: str, mtime: float) -> bytes:
+    from PIL import Image, ImageOps
+
+    with Image.open(path) as im:
+        im = ImageOps.exif_transpose(im)
+        im.thumbnail((PHOTO_MAX_PX, PHOTO_MAX_PX))
+        if im.mode not in ("RGB", "L"):
+            im = im.convert("RGB")
+        buf = io.BytesIO()
+        im.save(buf, "JPEG", quality=PHOTO_JPEG_QUALITY, optimize=True)
+        return buf.getvalue()
+
+
+def make_fetcher(photos: list[str] | tuple[str, ...], dirs: list[Path], report: RenderReport):
+    """A WeasyPrint URL fetcher that serves only data: URLs, template files and the given photos."""
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+    allowed_photos = {str(Path(p).resolve()) for p in photos}
+    roots = [d.resolve() for d in dirs]
+
+    class RestrictedFetcher(URLFetcher):
+        def __init__(self) -> None:
+            super().__init__(allowed_protocols=("data", "file"), allow_redirects=False, timeout=1)
+
+        def fetch(self, url: str, headers: Any = None) -> Any:
+            scheme = url.split(":", 1)[0].lower()
+            if scheme == "data":
+                return super().fetch(url, headers)
+            if scheme == "file":
+                try:
+                    path = _path_of(url)
+                except (ValueError, OSError):
+                    path = None
+                if path is not None and str(path) in allowed_photos and path.is_file():
+                    report.fetched.append(str(path))
+                    body = _scaled_photo(str(path), path.stat().st_mtime)
+                    return URLFetcherResponse(url, body, {"Content-Type": "image/jpeg"})
+                if path is not None and path.is_file() and any(path.is_relative_to(r) for r in roots) \
+                        and path.suffix.lower() in (".css", ".png", ".jpg", ".jpeg", ".svg", ".gif", ".webp"):
+                    report.fetched.append(str(path))
+                    return URLFetcherResponse(url, path.read_bytes())
+            report.refused.append(url)
+            raise ValueError(f"refused by inspect-tui: {url[:80]}")
+
+    return RestrictedFetcher()
+
+
+# --- WeasyPrint ---------------------------------------------------------------------------------
+
+class _Capture(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.records: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.records.append(record.getMessage())
+        except Exception:  # pragma: no cover - a broken log record must not break rendering
+            self.records.append(str(record.msg))
+
+
+_render_lock = threading.Lock()  # Pango/fontconfig are not thread-safe; processes give parallelism
+
+
+@functools.lru_cache(maxsize=1)
+def _font_stylesheet(family: str) -> Any:
+    from weasyprint import CSS
+
+    safe = family.replace("\\", "").replace('"', "")
+    return CSS(string=f'html {{ font-family: "{safe}", "Noto Serif CJK SC", "Noto Sans CJK SC", serif; }}')
+
+
+def write_pdf(html: str, *, photos: list[str] | tuple[str, ...] = (), template_dir: str | Path | None = None,
+              attachments: list[tuple[str, bytes, str]] = (), pdf_variant: str | None = None,
+              font_family: str | None = None, report: RenderReport | None = None,
+              restricted: bool = True) -> bytes:
+    """Render HTML to PDF bytes with the restricted fetcher; missing glyphs raise ``RenderError``."""
+    from inspect_tui.export.fonts import check_pdf_prerequisites
+
+    family = font_family or check_pdf_prerequisites()
+    import weasyprint
+    from weasyprint import HTML, Attachment
+
+    report = report if report is not None else RenderReport()
+    dirs = template_dirs(template_dir)
+    fetcher = make_fetcher(photos, dirs, report) if restricted else None
+    capture = _Capture()
+    logger = logging.getLogger("weasyprint")
+    with _render_lock:
+        logger.addHandler(capture)
+        try:
+            doc = HTML(string=html, base_url=dirs[0].as_uri() + "/", url_fetcher=fetcher)
+            atts = [Attachment(string=data, name=name, description=desc, relationship="Data",
+                               url_fetcher=fetcher, created=datetime.now(), modified=datetime.now())
+                    for name, data, desc in attachments]
+            pdf = doc.write_pdf(stylesheets=[_font_stylesheet(family)], attachments=atts or None,
+                                pdf_variant=pdf_variant, uncompressed_pdf=False)
+        finally:
+            logger.removeHandler(capture)
+    missing = [m for m in capture.records if ".notdef glyph" in m]
+    if missing:
+        chars = "".join(dict.fromkeys(m.split('"')[1] if '"' in m else "?" for m in missing))
+        raise RenderError(f"字体缺少这些字符，PDF 会出现空白方框：{chars}",
+                          hint="请删改这些字符（如表情符号），或安装覆盖它们的字体。")
+    report.warnings.extend(m for m in capture.records if ".notdef" not in m)
+    assert weasyprint  # imported for its side effects on first use (keeps import time out of callers)
+    return pdf
+
+
+def render_feedback(vm: FeedbackVM, *, template_dir: str | Path | None = None, font_family: str | None = None,
+                    report: RenderReport | None = None) -> bytes:
+    html = render_html("feedback.html", vm.context, template_dir)
+    return write_pdf(html, photos=vm.attachments, template_dir=template_dir, font_family=font_family,
+                     report=report)
+
+
+def notice_json(data: dict[str, Any]) -> bytes:
+    """The embedded attachment: the canonical notice data plus its hash, human-readable."""
+    return json.dumps({"notice": data, "sha256": notice_hash(data)}, ensure_ascii=False, indent=2,
+                      sort_keys=True).encode("utf-8")
+
+
+def render_notice(vm: NoticeVM, *, template_dir: str | Path | None = None, font_family: str | None = None,
+                  report: RenderReport | None = None, embedded: dict[str, Any] | None = None,
+                  pdf_variant: str | None = "pdf/a-3b") -> bytes:
+    """Render a notice: page text from ``vm.context``, QR and attached JSON from the data.
+
+    ``embedded`` (tests only) attaches and QR-encodes other data than the page shows — the way a
+    forger would re-typeset a genuine notice's page with changed text.
+    """
+    data = embedded if embedded is not None else vm.data
+    sha = notice_hash(data)
+    payload = QRPayload.for_notice(data, sha).encode()
+    context = {**vm.context, "qr": qr_svg_data_uri(payload), "sha256": sha, "sha256_short": sha[:16]}
+    html = render_html("notice.html", context, template_dir)
+    return write_pdf(html, template_dir=template_dir, font_family=font_family, report=report,
+                     attachments=[(ATTACHMENT_NAME, notice_json(data).decode("utf-8"),
+                                   "整改通知书数据（JSON），供回头看时导入与核验")],
+                     pdf_variant=pdf_variant)

@@ -1,0 +1,292 @@
+"""Merging session files on disk: read every input, refuse bad ones by name, write one output.
+
+The CLI's ``merge`` and the TUI's merge screen both call :func:`merge_files`; the rules themselves
+are pure and live in :mod:`inspect_tui.core.merge`. What this layer adds is the file side:
+
+* every input is read with ``read_session`` (read-only, no lock) and *all* problems are collected
+  before anything is written: a corrupt, truncated, hand-edited, newer-format or other-checklist
+  file is named with what is wrong, and nothing is written until the leader fixes it or leaves the
+  file out (``exclude``);
+* the output is refused when it exists, unless ``force`` — checked *before* the inputs are read, so
+  a long merge never ends in that refusal;
+* the output is written atomically (``write_session``) with the leader's meta and a merge log: the
+  union of the inputs' logs plus, per input, its file name, inspector, record digest, the file's
+  SHA-256, counts, the time merged and by whom; and one entry for the output carrying any branch
+  aliases the leader confirmed (later merges re-apply them, see ``core.merge``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from inspect_tui.core.checklist import Checklist
+from inspect_tui.core.index import RecordIndex
+from inspect_tui.core.merge import (
+    MERGE_EVENT,
+    BranchMatching,
+    MergeResult,
+    Source,
+    SourceStats,
+    check_compatible,
+    match_branches,
+    merge_sources,
+    merged_meta,
+    verify_source,
+    visit_ids,
+)
+from inspect_tui.core.meta import SessionMeta
+from inspect_tui.core.scoring import analyse_branch
+from inspect_tui.core.versions import canonical, now_iso
+from inspect_tui.errors import Problem, UserError, file_error
+from inspect_tui.store.session import parse_meta
+from inspect_tui.store.session_file import read_session, write_session
+
+Progress = Callable[[float, str], None]
+EXCLUDE_HINT = "修正或重新拷贝该文件；或用 --exclude 文件 明确排除它后再合并（其余文件和输出文件均未改动）。"
+
+
+@dataclass
+class MergeReport:
+    output: Path
+    meta: SessionMeta
+    stats: list[SourceStats]
+    records: int
+    conflicts: int
+    digest: str
+    aliases: dict[str, str] = field(default_factory=dict)
+    matching: BranchMatching | None = None
+    excluded: list[str] = field(default_factory=list)
+    unsettled: int | None = None
+
+    def table(self) -> list[str]:
+        """The per-input summary as aligned text lines (Chinese headers)."""
+        rows = [("文件", "观摩员", "读入", "新增", "已有", "冲突")]
+        rows += [(s.name, s.inspector, str(s.read), str(s.new), str(s.present), str(s.conflicts))
+                 for s in self.stats]
+        widths = [max(_width(r[i]) for r in rows) for i in range(len(rows[0]))]
+        return ["  ".join(c + " " * (w - _width(c)) for c, w in zip(r, widths, strict=True)).rstrip()
+                for r in rows]
+
+
+def _width(text: str) -> int:
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _same(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return str(a) == str(b)
+
+
+def read_source(path: Path) -> Source:
+    """One input, fully checked: format, truncation, meta, content hashes. Raises ``UserError``."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            if f.tell() > 0:
+                f.seek(-1, os.SEEK_END)
+                if f.read(1) != b"\n":
+                    raise file_error(path, "文件不完整：最后一行被截断（拷贝中断或磁盘写满？）",
+                                     hint=EXCLUDE_HINT)
+    except OSError as exc:
+        raise file_error(path, f"无法读取：{exc.strerror}") from None
+    meta_raw, records, log = read_session(path)
+    meta = parse_meta(path, meta_raw)
+    src = Source(str(path), meta, records, log)
+    problems = verify_source(src)
+    if problems:
+        raise UserError(str(problems[0]), problems=problems, hint=EXCLUDE_HINT)
+    return src
+
+
+def read_sources(paths: Sequence[str | Path], exclude: Iterable[str | Path] = (),
+                 progress: Progress | None = None) -> tuple[list[Source], list[str]]:
+    """Read every input not excluded; raise one ``UserError`` naming *every* bad file."""
+    paths = [Path(p) for p in paths]
+    excl = [Path(p) for p in exclude]
+    unknown = [str(e) for e in excl if not any(_same(e, p) for p in paths)]
+    if unknown:
+        raise UserError(f"--exclude 指定的文件不在输入文件中：{'、'.join(unknown)}")
+    keep = [p for p in paths if not any(_same(p, e) for e in excl)]
+    excluded = [str(p) for p in paths if p not in keep]
+    if not keep:
+        raise UserError("没有可合并的输入文件")
+    sources: list[Source] = []
+    problems: list[Problem] = []
+    for n, p in enumerate(keep):
+        if progress:
+            progress(0.6 * n / len(keep), f"读取 {p.name}")
+        try:
+            sources.append(read_source(p))
+        except UserError as exc:
+            problems += exc.problems or [Problem(str(p), exc.message)]
+    if problems:
+        bad = sorted({pr.path for pr in problems})
+        raise UserError(f"{len(bad)} 个输入文件有问题，未合并：{'、'.join(bad)}", problems=problems,
+                        hint=EXCLUDE_HINT)
+    return sources, excluded
+
+
+def shipped_checklists() -> list[Checklist]:
+    """Every shipped checklist that loads (to name items when two files' versions differ)."""
+    from inspect_tui.core.checklist_load import find_checklists, try_load_checklist
+
+    out = []
+    for p in find_checklists():
+        cl, _problems = try_load_checklist(p)
+        if cl is not None:
+            out.append(cl)
+    return out
+
+
+def checklist_of(meta: SessionMeta, extra: Iterable[Checklist] = ()) -> Checklist | None:
+    """The checklist matching ``meta``'s reference among ``extra`` and the shipped ones, if any."""
+    ref = meta.checklist
+    for cl in [*extra, *shipped_checklists()]:
+        if (cl.id, cl.version, cl.content_hash()) == (ref.id, ref.version, ref.hash):
+            return cl
+    return None
+
+
+def count_unsettled(checklist: Checklist, records: Iterable[dict]) -> int:
+    index = RecordIndex(records)
+    return sum(len(analyse_branch(checklist, b, index.of_branch(b.id)).unsettled) for b in index.branches())
+
+
+def plan(sources: Sequence[Source], checklists: Iterable[Checklist] = ()) -> BranchMatching:
+    """Refuse incompatible inputs (all problems at once); return the branch matching to decide on."""
+    problems = check_compatible(sources, checklists=list(checklists) + _lazy_shipped(sources))
+    if problems:
+        raise UserError(problems[0].message if len(problems) == 1 else f"{len(problems)} 处不一致，未合并",
+                        problems=problems,
+                        hint="不同清单版本或不同观摩的文件不能合并；可用 --exclude 文件 排除其中的文件。")
+    return match_branches(sources)
+
+
+def _lazy_shipped(sources: Sequence[Source]) -> list[Checklist]:
+    refs = {s.meta.checklist for s in sources}
+    return shipped_checklists() if len(refs) > 1 else []
+
+
+def describe_matching(matching: BranchMatching, different_visits: bool) -> list[str]:
+    lines = []
+    if different_visits:
+        lines.append("输入文件来自不同的观摩会话（visit_id 不同），只有确认按名称匹配支部后才能合并。")
+    if matching.matches:
+        lines.append("按名称建议合并为同一支部（左侧为保留的编号）：")
+        lines += [f"  {m.describe()}" for m in matching.matches]
+    if matching.ambiguous:
+        lines.append(f"同一文件中有多个支部名称相同，未自动匹配：{'、'.join(matching.ambiguous)}")
+    return lines
+
+
+def decide_matching(sources: Sequence[Source], matching: BranchMatching, match_branches: bool | None,
+                    confirm: Callable[[list[str]], bool] | None = None) -> bool:
+    """Whether to apply the proposed branch matches; refuses when a decision is needed and missing."""
+    different = len(visit_ids(sources)) > 1
+    if not matching.proposed and not different:
+        return False
+    lines = describe_matching(matching, different)
+    if match_branches is None and confirm is not None:
+        match_branches = confirm(lines)
+    if match_branches is None:
+        raise UserError("需要组长确认支部匹配，未合并：\n" + "\n".join(lines),
+                        hint="确认无误请加 --match-branches；不按名称匹配（各自保留）请加 --no-match-branches。")
+    if different and not match_branches:
+        raise UserError("输入文件来自不同的观摩会话，未确认支部匹配，未合并：\n" + "\n".join(lines),
+                        hint="确认这些文件记录的是同一次观摩后，请加 --match-branches。")
+    return bool(match_branches)
+
+
+def merge_files(paths: Sequence[str | Path], output: str | Path, *, leader: str = "组长",
+                exclude: Iterable[str | Path] = (), match_branches: bool | None = None, force: bool = False,
+                checklists: Iterable[Checklist] = (), confirm: Callable[[list[str]], bool] | None = None,
+                progress: Progress | None = None, analyse: bool = True) -> MergeReport:
+    """Merge session files into ``output`` (atomic; refuses an existing output unless ``force``)."""
+    out = Path(output)
+    leader = leader.strip()
+    if not leader:
+        raise UserError("组长姓名不能为空（--as 姓名）")
+    if out.exists() and not force:
+        raise file_error(out, "输出文件已存在，未合并", hint="换一个输出文件名，或加 --force 覆盖。")
+    if not out.parent.is_dir():
+        raise file_error(out, f"输出文件夹 {out.parent} 不存在")
+    checklists = list(checklists)
+    sources, excluded = read_sources(paths, exclude, progress)
+    matching = plan(sources, checklists)
+    apply = decide_matching(sources, matching, match_branches, confirm)
+    aliases = matching.aliases(apply)
+    if progress:
+        progress(0.6, "合并记录")
+    n = len(sources)
+    result: MergeResult = merge_sources(
+        sources, aliases, (lambda i, _t: progress(0.6 + 0.2 * i / n, "合并记录")) if progress else None)
+    meta = merged_meta(sources, leader)
+    when = now_iso()
+    log = _merged_log(sources, result, when, leader, out)
+    unsettled = None
+    cl = checklist_of(meta, checklists) if analyse else None
+    if cl is not None:
+        unsettled = count_unsettled(cl, result.records.values())
+    if progress:
+        progress(0.85, f"写入 {out.name}")
+    write_session(out, meta.model_dump(mode="json"), result.records.values(), log, force=force)
+    if progress:
+        progress(1.0, "完成")
+    return MergeReport(out, meta, result.stats, len(result.records), len(result.conflicts), result.digest(),
+                       result.aliases, matching, excluded, unsettled)
+
+
+def _file_sha256(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _merged_log(sources: Sequence[Source], result: MergeResult, when: str, leader: str,
+                out: Path) -> list[dict[str, Any]]:
+    seen: dict[bytes, dict[str, Any]] = {}
+    for s in sources:
+        for entry in s.log:
+            seen.setdefault(canonical(entry), dict(entry))
+    old = sorted(seen.items(), key=lambda kv: (str(kv[1].get("at", "")), kv[0]))
+    log = [e for _k, e in old]
+    for s, st in zip(sources, result.stats, strict=True):
+        log.append({"event": MERGE_EVENT, "at": when, "by": leader, "source": Path(s.name).name,
+                    "inspector": s.meta.inspector, "replica": s.meta.replica, "visit_id": s.meta.visit_id,
+                    "digest": st.digest, "sha256": _file_sha256(s.name), "records": st.read, "new": st.new,
+                    "present": st.present, "conflicts": st.conflicts})
+    entry: dict[str, Any] = {"event": "merged", "at": when, "by": leader, "output": out.name,
+                             "inputs": [Path(s.name).name for s in sources], "digest": result.digest(),
+                             "records": len(result.records), "conflicts": len(result.conflicts)}
+    if result.aliases:
+        entry["branch_aliases"] = dict(sorted(result.aliases.items()))
+    log.append(entry)
+    return log
+
+
+def handout(path: str | Path, output: str | Path, inspector: str, *, force: bool = False) -> Path:
+    """A copy of a session (a visit plan, or a merged file sent back) for ``inspector``: same visit,
+    same records, their name and a new replica id. The source file is not changed."""
+    from inspect_tui.core.versions import digest
+
+    path, out = Path(path), Path(output)
+    inspector = inspector.strip()
+    if not inspector:
+        raise UserError("观摩员姓名不能为空（--to 姓名）")
+    src = read_source(path)
+    meta = src.meta.for_inspector(inspector)
+    log = [*src.log, {"event": "handout", "at": now_iso(), "by": src.meta.inspector, "to": inspector,
+                      "source": path.name, "digest": digest(src.records)}]
+    write_session(out, meta.model_dump(mode="json"), src.records, log, force=force)
+    return out

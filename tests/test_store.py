@@ -1,0 +1,556 @@
+"""The session file store: TinyDB on a durable journal, locking, damage detection, versions."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+
+import pytest
+from tinydb import Query, TinyDB
+from tinydb.storages import MemoryStorage
+from tinydb.table import Document
+
+from inspect_tui.errors import UserError
+from inspect_tui.store import session_file as sfm
+from inspect_tui.store.journal import NotSavedError, decode_line, encode_line
+from inspect_tui.store.session_file import (
+    FORMAT,
+    CorruptSessionError,
+    SessionFile,
+    read_session,
+    recover,
+    write_session,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+META = {"group": "第一观摩组", "inspector": "张三"}
+
+
+def rec(i: int | str, **extra) -> dict:
+    return {"id": f"r{i}", "kind": "finding", "text": f"记录 {i}", "tags": ["a", "b"], **extra}
+
+
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    return tmp_path / "s.session"
+
+
+def make(path: Path, n: int = 3, **kw) -> SessionFile:
+    return SessionFile.create(path, META, [rec(i) for i in range(n)], [{"event": "created"}], **kw)
+
+
+def lines_of(path: Path) -> list[bytes]:
+    return path.read_bytes().split(b"\n")
+
+
+def rewrite_line(path: Path, index: int, new: bytes) -> None:
+    lines = lines_of(path)
+    lines[index] = new
+    path.write_bytes(b"\n".join(lines))
+
+
+def header_line(**fields) -> bytes:
+    return encode_line({"format": FORMAT, **fields})
+
+
+# --------------------------------------------------------------------------- basics
+
+
+def test_roundtrip_and_reopen(path: Path) -> None:
+    with make(path) as sf:
+        assert sf.meta == META and len(sf) == 3 and not sf.readonly
+        assert sf.last_saved is None
+        sf.put(rec(1, text="改过"))
+        sf.put(rec(9))
+        sf.set_meta({**META, "day": "2026-11-22"})
+        sf.append_log({"event": "edit"})
+        assert sf.last_saved is not None
+        assert sf.get("r1")["text"] == "改过" and sf.get("nope") is None
+        assert "r9" in sf
+    meta, records, log = read_session(path)
+    assert meta["day"] == "2026-11-22"
+    assert [r["id"] for r in records] == ["r0", "r1", "r2", "r9"]
+    assert records[1]["text"] == "改过"
+    assert log == [{"event": "created"}, {"event": "edit"}]
+
+
+def test_put_replaces_whole_doc_and_returns_copies(path: Path) -> None:
+    with make(path) as sf:
+        sf.put({"id": "r1", "only": True})
+        assert sf.get("r1") == {"id": "r1", "only": True}
+        got = sf.get("r1")
+        got["only"] = False
+        sf.meta["group"] = "x"
+        sf.records()[0]["tags"].append("z")
+        assert sf.get("r1")["only"] is True and sf.meta == META and sf.records()[0]["tags"] == ["a", "b"]
+        mine = rec(5)
+        sf.put(mine)
+        mine["tags"].append("later")  # the caller's dict is not shared with the store
+        assert sf.get("r5")["tags"] == ["a", "b"]
+
+
+def test_put_many_is_one_line_and_one_fsync(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with make(path) as sf:
+        before = sf.journal_lines
+        calls = []
+        real = os.fsync
+        monkeypatch.setattr(os, "fsync", lambda fd: (calls.append(fd), real(fd))[1])
+        sf.put_many([rec(1, text="x"), rec(50), rec(51), rec(50, text="last wins")])
+        monkeypatch.undo()
+        assert len(calls) == 1 and sf.journal_lines == before + 1
+        assert sf.get("r50")["text"] == "last wins" and len(sf) == 5
+    assert len(read_session(path)[1]) == 5
+
+
+def test_bad_docs_refused_before_touching_the_file(path: Path) -> None:
+    with make(path) as sf:
+        size = path.stat().st_size
+        with pytest.raises(ValueError):
+            sf.put({"no": "id"})
+        with pytest.raises(TypeError):
+            sf.put({"id": "x", "when": object()})
+        with pytest.raises(ValueError):
+            sf.put({"id": "x", "f": float("nan")})
+        assert path.stat().st_size == size and len(sf) == 3
+
+
+def test_readonly_open_refuses_writes_and_takes_no_lock(path: Path) -> None:
+    with make(path) as writer:
+        with SessionFile.open(path, readonly=True) as ro:
+            assert ro.readonly and len(ro) == 3
+            with pytest.raises(PermissionError):
+                ro.put(rec(7))
+        writer.put(rec(7))
+    with pytest.raises(ValueError):
+        writer.put(rec(8))  # closed
+
+
+def test_create_refuses_existing_unless_force(path: Path) -> None:
+    make(path).close()
+    with pytest.raises(UserError, match="已存在"):
+        make(path)
+    with make(path, n=1, force=True) as sf:
+        assert len(sf) == 1
+    with pytest.raises(UserError, match="不存在"):
+        SessionFile.open(path.with_name("missing.session"))
+
+
+def test_write_session(path: Path) -> None:
+    write_session(path, META, [rec(1)], [])
+    size = path.stat().st_size
+    with pytest.raises(UserError, match="已存在"):
+        write_session(path, META, [rec(2)], [])
+    assert path.stat().st_size == size
+    write_session(path, META, [rec(2), rec(3)], [{"e": 1}], force=True)
+    assert [r["id"] for r in read_session(path)[1]] == ["r2", "r3"]
+    with SessionFile.open(path), pytest.raises(UserError, match="正被另一个进程打开|已在本进程中打开"):
+        write_session(path, META, [], [], force=True)  # would pull the file from under a writer
+    with pytest.raises(ValueError, match="duplicate"):
+        write_session(path.with_name("dup"), META, [rec(1), rec(1)], [])
+
+
+# --------------------------------------------------------------------------- TinyDB is the layer
+
+
+def test_tinydb_operations_match_stock_tinydb(path: Path) -> None:
+    """Random insert/update/upsert/remove/truncate through our Table and through stock TinyDB on
+    MemoryStorage must leave the same documents — in memory and after replaying the file."""
+    rng = random.Random(7)
+    sf = make(path, n=0)
+    ours = sf.db.table("t")
+    stock = TinyDB(storage=MemoryStorage).table("t")
+    q = Query()
+    for step in range(300):
+        op = rng.choice(["insert", "insert_multiple", "update", "update_fn", "upsert", "remove", "remove_ids",
+                         "doc_upsert", "truncate" if step % 60 == 59 else "insert"])
+        k = rng.randrange(20)
+        for t in (ours, stock):
+            if op == "insert":
+                t.insert({"k": k, "v": step})
+            elif op == "insert_multiple":
+                t.insert_multiple([{"k": k, "v": step}, {"k": k + 1, "v": [step]}])
+            elif op == "update":
+                t.update({"v": -step}, q.k == k)
+            elif op == "update_fn":
+                t.update(lambda d: d.setdefault("hits", []).append(1), q.k == k)
+            elif op == "upsert":
+                t.upsert({"k": k, "u": True}, q.k == k)
+            elif op == "doc_upsert":
+                t.upsert(Document({"k": k, "byid": step}, doc_id=k + 1))
+            elif op == "remove":
+                t.remove(q.k == k)
+            elif op == "remove_ids":
+                t.remove(doc_ids=[k, k + 1, 999])
+            else:
+                t.truncate()
+        assert {d.doc_id: dict(d) for d in ours} == {d.doc_id: dict(d) for d in stock}, (step, op)
+    assert ours.get(doc_id=next(iter(stock)).doc_id) is not None if len(stock) else True
+    sf.close()
+    with SessionFile.open(path, readonly=True) as again:
+        replayed = {d.doc_id: dict(d) for d in again.db.table("t")}
+    assert replayed == {d.doc_id: dict(d) for d in stock}
+
+
+def test_failed_updater_leaves_memory_and_file_unchanged(path: Path) -> None:
+    with make(path) as sf:
+        t = sf.db.table("records")
+        size, before = path.stat().st_size, sf.records()
+        with pytest.raises(ValueError, match="already exists"):
+            t.insert(Document({"id": "dup"}, doc_id=1))
+
+        def half_then_fail(table):
+            table[2]["text"] = "changed"
+            del table[3]
+            raise RuntimeError("boom")
+
+        with pytest.raises(RuntimeError):
+            t._update_table(half_then_fail)
+        assert sf.records() == before and path.stat().st_size == size
+
+
+def test_unchanged_scan_writes_nothing_and_drop_table_persists(path: Path) -> None:
+    with make(path) as sf:
+        t = sf.db.table("records")
+        n = sf.journal_lines
+        t.update({"kind": "finding"}, Query().kind == "finding")  # no real change
+        assert sf.journal_lines == n
+        sf.db.table("scratch").insert({"a": 1})
+        sf.db.drop_table("scratch")
+    with SessionFile.open(path, readonly=True) as again:
+        assert "scratch" not in again.db.tables() and len(again) == 3
+
+
+# --------------------------------------------------------------------------- locking
+
+
+def test_second_open_in_same_process_refused(path: Path) -> None:
+    sf = make(path)
+    with pytest.raises(UserError, match=f"pid {os.getpid()}"):
+        SessionFile.open(path)
+    with pytest.raises(UserError):
+        SessionFile.open(path.parent / "." / path.name)  # another spelling of the same file
+    sf.close()
+    sf.close()  # idempotent
+    SessionFile.open(path).close()
+
+
+HOLDER = """
+import sys, time
+from inspect_tui.store.session_file import SessionFile
+sf = SessionFile.open(sys.argv[1])
+print("locked", flush=True)
+time.sleep(60)
+"""
+
+
+def _run_holder(path: Path) -> subprocess.Popen:
+    p = subprocess.Popen([sys.executable, "-c", HOLDER, str(path)], stdout=subprocess.PIPE, text=True,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert p.stdout.readline().strip() == "locked"
+    return p
+
+
+def test_open_held_by_another_process_refused_then_freed_by_kill(path: Path) -> None:
+    make(path).close()
+    holder = _run_holder(path)
+    try:
+        with pytest.raises(UserError) as info:
+            SessionFile.open(path)
+        msg = info.value.render()
+        assert "正被另一个进程打开" in msg and f"pid {holder.pid}" in msg and "主机" in msg
+        with SessionFile.open(path, readonly=True) as ro:  # readers are welcome
+            assert len(ro) == 3
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+    # the dead holder's lock file is still there, but it does not block
+    assert any(p.name.endswith(".lock") for p in path.parent.iterdir())
+    with SessionFile.open(path) as sf:
+        sf.put(rec(4))
+
+
+# --------------------------------------------------------------------------- damage
+
+
+def test_torn_tail_is_ignored_then_cut_off(path: Path) -> None:
+    make(path).close()
+    good = path.read_bytes()
+    with open(path, "ab") as f:
+        f.write(encode_line({"t": "records", "set": {"9": rec(9)}})[:25])  # no newline: never acknowledged
+    with SessionFile.open(path) as sf:
+        assert len(sf) == 3 and sf.get("r9") is None
+        sf.put(rec(4))
+    data = path.read_bytes()
+    assert data.startswith(good) and data.endswith(b"\n")
+    for line in data.split(b"\n")[:-1]:
+        decode_line(line)
+    assert len(read_session(path)[1]) == 4
+
+
+def test_unfinished_multi_line_commit_is_dropped(path: Path) -> None:
+    make(path).close()
+    with open(path, "ab") as f:
+        f.write(encode_line({"t": "records", "set": {"9": rec(9)}, "more": True}))
+    with SessionFile.open(path) as sf:
+        assert sf.get("r9") is None
+        sf.put(rec(5))
+    assert [r["id"] for r in read_session(path)[1]] == ["r0", "r1", "r2", "r5"]
+
+
+def _corrupt_and_check(path: Path, line_no: int, expect: str) -> None:
+    before = path.read_bytes()
+    for readonly in (True, False):
+        with pytest.raises(CorruptSessionError) as info:
+            SessionFile.open(path, readonly=readonly)
+        assert info.value.line == line_no
+        text = info.value.render()
+        assert f"{path}:{line_no}" in text and expect in text and "inspect-tui session recover" in text
+    assert path.read_bytes() == before
+    # the refused writable open released its lock
+    assert not any(p.name.endswith(".lock") for p in path.parent.iterdir())
+
+
+def test_corrupt_middle_line_refused_untouched(path: Path) -> None:
+    with make(path) as sf:
+        for i in range(3, 8):
+            sf.put(rec(i))
+    rewrite_line(path, 5, lines_of(path)[5].replace(b"r4", b"rX"))  # line 6 of the file
+    _corrupt_and_check(path, 6, "校验和不符")
+
+
+def test_bad_checksum_digits_and_invalid_json(path: Path) -> None:
+    with make(path) as sf:
+        sf.put(rec(3))
+    line = lines_of(path)[4]
+    crc = line[line.rfind(b'"c":') + 4:-1]
+    rewrite_line(path, 4, line.replace(crc, str((int(crc) + 1) % 2**32).encode()))
+    _corrupt_and_check(path, 5, "校验和不符")
+    rewrite_line(path, 4, b'{"t": "records", "set": {')
+    _corrupt_and_check(path, 5, "不是有效的 JSON")
+    rewrite_line(path, 4, b"")
+    _corrupt_and_check(path, 5, "空行")
+
+
+def test_line_with_valid_checksum_but_wrong_shape(path: Path) -> None:
+    make(path).close()
+    with open(path, "ab") as f:
+        f.write(encode_line({"t": "records", "set": {"x": 1}}))
+    _corrupt_and_check(path, 5, '"set"')
+
+
+def test_truncated_header(path: Path) -> None:
+    make(path).close()
+    data = path.read_bytes()
+    path.write_bytes(data[:30])
+    _corrupt_and_check(path, 1, "文件头不完整")
+    path.write_bytes(data[:data.find(b"\n")])  # whole header, no newline
+    _corrupt_and_check(path, 1, "文件头不完整")
+    first = data[:data.find(b"\n")]
+    path.write_bytes(first.replace(b'"version":1', b'"version":1 ') + data[data.find(b"\n"):])
+    _corrupt_and_check(path, 1, "文件头校验和不符")
+
+
+def test_newer_version_refused(path: Path) -> None:
+    make(path).close()
+    data = path.read_bytes()
+    path.write_bytes(header_line(version=2) + data[data.find(b"\n") + 1:])
+    with pytest.raises(UserError, match="更新版本") as info:
+        SessionFile.open(path)
+    assert "upgrade" in info.value.render()
+
+
+def _write_v0(path: Path) -> bytes:
+    data = header_line(version=0) + encode_line({"t": "records", "set": {"1": {"id": "a", "old_text": "旧"}}})
+    path.write_bytes(data)
+    return data
+
+
+def test_older_version_without_migration_refused(path: Path) -> None:
+    _write_v0(path)
+    with pytest.raises(UserError, match="格式版本 0 太旧或未知"):
+        SessionFile.open(path)
+
+
+def test_older_version_migrated(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def v0_to_v1(tables):
+        for doc in tables.get("records", {}).values():
+            doc["text"] = doc.pop("old_text")
+        tables.setdefault("meta", {"1": {"migrated": True}})
+        return tables
+
+    monkeypatch.setitem(sfm.MIGRATIONS, 0, v0_to_v1)
+    original = _write_v0(path)
+    with SessionFile.open(path, readonly=True) as ro:  # in memory only
+        assert ro.get("a") == {"id": "a", "text": "旧"}
+    assert path.read_bytes() == original
+    with SessionFile.open(path) as sf:
+        assert sf.get("a")["text"] == "旧" and sf.meta == {"migrated": True}
+        assert sf.header["version"] == 1 and sf.header["migrated_from"] == 0
+        sf.put(rec(1))
+    assert json.loads(lines_of(path)[0])["version"] == 1
+    assert path.with_name(path.name + ".v0.bak").read_bytes() == original
+    monkeypatch.delitem(sfm.MIGRATIONS, 0)
+    assert len(read_session(path)[1]) == 2  # no migration needed any more
+
+
+def test_foreign_files_refused_with_what_they_are(path: Path) -> None:
+    db = TinyDB(path)
+    db.insert({"a": 1})
+    db.close()
+    with pytest.raises(UserError, match="普通的 TinyDB JSON 数据库（表：_default）"):
+        SessionFile.open(path)
+    path.write_text('{\n  "_default": {}\n}\n')  # indented stock file
+    with pytest.raises(UserError, match="TinyDB"):
+        SessionFile.open(path, readonly=True)
+    path.write_bytes(b"")
+    with pytest.raises(UserError, match="文件是空的"):
+        SessionFile.open(path)
+    path.write_text("名称,日期\n")
+    with pytest.raises(UserError, match="不是 inspect-tui 会话文件"):
+        SessionFile.open(path)
+    path.write_bytes(encode_line({"format": "something-else", "version": 1}))
+    with pytest.raises(UserError, match="something-else"):
+        SessionFile.open(path)
+
+
+# --------------------------------------------------------------------------- full disk
+
+
+def _fail_nth(monkeypatch: pytest.MonkeyPatch, name: str, n: int, *, partial: bool = False) -> None:
+    real = getattr(os, name)
+    count = {"n": 0}
+
+    def fake(fd, *args):
+        count["n"] += 1
+        if count["n"] == n:
+            if partial and name == "write":
+                real(fd, bytes(args[0])[: len(args[0]) // 2])
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real(fd, *args)
+
+    monkeypatch.setattr(os, name, fake)
+
+
+@pytest.mark.parametrize(("name", "partial"), [("write", False), ("write", True), ("fsync", False)])
+def test_full_disk_rolls_back_and_keeps_what_was_saved(path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                        name: str, partial: bool) -> None:
+    sf = make(path)
+    sf.put(rec(3))
+    size = path.stat().st_size
+    _fail_nth(monkeypatch, name, 2, partial=partial)
+    sf.put(rec(4))  # call 1 succeeds
+    size = path.stat().st_size
+    with pytest.raises(NotSavedError) as info:
+        sf.put(rec(1, text="lost"))  # call 2 fails: an update of an existing record
+    assert isinstance(info.value, OSError) and info.value.errno == errno.ENOSPC
+    assert path.stat().st_size == size
+    assert sf.get("r1")["text"] == "记录 1"
+    with pytest.raises(NotSavedError):
+        monkeypatch.undo()
+        _fail_nth(monkeypatch, name, 1, partial=partial)
+        sf.put(rec(5))  # a new record: must vanish from memory too
+    assert sf.get("r5") is None and len(sf) == 5
+    monkeypatch.undo()
+    sf.put(rec(6))  # the disk has room again
+    sf.close()
+    meta, records, _ = read_session(path)
+    assert [r["id"] for r in records] == ["r0", "r1", "r2", "r3", "r4", "r6"]
+    assert records[1]["text"] == "记录 1"
+
+
+# --------------------------------------------------------------------------- recovery
+
+
+def test_recover_keeps_valid_lines_before_the_damage(path: Path, tmp_path: Path) -> None:
+    with make(path) as sf:
+        for i in range(3, 10):
+            sf.put(rec(i))
+    lines = lines_of(path)  # header, meta, records, log, r3..r9, ""
+    rewrite_line(path, 6, lines[6][:-5] + b"XXXX}")  # line 7 (r5) damaged
+    with open(path, "ab") as f:
+        f.write(b'{"t":"rec')  # and a torn tail
+    before = path.read_bytes()
+    out = tmp_path / "new.session"
+    report = recover(path, out)
+    assert path.read_bytes() == before
+    assert report.damaged_line == 7 and report.kept == 5 and report.dropped == 6 and report.records == 5
+    assert "第 7 行" in str(report)
+    with SessionFile.open(out) as sf:
+        assert [r["id"] for r in sf.records()] == ["r0", "r1", "r2", "r3", "r4"]
+    with pytest.raises(UserError, match="已存在"):
+        recover(path, out)
+
+
+def test_recover_rebuilds_a_damaged_header(path: Path, tmp_path: Path) -> None:
+    make(path).close()
+    rewrite_line(path, 0, lines_of(path)[0].replace(b"created", b"creXted"))
+    report = recover(path, tmp_path / "out")
+    assert report.header_rebuilt and report.damaged_line is None and report.records == 3
+    assert read_session(tmp_path / "out")[0] == META
+
+
+def test_recover_refuses_foreign_files(path: Path, tmp_path: Path) -> None:
+    path.write_text('{"_default": {}}')
+    with pytest.raises(UserError, match="TinyDB"):
+        recover(path, tmp_path / "out")
+
+
+# --------------------------------------------------------------------------- compaction
+
+
+def test_compaction_on_close_and_open(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sfm, "COMPACT_MIN_LINES", 20)
+    with make(path) as sf:
+        for i in range(40):
+            sf.put(rec(i % 4, n=i))
+        assert sf.journal_lines > 40
+    assert len(lines_of(path)) == 5  # header + meta + records + log + final newline
+    (path.parent / f".{path.name}.tmp-123-dead").write_bytes(b"half a compaction")
+    with SessionFile.open(path) as sf:
+        assert sf.get("r3")["n"] == 39 and len(sf) == 4 and sf.journal_lines == 3
+    assert not list(path.parent.glob(".*.tmp-*"))
+
+
+def test_failed_compaction_keeps_the_journal(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sfm, "COMPACT_MIN_LINES", 5)
+    monkeypatch.setattr(sfm, "COMPACT_FACTOR", 0)
+    sf = make(path)
+    for i in range(10):
+        sf.put(rec(i))
+
+    def no_space(*a):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", no_space)
+    with pytest.warns(UserWarning, match="压缩会话文件失败"):
+        sf.close()
+    monkeypatch.undo()
+    assert len(read_session(path)[1]) == 10
+    assert not list(path.parent.glob(".*.tmp-*"))
+
+
+# --------------------------------------------------------------------------- structure
+
+
+def test_store_never_imports_textual() -> None:
+    code = ("import sys, inspect_tui.store.session_file, inspect_tui.store.journal, inspect_tui.store.lock;"
+            "print(any(m == 'textual' or m.startswith('textual.') for m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert out.stdout.strip() == "False"
+
+
+def test_line_format() -> None:
+    line = encode_line({"t": "records", "set": {"1": {"id": "甲"}}})
+    assert line.endswith(b"}\n") and "甲".encode() in line
+    body, _, crc = line.rstrip(b"\n").rpartition(b',"c":')
+    assert zlib.crc32(body + b"}") == int(crc[:-1])
+    assert decode_line(line.rstrip(b"\n")) == {"t": "records", "set": {"1": {"id": "甲"}}}
+    assert decode_line(encode_line({}).rstrip(b"\n")) == {}
