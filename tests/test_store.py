@@ -100,8 +100,9 @@ def test_put_many_is_one_line_and_one_fsync(path: Path, monkeypatch: pytest.Monk
     with make(path) as sf:
         before = sf.journal_lines
         calls = []
-        real = os.fsync
-        monkeypatch.setattr(os, "fsync", lambda fd: (calls.append(fd), real(fd))[1])
+        for name in ("fsync", "fdatasync"):
+            real = getattr(os, name)
+            monkeypatch.setattr(os, name, lambda fd, real=real: (calls.append(fd), real(fd))[1])
         sf.put_many([rec(1, text="x"), rec(50), rec(51), rec(50, text="last wins")])
         monkeypatch.undo()
         assert len(calls) == 1 and sf.journal_lines == before + 1
@@ -191,7 +192,9 @@ def test_tinydb_operations_match_stock_tinydb(path: Path) -> None:
             else:
                 t.truncate()
         assert {d.doc_id: dict(d) for d in ours} == {d.doc_id: dict(d) for d in stock}, (step, op)
-    assert ours.get(doc_id=next(iter(stock)).doc_id) is not None if len(stock) else True
+    for doc in stock:  # get(doc_id=) looks up str keys in storage
+        assert ours.get(doc_id=doc.doc_id) == doc and ours.contains(doc_id=doc.doc_id)
+    assert ours.get(doc_id=10_000) is None
     sf.close()
     with SessionFile.open(path, readonly=True) as again:
         replayed = {d.doc_id: dict(d) for d in again.db.table("t")}
@@ -438,7 +441,10 @@ def _fail_nth(monkeypatch: pytest.MonkeyPatch, name: str, n: int, *, partial: bo
     monkeypatch.setattr(os, name, fake)
 
 
-@pytest.mark.parametrize(("name", "partial"), [("write", False), ("write", True), ("fsync", False)])
+SYNC = "fdatasync" if hasattr(os, "fdatasync") else "fsync"
+
+
+@pytest.mark.parametrize(("name", "partial"), [("write", False), ("write", True), (SYNC, False)])
 def test_full_disk_rolls_back_and_keeps_what_was_saved(path: Path, monkeypatch: pytest.MonkeyPatch,
                                                         name: str, partial: bool) -> None:
     sf = make(path)

@@ -87,20 +87,20 @@ def acknowledged(proc: subprocess.Popen, first: bytes = b"") -> dict[str, int]:
     return acked
 
 
-def check(path: Path, acked: dict[str, int]) -> None:
+def check(path: Path, acked: dict[str, int], where: str = "") -> None:
     with SessionFile.open(path, readonly=True) as sf:
         for rid, n in acked.items():
             doc = sf.get(rid)
-            assert doc is not None, f"acknowledged {rid} lost"
-            assert doc["n"] >= n, f"{rid}: acknowledged version {n}, file has {doc['n']}"
+            assert doc is not None, f"acknowledged {rid} lost {where}"
+            assert doc["n"] >= n, f"{rid}: acknowledged version {n}, file has {doc['n']} {where}"
 
 
 def test_random_kills_lose_no_acknowledged_save(tmp_path: Path) -> None:
-    rng = random.Random(int(os.environ.get("CRASH_SEED", time.time())))
+    seed = int(os.environ.get("CRASH_SEED", time.time()))  # CRASH_SEED=... replays a failure
+    rng = random.Random(seed)
     path = tmp_path / "crash.session"
     SessionFile.create(path, {"t": "crash"}).close()
     acked: dict[str, int] = {}
-    started = time.monotonic()
     modes = ["small", "large", "compact"] * 3
     for rnd, mode in enumerate(modes):
         proc = start(path, mode, f"{mode}{rnd}")
@@ -110,13 +110,12 @@ def test_random_kills_lose_no_acknowledged_save(tmp_path: Path) -> None:
         proc.send_signal(signal.SIGKILL)
         got = acknowledged(proc, first)
         acked.update(got)
-        check(path, acked)
+        check(path, acked, f"(round {rnd}, {mode}, CRASH_SEED={seed})")
     assert len(acked) > 20, "the writers saved almost nothing: is the machine overloaded?"
     # and the file is still good for writing after all that
     with SessionFile.open(path) as sf:
         sf.put({"id": "after", "n": 1})
     check(path, {**acked, "after": 1})
-    assert time.monotonic() - started < 30
 
 
 @pytest.mark.parametrize("mode", ["kill-before-replace", "kill-after-replace"])

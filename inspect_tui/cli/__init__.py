@@ -21,6 +21,9 @@ COMMAND_MODULES = {
     "doctor": "inspect_tui.cli.doctor_cmd",
     "demo": "inspect_tui.cli.demo_cmd",
     "merge": "inspect_tui.cli.merge_cmd",
+    "disagreements": "inspect_tui.cli.merge_cmd",
+    "settle": "inspect_tui.cli.merge_cmd",
+    "handout": "inspect_tui.cli.merge_cmd",
     "export": "inspect_tui.cli.export_cmd",
     "verify": "inspect_tui.cli.export_cmd",
 }

@@ -136,8 +136,10 @@ def run_settle(args: argparse.Namespace) -> int:
         branch = find_branch(s.index, args.branch)
         rec = settle(s, branch.id, args.item, args.field, value=args.value, chosen_from=args.from_,
                      reason=args.reason)
-    what = rec.data.get("score") if args.field == "score" else rec.data.get("status")
-    print(f"已裁定：{branch.data['name']} {args.item} {args.field} = {what}"
+    from inspect_tui.core.disagreements import FIELD_LABELS, status_label
+
+    what = f"{rec.data['score']:g}" if args.field == "score" else status_label(rec.data.get("status"))
+    print(f"已裁定：{branch.data['name']} {args.item}（{FIELD_LABELS[args.field]}）= {what}"
           + (f"（采纳 {rec.data['chosen_from']}）" if rec.data.get("chosen_from") else "")
           + (f"；理由：{rec.data['reason']}" if rec.data.get("reason") else ""))
     return 0

@@ -120,7 +120,7 @@ def build_feedback(*, meta: Any, checklist: Checklist, branch: Rec, records: lis
     unsettled_ids = {i.item.id for i in result.unsettled}
 
     areas = [{"title": a.area.title, "full": fmt_num(a.full_marks), "score": fmt_num(a.score),
-              "scored": a.scored_items, "items": len(a.area.items),
+              "scored": a.scored_items, "item_count": len(a.area.items),
               "unsettled": sum(1 for i in result.items if i.area.id == a.area.id and i.disagreement)}
              for a in result.areas]
 
@@ -172,7 +172,7 @@ def build_feedback(*, meta: Any, checklist: Checklist, branch: Rec, records: lis
             if ok:
                 allowed.append(str(path))
 
-    inspectors = list(result.authors) or list(meta.inspectors)
+    inspectors = [a for a in result.authors if a in meta.inspectors] or list(meta.inspectors)
     awareness = result.awareness
     context = {
         "title": KIND_LABELS[FEEDBACK],

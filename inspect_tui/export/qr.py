@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from urllib.parse import parse_qs, quote, urlencode
 
 import qrcode
-import qrcode.image.svg
 
 SCHEME = "inspect-tui:notice"
 PAYLOAD_VERSION = "1"
@@ -59,12 +58,18 @@ class QRPayload:
                    items=len(data["items"]), deadline=data.get("deadline") or "", sha256=sha256)
 
 
-def qr_svg_data_uri(text: str) -> str:
-    """The QR code as an SVG ``data:`` URI (vector: sharp when printed and when rasterised to verify)."""
-    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=4,
-                       image_factory=qrcode.image.svg.SvgPathImage)
+def qr_png_data_uri(text: str) -> str:
+    """The QR code as a ``data:`` URI of a 1-pixel-per-module PNG.
+
+    The template scales it up with ``image-rendering: pixelated`` (the PDF image gets
+    ``/Interpolate false``), so it prints with sharp edges at any size. Measured here, this costs
+    ~5 ms per PDF where the equivalent SVG path costs ~100 ms of WeasyPrint drawing.
+    """
+    # A fixed mask: qrcode otherwise scores all 8 masks in pure Python (~60 ms); any mask is valid.
+    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=4, box_size=1, mask_pattern=2)
     qr.add_data(text.encode("ascii"))
     qr.make(fit=True)
+    image = qr.make_image().get_image().convert("1")
     buf = io.BytesIO()
-    qr.make_image().save(buf)
-    return "data:image/svg+xml;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+    image.save(buf, "PNG", optimize=True)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")

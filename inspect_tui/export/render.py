@@ -34,10 +34,10 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from inspect_tui.errors import UserError
 from inspect_tui.export.documents import FeedbackVM, NoticeVM, notice_hash
-from inspect_tui.export.qr import QRPayload, qr_svg_data_uri
+from inspect_tui.export.qr import QRPayload, qr_png_data_uri
 
 PACKAGE_TEMPLATES = Path(__file__).resolve().parent / "templates"
-ATTACHMENT_NAME = "notice.json"
+from inspect_tui.export.embed import ATTACHMENT_NAME  # noqa: E402
 PHOTO_MAX_PX = 1400
 PHOTO_JPEG_QUALITY = 82
 
@@ -175,7 +175,6 @@ def write_pdf(html: str, *, photos: list[str] | tuple[str, ...] = (), template_d
     from inspect_tui.export.fonts import check_pdf_prerequisites
 
     family = font_family or check_pdf_prerequisites()
-    import weasyprint
     from weasyprint import HTML, Attachment
 
     report = report if report is not None else RenderReport()
@@ -200,7 +199,6 @@ def write_pdf(html: str, *, photos: list[str] | tuple[str, ...] = (), template_d
         raise RenderError(f"字体缺少这些字符，PDF 会出现空白方框：{chars}",
                           hint="请删改这些字符（如表情符号），或安装覆盖它们的字体。")
     report.warnings.extend(m for m in capture.records if ".notdef" not in m)
-    assert weasyprint  # imported for its side effects on first use (keeps import time out of callers)
     return pdf
 
 
@@ -228,7 +226,7 @@ def render_notice(vm: NoticeVM, *, template_dir: str | Path | None = None, font_
     data = embedded if embedded is not None else vm.data
     sha = notice_hash(data)
     payload = QRPayload.for_notice(data, sha).encode()
-    context = {**vm.context, "qr": qr_svg_data_uri(payload), "sha256": sha, "sha256_short": sha[:16]}
+    context = {**vm.context, "qr": qr_png_data_uri(payload), "sha256": sha, "sha256_short": sha[:16]}
     html = render_html("notice.html", context, template_dir)
     return write_pdf(html, template_dir=template_dir, font_family=font_family, report=report,
                      attachments=[(ATTACHMENT_NAME, notice_json(data).decode("utf-8"),

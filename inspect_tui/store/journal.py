@@ -30,6 +30,7 @@ import errno
 import json
 import os
 import secrets
+import sys
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
@@ -211,6 +212,20 @@ def fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+def sync_file(fd: int) -> None:
+    """Make what was written to ``fd`` durable. ``fdatasync`` where there is one: it flushes the data
+    and the metadata needed to read it back (the new file size) but skips timestamps, which halves
+    the cost of an append here. macOS needs ``F_FULLFSYNC`` to get past the drive's cache."""
+    if sys.platform == "darwin":  # pragma: no cover
+        import fcntl
+
+        fcntl.fcntl(fd, fcntl.F_FULLFSYNC)
+    elif hasattr(os, "fdatasync"):
+        os.fdatasync(fd)
+    else:  # pragma: no cover - Windows
+        os.fsync(fd)
+
+
 def _write_all(fd: int, payload: bytes) -> None:
     view = memoryview(payload)
     while view:
@@ -224,8 +239,7 @@ def temp_name(path: Path, tag: str = "tmp") -> Path:
     return path.with_name(f".{path.name}.{tag}-{os.getpid()}-{secrets.token_hex(4)}")
 
 
-def write_atomic(path: Path, chunks: Iterable[bytes], *,
-                 before_replace: Callable[[], None] | None = None) -> int:
+def write_atomic(path: Path, chunks: Iterable[bytes]) -> int:
     """Write ``chunks`` to a temp file beside ``path``, fsync, ``os.replace``, fsync the folder.
     Returns the size written. The old file (if any) stays whole until the swap."""
     path = Path(path)
@@ -241,11 +255,9 @@ def write_atomic(path: Path, chunks: Iterable[bytes], *,
             for chunk in chunks:
                 _write_all(fd, chunk)
                 size += len(chunk)
-            os.fsync(fd)
+            sync_file(fd)
         finally:
             os.close(fd)
-        if before_replace is not None:
-            before_replace()
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -311,6 +323,10 @@ class JournalStorage(Storage):
             os.close(self._fd)
             self._fd = None
 
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):
+            self.close()
+
     # -- ours
     @property
     def tables(self) -> Tables:
@@ -350,10 +366,10 @@ class JournalStorage(Storage):
         try:
             if self._tail_dirty:
                 os.ftruncate(fd, self._size)
-                os.fsync(fd)
+                sync_file(fd)
                 self._tail_dirty = False
             _write_all(fd, payload)
-            os.fsync(fd)
+            sync_file(fd)
         except BaseException as exc:
             self._cut_back()
             if isinstance(exc, OSError):
@@ -370,7 +386,7 @@ class JournalStorage(Storage):
             self._broken = f"写入失败后无法恢复文件长度（{exc.strerror}），请重新打开会话"
             return
         with contextlib.suppress(OSError):
-            os.fsync(self._fd)
+            sync_file(self._fd)
 
     def reopen(self, fd: int, size: int, lines: int) -> None:
         """Switch to a freshly written file (after compaction)."""

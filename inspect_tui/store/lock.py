@@ -87,7 +87,11 @@ class SessionLock:
             if key in _held:
                 raise _busy(session_path, me, same_process=True)
             for _ in range(20):
-                fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+                try:
+                    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+                except OSError as exc:
+                    raise UserError(f"{session_path}: 无法创建锁文件 {lock_path}（{exc.strerror}），不能写入",
+                                    hint="只需查看时可用只读方式打开。") from None
                 if not _try_lock(fd):
                     owner = _read_owner(fd)
                     os.close(fd)
@@ -123,6 +127,10 @@ class SessionLock:
                 with contextlib.suppress(OSError):
                     os.unlink(self.lock_path)
             os.close(fd)
+
+    def __del__(self) -> None:  # a SessionFile dropped without close() must not keep the lock
+        with contextlib.suppress(Exception):
+            self.release()
 
     def __enter__(self) -> SessionLock:
         return self

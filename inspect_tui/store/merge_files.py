@@ -165,7 +165,7 @@ def plan(sources: Sequence[Source], checklists: Iterable[Checklist] = ()) -> Bra
     """Refuse incompatible inputs (all problems at once); return the branch matching to decide on."""
     problems = check_compatible(sources, checklists=list(checklists) + _lazy_shipped(sources))
     if problems:
-        raise UserError(problems[0].message if len(problems) == 1 else f"{len(problems)} 处不一致，未合并",
+        raise UserError(str(problems[0]) if len(problems) == 1 else f"{len(problems)} 处不一致，未合并",
                         problems=problems,
                         hint="不同清单版本或不同观摩的文件不能合并；可用 --exclude 文件 排除其中的文件。")
     return match_branches(sources)

@@ -271,6 +271,8 @@ class SessionFile:
         self._lock = lock
         self._mutex = threading.RLock()
         self._closed = False
+        #: The TinyDB instance underneath (tables "meta", "records", "log"). Reading through it is fine;
+        #: writing records through it bypasses the id index — use ``put``.
         self.db = JournalDB(storage)
         self._meta = self.db.table(META)
         self._records = self.db.table(RECORDS)
@@ -323,7 +325,11 @@ class SessionFile:
             raise file_error(path, f"无法以写入方式打开：{exc.strerror}") from None
         storage = JournalStorage(path, r.tables, fd=fd, valid_size=r.valid_size, file_size=r.file_size,
                                  lines=r.lines)
-        sf = cls(path, storage, lock, header)
+        try:
+            sf = cls(path, storage, lock, header)
+        except BaseException:
+            storage.close()
+            raise
         sf._compact_if_worthwhile()
         return sf
 
@@ -331,18 +337,21 @@ class SessionFile:
     @property
     def meta(self) -> dict:
         """The single meta document (a copy)."""
-        doc = self._storage.tables.get(META, {}).get(str(_META_ID))
-        return _clone(doc) if doc is not None else {}
+        with self._mutex:
+            doc = self._storage.tables.get(META, {}).get(str(_META_ID))
+            return _clone(doc) if doc is not None else {}
 
     def get(self, record_id: str) -> dict | None:
-        doc_id = self._index.get(record_id)
-        if doc_id is None:
-            return None
-        doc = self._records.get(doc_id=doc_id)
-        return _clone(dict(doc)) if doc is not None else None
+        with self._mutex:
+            doc_id = self._index.get(record_id)
+            if doc_id is None:
+                return None
+            doc = self._records.get(doc_id=doc_id)
+            return _clone(dict(doc)) if doc is not None else None
 
     def records(self) -> list[dict]:
-        return [_clone(doc) for doc in self._storage.tables.get(RECORDS, {}).values()]
+        with self._mutex:
+            return [_clone(doc) for doc in self._storage.tables.get(RECORDS, {}).values()]
 
     def __len__(self) -> int:
         return len(self._records)
@@ -351,7 +360,8 @@ class SessionFile:
         return record_id in self._index
 
     def log(self) -> list[dict]:
-        return [_clone(doc) for doc in self._storage.tables.get(LOG, {}).values()]
+        with self._mutex:
+            return [_clone(doc) for doc in self._storage.tables.get(LOG, {}).values()]
 
     # -- writing (each call is durable when it returns)
     def set_meta(self, meta: dict) -> None:
@@ -456,6 +466,8 @@ def _write_new(path: Path, tables: Tables, *, force: bool) -> None:
         raise file_error(path, f"文件夹 {path.parent} 不存在")
     try:
         write_atomic(path, journal_chunks(_header(), tables))
+    except PermissionError as exc:
+        raise file_error(path, f"无法写入：{exc.strerror}") from None
     except OSError as exc:
         raise NotSavedError(exc.errno, f"未保存：{exc.strerror}", str(path)) from exc
 
@@ -521,6 +533,8 @@ def recover(path: str | Path, out: str | Path) -> RecoverReport:
     path, out = Path(path), Path(out)
     if out.exists():
         raise file_error(out, "输出文件已存在，请换一个文件名")
+    if not out.parent.is_dir():
+        raise file_error(out, f"文件夹 {out.parent} 不存在")
     data = _read_bytes(path)
     header_rebuilt = False
     try:

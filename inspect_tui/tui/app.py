@@ -53,7 +53,9 @@ class InspectApp(App[int]):
     COMMAND_PALETTE_BINDING = "ctrl+p"
     BINDINGS = [
         Binding("ctrl+q", "quit", "退出", tooltip="保存当前输入并退出", priority=True, id="quit"),
-        Binding("ctrl+t", "toggle_theme", "主题", tooltip="切换浅色/深色主题", id="theme"),
+        Binding("ctrl+t", "toggle_theme", "主题", tooltip="切换浅色/深色主题", show=False, id="theme"),
+        Binding("ctrl+p", "command_palette", "命令", tooltip="打开命令面板：本屏幕的全部操作", show=False,
+                priority=True, id="palette"),
     ]
 
     def __init__(self, session_path: Path | None = None, sessions_dir: Path = Path("sessions"),
@@ -171,9 +173,10 @@ class InspectApp(App[int]):
         from inspect_tui.tui.widgets.status import SaveStatus
 
         last: datetime | None = self.session.last_saved if self.session else None
-        for status in self.screen.query(SaveStatus):
-            status.last_saved = last
-            status.message = message
+        for screen in self.screen_stack:
+            for status in screen.query(SaveStatus):
+                status.last_saved = last
+                status.message = message
 
     # --- actions and commands -----------------------------------------------------------------
 

@@ -1,7 +1,9 @@
 """One branch, five steps: 述 report, 看 look, 查 check, 问 ask, 评 evaluate.
 
-The screen is a ``ContentSwitcher`` of five panes, one per step, with ``[``/``]`` (and ``1``–``5``)
-to move between them in order or jump back. Each pane shows what the checklist asks at that step
+The screen is a ``ContentSwitcher`` of five panes, one per step, with F2/F3 (also ``[``/``]`` and
+``1``–``5`` when no text field has focus) to move between them in order or jump back. F-keys are
+used because they reach the app in every terminal the inspectors use (Windows Terminal, the Linux
+console, SSH) and never collide with typing. Each pane shows what the checklist asks at that step
 and writes what the inspector records through ``InspectApp.save``; after every save the screen asks
 the core for the branch's result again (``Session.result`` → ``core.scoring.analyse_branch``, a few
 milliseconds for one branch) and shows it. Nothing is computed here.
@@ -55,6 +57,10 @@ from inspect_tui.tui.widgets.fields import FieldArea, FieldInput, commit_all
 ROLES = ["支部书记", "支部副书记", "组织委员", "宣传委员", "纪检委员", "支部委员", "普通党员", "入党积极分子"]
 
 
+class Detail(VerticalScroll, can_focus=False):
+    """The right-hand side of a pane: scrolls with its fields, never takes focus itself."""
+
+
 class StepPane(Vertical):
     """Base for the five panes: access to the app, the session and this branch."""
 
@@ -90,7 +96,7 @@ class StepPane(Vertical):
 class ReportPane(StepPane):
     step = Step.REPORT
     BINDINGS = [
-        Binding("t", "toggle_timer", "计时", tooltip="开始/暂停汇报计时"),
+        Binding("f4", "toggle_timer", "计时", tooltip="开始/暂停汇报计时（输入时也可用）"),
         Binding("ctrl+r", "reset_timer", "计时归零", show=False),
         Binding("plus,equals_sign", "limit(1)", "限时+1分", show=False),
         Binding("minus", "limit(-1)", "限时-1分", show=False),
@@ -115,7 +121,10 @@ class ReportPane(StepPane):
         claimed = {r.data["item"] for r in self.session.records(self.branch, Kind.CLAIM)
                    if r.author == self.app.me and r.data.get("claimed")}
         claims.add_options([(f"{i.title}", i.id, i.id in claimed) for i in self.session.checklist.items()])
+        if claims.option_count:
+            claims.highlighted = 0
         self._ticker = self.set_interval(1, self._tick, pause=True)
+        self.render_timer()
 
     def first_focus(self) -> Widget | None:
         return self.query_one(FieldArea)
@@ -123,7 +132,7 @@ class ReportPane(StepPane):
     def render_timer(self) -> None:
         used, limit = self.seconds, self.limit_minutes * 60
         text = Text(f"汇报用时 {used // 60:02d}:{used % 60:02d} / 限时 {self.limit_minutes} 分钟  ")
-        text.append("计时中" if self.running else "已暂停（按 T 开始）", style="bold" if self.running else "dim")
+        text.append("计时中" if self.running else "已暂停（F4 开始）", style="bold" if self.running else "dim")
         if used > limit:
             text.append(f"  已超时 {(used - limit) // 60:02d}:{(used - limit) % 60:02d}", style="bold red")
         self.query_one("#timer", Static).update(text)
@@ -177,9 +186,9 @@ class ObservePane(StepPane):
     BINDINGS = [
         Binding("y", "status('meets')", "符合", tooltip="标记为符合"),
         Binding("p", "status('partly')", "部分", tooltip="标记为部分符合"),
-        Binding("n", "status('not')", "不符合", tooltip="标记为不符合"),
+        Binding("n", "status('not')", "不符", tooltip="标记为不符合"),
         Binding("x", "status('na')", "不适用", tooltip="标记为不适用"),
-        Binding("f", "promote", "提为问题", tooltip="把此项观察提为问题（评环节可见）"),
+        Binding("f", "promote", "提问题", tooltip="把此项观察提为问题（评环节可见）"),
     ]
 
     def __init__(self, step: Step, **kwargs: Any) -> None:
@@ -190,7 +199,7 @@ class ObservePane(StepPane):
     def compose(self) -> ComposeResult:
         with Horizontal():
             yield OptionList(classes="items")
-            with VerticalScroll(classes="detail"):
+            with Detail(classes="detail"):
                 yield Static(classes="item-title")
                 yield Static(classes="item-prompt")
                 yield Static(classes="item-status")
@@ -352,6 +361,8 @@ class AskPane(StepPane):
         self.bank = {q.id: q for q in cl.all_questions()}
         ol.add_options([Option(Text.assemble(q.text, (f"（{q.to}）" if q.to else "", "dim")), id=q.id)
                         for q in self.bank.values()])
+        if self.bank:
+            ol.highlighted = 0
         table = self.query_one("#interviews", DataTable)
         for r in self.mine():
             table.add_row(*self._cells(r), key=r.id)
@@ -426,7 +437,7 @@ class AskPane(StepPane):
         self.query_one("#ask-name", FieldInput).load(d.get("name", ""))
         self.query_one("#ask-question", FieldInput).load(d.get("question", ""))
         self.query_one("#ask-answer", FieldInput).load(d.get("answer", ""))
-        adequate = {True: "yes", False: "no"}.get(d.get("adequate"), Select.BLANK)  # type: ignore[call-overload]
+        adequate = {True: "yes", False: "no"}.get(d.get("adequate"), Select.NULL)  # type: ignore[call-overload]
         self.query_one("#ask-adequate", Select).value = adequate
         self.call_after_refresh(setattr, self, "_loading", False)
 
@@ -466,10 +477,10 @@ FEEDBACK_KINDS = {Kind.HIGHLIGHT: "亮点", Kind.PROBLEM: "问题", Kind.SUGGEST
 class EvaluatePane(StepPane):
     step = Step.EVALUATE
     BINDINGS = [
-        Binding("h", "add(Kind.HIGHLIGHT)", "亮点", tooltip="添加亮点（经验做法）"),
-        Binding("b", "add(Kind.PROBLEM)", "问题", tooltip="添加问题（关联检查项与证据）"),
-        Binding("s", "add(Kind.SUGGESTION)", "建议", tooltip="添加建议"),
-        Binding("z", "add(Kind.RECTIFICATION)", "整改", tooltip="添加整改要求（时限、责任人）"),
+        Binding("h", "add('highlight')", "亮点", tooltip="添加亮点（经验做法）"),
+        Binding("b", "add('problem')", "问题", tooltip="添加问题（关联检查项与证据）"),
+        Binding("s", "add('suggestion')", "建议", tooltip="添加建议"),
+        Binding("z", "add('rectification')", "整改", tooltip="添加整改要求（时限、责任人）"),
         Binding("f", "promote", "提取问题", tooltip="把所选项中不符合/部分符合的观察提为问题"),
         Binding("e", "edit_feedback", "编辑", tooltip="编辑所选的亮点/问题/建议/整改"),
         Binding("delete", "delete_feedback", "删除", tooltip="删除所选的亮点/问题/建议/整改"),
@@ -648,8 +659,7 @@ class EvaluatePane(StepPane):
     def action_add(self, kind: str) -> None:
         from inspect_tui.tui.screens.feedback import FeedbackModal
 
-        kind_ = Kind(kind.split(".")[-1].lower()) if "." in kind else Kind(kind)
-        self.app.push_screen(FeedbackModal(kind_, self.branch, item=self.item_id),
+        self.app.push_screen(FeedbackModal(Kind(kind), self.branch, item=self.item_id),
                              lambda rec: rec and self.screen.changed())  # type: ignore[attr-defined]
 
     def _selected_feedback(self) -> Rec | None:
@@ -681,12 +691,16 @@ class EvaluatePane(StepPane):
 
 class BranchScreen(BaseScreen):
     BINDINGS = [
-        Binding("left_square_bracket", "step(-1)", "上一环节", key_display="[", id="prev-step"),
-        Binding("right_square_bracket", "step(1)", "下一环节", key_display="]", id="next-step"),
+        Binding("f2", "step(-1)", "上步", tooltip="回到上一环节（不在文本框时也可按 [ ）", priority=True,
+                id="prev-step"),
+        Binding("f3", "step(1)", "下步", tooltip="进入下一环节（不在文本框时也可按 ] ）", priority=True,
+                id="next-step"),
+        Binding("left_square_bracket", "step(-1)", "上一环节", show=False),
+        Binding("right_square_bracket", "step(1)", "下一环节", show=False),
         *[Binding(str(n), f"goto('{s.value}')", f"转到{s.label}", show=False) for n, s in enumerate(STEPS, 1)],
-        Binding("d", "toggle_done", "完成环节", tooltip="标记/取消本环节已完成（计入进度）", id="step-done"),
+        Binding("d", "toggle_done", "完成", tooltip="标记/取消本环节已完成（计入进度）", id="step-done"),
         Binding("v", "review", "审阅", tooltip="查看本支部的全部记录", id="review"),
-        Binding("escape", "back", "返回", tooltip="离开文本框；再按返回支部列表", id="back"),
+        Binding("escape", "back", "返回", tooltip="从输入框回到本环节的列表；再按返回支部列表", id="back"),
     ]
     step: reactive[Step] = reactive(Step.REPORT, init=False)
 
@@ -772,9 +786,9 @@ class BranchScreen(BaseScreen):
         self.app.push_screen(ReviewScreen(self.branch))
 
     def action_back(self) -> None:
-        focused = self.focused
-        if isinstance(focused, Input | TextArea):
-            focused.blur() if not (target := self.pane().first_focus()) else target.focus()
+        focused, home = self.focused, self.pane().first_focus()
+        if focused is not None and home is not None and focused is not home and not isinstance(home, TextArea):
+            home.focus()  # Esc goes up one level: from a field back to the step's list first
             return
         commit_all(self)
         self.pane(Step.REPORT).stop()  # type: ignore[attr-defined]

@@ -45,7 +45,7 @@ class NewSessionScreen(Screen[Path | None]):
             yield Input(placeholder="观摩员姓名", id="inspector")
             yield Label("检查清单")
             options = [(p.stem, str(p)) for p in find_checklists()]
-            yield Select(options, value=options[0][1] if options else Select.BLANK, allow_blank=not options,
+            yield Select(options, value=options[0][1] if options else Select.NULL, allow_blank=not options,
                          id="checklist")
             yield Label("访问计划文件（CSV 或 YAML，可选；填好后按 Ctrl+O 导入）")
             yield Input(placeholder="如：plans/第三组.csv", id="plan")

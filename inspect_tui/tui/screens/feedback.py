@@ -1,0 +1,101 @@
+"""Adding or editing one highlight, problem, suggestion or rectification demand.
+
+The form validates nothing itself: it hands the payload to ``InspectApp.save``, which goes through
+``Session.save`` and the record's pydantic model (required text, date format …); a refused value
+keeps the dialog open with the reason shown.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, Select, Static, TextArea
+
+from inspect_tui.core.index import Rec
+from inspect_tui.core.records import Kind
+
+TITLES = {Kind.HIGHLIGHT: "亮点（经验做法）", Kind.PROBLEM: "问题", Kind.SUGGESTION: "建议",
+          Kind.RECTIFICATION: "整改要求"}
+
+
+class FeedbackModal(ModalScreen[Rec | None]):
+    BINDINGS = [
+        Binding("ctrl+s", "save", "保存", tooltip="保存并关闭"),
+        Binding("escape", "cancel", "取消"),
+    ]
+
+    def __init__(self, kind: Kind, branch: str, *, item: str | None = None, record: Rec | None = None) -> None:
+        super().__init__()
+        self.kind = kind
+        self.branch = branch
+        self.record = record
+        self.data: dict[str, Any] = dict(record.data) if record else {"item": item}
+
+    def compose(self) -> ComposeResult:
+        session = self.app.session
+        d = self.data
+        verb = "编辑" if self.record else "添加"
+        with VerticalScroll(classes="dialog"):
+            yield Static(f"{verb}{TITLES[self.kind]}（Ctrl+S 保存，Esc 取消）", classes="title")
+            yield Label("检查项")
+            options = [(i.title, i.id) for i in session.checklist.items()]
+            yield Select(options, value=d.get("item") or Select.NULL, prompt="（不针对具体检查项）", id="fb-item")
+            text_key = "requirement" if self.kind is Kind.RECTIFICATION else "text"
+            if self.kind is Kind.RECTIFICATION:
+                problems = [(p.data["text"][:40], p.id) for p in session.records(self.branch, Kind.PROBLEM)]
+                yield Label("针对的问题")
+                yield Select(problems, value=d.get("problem") or Select.NULL, prompt="（无）", id="fb-problem")
+            yield Label("整改要求" if self.kind is Kind.RECTIFICATION else "内容")
+            yield TextArea(d.get(text_key, ""), id="fb-text", soft_wrap=True, tab_behavior="focus")
+            if self.kind is Kind.PROBLEM:
+                yield Label("证据")
+                yield Input(d.get("evidence", ""), id="fb-evidence")
+            if self.kind is Kind.RECTIFICATION:
+                yield Label("整改时限（YYYY-MM-DD）")
+                yield Input(d.get("deadline") or "", id="fb-deadline", placeholder="如 2026-12-31")
+                yield Label("责任人")
+                yield Input(d.get("responsible", ""), id="fb-responsible", placeholder="如 支部书记")
+            yield Static(classes="error", id="fb-error")
+
+    def on_mount(self) -> None:
+        self.query_one("#fb-text", TextArea).focus()
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        """Linking a demand to a problem brings its item along."""
+        if event.select.id == "fb-problem" and event.value is not Select.NULL:
+            problem = self.app.session.index.live(event.value)
+            if problem is not None and problem.data.get("item"):
+                self.query_one("#fb-item", Select).value = problem.data["item"]
+
+    def payload(self) -> dict[str, Any]:
+        item = self.query_one("#fb-item", Select).value
+        data: dict[str, Any] = {"branch": self.branch, "item": None if item is Select.NULL else item}
+        text = self.query_one("#fb-text", TextArea).text.strip()
+        if self.kind is Kind.RECTIFICATION:
+            problem = self.query_one("#fb-problem", Select).value
+            data.update(requirement=text, problem=None if problem is Select.NULL else problem,
+                        deadline=self.query_one("#fb-deadline", Input).value.strip() or None,
+                        responsible=self.query_one("#fb-responsible", Input).value.strip())
+        else:
+            data["text"] = text
+        if self.kind is Kind.PROBLEM:
+            data.update(evidence=self.query_one("#fb-evidence", Input).value.strip(),
+                        source=self.data.get("source"))
+        return data
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.action_save()
+
+    def action_save(self) -> None:
+        rec = self.app.save(self.kind, self.payload(), self.record.id if self.record else None)
+        if rec is None:
+            self.query_one("#fb-error", Static).update("未保存：请检查内容是否填写、日期格式是否正确。")
+            return
+        self.dismiss(rec)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,169 @@
+"""Pilot tests: an inspector walks one branch through 述、看、查、问、评 by key presses only, and the
+store then holds exactly what was entered. Also: opening, new-session form, palette commands."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from inspect_tui.core.checklist_load import load_default_checklist
+from inspect_tui.core.records import Kind, claim_id, observation_id, score_id, step_note_id
+from inspect_tui.core.steps import Step
+from inspect_tui.store.session import Session, new_session
+from inspect_tui.tui.app import make_app
+
+ME = "王建国"
+
+
+@pytest.fixture
+def fresh(tmp_path: Path) -> tuple[Path, str]:
+    """A new session with two branches and no records yet."""
+    s = new_session(tmp_path / "sessions", group="第三观摩小组", day=date(2026, 11, 20), inspector=ME,
+                    checklist=load_default_checklist(), branches=["省财政厅办公室党支部", "省教育厅人事处党支部"])
+    path, branch = s.path, s.branches()[0].id
+    s.close()
+    return path, branch
+
+
+async def wait_for(pilot, app, name: str, tries: int = 100) -> None:
+    for _ in range(tries):
+        if type(app.screen).__name__ == name:
+            await pilot.pause()
+            return
+        await pilot.pause(0.02)
+    raise AssertionError(f"{name} never shown; at {type(app.screen).__name__}")
+
+
+async def type_text(pilot, text: str) -> None:
+    await pilot.press(*text)
+
+
+def test_walk_one_branch_through_all_five_steps(fresh, tmp_path):
+    asyncio.run(_walk(fresh, tmp_path))
+
+
+async def _walk(fresh, tmp_path):
+    path, branch = fresh
+    photo = tmp_path / "活动室-01.jpg"
+    photo.write_bytes(b"jpeg")
+    cl = load_default_checklist()
+    look_items = [i.id for i in cl.items_for(Step.LOOK)]
+    check_items = [i.id for i in cl.items_for(Step.CHECK)]
+    question = cl.all_questions()[0]
+    first = cl.items()[0]
+
+    app = make_app(path, sessions_dir=tmp_path / "sessions")
+    async with app.run_test(size=(100, 32)) as pilot:
+        await wait_for(pilot, app, "BranchesScreen")
+        await pilot.press("enter")
+        await wait_for(pilot, app, "BranchScreen")
+        screen = app.screen
+
+        # 述: notes (focused first), a claimed item, step done
+        await type_text(pilot, "书记汇报了三会一课做法")
+        await pilot.press("tab")  # leaving the notes field commits them
+        await pilot.press("space")  # claim the first item
+        await pilot.press("d")
+        assert screen.result.steps_done[Step.REPORT]
+
+        # 看: first item meets (cursor moves on), second does not, with a note; promote it to a problem
+        await pilot.press("f3")
+        assert screen.step is Step.LOOK
+        await pilot.press("y", "n")
+        await pilot.press("up")
+        await pilot.press("tab")
+        await type_text(pilot, "公开栏未更新")
+        await pilot.press("enter", "escape")
+        await pilot.press("f", "d")
+
+        # 查: partly, with a note, evidence and an existing photo file
+        await pilot.press("f3")
+        assert screen.step is Step.CHECK
+        await pilot.press("p", "up", "tab")
+        await type_text(pilot, "记录缺签名")
+        await pilot.press("tab")
+        await type_text(pilot, "会议记录第3页")
+        await pilot.press("tab")
+        await type_text(pilot, str(photo))
+        await pilot.press("enter", "escape", "d")
+
+        # 问: pick a question, interviewee role, answer, adequate
+        await pilot.press("f3")
+        assert screen.step is Step.ASK
+        await pilot.press("enter")  # pick the first question: focus goes to the interviewee's role
+        await type_text(pilot, "普通党员")
+        await pilot.press("enter", "tab", "tab", "tab")
+        await type_text(pilot, "能说出六个方面")
+        await pilot.press("enter", "tab")
+        await pilot.press("enter", "down", "enter")  # 是否答对 → 答对
+        await pilot.pause()
+        assert "100.0%" in str(screen.query_one("#awareness").render())
+        await pilot.press("escape", "d")
+
+        # 评: a score typed for the first item, a highlight, a rectification demand
+        await pilot.press("f3")
+        assert screen.step is Step.EVALUATE
+        await pilot.press("enter")
+        await type_text(pilot, "2.5")
+        await pilot.press("enter", "escape")
+        await pilot.press("h")
+        await type_text(pilot, "活动室布置规范")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        await pilot.press("z")
+        await type_text(pilot, "补齐会议记录签名")
+        await pilot.press("tab")
+        await type_text(pilot, "2026-12-31")
+        await pilot.press("tab")
+        await type_text(pilot, "支部书记")
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.press("d")
+        assert all(screen.result.steps_done.values())
+        saves = app.save_count
+        await pilot.press("ctrl+q")
+
+    with Session.open(path, readonly=True) as s:
+        recs = {r.id: r for r in s.records(branch)}
+        got = {k: [r for r in recs.values() if r.kind is k] for k in Kind}
+        for step in Step:
+            note = recs[step_note_id(branch, step, ME)].data
+            assert note["done"] is True
+        assert recs[step_note_id(branch, Step.REPORT, ME)].data["text"] == "书记汇报了三会一课做法"
+        assert [r.id for r in got[Kind.CLAIM]] == [claim_id(branch, first.id, ME)]
+        assert recs[claim_id(branch, first.id, ME)].data["claimed"] is True
+
+        look0 = recs[observation_id(branch, look_items[0], Step.LOOK, ME)].data
+        look1 = recs[observation_id(branch, look_items[1], Step.LOOK, ME)].data
+        chk0 = recs[observation_id(branch, check_items[0], Step.CHECK, ME)].data
+        assert look0["status"] == "meets" and look0["note"] == ""
+        assert (look1["status"], look1["note"]) == ("not", "公开栏未更新")
+        assert (chk0["status"], chk0["note"], chk0["evidence"]) == ("partly", "记录缺签名", "会议记录第3页")
+        assert chk0["files"] == [str(photo)]
+        assert len(got[Kind.OBSERVATION]) == 3
+
+        [problem] = got[Kind.PROBLEM]
+        assert problem.data["item"] == look_items[1] and problem.data["text"] == "公开栏未更新"
+        assert problem.data["source"] == observation_id(branch, look_items[1], Step.LOOK, ME)
+
+        [interview] = got[Kind.INTERVIEW]
+        assert interview.data == {"branch": branch, "role": "普通党员", "name": "", "question_id": question.id,
+                                  "question": question.text, "answer": "能说出六个方面", "adequate": True}
+
+        [score] = got[Kind.SCORE]
+        assert score.id == score_id(branch, first.id, ME) and score.data["score"] == 2.5
+        [highlight] = got[Kind.HIGHLIGHT]
+        assert highlight.data["text"] == "活动室布置规范" and highlight.data["item"] == first.id
+        [rect] = got[Kind.RECTIFICATION]
+        assert (rect.data["requirement"], rect.data["deadline"], rect.data["responsible"]) == (
+            "补齐会议记录签名", "2026-12-31", "支部书记")
+        assert not got[Kind.SUGGESTION] and not got[Kind.VERDICT]
+        # the result the screens showed is the core's
+        r = s.result(branch, mine_only=True)
+        assert r.problems == 1 and r.awareness == 1.0 and r.item(first.id).value == 2.5
+        # nothing else in the file for the other branch
+        assert s.records(s.branches()[1].id) == []
+    assert saves > 0
