@@ -278,8 +278,69 @@ def test_independent_sessions_need_branch_matching(tmp_path, checklist, capsys):
 def test_merge_files_progress_and_report(visit):
     folder, paths, _ = visit
     seen = []
-    report = merge_files(paths, folder / "p.jsonl", leader="李组长", progress=lambda f, m: seen.append((f, m)))
+    report = merge_files(paths, folder / "p.jsonl", leader="李组长", progress=lambda f, m: seen.append((f, m)),
+                         analyse=True)
     assert seen[-1][0] == 1.0 and all(0 <= f <= 1 for f, _ in seen)
     assert report.meta.inspector == "李组长" and report.unsettled and report.unsettled > 0
     assert [s.inspector for s in report.stats] == INSPECTORS
     assert report.table()[0].split() == ["文件", "观摩员", "读入", "新增", "已有", "冲突"]
+
+
+def test_normalized_branch_names():
+    from inspect_tui.core.merge import normalize_branch_name as n
+
+    assert n("省财政厅办公室党支部") == n("省财政厅 办公室支部") == n("中共省财政厅办公室党支部委员会") \
+        == n("省财政厅办公室（党支部）") == n("省财政厅办公室党支部　")
+    assert n("省财政厅办公室党支部") != n("省财政厅预算处党支部")
+    assert n("ＡＢＣ党支部") == n("abc支部")
+
+
+def test_history_lines_show_who_what_when_and_reasons(visit, checklist, capsys):
+    folder, paths, items = visit
+    merged = folder / "h.jsonl"
+    assert cli(capsys, "merge", *paths, "-o", merged, "--as", "李组长")[0] == 0
+    assert cli(capsys, "settle", merged, "--branch", "1", "--item", items[1], "--field", "score",
+               "--value", "1.75", "--reason", "两人意见折中")[0] == 0
+    lines = history_lines(*read_session(merged), checklist=checklist)
+    assert lines[0].startswith("会话：第三观摩小组 2026-11-20") and "李组长" in lines[0]
+    verdict = [line for line in lines if "小组裁定" in line]
+    assert len(verdict) == 1 and "1.75 分" in verdict[0] and "两人意见折中" in verdict[0] and "李组长" in verdict[0]
+    merges = [line for line in lines if "合并了" in line]
+    assert len(merges) == 3 and all("李组长" in line for line in merges)
+    assert any("王建国 记录了评分" in line for line in lines)
+    assert any(checklist.item(items[0]).title in line for line in lines)
+
+
+def test_branch_keys_and_ambiguous_names(tmp_path, checklist, capsys, monkeypatch):
+    from inspect_tui.core.merge import branch_key
+
+    assert branch_key("办公室党支部", "省财政厅") != branch_key("办公室党支部", "省教育厅")
+    assert branch_key("省财政厅办公室党支部", "省财政厅办公室") == branch_key("省财政厅办公室支部")
+    a = new_session(tmp_path, group="第三观摩小组", day=DAY, inspector="王建国", checklist=checklist,
+                    branches=["省财政厅办公室党支部", "省财政厅办公室支部"], path=tmp_path / "a.jsonl")
+    b = new_session(tmp_path, group="第三观摩小组", day=DAY, inspector="李秀英", checklist=checklist,
+                    branches=["省财政厅 办公室党支部"], path=tmp_path / "b.jsonl")
+    a.close()
+    b.close()
+    out = tmp_path / "m.jsonl"
+    code, _, err = cli(capsys, "merge", tmp_path / "a.jsonl", tmp_path / "b.jsonl", "-o", out, "--match-branches")
+    assert code == 2 and "名称相同" in err and not out.exists()
+    # on a terminal the leader is asked; answering no keeps the sessions apart -> refused (different visits)
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    monkeypatch.setattr("builtins.input", lambda prompt="": "n")
+    code, _, err = cli(capsys, "merge", tmp_path / "a.jsonl", tmp_path / "b.jsonl", "-o", out)
+    assert code == 2 and "不同的观摩会话" in err and not out.exists()
+
+
+def test_confirmation_on_a_terminal(tmp_path, checklist, capsys, monkeypatch):
+    for name, spelling in (("王建国", "省财政厅办公室党支部"), ("李秀英", "省财政厅办公室支部")):
+        new_session(tmp_path, group="第三观摩小组", day=DAY, inspector=name, checklist=checklist,
+                    branches=[spelling], path=tmp_path / f"{name}.jsonl").close()
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    monkeypatch.setattr("builtins.input", lambda prompt="": "y")
+    out = tmp_path / "m.jsonl"
+    code, text, err = cli(capsys, "merge", tmp_path / "王建国.jsonl", tmp_path / "李秀英.jsonl", "-o", out)
+    assert code == 0, err
+    assert "省财政厅办公室支部" in err  # the proposals were shown before asking
+    assert "已按名称匹配支部 1 个" in text
+    assert len([d for d in read_session(out)[1] if d["id"].startswith("branch/")]) == 1

@@ -41,13 +41,14 @@ async def type_text(pilot, text: str) -> None:
     await pilot.press(*text)
 
 
-def test_walk_one_branch_through_all_five_steps(fresh, tmp_path):
+def test_walk_one_branch_through_all_five_steps(fresh, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     asyncio.run(_walk(fresh, tmp_path))
 
 
 async def _walk(fresh, tmp_path):
     path, branch = fresh
-    photo = tmp_path / "活动室-01.jpg"
+    photo = Path("活动室.jpg")
     photo.write_bytes(b"jpeg")
     cl = load_default_checklist()
     look_items = [i.id for i in cl.items_for(Step.LOOK)]
@@ -165,5 +166,109 @@ async def _walk(fresh, tmp_path):
         r = s.result(branch, mine_only=True)
         assert r.problems == 1 and r.awareness == 1.0 and r.item(first.id).value == 2.5
         # nothing else in the file for the other branch
-        assert s.records(s.branches()[1].id) == []
+        assert [r.kind for r in s.records(s.branches()[1].id)] == [Kind.BRANCH]
     assert saves > 0
+
+
+def run(coro) -> None:
+    asyncio.run(coro)
+
+
+def test_new_session_from_a_visit_plan(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Path("plan.csv").write_text("支部名称,单位\n省统计局综合处党支部,省统计局\n省水利厅办公室党支部,省水利厅\n",
+                                encoding="utf-8")
+
+    async def go() -> None:
+        app = make_app(None, sessions_dir=Path("sessions"))
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(pilot, app, "SessionsScreen")
+            assert app.screen.check_action("open", ()) is None  # nothing to open yet: greyed out
+            await pilot.press("n")
+            await wait_for(pilot, app, "NewSessionScreen")
+            await pilot.press(*"第二观摩小组", "tab")  # a field's text is selected on entry: typing replaces it
+            await type_text(pilot, "2026-11-21")
+            await pilot.press("tab", *"张伟", "tab", "tab")
+            await type_text(pilot, "plan.csv")
+            await pilot.press("ctrl+o")
+            await pilot.press("ctrl+s")
+            await wait_for(pilot, app, "BranchesScreen")
+            assert app.session.meta.group == "第二观摩小组" and app.session.meta.inspector == "张伟"
+            assert [b.data["name"] for b in app.session.branches()] == ["省统计局综合处党支部", "省水利厅办公室党支部"]
+            assert app.screen.query_one("#branches").row_count == 2
+            await pilot.press("escape")  # close the session: back to the list, which now shows it
+            await wait_for(pilot, app, "SessionsScreen")
+            assert app.session is None and app.screen.query_one("#sessions").row_count == 1
+
+    run(go())
+
+
+def test_palette_offers_every_screen_action_and_marks_unavailable_ones(fresh, tmp_path):
+    path, _ = fresh
+
+    async def go() -> None:
+        app = make_app(path, sessions_dir=tmp_path / "sessions")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(pilot, app, "BranchesScreen")
+            titles = {c.title: c.help for c in app.get_system_commands(app.screen)}
+            for title in ("进入支部", "审阅", "添加支部", "导出", "合并", "关闭会话", "退出", "主题"):
+                assert title in titles
+            await pilot.press("enter")
+            await wait_for(pilot, app, "BranchScreen")
+            await pilot.press("f3")  # 看: nothing observed yet, so "提问题" is greyed out
+            cmds = {c.title: c for c in app.get_system_commands(app.screen)}
+            assert cmds["提问题"].help.startswith("当前不可用")
+            assert cmds["上步"].help.startswith("F2") or "f2" in cmds["上步"].help.lower()
+            await pilot.press("n")  # "not": now it can be promoted
+            await pilot.press("up")
+            cmds = {c.title: c for c in app.get_system_commands(app.screen)}
+            assert not cmds["提问题"].help.startswith("当前不可用")
+            await cmds["提问题"].callback()  # run from the palette
+            await pilot.pause()
+            assert app.result(app.screen.branch).problems == 1
+            theme = app.theme
+            await pilot.press("ctrl+t")
+            assert app.theme != theme
+
+    run(go())
+
+
+def test_refused_values_are_not_saved_and_say_so(fresh, tmp_path):
+    path, branch = fresh
+
+    async def go() -> None:
+        app = make_app(path, sessions_dir=tmp_path / "sessions")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(pilot, app, "BranchesScreen")
+            await pilot.press("enter", "f3", "tab", "tab", "tab")
+            await type_text(pilot, "没有这个文件.jpg")
+            await pilot.press("enter")
+            files = app.focused
+            assert files.has_class("-unsaved")
+            assert app.save_count == 0
+            await pilot.press("escape", "5", "enter")
+            await type_text(pilot, "99")  # above full marks: the preview ignores it, Enter refuses it
+            await pilot.press("enter")
+            assert app.focused.has_class("-unsaved") and app.save_count == 0
+            await pilot.press("ctrl+u")
+            await type_text(pilot, "1")  # totals follow the typing before it is saved
+            totals = str(app.screen.query_one("#totals").render())
+            assert "总分 1/100" in totals and "未保存" in totals
+            await pilot.press("enter")
+            assert app.save_count == 1
+
+    run(go())
+
+
+def test_unreadable_session_reports_and_falls_back_to_the_list(tmp_path):
+    bad = tmp_path / "sessions" / "坏文件.jsonl"
+    bad.parent.mkdir()
+    bad.write_text("not a session\n", encoding="utf-8")
+
+    async def go() -> None:
+        app = make_app(bad, sessions_dir=tmp_path / "sessions")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(pilot, app, "SessionsScreen")
+            assert app.session is None
+
+    run(go())

@@ -2,7 +2,8 @@
 
 Export renders one PDF per branch (all branches unless ``--branch`` is given), spread over the
 available cores, with a progress line on stderr. Verify reads a notice's QR code and embedded data
-and says whether it is genuine and unchanged; with ``--session`` it also compares with the records.
+and says whether it is genuine and unchanged; with ``--session`` it also compares with the records,
+with ``--key`` it checks the group's signature in the QR code (notices exported with ``--key``).
 Exit codes: 0 success, 1 some documents failed / verification failed, 2 user mistake.
 """
 
@@ -26,12 +27,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", type=Path, default=Path("exports"), help="输出文件夹（默认 exports/）")
     p.add_argument("--templates", type=Path, help="本单位的模板文件夹（覆盖内置模板，见 docs/templates.md）")
     p.add_argument("-j", "--jobs", type=int, help="并行进程数（默认：可用 CPU 核数）")
+    p.add_argument("--key", type=Path, metavar="FILE", help="小组密钥文件：在整改通知书二维码中加签名（HMAC）")
     p.add_argument("-q", "--quiet", action="store_true", help="不显示进度")
     p.set_defaults(func=cmd_export)
 
     v = sub.add_parser("verify", help="核验整改通知书 PDF：二维码、嵌入数据、页面文字（可与会话核对）")
     v.add_argument("pdf", type=Path, help="整改通知书 PDF")
     v.add_argument("--session", type=Path, help="会话文件：核对通知书是否与记录一致")
+    v.add_argument("--key", type=Path, metavar="FILE", help="小组密钥文件：核验二维码签名（证明由小组签发）")
     v.add_argument("--json", action="store_true", help="输出嵌入的通知书数据（JSON）")
     v.set_defaults(func=cmd_verify)
 
@@ -58,13 +61,16 @@ def _progress(quiet: bool):
 
 def cmd_export(args: argparse.Namespace) -> int:
     from inspect_tui.export.batch import export_session
+    from inspect_tui.export.qr import load_key
 
+    key = load_key(args.key) if args.key else None
     if not args.session.is_file():
         raise file_error(args.session, "会话文件不存在")
     if args.jobs is not None and args.jobs < 1:
         raise file_error("--jobs", "并行进程数至少为 1")
     summary = export_session(args.session, args.output, kinds=KIND_CHOICES[args.kind], branches=args.branch,
-                             template_dir=args.templates, workers=args.jobs, progress=_progress(args.quiet))
+                             template_dir=args.templates, workers=args.jobs, progress=_progress(args.quiet),
+                             key=key)
     for r in summary.results:
         if r.ok:
             print(r.path)
@@ -80,11 +86,13 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_verify(args: argparse.Namespace) -> int:
     import json
 
+    from inspect_tui.export.qr import load_key
     from inspect_tui.export.verify import verify_pdf
 
     if args.session is not None and not args.session.is_file():
         raise file_error(args.session, "会话文件不存在")
-    report = verify_pdf(args.pdf, args.session)
+    key = load_key(args.key) if args.key else None
+    report = verify_pdf(args.pdf, args.session, key)
     if args.json and report.notice is not None:
         print(json.dumps(report.notice, ensure_ascii=False, indent=2))
     print(report.render(), file=sys.stderr if args.json else sys.stdout)

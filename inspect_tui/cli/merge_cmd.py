@@ -38,6 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--force", action="store_true", help="覆盖已存在的输出文件")
     p.add_argument("--checklist", action="append", default=[], metavar="FILE",
                    help="清单文件（用于比较不同版本的清单、统计待裁定分歧），可重复")
+    p.add_argument("--unsettled", action="store_true", help="合并后统计待裁定的分歧数（稍慢）")
     p.set_defaults(func=run_merge)
 
     d = sub.add_parser("disagreements", help="列出观摩员之间的分歧（并排显示各人的值和说明）")
@@ -86,7 +87,8 @@ def run_merge(args: argparse.Namespace) -> int:
 
     report = merge_files(args.files, args.output, leader=args.leader, exclude=args.exclude,
                          match_branches=args.match, force=args.force,
-                         checklists=_load_checklists(args.checklist), confirm=_confirm_on_tty)
+                         checklists=_load_checklists(args.checklist), confirm=_confirm_on_tty,
+                         analyse=args.unsettled)
     print("\n".join(report.table()))
     if report.excluded:
         print(f"已排除：{'、'.join(report.excluded)}")
@@ -97,6 +99,7 @@ def run_merge(args: argparse.Namespace) -> int:
     print(f"已写入 {report.output}：共 {report.records} 条记录，并发修改冲突 {report.conflicts} 条"
           + (f"，待裁定分歧 {report.unsettled} 项" if report.unsettled is not None else "")
           + f"；摘要 {report.digest}")
+    print(f"查看并裁定分歧：inspect-tui disagreements {report.output}")
     return 0
 
 

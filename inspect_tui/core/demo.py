@@ -147,7 +147,7 @@ def _inspector_records(checklist: Checklist, meta: SessionMeta, branch: str, q: 
             if not item.applies_to(step):
                 continue
             status = truth[(branch, item.id, step)]
-            if rng.random() < 0.12:
+            if rng.random() < 0.04:
                 status = rng.choice([s for s in Status if s is not status])
             statuses.append(status)
             note = "" if status is Status.MEETS else rng.choice(item.problems)
@@ -159,7 +159,7 @@ def _inspector_records(checklist: Checklist, meta: SessionMeta, branch: str, q: 
                 problems.append((item, note, oid))
         score = suggested_score(item, statuses)
         if score is not None:
-            if rng.random() < 0.15:
+            if rng.random() < 0.06:
                 score = max(0.0, min(item.full_marks, score + rng.choice([-1.0, -0.5, 0.5])))
             add(Kind.SCORE, {"branch": branch, "item": item.id, "score": score, "note": ""},
                 score_id(branch, item.id, me))

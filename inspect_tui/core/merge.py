@@ -13,7 +13,7 @@ versions, keep the maximal ones). This module builds the leader's merge on it:
   merged only when the leader confirms branch matching; they must still agree on the date and on the
   group name (compared after normalisation).
 * **Branch matching** — branches are the same branch when they have the same id. Otherwise two
-  branch records whose names are equal after :func:`normalize_branch_name` are *proposed* as one
+  branch records whose names (and units) are equal after :func:`branch_key` are *proposed* as one
   branch; the leader confirms. Applying a match rewrites every reference to the alias id
   (``data.branch``, slot ids such as ``observation/<branch>/…``, an observation id in
   ``data.source``) to the *canonical* id — the smallest id of the matched group that has a branch
@@ -35,6 +35,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from inspect_tui.core.checklist import Checklist
@@ -54,17 +55,19 @@ _ENCODE = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", 
 _STR = json.encoder.encode_basestring  # JSON string literal, as json.dumps(..., ensure_ascii=False)
 
 
-def fast_digest(records: Iterable[RecordDoc]) -> str:
-    """Same value as ``versions.digest`` (the canonical JSON of ``{"id", "v"}`` is spelled out: ids
-    are strings and version hashes are hex, so the bytes are identical)."""
-    h = hashlib.sha256()
-    for doc in sorted(records, key=lambda d: d["id"]):
-        hs = sorted(v["h"] for v in doc["versions"])
-        if hs and all(isinstance(x, str) and x.isalnum() and x.isascii() for x in hs):
-            h.update(('{"id":' + _STR(doc["id"]) + ',"v":["' + '","'.join(hs) + '"]}').encode())
+def fast_digest(records: Iterable[RecordDoc], *, verified: bool = False) -> str:
+    """Same value as ``versions.digest``: the canonical JSON of each ``{"id", "v"}`` is spelled out
+    (ids are strings, version hashes are hex) and hashed in one go — identical bytes, fewer calls.
+    ``verified``: every ``h`` was checked against its content, so it is known to be hex."""
+    parts: list[str] = []
+    for doc in sorted(records, key=itemgetter("id")):
+        vs = doc["versions"]
+        hs = [vs[0]["h"]] if len(vs) == 1 else sorted(v["h"] for v in vs)
+        if hs and (verified or all(isinstance(x, str) and x.isascii() and x.isalnum() for x in hs)):
+            parts.append('{"id":' + _STR(doc["id"]) + ',"v":["' + '","'.join(hs) + '"]}')
         else:
-            h.update(_ENCODE({"id": doc["id"], "v": hs}).encode())
-    return h.hexdigest()[:16]
+            parts.append(_ENCODE({"id": doc["id"], "v": hs}))
+    return hashlib.sha256("".join(parts).encode()).hexdigest()[:16]
 
 
 def fast_bad_hashes(records: Iterable[RecordDoc], known_good: set[str] | None = None) -> list[str]:
@@ -137,6 +140,7 @@ class MergeResult:
     stats: list[SourceStats]
     aliases: dict[str, str] = field(default_factory=dict)
     dropped_branches: list[str] = field(default_factory=list)
+    verified: bool = False  # every input version's hash was checked (so hashes are hex)
 
     @property
     def conflicts(self) -> list[str]:
@@ -146,7 +150,7 @@ class MergeResult:
 
     def digest(self) -> str:
         if self._digest is None:
-            self._digest = fast_digest(self.records.values())
+            self._digest = fast_digest(self.records.values(), verified=self.verified)
         return self._digest
 
 
@@ -265,6 +269,15 @@ def normalize_branch_name(name: str) -> str:
     return text
 
 
+def branch_key(name: str, unit: str = "") -> str:
+    """What two branch records must share to be proposed as one branch: the normalised name,
+    prefixed by the normalised unit when the name does not already contain it (two "办公室党支部"
+    of different units are different branches)."""
+    key = normalize_branch_name(name)
+    u = normalize_text(unit)
+    return key if not u or u in key else f"{u}|{key}"
+
+
 def logged_aliases(logs: Iterable[Iterable[Mapping[str, Any]]]) -> dict[str, str]:
     """Branch aliases confirmed in earlier merges (``branch_aliases`` of merge log entries)."""
     out: dict[str, str] = {}
@@ -303,6 +316,7 @@ def match_branches(sources: Sequence[Source]) -> BranchMatching:
     """Confirmed aliases (from merge logs) and name-based proposals, computed from the set of inputs."""
     branches: dict[str, dict[str, Any]] = {}  # id -> {"names": set, "files": set}
     live_names: dict[str, str] = {}
+    keys: dict[str, str] = {}
     per_file: dict[tuple[str, str], set[str]] = {}  # (file, key) -> ids
     for src in sources:
         for doc in src.records:
@@ -314,18 +328,21 @@ def match_branches(sources: Sequence[Source]) -> BranchMatching:
             info["files"].add(src.name)
             live = [v for v in vs if not v["deleted"]]
             if live:
-                name = max(live, key=lambda v: (v["at"], v["h"]))["data"]["name"]
+                data = max(live, key=lambda v: (v["at"], v["h"]))["data"]
+                name, key = data["name"], branch_key(data["name"], data.get("unit", ""))
                 live_names[rid] = min(live_names.get(rid, name), name)
-                per_file.setdefault((src.name, normalize_branch_name(name)), set()).add(rid)
+                keys[rid] = min(keys.get(rid, key), key)
+                per_file.setdefault((src.name, key), set()).add(rid)
 
     confirmed_raw = logged_aliases(s.log for s in sources)
     known = _Union()
     for a, c in confirmed_raw.items():
         known.union(a, c)
     by_key: dict[str, set[str]] = {}
-    for rid, name in live_names.items():
-        by_key.setdefault(normalize_branch_name(name), set()).add(rid)
-    ambiguous = sorted({key for (_f, key), ids in per_file.items() if len(ids) > 1})
+    for rid, key in keys.items():
+        by_key.setdefault(key, set()).add(rid)
+    # A name one file uses for several branches cannot be matched by name when another file has it too.
+    ambiguous = sorted({key for (_f, key), ids in per_file.items() if len(ids) > 1 and by_key.get(key, set()) - ids})
     proposed_u = _Union()
     for a, c in confirmed_raw.items():
         proposed_u.union(a, c)
@@ -412,8 +429,9 @@ def rewrite_doc(doc: RecordDoc, aliases: Mapping[str, str]) -> RecordDoc | None:
 
 
 def merge_sources(sources: Sequence[Source], aliases: Mapping[str, str] | None = None,
-                  progress: Callable[[int, int], None] | None = None) -> MergeResult:
-    """Join the records of all ``sources`` (after applying ``aliases``), with per-input statistics."""
+                  progress: Callable[[int, int], None] | None = None, *, verified: bool = False) -> MergeResult:
+    """Join the records of all ``sources`` (after applying ``aliases``), with per-input statistics.
+    ``verified``: the caller has checked every version's hash (``verify_source``)."""
     aliases = dict(aliases or {})
     acc: dict[str, RecordDoc] = {}
     stats: list[SourceStats] = []
@@ -421,7 +439,8 @@ def merge_sources(sources: Sequence[Source], aliases: Mapping[str, str] | None =
     dropped: set[str] = set()
     total = len(sources)
     for n, src in enumerate(sources):
-        st = SourceStats(src.name, src.meta.inspector, read=len(src.records), digest=fast_digest(src.records))
+        st = SourceStats(src.name, src.meta.inspector, read=len(src.records),
+                         digest=fast_digest(src.records, verified=verified))
         ids: set[str] = set()
         for doc in src.records:
             if aliases:
@@ -435,7 +454,8 @@ def merge_sources(sources: Sequence[Source], aliases: Mapping[str, str] | None =
             ids.add(rid)
             mine = acc.get(rid)
             if mine is None:
-                acc[rid] = {"id": rid, "versions": list(doc["versions"])}
+                vs = doc["versions"]
+                acc[rid] = {"id": rid, "versions": list(vs) if len(vs) == 1 else join_versions(vs)}
                 st.new += 1
                 continue
             old = mine["versions"]
@@ -457,7 +477,7 @@ def merge_sources(sources: Sequence[Source], aliases: Mapping[str, str] | None =
     for st, ids in zip(stats, ids_per_source, strict=True):
         st.conflicts = len(ids & conflicted)
     used = {alias: canon for alias, canon in aliases.items() if alias in dropped or canon in acc}
-    return MergeResult(acc, stats, used, sorted(dropped))
+    return MergeResult(acc, stats, used, sorted(dropped), verified)
 
 
 def merged_meta(sources: Sequence[Source], leader: str, replica: str | None = None) -> SessionMeta:

@@ -14,6 +14,7 @@ result with an ``error`` message; the others still export.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import sys
@@ -131,14 +132,14 @@ def plan_export(session, kinds: Iterable[str] = KINDS, branches: Sequence[str] |
 _WORKER: dict = {}
 
 
-def _init_worker(template_dir: str | None, family: str) -> None:
-    _WORKER.update(template_dir=template_dir, family=family)
+def _init_worker(template_dir: str | None, family: str, key: bytes | None = None) -> None:
+    _WORKER.update(template_dir=template_dir, family=family, key=key)
     from inspect_tui.export.render import write_pdf
 
-    try:  # warm fontconfig/Pango and the font face cache: the first render in a process is ~2x slower
+    # Warm fontconfig/Pango and the font face cache: the first render in a process is ~2x slower.
+    # A failing warm-up shows up again, with its message, on the real work.
+    with contextlib.suppress(Exception):
         write_pdf("<p>党支部标准化规范化建设 第 1 页 共 1 页</p>", font_family=family, template_dir=template_dir)
-    except Exception:  # noqa: BLE001 - a failing warm-up shows up again, with its message, on real work
-        pass
 
 
 def _write_atomic(target: Path, data: bytes) -> None:
@@ -153,19 +154,20 @@ def _write_atomic(target: Path, data: bytes) -> None:
 
 
 def render_task(task: ExportTask, output_dir: str, template_dir: str | None = None,
-                family: str | None = None) -> ExportResult:
+                family: str | None = None, key: bytes | None = None) -> ExportResult:
     """Render one document and write it; errors become the result's message, never an exception."""
     from inspect_tui.export.render import render_feedback, render_notice
 
     template_dir = template_dir if template_dir is not None else _WORKER.get("template_dir")
     family = family or _WORKER.get("family")
+    key = key or _WORKER.get("key")
     result = ExportResult(task.kind, task.branch_id, task.branch_name)
     t0 = time.perf_counter()
     try:
         if task.kind == FEEDBACK:
             pdf = render_feedback(task.vm, template_dir=template_dir, font_family=family)
         else:
-            pdf = render_notice(task.vm, template_dir=template_dir, font_family=family)
+            pdf = render_notice(task.vm, template_dir=template_dir, font_family=family, key=key)
         target = Path(output_dir) / task.filename
         _write_atomic(target, pdf)
         result.path = str(target)
@@ -191,8 +193,31 @@ def _pool_context():
     if "forkserver" in methods:
         ctx = multiprocessing.get_context("forkserver")
         ctx.set_forkserver_preload(["weasyprint", "inspect_tui.export.render", "inspect_tui.export.batch"])
+        with _real_stderr():
+            # Both helpers pass sys.stderr's descriptor to the child they start; under Textual
+            # sys.stderr is a capture object without one ("bad value(s) in fds_to_keep"). Start
+            # them now with the real stream; later worker starts do not need it.
+            from multiprocessing import forkserver, resource_tracker
+
+            resource_tracker.ensure_running()
+            forkserver.ensure_running()
         return ctx
     return multiprocessing.get_context("spawn")
+
+
+@contextlib.contextmanager
+def _real_stderr():
+    saved = sys.stderr
+    try:
+        ok = saved is not None and saved.fileno() >= 0
+    except (AttributeError, OSError, ValueError):
+        ok = False
+    if not ok and sys.__stderr__ is not None:
+        sys.stderr = sys.__stderr__
+    try:
+        yield
+    finally:
+        sys.stderr = saved
 
 
 def default_workers(n_tasks: int) -> int:
@@ -205,7 +230,7 @@ def default_workers(n_tasks: int) -> int:
 
 def run_tasks(tasks: Sequence[ExportTask], output_dir: str | Path, *, template_dir: str | Path | None = None,
               workers: int | None = None, progress: Progress | None = None,
-              family: str | None = None) -> list[ExportResult]:
+              family: str | None = None, key: bytes | None = None) -> list[ExportResult]:
     """Render ``tasks`` into ``output_dir`` with ``workers`` processes (1: in this process)."""
     from inspect_tui.export.fonts import check_pdf_prerequisites
     from inspect_tui.export.render import template_dirs
@@ -229,11 +254,11 @@ def run_tasks(tasks: Sequence[ExportTask], output_dir: str | Path, *, template_d
 
     if workers <= 1 or total <= 1:
         for task in tasks:
-            done(render_task(task, str(out), tdir, family))
+            done(render_task(task, str(out), tdir, family, key))
         return results
     try:
         with ProcessPoolExecutor(max_workers=workers, mp_context=_pool_context(), initializer=_init_worker,
-                                 initargs=(tdir, family)) as pool:
+                                 initargs=(tdir, family, key)) as pool:
             futures = {pool.submit(render_task, t, str(out)): t for t in tasks}
             for fut in as_completed(futures):
                 try:
@@ -248,7 +273,8 @@ def run_tasks(tasks: Sequence[ExportTask], output_dir: str | Path, *, template_d
 
 def export_session(session_path: str | Path, output_dir: str | Path, *, kinds: Iterable[str] = KINDS,
                    branches: Sequence[str] | None = None, template_dir: str | Path | None = None,
-                   workers: int | None = None, progress: Progress | None = None) -> ExportSummary:
+                   workers: int | None = None, progress: Progress | None = None,
+                   key: bytes | None = None) -> ExportSummary:
     """The one function behind ``inspect-tui export`` and the TUI's export screen."""
     from inspect_tui.export.fonts import check_pdf_prerequisites
     from inspect_tui.store.session import Session
@@ -258,7 +284,8 @@ def export_session(session_path: str | Path, output_dir: str | Path, *, kinds: I
     with Session.open(session_path, readonly=True) as session:
         tasks, skipped = plan_export(session, kinds, branches)
     n = default_workers(len(tasks)) if workers is None else workers
-    results = run_tasks(tasks, output_dir, template_dir=template_dir, workers=n, progress=progress, family=family)
+    results = run_tasks(tasks, output_dir, template_dir=template_dir, workers=n, progress=progress, family=family,
+                        key=key)
     order = {(t.kind, t.branch_id): i for i, t in enumerate(tasks)}
     results.sort(key=lambda r: order.get((r.kind, r.branch_id), 0))
     return ExportSummary(results=results, skipped=skipped, seconds=time.perf_counter() - t0, workers=n)

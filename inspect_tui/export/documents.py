@@ -106,9 +106,13 @@ def _item_title(checklist: Checklist, item_id: str | None) -> tuple[str, str]:
 
 
 def resolve_attachment(session_path: Path, name: str) -> Path:
-    """Attached files are stored as given: absolute, or relative to the session file's folder."""
+    """Attached files are stored as typed: absolute, or relative — to the session file's folder
+    (the portable choice: the folder travels with the session), else to the current folder."""
     p = Path(name).expanduser()
-    return (p if p.is_absolute() else session_path.parent / p).resolve()
+    if p.is_absolute():
+        return p.resolve()
+    beside = (session_path.parent / p).resolve()
+    return beside if beside.exists() or not p.resolve().exists() else p.resolve()
 
 
 def build_feedback(*, meta: Any, checklist: Checklist, branch: Rec, records: list[Rec], result: BranchResult,

@@ -34,10 +34,10 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from inspect_tui.errors import UserError
 from inspect_tui.export.documents import FeedbackVM, NoticeVM, notice_hash
+from inspect_tui.export.embed import ATTACHMENT_NAME
 from inspect_tui.export.qr import QRPayload, qr_png_data_uri
 
 PACKAGE_TEMPLATES = Path(__file__).resolve().parent / "templates"
-from inspect_tui.export.embed import ATTACHMENT_NAME  # noqa: E402
 PHOTO_MAX_PX = 1400
 PHOTO_JPEG_QUALITY = 82
 
@@ -195,9 +195,10 @@ def write_pdf(html: str, *, photos: list[str] | tuple[str, ...] = (), template_d
             logger.removeHandler(capture)
     missing = [m for m in capture.records if ".notdef glyph" in m]
     if missing:
-        chars = "".join(dict.fromkeys(m.split('"')[1] if '"' in m else "?" for m in missing))
-        raise RenderError(f"字体缺少这些字符，PDF 会出现空白方框：{chars}",
-                          hint="请删改这些字符（如表情符号），或安装覆盖它们的字体。")
+        chars = dict.fromkeys(m.split('"')[1] if m.count('"') >= 2 else "?" for m in missing)
+        listed = "、".join(f"{c}（U+{ord(c):04X}）" if len(c) == 1 else c for c in chars)
+        raise RenderError(f"字体缺少这些字符，PDF 会出现空白方框：{listed}",
+                          hint="请在记录中改写这些字符（如生僻字、表情符号），或安装覆盖它们的字体。")
     report.warnings.extend(m for m in capture.records if ".notdef" not in m)
     return pdf
 
@@ -217,15 +218,17 @@ def notice_json(data: dict[str, Any]) -> bytes:
 
 def render_notice(vm: NoticeVM, *, template_dir: str | Path | None = None, font_family: str | None = None,
                   report: RenderReport | None = None, embedded: dict[str, Any] | None = None,
-                  pdf_variant: str | None = "pdf/a-3b") -> bytes:
+                  pdf_variant: str | None = "pdf/a-3b", key: bytes | None = None) -> bytes:
     """Render a notice: page text from ``vm.context``, QR and attached JSON from the data.
 
     ``embedded`` (tests only) attaches and QR-encodes other data than the page shows — the way a
-    forger would re-typeset a genuine notice's page with changed text.
+    forger would re-typeset a genuine notice's page with changed text. ``key``: sign the QR payload
+    with the group's key (see ``qr.QRPayload.signed``).
     """
     data = embedded if embedded is not None else vm.data
     sha = notice_hash(data)
-    payload = QRPayload.for_notice(data, sha).encode()
+    qr = QRPayload.for_notice(data, sha)
+    payload = (qr.signed(key) if key else qr).encode()
     context = {**vm.context, "qr": qr_png_data_uri(payload), "sha256": sha, "sha256_short": sha[:16]}
     html = render_html("notice.html", context, template_dir)
     return write_pdf(html, template_dir=template_dir, font_family=font_family, report=report,

@@ -86,8 +86,9 @@ def _same(a: Path, b: Path) -> bool:
         return str(a) == str(b)
 
 
-def read_source(path: Path) -> Source:
-    """One input, fully checked: format, truncation, meta, content hashes. Raises ``UserError``."""
+def read_source(path: Path, known_good: set[str] | None = None) -> Source:
+    """One input, fully checked: format, truncation, meta, content hashes. Raises ``UserError``.
+    ``known_good``: version hashes already verified in this run (shared between inputs)."""
     try:
         with open(path, "rb") as f:
             f.seek(0, os.SEEK_END)
@@ -101,7 +102,7 @@ def read_source(path: Path) -> Source:
     meta_raw, records, log = read_session(path)
     meta = parse_meta(path, meta_raw)
     src = Source(str(path), meta, records, log)
-    problems = verify_source(src)
+    problems = verify_source(src, known_good)
     if problems:
         raise UserError(str(problems[0]), problems=problems, hint=EXCLUDE_HINT)
     return src
@@ -121,11 +122,12 @@ def read_sources(paths: Sequence[str | Path], exclude: Iterable[str | Path] = ()
         raise UserError("没有可合并的输入文件")
     sources: list[Source] = []
     problems: list[Problem] = []
+    good: set[str] = set()
     for n, p in enumerate(keep):
         if progress:
             progress(0.6 * n / len(keep), f"读取 {p.name}")
         try:
-            sources.append(read_source(p))
+            sources.append(read_source(p, good))
         except UserError as exc:
             problems += exc.problems or [Problem(str(p), exc.message)]
     if problems:
@@ -200,6 +202,9 @@ def decide_matching(sources: Sequence[Source], matching: BranchMatching, match_b
     if match_branches is None:
         raise UserError("需要组长确认支部匹配，未合并：\n" + "\n".join(lines),
                         hint="确认无误请加 --match-branches；不按名称匹配（各自保留）请加 --no-match-branches。")
+    if match_branches and matching.ambiguous:
+        raise UserError("同一文件中有多个名称相同的支部，无法确定如何匹配，未合并：\n" + "\n".join(lines),
+                        hint="请先在该文件中改名或删除重复的支部；或加 --no-match-branches 不按名称匹配。")
     if different and not match_branches:
         raise UserError("输入文件来自不同的观摩会话，未确认支部匹配，未合并：\n" + "\n".join(lines),
                         hint="确认这些文件记录的是同一次观摩后，请加 --match-branches。")
@@ -209,8 +214,9 @@ def decide_matching(sources: Sequence[Source], matching: BranchMatching, match_b
 def merge_files(paths: Sequence[str | Path], output: str | Path, *, leader: str = "组长",
                 exclude: Iterable[str | Path] = (), match_branches: bool | None = None, force: bool = False,
                 checklists: Iterable[Checklist] = (), confirm: Callable[[list[str]], bool] | None = None,
-                progress: Progress | None = None, analyse: bool = True) -> MergeReport:
-    """Merge session files into ``output`` (atomic; refuses an existing output unless ``force``)."""
+                progress: Progress | None = None, analyse: bool = False) -> MergeReport:
+    """Merge session files into ``output`` (atomic; refuses an existing output unless ``force``).
+    ``analyse`` also counts the unsettled disagreements (needs the checklist; ~0.5 s at 50k records)."""
     out = Path(output)
     leader = leader.strip()
     if not leader:
@@ -228,10 +234,11 @@ def merge_files(paths: Sequence[str | Path], output: str | Path, *, leader: str 
         progress(0.6, "合并记录")
     n = len(sources)
     result: MergeResult = merge_sources(
-        sources, aliases, (lambda i, _t: progress(0.6 + 0.2 * i / n, "合并记录")) if progress else None)
+        sources, aliases, (lambda i, _t: progress(0.6 + 0.2 * i / n, "合并记录")) if progress else None,
+        verified=True)
     meta = merged_meta(sources, leader)
     when = now_iso()
-    log = _merged_log(sources, result, when, leader, out)
+    log = _merged_log(sources, result, when, leader, out, matching)
     unsettled = None
     cl = checklist_of(meta, checklists) if analyse else None
     if cl is not None:
@@ -254,7 +261,7 @@ def _file_sha256(path: str) -> str:
 
 
 def _merged_log(sources: Sequence[Source], result: MergeResult, when: str, leader: str,
-                out: Path) -> list[dict[str, Any]]:
+                out: Path, matching: BranchMatching | None = None) -> list[dict[str, Any]]:
     seen: dict[bytes, dict[str, Any]] = {}
     for s in sources:
         for entry in s.log:
@@ -271,6 +278,8 @@ def _merged_log(sources: Sequence[Source], result: MergeResult, when: str, leade
                              "records": len(result.records), "conflicts": len(result.conflicts)}
     if result.aliases:
         entry["branch_aliases"] = dict(sorted(result.aliases.items()))
+        names = {rid: name for m in (matching.matches if matching else ()) for rid, name, _f in m.members}
+        entry["branch_alias_names"] = {rid: names[rid] for rid in result.dropped_branches if rid in names}
     log.append(entry)
     return log
 

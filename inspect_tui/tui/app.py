@@ -71,11 +71,24 @@ class InspectApp(App[int]):
     # --- start-up and opening sessions ---------------------------------------------------------
 
     def on_mount(self) -> None:
-        from inspect_tui.tui.screens.sessions import SessionsScreen
-
-        self.push_screen(SessionsScreen())
+        # With a session given, go straight to loading it; the sessions list is only built when the
+        # inspector closes the session (two screens mounting at once trips Textual's Header).
         if self.session_path is not None:
             self.open_session(self.session_path)
+        else:
+            self.show_sessions()
+
+    def show_sessions(self) -> None:
+        """Back to the list of sessions: pop to it, or put it in place of the current screen."""
+        from inspect_tui.tui.screens.sessions import SessionsScreen
+
+        if any(isinstance(s, SessionsScreen) for s in self.screen_stack):
+            while not isinstance(self.screen, SessionsScreen):
+                self.pop_screen()
+        elif len(self.screen_stack) > 1:
+            self.switch_screen(SessionsScreen())
+        else:
+            self.push_screen(SessionsScreen())
 
     def open_session(self, path: Path) -> None:
         from inspect_tui.tui.screens.loading import LoadingScreen
@@ -116,6 +129,7 @@ class InspectApp(App[int]):
         error = event.worker.error
         if isinstance(self.screen, _loading_type()):
             self.pop_screen()
+        self.show_sessions()
         message = error.render() if isinstance(error, UserError) else f"{type(error).__name__}: {error}"
         self.notify(message, title="无法打开会话", severity="error", timeout=10)
 
@@ -191,17 +205,25 @@ class InspectApp(App[int]):
         self.exit(0)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        seen: set[str] = set()
-        for active in screen.active_bindings.values():
-            b = active.binding
-            if not b.description or b.action in seen or b.action == "command_palette":
-                continue
-            seen.add(b.action)
-            key = self.get_key_display(b)
-            help_text = f"{b.tooltip or b.description}（{key}）"
-            if not active.enabled:
-                help_text = f"当前不可用 · {help_text}"
-            yield SystemCommand(b.description, help_text, partial(self._run_binding, active))
+        """The palette lists our own bindings along the focus chain — every action of this screen,
+        of the focused pane, and of the app — with their keys; unavailable ones say so."""
+        seen: set[tuple[int, str]] = set()
+        for namespace, bindings in screen._modal_binding_chain:
+            ours = _own_actions(namespace)  # Textual's own bindings (cursor keys, copy …) are not commands
+            for _key, b in bindings:
+                if (b.action, b.description) not in ours:
+                    continue
+                if not b.description or b.action == "command_palette" or (id(namespace), b.action) in seen:
+                    continue
+                seen.add((id(namespace), b.action))
+                state = self._check_action_state(b.action, namespace)
+                if state is False:
+                    continue
+                help_text = f"{b.tooltip or b.description}（{self.get_key_display(b)}）"
+                if state is None:
+                    help_text = f"当前不可用 · {help_text}"
+                yield SystemCommand(b.description, help_text,
+                                    partial(self._run_binding, ActiveBinding(namespace, b, bool(state))))
         yield SystemCommand("更换主题", "从全部主题中选择", self.action_change_theme)
         yield SystemCommand("按键帮助", "显示当前焦点控件的帮助和全部按键", self.action_show_help_panel)
 
@@ -211,6 +233,17 @@ class InspectApp(App[int]):
             self.notify(f"“{active.binding.description}”当前不可用", severity="warning")
             return
         await self.run_action(active.binding.action, active.node)
+
+
+def _own_actions(node: object) -> set[tuple[str, str]]:
+    """(action, description) of the bindings declared by inspect-tui's classes in ``node``'s MRO."""
+    own: set[tuple[str, str]] = set()
+    for cls in type(node).__mro__:
+        if cls.__module__.startswith("inspect_tui"):
+            for b in cls.__dict__.get("BINDINGS", []):
+                if isinstance(b, Binding):
+                    own.add((b.action, b.description))
+    return own
 
 
 def _loading_type() -> type:

@@ -240,7 +240,15 @@ class ObservePane(StepPane):
         commit_all(self.query_one(".detail"))
         self.item_id = event.option.id
         self.show_item()
-        self.screen.refresh_bindings()
+        self.refresh_bindings_if_changed()
+
+    def refresh_bindings_if_changed(self) -> None:
+        """Re-checking bindings rebuilds the footer (~20 ms): only do it when a key's state changed."""
+        rec = self.obs(self.item_id) if self.item_id else None
+        state = (self.item_id is not None, self.screen.can_promote(rec))  # type: ignore[attr-defined]
+        if state != getattr(self, "_binding_state", None):
+            self._binding_state = state
+            self.screen.refresh_bindings()
 
     def show_item(self) -> None:
         if self.item_id is None:
@@ -308,12 +316,12 @@ class ObservePane(StepPane):
             ol = self.query_one(OptionList)
             if ol.has_focus and ol.highlighted is not None and ol.highlighted < ol.option_count - 1:
                 ol.highlighted += 1  # move on to the next item, as on a paper form
-            self.screen.refresh_bindings()
+            self.refresh_bindings_if_changed()
 
     def action_promote(self) -> None:
         rec = self.obs(self.item_id) if self.item_id else None
         if rec is not None and self.screen.promote(rec) is not None:  # type: ignore[attr-defined]
-            self.screen.refresh_bindings()
+            self.refresh_bindings_if_changed()
 
 
 # --- 问 ------------------------------------------------------------------------------------------
@@ -481,8 +489,8 @@ class EvaluatePane(StepPane):
         Binding("b", "add('problem')", "问题", tooltip="添加问题（关联检查项与证据）"),
         Binding("s", "add('suggestion')", "建议", tooltip="添加建议"),
         Binding("z", "add('rectification')", "整改", tooltip="添加整改要求（时限、责任人）"),
-        Binding("f", "promote", "提取问题", tooltip="把所选项中不符合/部分符合的观察提为问题"),
-        Binding("e", "edit_feedback", "编辑", tooltip="编辑所选的亮点/问题/建议/整改"),
+        Binding("f", "promote", "提取", tooltip="把所选项中不符合/部分符合的观察提为问题"),
+        Binding("e", "edit_feedback", "编辑", tooltip="编辑所选的亮点/问题/建议/整改（也可按回车）", show=False),
         Binding("delete", "delete_feedback", "删除", tooltip="删除所选的亮点/问题/建议/整改"),
     ]
 
@@ -544,7 +552,10 @@ class EvaluatePane(StepPane):
         d = rec.data if rec else {}
         self.query_one("#score", FieldInput).load(fmt_score(d["score"]) if d.get("score") is not None else "")
         self.query_one("#score-note", FieldInput).load(d.get("note", ""))
-        self.screen.refresh_bindings()
+        state = any(self.screen.can_promote(r) for r in self.observations())  # type: ignore[attr-defined]
+        if state != getattr(self, "_binding_state", None):  # the footer is rebuilt only when needed
+            self._binding_state = state
+            self.screen.refresh_bindings()
 
     def _save_score(self, value: str) -> bool:
         if self.item_id is None:
@@ -598,9 +609,14 @@ class EvaluatePane(StepPane):
 
     def show_result(self, result: BranchResult) -> None:
         table = self.query_one("#score-items", DataTable)
+        shown = self.__dict__.setdefault("_shown", {})
         for ir in result.items:
-            for key, value in zip(("suggested", "score"), self._item_cells(ir.item, ir.suggested)[2:], strict=True):
-                table.update_cell(ir.item.id, key, value)
+            cells = self._item_cells(ir.item, ir.suggested)[2:]
+            key = (cells[0], str(cells[1]))
+            if shown.get(ir.item.id) != key:  # touch only the cells that changed
+                shown[ir.item.id] = key
+                for column, value in zip(("suggested", "score"), cells, strict=True):
+                    table.update_cell(ir.item.id, column, value)
         self.show_totals(result)
         self.fill_feedback()
 
@@ -621,11 +637,16 @@ class EvaluatePane(StepPane):
         return sorted(recs, key=lambda r: (list(FEEDBACK_KINDS).index(r.kind), r.at))
 
     def fill_feedback(self) -> None:
+        recs = self.feedback()
+        signature = [(r.id, r.at) for r in recs]
+        if signature == getattr(self, "_feedback_signature", None):
+            return
+        self._feedback_signature = signature
         table = self.query_one("#feedback", DataTable)
         row = table.cursor_row
         table.clear()
         cl = self.session.checklist
-        for r in self.feedback():
+        for r in recs:
             item = r.data.get("item")
             title = cl.item(item).title if item else "—"
             text = r.data.get("text") or r.data.get("requirement", "")
@@ -699,8 +720,11 @@ class BranchScreen(BaseScreen):
         Binding("right_square_bracket", "step(1)", "下一环节", show=False),
         *[Binding(str(n), f"goto('{s.value}')", f"转到{s.label}", show=False) for n, s in enumerate(STEPS, 1)],
         Binding("d", "toggle_done", "完成", tooltip="标记/取消本环节已完成（计入进度）", id="step-done"),
-        Binding("v", "review", "审阅", tooltip="查看本支部的全部记录", id="review"),
-        Binding("escape", "back", "返回", tooltip="从输入框回到本环节的列表；再按返回支部列表", id="back"),
+        # At 80 columns the footer cannot hold every key of the 看/查 panes; these two (Esc is the
+        # universal "back", review is also on the branches list) stay in the palette and in the help.
+        Binding("v", "review", "审阅", tooltip="查看本支部的全部记录", show=False, id="review"),
+        Binding("escape", "back", "返回", tooltip="从输入框回到本环节的列表；再按返回支部列表", show=False,
+                id="back"),
     ]
     step: reactive[Step] = reactive(Step.REPORT, init=False)
 
@@ -749,9 +773,7 @@ class BranchScreen(BaseScreen):
             bar.append(" ")
         bar.append(f"  {self.step.title}", style="bold")
         self.query_one("#stepbar", Static).update(bar)
-        for s in STEPS:
-            self.pane(s).show_result(result)
-        self.refresh_bindings()
+        self.pane().show_result(result)  # the other panes catch up when they are shown (watch_step)
 
     def watch_step(self, old: Step, new: Step) -> None:
         commit_all(self.pane(old))
@@ -760,6 +782,7 @@ class BranchScreen(BaseScreen):
         self.query_one("#steps", ContentSwitcher).current = new.value
         self.changed()
         self.focus_pane()
+        self.refresh_bindings()
 
     def action_step(self, delta: int) -> None:
         index = STEPS.index(self.step) + delta

@@ -10,6 +10,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input, Label, Static
 
@@ -103,14 +104,15 @@ class BranchesScreen(BaseScreen):
             table.update_cell(branch, key, value)
 
     def current(self) -> str | None:
-        table = self.query_one("#branches", DataTable)
+        try:
+            table = self.query_one("#branches", DataTable)
+        except NoMatches:  # asked (by the footer) before the table is composed
+            return None
         if table.row_count == 0:
             return None
         return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("open_branch", "review") and not self.is_mounted:
-            return True
         if action in ("open_branch", "review"):
             return self.current() is not None or None
         if action == "export":
@@ -164,4 +166,4 @@ class BranchesScreen(BaseScreen):
 
     def action_close(self) -> None:
         self.app.close_session()
-        self.dismiss()
+        self.app.show_sessions()

@@ -1,4 +1,8 @@
-"""Shown while a session is read and scored in a worker thread."""
+"""Shown while a session is read and scored in a worker thread.
+
+No ``Header`` here on purpose: a small session loads in a few milliseconds, and a Header popped
+before its own mount finished trips Textual (its title watcher queries a child that is gone).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ from pathlib import Path
 
 from textual.app import ComposeResult
 from textual.screen import Screen
-from textual.widgets import Footer, Header, LoadingIndicator, Static
+from textual.widgets import LoadingIndicator, Static
 
 
 class LoadingScreen(Screen[None]):
@@ -15,7 +19,5 @@ class LoadingScreen(Screen[None]):
         self.path = path
 
     def compose(self) -> ComposeResult:
-        yield Header()
         yield Static(f"正在打开 {self.path.name} …", id="loading-label")
         yield LoadingIndicator()
-        yield Footer()

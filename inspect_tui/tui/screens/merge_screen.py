@@ -24,12 +24,17 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Checkbox, DataTable, Footer, Input, Label, ProgressBar, SelectionList, Static
 from textual.worker import Worker, WorkerState
 
+from inspect_tui.core.checklist import Checklist
 from inspect_tui.core.disagreements import Disagreement, list_disagreements, settle
 from inspect_tui.errors import UserError
 from inspect_tui.store.merge_files import MergeReport, merge_files
 from inspect_tui.store.paths import SUFFIX
 
 DEFAULT_OUTPUT = "合并结果.jsonl"
+
+
+def _cut(text: str, n: int) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
 
 
 class SettleDialog(ModalScreen[tuple[str, str] | None]):
@@ -51,7 +56,8 @@ class SettleDialog(ModalScreen[tuple[str, str] | None]):
         hint = "分数" if d.field == "score" else "符合 / 部分符合 / 不符合 / 不适用"
         with Vertical():
             yield Label(f"小组裁定：{d.branch_name} · {d.item} {d.item_title}（{d.field_label}）")
-            yield Label("　".join(f"{o.inspector}：{o.label}" for o in d.opinions))
+            for n, o in enumerate(d.opinions, 1):
+                yield Label(f"{n}. {o.inspector}：{o.label}" + (f" — {o.note}" if o.note else ""))
             yield Input(placeholder=f"裁定值（{hint}）", id="settle-value")
             yield Input(placeholder="裁定理由（必填）", id="settle-reason")
             yield Static("", id="settle-error")
@@ -78,7 +84,7 @@ class MergeScreen(Screen[None]):
     DEFAULT_CSS = """
     MergeScreen { layout: vertical; }
     MergeScreen #merge-title { padding: 0 1; background: $boost; text-style: bold; }
-    MergeScreen #merge-top { height: 12; }
+    MergeScreen #merge-top { height: 10; }
     MergeScreen #merge-files { width: 1fr; height: 100%; }
     MergeScreen #merge-options { width: 44; height: 100%; padding: 0 1; }
     MergeScreen #merge-progress-row { height: 1; padding: 0 1; }
@@ -95,8 +101,10 @@ class MergeScreen(Screen[None]):
         *[Binding(str(n), f"pick({n})", f"采纳第{n}位", show=False) for n in range(1, 10)],
     ]
 
-    def __init__(self, folder: Path, output: Path | None = None, leader: str = "组长") -> None:
+    def __init__(self, folder: Path, output: Path | None = None, leader: str = "组长", *,
+                 checklist: Checklist | None = None) -> None:
         super().__init__()
+        self.checklist = checklist  # None: the shipped checklist the merged session names
         self.folder = Path(folder)
         self.output = Path(output) if output else self.folder / DEFAULT_OUTPUT
         self.leader = leader
@@ -104,6 +112,7 @@ class MergeScreen(Screen[None]):
         self.disagreements: list[Disagreement] = []
         self.inspectors: list[str] = []
         self.merged: Path | None = None
+        self.busy = False  # a merge or a settle is running: keys that start another wait
 
     # --- layout --------------------------------------------------------------------------------
 
@@ -165,6 +174,9 @@ class MergeScreen(Screen[None]):
 
     @on(Button.Pressed, "#merge-go")
     def action_merge(self) -> None:
+        if self.busy:
+            self._status("正在处理，请稍候……")
+            return
         paths = [Path(v) for v in self.query_one("#merge-files", SelectionList).selected]
         if not paths:
             self._show_problem("请至少勾选一个输入文件。")
@@ -174,22 +186,26 @@ class MergeScreen(Screen[None]):
         self._show_problem("")
         self.query_one("#merge-progress", ProgressBar).update(progress=0)
         self._status("正在合并……")
+        self.busy = True
         self.run_merge(paths, self._out(), force, match)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="merge", name="merge")
     def run_merge(self, paths: list[Path], output: Path, force: bool,
-                  match: bool | None) -> tuple[MergeReport, list[Disagreement]]:
+                  match: bool | None) -> tuple[MergeReport, list[Disagreement], str]:
         def progress(fraction: float, message: str) -> None:
             self.app.call_from_thread(self._progress, fraction, message)
 
         report = merge_files(paths, output, leader=self.leader, force=force, match_branches=match,
-                             progress=progress)
-        return report, self._load_disagreements(output)
+                             progress=progress, checklists=[self.checklist] if self.checklist else ())
+        try:
+            return report, self._load_disagreements(output), ""
+        except UserError as exc:  # merged, but its checklist is not at hand: no disagreement list
+            return report, [], f"合并已完成，但无法列出分歧：{exc.render()}"
 
     def _load_disagreements(self, path: Path) -> list[Disagreement]:
         from inspect_tui.store.session import Session
 
-        with Session.open(path, readonly=True) as s:
+        with Session.open(path, readonly=True, checklist=self.checklist) as s:
             self.inspectors = [n for n in s.meta.inspectors if n != s.meta.inspector]
             return list_disagreements(s.checklist, s.index)
 
@@ -197,6 +213,8 @@ class MergeScreen(Screen[None]):
         worker = event.worker
         if worker.name not in ("merge", "settle"):
             return
+        if event.state in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
+            self.busy = False
         if event.state is WorkerState.ERROR:
             exc = worker.error
             if isinstance(exc, UserError):
@@ -208,8 +226,9 @@ class MergeScreen(Screen[None]):
             self._status("未完成。")
         elif event.state is WorkerState.SUCCESS:
             if worker.name == "merge":
-                report, found = worker.result
+                report, found, note = worker.result
                 self._merged(report, found)
+                self._show_problem(note)
             else:
                 found, message = worker.result
                 self._show_disagreements(found)
@@ -239,18 +258,23 @@ class MergeScreen(Screen[None]):
         table = self.query_one("#merge-disagreements", DataTable)
         row = table.cursor_row
         table.clear(columns=True)
-        table.add_columns("支部", "项目", "方面", *[f"{n}. {name}" for n, name in enumerate(names, 1)])
+        # Inspectors' values side by side come first; long texts are cut so every column fits.
+        table.add_columns("项目", "方面", *[f"{n}. {name}" for n, name in enumerate(names, 1)], "支部")
+        note_len = max(4, 24 // max(len(names), 1))
         for d in found:
             cells = []
             for name in names:
                 o = d.opinion_of(name)
-                cells.append("—" if o is None else o.label + (f"：{o.note[:24]}" if o.note else ""))
-            table.add_row(d.branch_name, f"{d.item} {d.item_title}", d.field_label, *cells)
-        table.border_title = f"待裁定的分歧 {len(found)} 处（数字键 采纳该观摩员的值，v 输入裁定值）"
+                cells.append("—" if o is None else o.label + (f"：{_cut(o.note, note_len)}" if o.note else ""))
+            table.add_row(f"{d.item} {_cut(d.item_title, 8)}", d.field_label, *cells, _cut(d.branch_name, 12))
+        table.border_title = f"待裁定的分歧 {len(found)} 处（数字键 采纳该观摩员的值，v 看全文并输入裁定值）"
         if found:
             table.move_cursor(row=min(max(row, 0), len(found) - 1))
 
     def _current(self) -> Disagreement | None:
+        if self.busy:
+            self._status("正在处理，请稍候……")
+            return None
         if self.merged is None or not self.disagreements:
             self._status("先合并，再裁定分歧。")
             return None
@@ -264,6 +288,7 @@ class MergeScreen(Screen[None]):
         if not 1 <= n <= len(self.inspectors) or d.opinion_of(self.inspectors[n - 1]) is None:
             self._status(f"第 {n} 位观摩员没有记录这一项。")
             return
+        self.busy = True
         self.run_settle(d, None, "", self.inspectors[n - 1])
 
     def action_settle_value(self) -> None:
@@ -273,6 +298,7 @@ class MergeScreen(Screen[None]):
 
         def done(result: tuple[str, str] | None) -> None:
             if result is not None:
+                self.busy = True
                 self.run_settle(d, result[0], result[1], None)
 
         self.app.push_screen(SettleDialog(d), done)
@@ -283,7 +309,7 @@ class MergeScreen(Screen[None]):
         from inspect_tui.store.session import Session
 
         assert self.merged is not None
-        with Session.open(self.merged) as s:
+        with Session.open(self.merged, checklist=self.checklist) as s:
             rec = settle(s, d.branch, d.item, d.field, value=value, reason=reason, chosen_from=chosen_from)
             found = list_disagreements(s.checklist, s.index)
         return found, f"已裁定 {d.branch_name} {d.item}（{d.field_label}）：{rec.data.get('reason', '')}"

@@ -54,6 +54,9 @@ class NewSessionScreen(Screen[Path | None]):
             yield Static(id="new-error", classes="error")
         yield Footer(compact=True)
 
+    def on_mount(self) -> None:
+        self.query_one("#group", Input).focus()
+
     def _error(self, message: str) -> None:
         self.query_one("#new-error", Static).update(message)
 

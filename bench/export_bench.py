@@ -1,0 +1,133 @@
+"""Benchmark: PDF export speed, ours beside a naive baseline, in the same run.
+
+Session: the demo generator's visit with 40 branches and 3 inspectors' records joined (≈15k
+records), written with the store. Figures:
+
+* one branch's feedback PDF, warm process (the ≤ 0.5 s target), median of several renders;
+  baseline: the same HTML through a *default* WeasyPrint call (no restricted fetcher, bold headings
+  → a second font face to subset, auto table layout);
+* feedback + notice for all 40 branches end to end (open session, build, render, write) with the
+  process pool (the ≤ 20 s target); baseline: the same work one by one in one process.
+
+Usage: ``python bench/export_bench.py [--branches 40] [--inspectors 3] [--skip-baseline]
+[--record FILE]`` — prints a markdown table; ``--record`` appends it to FILE with a date line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+
+def make_session(folder: Path, branches: int, inspectors: int) -> Path:
+    from inspect_tui.core.checklist_load import load_default_checklist
+    from inspect_tui.core.demo import generate
+    from inspect_tui.core.versions import join_records
+    from inspect_tui.store.session_file import write_session
+
+    copies = generate(load_default_checklist(), branches=branches, inspectors=inspectors, seed=2026)
+    records: dict = {}
+    for c in copies:
+        records = join_records(records, {d["id"]: d for d in c.records})
+    path = folder / "bench.jsonl"
+    write_session(path, copies[0].meta.model_dump(mode="json"), list(records.values()), [])
+    return path
+
+
+def one_feedback(session_path: Path, repeat: int = 5) -> tuple[list[float], list[float], int]:
+    """(ours, naive) seconds for one branch's feedback PDF in a warm process, and its page count."""
+    from pypdf import PdfReader
+    from weasyprint import CSS, HTML
+
+    from inspect_tui.export.batch import plan_export
+    from inspect_tui.export.render import render_feedback, render_html
+    from inspect_tui.store.session import Session
+
+    with Session.open(session_path, readonly=True) as s:
+        tasks, _ = plan_export(s, kinds=["feedback"], branches=[s.branches()[0].id])
+    vm = tasks[0].vm
+    pdf = render_feedback(vm)  # warm-up
+    pages = len(PdfReader(io.BytesIO(pdf)).pages)
+    ours = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        render_feedback(vm)
+        ours.append(time.perf_counter() - t)
+    html = (render_html("feedback.html", vm.context).replace("font-weight: normal", "font-weight: bold")
+            .replace("table-layout: fixed", "table-layout: auto"))
+    naive_css = CSS(string='html { font-family: "Noto Serif CJK SC", serif; }')
+    HTML(string=html).write_pdf(stylesheets=[naive_css])
+    naive = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        HTML(string=html).write_pdf(stylesheets=[naive_css])  # default fetcher: reads any file:// or http
+        naive.append(time.perf_counter() - t)
+    return ours, naive, pages
+
+
+def all_branches(session_path: Path, out: Path, workers: int | None) -> tuple[float, int, int]:
+    from inspect_tui.export.batch import export_session
+
+    t, c = time.perf_counter(), os.times()
+    summary = export_session(session_path, out, workers=workers)
+    c2 = os.times()
+    assert not summary.errors, summary.errors[:3]
+    cpu = (c2.user + c2.system + c2.children_user + c2.children_system) - (c.user + c.system + c.children_user
+                                                                          + c.children_system)
+    return time.perf_counter() - t, len(summary.files), summary.workers, cpu
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--branches", type=int, default=40)
+    ap.add_argument("--inspectors", type=int, default=3)
+    ap.add_argument("--skip-baseline", action="store_true", help="skip the slow serial run")
+    ap.add_argument("--record", type=Path, help="append the table to this markdown file")
+    args = ap.parse_args(argv)
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cpus = os.cpu_count() or 1
+    with tempfile.TemporaryDirectory(prefix="export-bench-") as tmp:
+        folder = Path(tmp)
+        session = make_session(folder, args.branches, args.inspectors)
+        ours1, naive1, pages = one_feedback(session)
+        load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+        pooled, n_files, workers, pooled_cpu = all_branches(session, folder / "pool", None)
+        serial = serial_cpu = None
+        if not args.skip_baseline:
+            serial, _, _, serial_cpu = all_branches(session, folder / "serial", 1)
+        load_after = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    rows = [
+        "| measure | ours | naive baseline | target |",
+        "|---|---|---|---|",
+        f"| one branch's feedback PDF ({pages} pages), warm, median of {len(ours1)} | "
+        f"{statistics.median(ours1):.2f} s | {statistics.median(naive1):.2f} s (default WeasyPrint setup, bold "
+        f"headings) | ≤ 0.5 s |",
+        f"| feedback + notice, all {args.branches} branches ({n_files} PDFs), end to end | {pooled:.1f} s "
+        f"({workers} processes) | " + (f"{serial:.1f} s (one by one, one process)" if serial else "skipped")
+        + " | ≤ 20 s |",
+        f"| CPU time per PDF in that run (independent of other load) | {pooled_cpu / n_files:.2f} s "
+        f"(ideal wall on {workers} idle cores: {pooled_cpu / workers:.1f} s) | "
+        + (f"{serial_cpu / n_files:.2f} s" if serial_cpu else "skipped") + " | |",
+    ]
+    header = (f"Export benchmark {datetime.now(UTC):%Y-%m-%d %H:%M} UTC — {cpus} cores, session of "
+              f"{args.branches} branches × {args.inspectors} inspectors' records joined; load average "
+              f"{load_before:.1f} before, {load_after:.1f} after (other jobs share this machine)")
+    table = header + "\n\n" + "\n".join(rows) + "\n"
+    print(table)
+    if args.record:
+        with args.record.open("a", encoding="utf-8") as fh:
+            fh.write("\n" + table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,166 @@
+"""TUI timings: time to the first usable screen, per-keystroke and per-save latency.
+
+Usage:  .venv/bin/python bench/tui_bench.py [--branches 40] [--inspectors 5] [--keys 60]
+
+Two sessions are built from the deterministic demo visit (``core.demo``): one inspector's copy of a
+40-branch visit, and the group leader's merged file holding all five inspectors' records (the
+"40 branches × 5 inspectors" case, tens of thousands of records). For each, the app is started
+headless (``App.run_test``, the same code path as a terminal) and timed from construction until the
+branches list is mounted and filled. Beside it, in the same run, a naive baseline: parse every line
+with stock ``json.loads`` (no index, no checksum), then recompute every branch's result eagerly with a
+full scan of all records per branch. Keystroke latency is the *CPU* time the app spends per key
+(``time.process_time``; Pilot's idle waits cost no CPU), and wall time per key including Pilot's
+round trip is shown for reference. Saves are timed directly (``InspectApp.save``: validate + durable
+fsync'd append + index update) and with the refresh that follows (``BranchScreen.changed``: core
+re-scores the branch, the five panes show it). Prints a markdown table for docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from inspect_tui.core.checklist_load import load_default_checklist  # noqa: E402
+from inspect_tui.core.demo import generate  # noqa: E402
+from inspect_tui.core.index import Rec  # noqa: E402
+from inspect_tui.core.records import Kind, observation_id  # noqa: E402
+from inspect_tui.core.scoring import analyse_branch  # noqa: E402
+from inspect_tui.core.steps import Step  # noqa: E402
+from inspect_tui.store.session_file import write_session  # noqa: E402
+from inspect_tui.tui.app import make_app  # noqa: E402
+
+
+def build(folder: Path, branches: int, inspectors: int) -> tuple[Path, Path, int, int]:
+    cl = load_default_checklist()
+    copies = generate(cl, branches=branches, inspectors=inspectors, seed=1)
+    one = folder / "inspector.jsonl"
+    write_session(one, copies[0].meta.model_dump(mode="json"), copies[0].records, [])
+    merged: dict[str, dict] = {}
+    for c in copies:
+        for doc in c.records:
+            merged.setdefault(doc["id"], doc)
+    leader = copies[0].meta.model_copy(update={"inspector": "组长", "role": "leader"})
+    many = folder / "merged.jsonl"
+    write_session(many, leader.model_dump(mode="json"), merged.values(), [])
+    return one, many, len(copies[0].records), len(merged)
+
+
+def naive_open(path: Path) -> float:
+    """Stock json per line, last write wins, then every branch scored with a full scan."""
+    t = time.perf_counter()
+    cl = load_default_checklist()
+    records: dict[str, dict] = {}
+    with open(path, encoding="utf-8") as f:
+        next(f)
+        for line in f:
+            obj = json.loads(line)
+            obj.pop("c", None)
+            if obj.get("t") == "records":
+                for doc in obj["set"].values():
+                    records[doc["id"]] = doc
+    recs = [Rec.of(d) for d in records.values()]
+    branches = [r for r in recs if r.kind is Kind.BRANCH]
+    for b in branches:
+        analyse_branch(cl, b, [r for r in recs if r.branch == b.id])
+    return time.perf_counter() - t
+
+
+async def first_screen(path: Path) -> tuple[float, int]:
+    t = time.perf_counter()
+    app = make_app(path, sessions_dir=path.parent)
+    async with app.run_test(size=(120, 40)) as pilot:
+        while True:
+            screen = app.screen
+            if type(screen).__name__ == "BranchesScreen" and screen.query("#branches") \
+                    and screen.query_one("#branches").row_count:
+                break
+            await pilot.pause(0.002)
+        elapsed = time.perf_counter() - t
+        rows = screen.query_one("#branches").row_count
+        await pilot.press("ctrl+q")
+    return elapsed, rows
+
+
+async def keystrokes(path: Path, n: int) -> dict[str, tuple[float, float]]:
+    """Per-key (cpu ms, wall ms) for moving between items and typing, and per-save timings."""
+    out: dict[str, tuple[float, float]] = {}
+    app = make_app(path, sessions_dir=path.parent)
+    async with app.run_test(size=(120, 40)) as pilot:
+        while type(app.screen).__name__ != "BranchesScreen":
+            await pilot.pause(0.01)
+        await pilot.press("enter", "f3")
+        await pilot.pause()
+        screen = app.screen
+
+        async def timed(label: str, keys: list[str]) -> None:
+            c, w = time.process_time(), time.perf_counter()
+            for k in keys:
+                await pilot.press(k)
+            out[label] = ((time.process_time() - c) * 1000 / len(keys), (time.perf_counter() - w) * 1000 / len(keys))
+
+        await timed("move between items (看, ↓/↑)", ["down", "up"] * (n // 2))
+        await pilot.press("tab")
+        await timed("type Chinese into a note", list("党务公开栏内容更新不及时部分材料仍为去年" * (n // 20 + 1))[:n])
+        await pilot.press("escape")
+        await timed("set a status (y/p: save + re-score)", ["p", "up", "y", "up"][: 4] * (n // 8 or 1))
+        await pilot.press("5")
+        await pilot.pause()
+        await timed("move between items (评, ↓/↑)", ["down", "up"] * (n // 2))
+
+        branch, me = screen.branch, app.me
+        item = app.session.checklist.items_for(Step.LOOK)[0].id
+        rid = observation_id(branch, item, Step.LOOK, me)
+        save_ms, refresh_ms = [], []
+        for k in range(n):
+            t = time.perf_counter()
+            app.update(Kind.OBSERVATION, rid, branch=branch, item=item, step="look", note=f"说明{k}")
+            t2 = time.perf_counter()
+            screen.changed()
+            t3 = time.perf_counter()
+            save_ms.append((t2 - t) * 1000)
+            refresh_ms.append((t3 - t2) * 1000)
+        out["save (validate + fsync'd append), median"] = (statistics.median(save_ms), statistics.median(save_ms))
+        out["re-score + refresh after a save, median"] = (statistics.median(refresh_ms), statistics.median(refresh_ms))
+        await pilot.press("ctrl+q")
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--branches", type=int, default=40)
+    ap.add_argument("--inspectors", type=int, default=5)
+    ap.add_argument("--keys", type=int, default=60)
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        one, many, n_one, n_many = build(Path(tmp), args.branches, args.inspectors)
+        print(f"# TUI benchmark — {platform.python_version()}, {platform.machine()}\n")
+        print(f"Sessions: {args.branches} branches × default checklist; inspector copy {n_one} records, "
+              f"merged ({args.inspectors} inspectors) {n_many} records.\n")
+        print("| measurement | inspect-tui | naive baseline |")
+        print("|---|---|---|")
+        for label, path, n in (("inspector copy", one, n_one), ("merged file", many, n_many)):
+            ours = [asyncio.run(first_screen(path)) for _ in range(args.repeat)]
+            base = [naive_open(path) for _ in range(args.repeat)]
+            best = min(t for t, _ in ours)
+            print(f"| first usable screen, {label} ({n} records, {ours[0][1]} branches), best of {args.repeat} "
+                  f"| {best * 1000:.0f} ms | {min(base) * 1000:.0f} ms (load + score only, no UI) |")
+        for label, (cpu, wall) in asyncio.run(keystrokes(one, args.keys)).items():
+            if "median" in label:
+                print(f"| {label} | {cpu:.2f} ms | — |")
+            else:
+                print(f"| {label}, per key | {cpu:.1f} ms CPU ({wall:.0f} ms wall incl. Pilot) | — |")
+
+
+if __name__ == "__main__":
+    main()

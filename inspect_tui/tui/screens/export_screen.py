@@ -1,0 +1,206 @@
+"""The export screen: PDFs for the branches of one session — point-by-point feedback, rectification
+notices, or both — with a progress bar, the files made and what went wrong.
+
+Everything goes through ``inspect_tui.export.batch.export_session``, the function behind
+``inspect-tui export``, so the screen holds no rule of its own. The export runs in a thread worker
+(which itself spreads the rendering over a process pool) and reports each finished document with
+``call_from_thread``; prerequisites (a Chinese font, HarfBuzz's subsetter) are checked first and a
+missing one is shown with what to install.
+
+Keys: ``e`` export; ``a`` select all branches / none; ``escape`` back.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import (
+    Button,
+    DataTable,
+    Footer,
+    Header,
+    Input,
+    Label,
+    ProgressBar,
+    RadioButton,
+    RadioSet,
+    SelectionList,
+    Static,
+)
+from textual.worker import Worker, WorkerState
+
+from inspect_tui.errors import UserError
+
+KIND_OPTIONS = (("both", "两者都导出", ("feedback", "notice")),
+                ("feedback", "点对点反馈意见", ("feedback",)),
+                ("notice", "整改通知书", ("notice",)))
+KIND_NAMES = {"feedback": "反馈意见", "notice": "整改通知书"}
+
+
+class ExportScreen(Screen[None]):
+    DEFAULT_CSS = """
+    ExportScreen #export-body { height: 1fr; }
+    ExportScreen #export-left { width: 44; padding: 0 1; }
+    ExportScreen #export-right { width: 1fr; padding: 0 1; }
+    ExportScreen #export-branches { height: 1fr; min-height: 5; }
+    ExportScreen #export-kind { height: auto; width: 100%; }
+    ExportScreen #export-progress { margin: 1 0; }
+    ExportScreen #export-results { height: 1fr; }
+    ExportScreen #export-message { height: auto; }
+    ExportScreen #export-message.error { color: $error; }
+    ExportScreen .title { text-style: bold; }
+    """
+    BINDINGS = [
+        Binding("e", "export", "导出"),
+        Binding("a", "toggle_all", "全选/全不选"),
+        Binding("escape", "back", "返回"),
+    ]
+
+    def __init__(self, session_path: Path, output_dir: Path) -> None:
+        super().__init__()
+        self.session_path = Path(session_path)
+        self.output_dir = Path(output_dir)
+        self.files: list[str] = []
+        self.errors: list[str] = []
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="export-body"):
+            with Vertical(id="export-left"):
+                yield Label("导出内容", classes="title")
+                with RadioSet(id="export-kind"):
+                    for n, (key, label, _) in enumerate(KIND_OPTIONS):
+                        yield RadioButton(label, value=n == 0, id=f"kind-{key}")
+                yield Label("支部（默认全部）", classes="title")
+                yield SelectionList[str](id="export-branches")
+                yield Input(placeholder="本单位模板文件夹（可不填）", id="export-templates")
+                yield Input(placeholder="小组密钥文件：通知书二维码加签名（可不填）", id="export-key")
+                yield Button("开始导出 (E)", id="export-start", variant="primary", disabled=True)
+            with Vertical(id="export-right"):
+                yield Label(f"输出到：{self.output_dir}", id="export-output")
+                yield ProgressBar(id="export-progress", show_eta=False)
+                yield Static("正在读取会话…", id="export-message")
+                yield DataTable(id="export-results", cursor_type="row", zebra_stripes=True)
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#export-results", DataTable).add_columns("支部", "文件", "结果")
+        self._load_branches()
+
+    # --- loading --------------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="export-load", name="export-load")
+    def _load_branches(self) -> list[tuple[str, str]]:
+        from inspect_tui.store.session import Session
+
+        with Session.open(self.session_path, readonly=True) as session:
+            return [(b.data["name"], b.id) for b in session.branches()]
+
+    # --- actions ------------------------------------------------------------------------------------
+
+    def action_toggle_all(self) -> None:
+        sel = self.query_one("#export-branches", SelectionList)
+        if len(sel.selected) == sel.option_count:
+            sel.deselect_all()
+        else:
+            sel.select_all()
+
+    def action_back(self) -> None:
+        if len(self.app.screen_stack) > 1:
+            self.app.pop_screen()
+
+    @on(Button.Pressed, "#export-start")
+    def _start_pressed(self) -> None:
+        self.action_export()
+
+    def action_export(self) -> None:
+        button = self.query_one("#export-start", Button)
+        if button.disabled:
+            return
+        sel = self.query_one("#export-branches", SelectionList)
+        chosen = list(sel.selected)
+        if not chosen:
+            self._message("请至少选择一个支部。", error=True)
+            return
+        branches = None if len(chosen) == sel.option_count else chosen
+        kind_index = self.query_one("#export-kind", RadioSet).pressed_index
+        kinds = KIND_OPTIONS[max(kind_index, 0)][2]
+        templates = self.query_one("#export-templates", Input).value.strip() or None
+        key_file = self.query_one("#export-key", Input).value.strip() or None
+        self.files, self.errors = [], []
+        self.query_one("#export-results", DataTable).clear()
+        progress = self.query_one("#export-progress", ProgressBar)
+        progress.update(total=None, progress=0)
+        button.disabled = True
+        self._message("正在导出…")
+        self._export(kinds, branches, templates, key_file)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="export", name="export")
+    def _export(self, kinds, branches, templates, key_file):
+        from inspect_tui.export.batch import export_session
+        from inspect_tui.export.qr import load_key
+
+        key = load_key(key_file) if key_file else None
+
+        def progress(done: int, total: int, result) -> None:
+            self.app.call_from_thread(self._one_done, done, total, result)
+
+        return export_session(self.session_path, self.output_dir, kinds=kinds, branches=branches,
+                              template_dir=templates, progress=progress, key=key)
+
+    def _one_done(self, done: int, total: int, result) -> None:
+        self.query_one("#export-progress", ProgressBar).update(total=total, progress=done)
+        table = self.query_one("#export-results", DataTable)
+        if result.error:
+            self.errors.append(f"{result.branch_name}：{result.error}")
+            table.add_row(result.branch_name, KIND_NAMES.get(result.kind, result.kind), "失败：" + result.error)
+        else:
+            self.files.append(result.path)
+            table.add_row(result.branch_name, Path(result.path).name, "完成")
+        self._message(f"已完成 {done} / {total}")
+
+    def _message(self, text: str, *, error: bool = False) -> None:
+        msg = self.query_one("#export-message", Static)
+        msg.update(text)
+        msg.set_class(error, "error")
+
+    # --- worker results -------------------------------------------------------------------------
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if worker.name == "export-load":
+            if event.state is WorkerState.SUCCESS:
+                sel = self.query_one("#export-branches", SelectionList)
+                sel.clear_options()
+                sel.add_options([(name, bid, True) for name, bid in worker.result])
+                self.query_one("#export-start", Button).disabled = False
+                self._message(f"共 {len(worker.result)} 个支部。按 E 开始导出。")
+            elif event.state is WorkerState.ERROR:
+                self._message(_error_text(worker.error), error=True)
+            return
+        if worker.name != "export":
+            return
+        if event.state is WorkerState.SUCCESS:
+            summary = worker.result
+            table = self.query_one("#export-results", DataTable)
+            for r in summary.skipped:
+                table.add_row(r.branch_name, KIND_NAMES.get(r.kind, r.kind), r.note or "跳过")
+            text = f"导出完成：{len(summary.files)} 个文件，用时 {summary.seconds:.1f} 秒，保存在 {self.output_dir}"
+            if summary.errors:
+                text += f"；{len(summary.errors)} 个失败（见列表）"
+            self._message(text, error=bool(summary.errors))
+            self.query_one("#export-start", Button).disabled = False
+        elif event.state is WorkerState.ERROR:
+            self._message(_error_text(worker.error), error=True)
+            self.query_one("#export-start", Button).disabled = False
+
+
+def _error_text(exc: BaseException | None) -> str:
+    if isinstance(exc, UserError):
+        return exc.render()
+    return f"导出失败：{type(exc).__name__}: {exc}"

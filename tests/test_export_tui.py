@@ -1,0 +1,89 @@
+"""Pilot test of the export screen on a minimal App: choose, export, see the files."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from textual.app import App
+from textual.widgets import Button, DataTable, ProgressBar, SelectionList, Static
+
+from inspect_tui.core.checklist_load import load_default_checklist
+from inspect_tui.core.demo import generate
+from inspect_tui.export import fonts
+from inspect_tui.store.session_file import write_session
+from inspect_tui.tui.screens.export_screen import ExportScreen
+
+pytestmark = pytest.mark.skipif(fonts.find_cjk_font() is None or not fonts.harfbuzz_subset_available(),
+                                reason="needs a Chinese font and libharfbuzz-subset")
+
+
+class _Host(App[None]):
+    def __init__(self, session: Path, out: Path) -> None:
+        super().__init__()
+        self._args = (session, out)
+
+    def on_mount(self) -> None:
+        self.push_screen(ExportScreen(*self._args))
+
+
+@pytest.fixture
+def small_session(tmp_path: Path) -> Path:
+    copy = generate(load_default_checklist(), branches=2, inspectors=1, seed=5)[0]
+    path = tmp_path / "s.jsonl"
+    write_session(path, copy.meta.model_dump(mode="json"), copy.records, [])
+    return path
+
+
+async def _until(pilot, predicate, seconds: float = 30.0) -> None:
+    for _ in range(int(seconds / 0.05)):
+        if predicate():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError(f"timed out; message: {pilot.app.screen.query_one('#export-message', Static).render()}")
+
+
+def test_export_screen_exports_selected_branch(small_session, tmp_path):
+    asyncio.run(_run(small_session, tmp_path / "out"))
+
+
+async def _run(session: Path, out: Path) -> None:
+    app = _Host(session, out)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await _until(pilot, lambda: isinstance(app.screen, ExportScreen)
+                     and not app.screen.query_one("#export-start", Button).disabled)
+        screen = app.screen
+        branches = screen.query_one("#export-branches", SelectionList)
+        assert branches.option_count == 2 and len(branches.selected) == 2  # all by default
+        await pilot.press("a")  # none …
+        assert branches.selected == []
+        await pilot.press("e")
+        assert "至少选择" in str(screen.query_one("#export-message", Static).render())
+        branches.select(branches.get_option_at_index(0).value)  # … then one branch, both documents
+        await pilot.click("#export-start")
+        await _until(pilot, lambda: "导出完成" in str(screen.query_one("#export-message", Static).render()))
+        table = screen.query_one("#export-results", DataTable)
+        assert table.row_count == 2 and not screen.errors
+        assert sorted(Path(f).name.split("-")[0] for f in screen.files) == ["整改通知书", "点对点反馈意见"]
+        assert all(Path(f).parent == out and Path(f).stat().st_size > 10_000 for f in screen.files)
+        bar = screen.query_one("#export-progress", ProgressBar)
+        assert bar.total == 2 and bar.progress == 2
+
+
+def test_export_screen_shows_user_errors(small_session, tmp_path):
+    asyncio.run(_bad_templates(small_session, tmp_path))
+
+
+async def _bad_templates(session: Path, tmp_path: Path) -> None:
+    app = _Host(session, tmp_path / "out")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await _until(pilot, lambda: isinstance(app.screen, ExportScreen)
+                     and not app.screen.query_one("#export-start", Button).disabled)
+        screen = app.screen
+        screen.query_one("#export-templates").value = str(tmp_path / "没有这个文件夹")
+        await pilot.press("e")
+        message = screen.query_one("#export-message", Static)
+        await _until(pilot, lambda: "模板文件夹不存在" in str(message.render()))
+        assert message.has_class("error") and not screen.query_one("#export-start", Button).disabled
+        assert not (tmp_path / "out").exists()
