@@ -431,3 +431,36 @@ def test_group_key_signature(docs, tmp_path, capsys):
     short = tmp_path / "short.key"
     short.write_text("abc")
     assert main(["verify", str(signed), "--key", str(short)]) == 2
+
+
+_AUDIT: dict = {"on": False, "opened": []}
+
+
+def _audit(event: str, args: tuple) -> None:
+    if _AUDIT["on"] and event == "open" and isinstance(args[0], (str, bytes, Path)):
+        _AUDIT["opened"].append(str(args[0]))
+
+
+def test_rendering_hostile_branch_opens_only_allowed_files(docs, tmp_path):
+    """Every file Python opens while rendering (audit hook) is a photo of the branch, a template or
+    WeasyPrint's own data; fonts are opened by fontconfig in C, outside the hook's view."""
+    sys.addaudithook(_audit)  # hooks cannot be removed: this one only records while the flag is set
+    vm = docs["pdf"][("bad", "feedback")]["vm"]
+    photo_vm = docs["pdf"][("first", "feedback")]["vm"]
+    templates = (Path(__file__).parents[1] / "inspect_tui/export/templates").resolve()
+    _AUDIT["opened"].clear()
+    _AUDIT["on"] = True
+    try:
+        render_feedback(vm)
+        render_notice(docs["pdf"][("bad", "notice")]["vm"])
+        render_feedback(photo_vm)
+    finally:
+        _AUDIT["on"] = False
+    import weasyprint
+
+    renderer = Path(weasyprint.__file__).resolve().parent  # its own data, e.g. the sRGB profile for PDF/A
+    allowed = {str(Path(p).resolve()) for p in photo_vm.attachments}
+    assert _AUDIT["opened"]
+    for path in _AUDIT["opened"]:
+        resolved = Path(path).resolve()
+        assert str(resolved) in allowed or resolved.is_relative_to(templates) or resolved.is_relative_to(renderer), path

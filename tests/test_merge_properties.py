@@ -17,6 +17,8 @@ from hypothesis import strategies as st
 
 from inspect_tui.core.merge import (
     Source,
+    check_records,
+    digest_parts,
     fast_bad_hashes,
     fast_digest,
     match_branches,
@@ -153,6 +155,35 @@ def test_hand_edit_is_detected(ops, r, rid):
     v["data"] = {**v["data"], "score": 99.0}
     target["versions"] = [v]
     assert fast_bad_hashes(recs) == bad_hashes(recs) == [rid]
+
+
+def test_a_copied_hash_over_other_content_is_caught_in_every_record():
+    """Hashes are checked per version, not remembered per hash: two versions sharing an ``h`` are
+    both re-hashed, so a hand-edited copy of a good version is caught."""
+    v = make_version(kind="score", data={"score": 1.0}, author="a", by="a", replica="r1", at="2026-11-20T09:00:00")
+    forged = {**v, "data": {"score": 5.0}}
+    recs = [{"id": "a", "versions": [v]}, {"id": "b", "versions": [forged]}]
+    assert bad_hashes(recs) == fast_bad_hashes(recs) == check_records(recs)[0] == ["b"]
+    assert check_records(recs)[1] is None
+
+
+@SETTINGS
+@given(histories)
+def test_digest_parts_agree_with_digest(ops):
+    """The digest taken while checking (``check_records``) and the merged result's digest built from
+    the inputs' parts are the same value as ``versions.digest``."""
+    copies, _ = run_history(ops)
+    srcs = sources(copies)
+    with_parts = []
+    for s in srcs:
+        bad, parts = check_records(s.records)
+        assert bad == [] and parts is not None
+        assert digest_parts(parts) == fast_digest(s.records) == digest(s.records)
+        with_parts.append(Source(s.name, s.meta, s.records, digest=digest_parts(parts), parts=parts))
+    plain = merge_sources(srcs)
+    fast = merge_sources(with_parts, verified=True)
+    assert fast.digest() == plain.digest() == digest(plain.records.values())
+    assert [st_.digest for st_ in fast.stats] == [st_.digest for st_ in plain.stats]
 
 
 # --- branch matching keeps merging order-independent ------------------------------------------------

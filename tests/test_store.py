@@ -157,6 +157,44 @@ def test_write_session(path: Path) -> None:
         write_session(path.with_name("dup"), META, [rec(1), rec(1)], [])
 
 
+def test_write_session_refuses_what_json_cannot_store_before_any_file(path: Path) -> None:
+    """write_session serialises once, without a private copy: bad data must still be refused before
+    the output (or a temp file beside it) exists, with the same exceptions as ``put``."""
+    for bad, exc in [({"id": "x", "f": float("nan")}, ValueError), ({"id": "x", "when": object()}, TypeError),
+                     ({"no": "id"}, ValueError), ({"id": ""}, ValueError), (["id", "x"], TypeError)]:
+        with pytest.raises(exc):
+            write_session(path, META, [rec(1), bad], [])
+        assert list(path.parent.iterdir()) == []
+    with pytest.raises(TypeError):
+        write_session(path, META, [rec(1)], ["not a dict"])
+    with pytest.raises(TypeError):
+        write_session(path, ["not", "a", "dict"], [rec(1)], [])
+    assert list(path.parent.iterdir()) == []
+
+
+def test_write_session_reads_back_what_a_json_round_trip_gives(path: Path) -> None:
+    docs = [rec(1, t=(1, 2), n={3: "三"}), rec(2, f=1.5, z=None)]
+    write_session(path, {**META, "k": (1,)}, docs, [{"e": ("x",)}])
+    assert list(read_session(path)) == json.loads(json.dumps([{**META, "k": (1,)}, docs, [{"e": ("x",)}]]))
+    assert docs[0]["t"] == (1, 2)  # the caller's documents are not touched
+
+
+def test_read_session_same_as_readonly_open_and_checks_ids(path: Path) -> None:
+    write_session(path, META, [rec(i) for i in range(5)], [{"event": "created"}])
+    meta, records, log = read_session(path)
+    with SessionFile.open(path, readonly=True) as sf:
+        assert (meta, records, log) == (sf.meta, sf.records(), sf.log())
+    records[0]["text"] = "changed"  # the caller's own objects: nothing else sees the change
+    assert read_session(path)[1][0]["text"] == "记录 0"
+    lines = lines_of(path)
+    recs_line = next(i for i, raw in enumerate(lines) if raw.startswith(b'{"t":"records"'))
+    table = decode_line(lines[recs_line])
+    table["set"]["2"]["id"] = table["set"]["1"]["id"]
+    rewrite_line(path, recs_line, encode_line(table)[:-1])
+    with pytest.raises(UserError, match="出现了两次"):
+        read_session(path)
+
+
 # --------------------------------------------------------------------------- TinyDB is the layer
 
 

@@ -1,24 +1,24 @@
 """SVG snapshots of the main screens at 80×24 and 120×40, including long Chinese text.
 
 Regenerate after an intended change with ``pytest tests/test_tui_snapshots.py --snapshot-update``
-and look at the report it writes. The session is the deterministic demo visit (``core.demo``) plus
-a few long notes; the tests run in a temporary folder so no absolute path appears on screen.
+and look at the report it writes. The session is filled deterministically through ``Session`` (the
+UI's own calls), with a few long notes; the tests run in a temporary folder so no absolute path
+appears on screen.
 """
 
 from __future__ import annotations
 
 import os
-from datetime import datetime
+import random
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
 
 from inspect_tui.core.checklist_load import load_default_checklist
-from inspect_tui.core.demo import generate
-from inspect_tui.core.records import Kind, observation_id, step_note_id
+from inspect_tui.core.records import Kind, claim_id, observation_id, score_id, step_note_id
 from inspect_tui.core.steps import Step
-from inspect_tui.store.session import Session
-from inspect_tui.store.session_file import write_session
+from inspect_tui.store.session import Session, new_session
 from inspect_tui.tui.app import make_app
 
 LONG_NOTE = ("书记汇报了本支部推进标准化规范化建设的主要做法：一是坚持“第一议题”制度，支委会、党员大会均先学习最新指示精神；"
@@ -28,15 +28,57 @@ LONG_PROBLEM = "组织生活会对照检查材料内容雷同、照搬照抄，�
 FIXED = datetime(2026, 11, 20, 18, 30).timestamp()
 
 
+BRANCHES = ["省财政厅办公室党支部", "省教育厅人事处党支部", "省卫生健康委规划处党支部", "省交通运输厅综合处党支部",
+            "省自然资源厅法规处党支部", "第1联合党支部"]
+ROLES = ["支部书记", "普通党员", "支部委员", "入党积极分子"]
+
+
+def fill(s: Session, rng: random.Random) -> None:
+    """A plausible visit recorded through the same ``Session`` calls the UI makes (not ``core.demo``,
+    so that these pictures change only when the screens do)."""
+    cl, me = s.checklist, s.meta.inspector
+    for n, b in enumerate(s.branches()[:5]):
+        bid = b.id
+        s.update(Kind.STEP_NOTE, step_note_id(bid, Step.REPORT, me), branch=bid, step="report",
+                 text="汇报条理清楚，介绍了三会一课和主题党日的做法。", seconds=600 + 60 * n, done=True)
+        for item in cl.items()[:8]:
+            s.update(Kind.CLAIM, claim_id(bid, item.id, me), branch=bid, item=item.id, claimed=True)
+        for step in (Step.LOOK, Step.CHECK):
+            if n >= 4 and step is Step.CHECK:
+                continue
+            for item in cl.items_for(step):
+                status = rng.choice(["meets"] * 6 + ["partly", "not", "na"])
+                s.update(Kind.OBSERVATION, observation_id(bid, item.id, step, me), branch=bid, item=item.id,
+                         step=step.value, status=status, note="" if status == "meets" else item.problems[0],
+                         evidence="会议记录" if step is Step.CHECK else "")
+            s.update(Kind.STEP_NOTE, step_note_id(bid, step, me), branch=bid, step=step.value, done=True)
+        if n >= 3:
+            continue
+        for q in cl.all_questions()[n:n + 6]:
+            s.save(Kind.INTERVIEW, {"branch": bid, "role": rng.choice(ROLES), "question_id": q.id,
+                                    "question": q.text, "answer": "能说出要点", "adequate": rng.random() < 0.8})
+        for item in cl.items()[:20]:
+            s.update(Kind.SCORE, score_id(bid, item.id, me), branch=bid, item=item.id,
+                     score=item.full_marks - rng.choice([0, 0, 0, 0.5, 1]))
+        s.save(Kind.HIGHLIGHT, {"branch": bid, "text": "把党建责任清单细化到每名支委，按季度对账销号。"})
+        s.save(Kind.PROBLEM, {"branch": bid, "item": cl.items()[4].id, "text": cl.items()[4].problems[0],
+                              "evidence": "组织生活会会议记录"})
+        s.save(Kind.SUGGESTION, {"branch": bid, "item": cl.items()[4].id, "text": "建议规范会议记录格式。"})
+        s.save(Kind.RECTIFICATION, {"branch": bid, "item": cl.items()[4].id, "requirement": cl.items()[4].rectification,
+                                    "deadline": "2026-12-31", "responsible": "支部书记"})
+        for step in (Step.ASK, Step.EVALUATE):
+            s.update(Kind.STEP_NOTE, step_note_id(bid, step, me), branch=bid, step=step.value, done=True)
+
+
 @pytest.fixture
 def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
     cl = load_default_checklist()
-    copy = generate(cl, branches=6, inspectors=1, seed=7)[0]
-    path = Path("sessions") / "2026-11-20-第三观摩小组-王建国.jsonl"
-    path.parent.mkdir()
-    write_session(path, copy.meta.model_dump(mode="json"), copy.records, [])
-    with Session.open(path) as s:
+    s = new_session("sessions", group="第三观摩小组", day=date(2026, 11, 20), inspector="王建国", checklist=cl,
+                    branches=BRANCHES)
+    path = s.path
+    with s:
+        fill(s, random.Random(7))
         b = s.branches()[0].id
         me = s.meta.inspector
         s.update(Kind.STEP_NOTE, step_note_id(b, Step.REPORT, me), text=LONG_NOTE)
@@ -94,15 +136,15 @@ def test_check_120x40(demo, snap_compare):
 
 
 def test_ask_120x40(demo, snap_compare):
-    assert snap_compare(app_for(demo), terminal_size=(120, 40), run_before=run_keys("enter", "4"))
+    assert snap_compare(app_for(demo), terminal_size=(120, 40), run_before=run_keys("enter", "f3", "f3", "f3"))
 
 
 def test_evaluate_80x24(demo, snap_compare):
-    assert snap_compare(app_for(demo), terminal_size=(80, 24), run_before=run_keys("enter", "5"))
+    assert snap_compare(app_for(demo), terminal_size=(80, 24), run_before=run_keys("enter", "f3", "f3", "f3", "f3"))
 
 
 def test_evaluate_120x40(demo, snap_compare):
-    assert snap_compare(app_for(demo), terminal_size=(120, 40), run_before=run_keys("enter", "5"))
+    assert snap_compare(app_for(demo), terminal_size=(120, 40), run_before=run_keys("enter", "f3", "f3", "f3", "f3"))
 
 
 def test_review_long_chinese_80x24(demo, snap_compare):

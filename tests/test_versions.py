@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from inspect_tui.core.versions import (
     bad_hashes,
+    canonical,
     digest,
     dominates,
     join_records,
@@ -95,3 +96,37 @@ def test_hand_edit_is_detected():
     tampered = {**v, "data": {"branch": "b", "text": "改过"}}
     assert bad_hashes([{"id": "x", "versions": [tampered]}]) == ["x"]
     assert bad_hashes([{"id": "x", "versions": [v]}]) == []
+
+
+def _dumps_or_error(f, obj):
+    try:
+        return f(obj)
+    except (TypeError, ValueError) as exc:
+        return type(exc), str(exc)
+
+
+def test_canonical_is_json_dumps_exactly():
+    """``canonical`` reuses json's C encoder; bytes and errors must be ``json.dumps``'s (every stored
+    hash depends on them), also after a failed call left state behind."""
+    import json
+
+    def dumps(o):
+        return json.dumps(o, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+
+    loop: list = []
+    loop.append(loop)
+    shared = {"x": [1, {"y": 2}]}
+    cases = [{"b": 1, "a": [1.5, float("nan"), None, True, '中文"\\n\t', 10**30, -0.0, 1e300]}, "串", 3, [],
+             {"z": {"b": 1, "a": 2}}, {1: 2, "x": 1}, {"a": object()}, loop, shared, {"p": shared, "q": shared},
+             [shared, {"k": object()}], [shared, shared], (1, "2"), {2: 1, 1: 2}]
+    for o in cases:
+        assert _dumps_or_error(canonical, o) == _dumps_or_error(dumps, o)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+                    lambda kids: st.lists(kids) | st.dictionaries(st.text(), kids), max_leaves=20))
+def test_canonical_matches_dumps_on_any_json(obj):
+    import json
+
+    assert canonical(obj) == json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()

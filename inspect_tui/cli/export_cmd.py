@@ -13,7 +13,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from inspect_tui.errors import file_error
+from inspect_tui.errors import UserError, file_error
 
 KIND_CHOICES = {"feedback": ("feedback",), "notice": ("notice",), "all": ("feedback", "notice")}
 
@@ -67,7 +67,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     if not args.session.is_file():
         raise file_error(args.session, "会话文件不存在")
     if args.jobs is not None and args.jobs < 1:
-        raise file_error("--jobs", "并行进程数至少为 1")
+        raise UserError("--jobs：并行进程数至少为 1")
     summary = export_session(args.session, args.output, kinds=KIND_CHOICES[args.kind], branches=args.branch,
                              template_dir=args.templates, workers=args.jobs, progress=_progress(args.quiet),
                              key=key)

@@ -41,50 +41,88 @@ from typing import Any
 from inspect_tui.core.checklist import Checklist
 from inspect_tui.core.meta import SessionMeta
 from inspect_tui.core.records import Kind
-from inspect_tui.core.versions import _HASHED, RecordDoc, VersionDoc, join_versions, version_hash
+from inspect_tui.core.versions import (
+    _HASHED,
+    RecordDoc,
+    VersionDoc,
+    canonical_str,
+    join_versions,
+    version_hash,
+)
 from inspect_tui.errors import Problem
 
 MERGE_EVENT = "merge"
 
-# ``versions.canonical`` builds a JSONEncoder on every call; reusing one gives the same bytes ~2x
-# faster, which matters at 50k records. ``fast_digest``/``fast_bad_hashes`` are tested to agree with
-# ``versions.digest``/``versions.bad_hashes`` exactly.
-_ENCODE = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode
-
-
+# ``fast_digest``/``fast_bad_hashes`` are tested to agree with ``versions.digest``/``versions.bad_hashes``
+# exactly; they exist because a leader's merge checks ~50k versions and the generic versions are
+# written for clarity, not for that volume.
 _STR = json.encoder.encode_basestring  # JSON string literal, as json.dumps(..., ensure_ascii=False)
+_QCQ = '","'  # between two hex hashes in a JSON list of strings
+
+
+def _digest_part(rid: str, vs: Sequence[VersionDoc], verified: bool) -> str:
+    """One record's share of ``versions.digest``: the canonical JSON of ``{"id", "v"}``, spelled
+    out when the hashes are known to be hex (ids are strings, so the bytes are identical)."""
+    hs = [vs[0]["h"]] if len(vs) == 1 else sorted(v["h"] for v in vs)
+    if hs and (verified or all(isinstance(x, str) and x.isascii() and x.isalnum() for x in hs)):
+        return f'{{"id":{_STR(rid)},"v":["{_QCQ.join(hs)}"]}}'
+    return canonical_str({"id": rid, "v": hs})
 
 
 def fast_digest(records: Iterable[RecordDoc], *, verified: bool = False) -> str:
-    """Same value as ``versions.digest``: the canonical JSON of each ``{"id", "v"}`` is spelled out
-    (ids are strings, version hashes are hex) and hashed in one go — identical bytes, fewer calls.
+    """Same value as ``versions.digest``, hashed in one go — identical bytes, fewer calls.
     ``verified``: every ``h`` was checked against its content, so it is known to be hex."""
-    parts: list[str] = []
-    for doc in sorted(records, key=itemgetter("id")):
-        vs = doc["versions"]
-        hs = [vs[0]["h"]] if len(vs) == 1 else sorted(v["h"] for v in vs)
-        if hs and (verified or all(isinstance(x, str) and x.isascii() and x.isalnum() for x in hs)):
-            parts.append('{"id":' + _STR(doc["id"]) + ',"v":["' + '","'.join(hs) + '"]}')
-        else:
-            parts.append(_ENCODE({"id": doc["id"], "v": hs}))
+    parts = [_digest_part(doc["id"], doc["versions"], verified) for doc in sorted(records, key=itemgetter("id"))]
     return hashlib.sha256("".join(parts).encode()).hexdigest()[:16]
 
 
-def fast_bad_hashes(records: Iterable[RecordDoc], known_good: set[str] | None = None) -> list[str]:
-    """Same value as ``versions.bad_hashes``. Hashes in ``known_good`` (already checked in this run,
-    e.g. the plan's branch records present in every copy) are not recomputed; good ones are added."""
+def digest_parts(parts: Mapping[str, str]) -> str:
+    """``fast_digest`` from each record's part (``id`` → ``_digest_part``): the same value for
+    records with distinct ids, without another pass over the records themselves."""
+    return hashlib.sha256("".join([parts[k] for k in sorted(parts)]).encode()).hexdigest()[:16]
+
+
+def check_records(records: Sequence[RecordDoc]) -> tuple[list[str], dict[str, str] | None]:
+    """``fast_bad_hashes(records)`` and, in the same pass, each record's digest part (``None`` when
+    ids repeat or a hash is bad). Why one pass: a second walk over 50k records in id order — what
+    ``fast_digest`` does — costs as much again in cache misses as building the parts here."""
     sha = hashlib.sha256
-    good = known_good if known_good is not None else set()
+    hashed = _HASHED
+    bad: list[str] = []
+    parts: dict[str, str] = {}
+    for doc in records:
+        vs = doc["versions"]
+        for v in vs:
+            if v.get("h") != sha(canonical_str({k: v.get(k) for k in hashed}).encode()).hexdigest()[:24]:
+                bad.append(doc["id"])
+                break
+        else:
+            if not bad:
+                rid = doc["id"]
+                parts[rid] = (f'{{"id":{_STR(rid)},"v":["{vs[0]["h"]}"]}}' if len(vs) == 1
+                              else _digest_part(rid, vs, True))
+    return bad, (parts if not bad and len(parts) == len(records) else None)
+
+
+def fast_bad_hashes(records: Iterable[RecordDoc], known_good: set[str] | None = None) -> list[str]:
+    """Same value as ``versions.bad_hashes``: every version is re-hashed (one C-encoder call and one
+    SHA-256 each, no per-call encoder set-up). Hashes in ``known_good`` are trusted without being
+    recomputed and the good ones found are added to it — only for a caller that knows those hashes
+    belong to content it already checked. Without it nothing is skipped: two versions with one ``h``
+    and different content (a hand-edited copy) must both be checked."""
+    sha = hashlib.sha256
+    hashed = _HASHED
     bad: list[str] = []
     for doc in records:
         for v in doc["versions"]:
             h = v.get("h")
-            if h in good:
+            if known_good is not None and h in known_good:
                 continue
-            if h != sha(_ENCODE({k: v.get(k) for k in _HASHED}).encode()).hexdigest()[:24]:
+            if h != sha(canonical_str({k: v.get(k) for k in hashed}).encode()).hexdigest()[:24]:
                 bad.append(doc["id"])
                 break
-            good.add(h)
+            if known_good is not None:
+                known_good.add(h)
     return bad
 
 
@@ -96,6 +134,8 @@ class Source:
     meta: SessionMeta
     records: Sequence[RecordDoc]
     log: Sequence[Mapping[str, Any]] = ()
+    digest: str = ""  # ``fast_digest(records)`` when the reader already took it, else "" (computed on use)
+    parts: Mapping[str, str] | None = None  # ``check_records``'s digest parts, when the reader has them
 
 
 @dataclass
@@ -141,6 +181,8 @@ class MergeResult:
     aliases: dict[str, str] = field(default_factory=dict)
     dropped_branches: list[str] = field(default_factory=list)
     verified: bool = False  # every input version's hash was checked (so hashes are hex)
+    #: Digest parts of the records taken unchanged from an input (the rest are built on use).
+    parts: dict[str, str] | None = None
 
     @property
     def conflicts(self) -> list[str]:
@@ -150,7 +192,14 @@ class MergeResult:
 
     def digest(self) -> str:
         if self._digest is None:
-            self._digest = fast_digest(self.records.values(), verified=self.verified)
+            if self.parts is None:
+                self._digest = fast_digest(self.records.values(), verified=self.verified)
+            else:
+                parts = self.parts
+                for rid, doc in self.records.items():
+                    if rid not in parts:
+                        parts[rid] = _digest_part(rid, doc["versions"], self.verified)
+                self._digest = digest_parts(parts)
         return self._digest
 
 
@@ -160,10 +209,13 @@ class MergeResult:
 def verify_source(src: Source, known_good: set[str] | None = None) -> list[Problem]:
     """Problems with one input's records: versions whose content no longer matches their hash."""
     bad = fast_bad_hashes(src.records, known_good)
-    if not bad:
-        return []
+    return bad_hash_problems(src.name, bad) if bad else []
+
+
+def bad_hash_problems(name: str, bad: Sequence[str]) -> list[Problem]:
+    """The refusal of input ``name`` whose records ``bad`` fail their content hash."""
     shown = "、".join(bad[:5]) + (f" 等 {len(bad)} 条" if len(bad) > 5 else "")
-    return [Problem(src.name, f"内容校验值不符（文件可能被手工修改或损坏）：{shown}")]
+    return [Problem(name, f"内容校验值不符（文件可能被手工修改或损坏）：{shown}")]
 
 
 # --- checklist and visit compatibility --------------------------------------------------------------
@@ -438,11 +490,14 @@ def merge_sources(sources: Sequence[Source], aliases: Mapping[str, str] | None =
     ids_per_source: list[set[str]] = []
     dropped: set[str] = set()
     total = len(sources)
+    # Digest parts of records taken as they are from an input that came with parts (read_sources).
+    parts: dict[str, str] | None = {} if verified and all(s.parts is not None for s in sources) else None
     for n, src in enumerate(sources):
         st = SourceStats(src.name, src.meta.inspector, read=len(src.records),
-                         digest=fast_digest(src.records, verified=verified))
+                         digest=src.digest or fast_digest(src.records, verified=verified))
         ids: set[str] = set()
         for doc in src.records:
+            original = doc
             if aliases:
                 moved = rewrite_doc(doc, aliases)
                 if moved is None:
@@ -455,7 +510,12 @@ def merge_sources(sources: Sequence[Source], aliases: Mapping[str, str] | None =
             mine = acc.get(rid)
             if mine is None:
                 vs = doc["versions"]
-                acc[rid] = {"id": rid, "versions": list(vs) if len(vs) == 1 else join_versions(vs)}
+                if len(vs) == 1:
+                    acc[rid] = {"id": rid, "versions": list(vs)}
+                    if parts is not None and doc is original and src.parts is not None and rid in src.parts:
+                        parts[rid] = src.parts[rid]
+                else:
+                    acc[rid] = {"id": rid, "versions": join_versions(vs)}
                 st.new += 1
                 continue
             old = mine["versions"]
@@ -468,6 +528,8 @@ def merge_sources(sources: Sequence[Source], aliases: Mapping[str, str] | None =
                 st.present += 1
             else:
                 acc[rid] = {"id": rid, "versions": joined}
+                if parts is not None:
+                    parts.pop(rid, None)
                 st.new += 1
         stats.append(st)
         ids_per_source.append(ids)
@@ -477,7 +539,7 @@ def merge_sources(sources: Sequence[Source], aliases: Mapping[str, str] | None =
     for st, ids in zip(stats, ids_per_source, strict=True):
         st.conflicts = len(ids & conflicted)
     used = {alias: canon for alias, canon in aliases.items() if alias in dropped or canon in acc}
-    return MergeResult(acc, stats, used, sorted(dropped), verified)
+    return MergeResult(acc, stats, used, sorted(dropped), verified, parts)
 
 
 def merged_meta(sources: Sequence[Source], leader: str, replica: str | None = None) -> SessionMeta:

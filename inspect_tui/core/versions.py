@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -30,12 +31,46 @@ RecordDoc = dict[str, Any]  # {"id": str, "versions": [VersionDoc, ...]} sorted 
 _HASHED = ("kind", "data", "author", "by", "at", "vv", "deleted")
 
 
+_DEFAULT = json.JSONEncoder().default  # raises the usual "Object of type X is not JSON serializable"
+_SLOW_CANONICAL = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode
+_C_MAKE_ENCODER: Any = getattr(json.encoder, "c_make_encoder", None)
+_LOCAL = threading.local()  # one C encoder per thread: its markers dict is per-call state
+
+
+def canonical_str(obj: Any) -> str:
+    """``canonical`` before UTF-8 encoding: exactly ``json.dumps(obj, ensure_ascii=False,
+    sort_keys=True, separators=(",", ":"))``.
+
+    Why not just call ``json.dumps``: every version hash is checked on every load and merge (50k per
+    leader's merge), and ``dumps`` pays for a new ``JSONEncoder``, ``iterencode`` and a new C encoder
+    object per call. This calls json's own C encoder, built once per thread with the very arguments
+    ``iterencode`` would pass it, so the bytes — and every existing hash — are unchanged. Its
+    ``markers`` dict (circular-reference check) empties itself on success and is emptied here after
+    a failure, so errors are the same too. Without the C accelerator: ``dumps``'s own path."""
+    if _C_MAKE_ENCODER is None or isinstance(obj, str):  # pragma: no cover - CPython has the accelerator
+        return _SLOW_CANONICAL(obj)
+    try:
+        encode, markers = _LOCAL.encoder
+    except AttributeError:
+        markers = {}
+        encode = _C_MAKE_ENCODER(markers, _DEFAULT, json.encoder.encode_basestring, None, ":", ",",
+                                 True, False, True)
+        _LOCAL.encoder = encode, markers
+    try:
+        return "".join(encode(obj, 0))
+    except BaseException:
+        markers.clear()
+        raise
+
+
 def canonical(obj: Any) -> bytes:
-    return json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+    """The canonical JSON of ``obj`` (sorted keys, no spaces, UTF-8): what hashes are taken over."""
+    return canonical_str(obj).encode()
 
 
 def version_hash(v: Mapping[str, Any]) -> str:
-    return hashlib.sha256(canonical({k: v.get(k) for k in _HASHED})).hexdigest()[:24]
+    """The content hash ``h`` of a version: SHA-256 of the canonical JSON of its hashed fields."""
+    return hashlib.sha256(canonical_str({k: v.get(k) for k in _HASHED}).encode()).hexdigest()[:24]
 
 
 def now_iso() -> str:

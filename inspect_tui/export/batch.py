@@ -34,6 +34,7 @@ from inspect_tui.export.documents import (
     NOTICE,
     FeedbackVM,
     NoticeVM,
+    branch_numbers,
     build_feedback,
     build_notice,
 )
@@ -105,7 +106,7 @@ def plan_export(session, kinds: Iterable[str] = KINDS, branches: Sequence[str] |
                 ) -> tuple[list[ExportTask], list[ExportResult]]:
     """The documents to render (view-models built here) and the ones skipped, with the reason."""
     kinds = [k for k in KINDS if k in set(kinds)]
-    positions = {b.id: n for n, b in enumerate(session.branches(), 1)}
+    positions = branch_numbers(session.branches())
     tasks: list[ExportTask] = []
     skipped: list[ExportResult] = []
     for b in select_branches(session, branches):
@@ -181,13 +182,14 @@ def render_task(task: ExportTask, output_dir: str, template_dir: str | None = No
     return result
 
 
-def _pool_context():
+def _pool_context(preimport: bool = True):
     """``fork`` when this process runs no other thread (the CLI: workers start at once, WeasyPrint
     already imported); ``forkserver`` with WeasyPrint preloaded when threads run (the TUI: forking a
     threaded process can deadlock); ``spawn`` where neither exists (Windows)."""
     methods = multiprocessing.get_all_start_methods()
     if sys.platform == "linux" and "fork" in methods and threading.active_count() == 1:
-        import weasyprint  # noqa: F401 - imported once here, inherited by every worker
+        if preimport:
+            import weasyprint  # noqa: F401 - imported once here, inherited by every worker
 
         return multiprocessing.get_context("fork")
     if "forkserver" in methods:
@@ -228,10 +230,55 @@ def default_workers(n_tasks: int) -> int:
     return max(1, min(cpus, n_tasks))
 
 
+def _noop() -> None:
+    return None
+
+
+def start_pool(workers: int, *, template_dir: str | Path | None, family: str, key: bytes | None = None,
+               preimport: bool = True) -> ProcessPoolExecutor:
+    """A pool whose worker processes are started (and warming up) when this returns.
+
+    ``export_session`` starts it *before* opening the session, so the workers import WeasyPrint and
+    warm their fonts while this process reads the session and builds the view-models.
+    """
+    ctx = _pool_context(preimport=preimport)
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
+                               initargs=(str(template_dir) if template_dir else None, family, key))
+    with _main_hidden() if ctx.get_start_method() != "fork" else contextlib.nullcontext():
+        for _ in range(workers):  # starts every worker now (the pool never replaces them)
+            pool.submit(_noop)
+    return pool
+
+
+@contextlib.contextmanager
+def _main_hidden():
+    """Start spawn/forkserver children without re-running the parent's ``__main__``.
+
+    multiprocessing re-imports the main script in each child unless it is a package's
+    ``__main__``; a script without an ``if __name__ == "__main__"`` guard (a user's helper, a test
+    runner) would then run again inside every worker. Workers need nothing from ``__main__`` — all
+    they run lives in this module — so its file and spec are hidden while the workers start.
+    """
+    main = sys.modules.get("__main__")
+    if main is None:
+        yield
+        return
+    saved = {k: main.__dict__[k] for k in ("__file__", "__spec__") if k in main.__dict__}
+    main.__dict__.pop("__file__", None)
+    main.__dict__["__spec__"] = None
+    try:
+        yield
+    finally:
+        main.__dict__.pop("__spec__", None)
+        main.__dict__.update(saved)
+
+
 def run_tasks(tasks: Sequence[ExportTask], output_dir: str | Path, *, template_dir: str | Path | None = None,
               workers: int | None = None, progress: Progress | None = None,
-              family: str | None = None, key: bytes | None = None) -> list[ExportResult]:
-    """Render ``tasks`` into ``output_dir`` with ``workers`` processes (1: in this process)."""
+              family: str | None = None, key: bytes | None = None,
+              pool: ProcessPoolExecutor | None = None) -> list[ExportResult]:
+    """Render ``tasks`` into ``output_dir`` with ``workers`` processes (1: in this process), or in
+    ``pool`` when given (the caller then shuts it down)."""
     from inspect_tui.export.fonts import check_pdf_prerequisites
     from inspect_tui.export.render import template_dirs
 
@@ -252,22 +299,24 @@ def run_tasks(tasks: Sequence[ExportTask], output_dir: str | Path, *, template_d
         if progress is not None:
             progress(len(results), total, r)
 
-    if workers <= 1 or total <= 1:
+    if pool is None and (workers <= 1 or total <= 1):
         for task in tasks:
             done(render_task(task, str(out), tdir, family, key))
         return results
+    own = pool is None
+    if pool is None:
+        pool = start_pool(workers, template_dir=tdir, family=family, key=key)
     try:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=_pool_context(), initializer=_init_worker,
-                                 initargs=(tdir, family, key)) as pool:
-            futures = {pool.submit(render_task, t, str(out)): t for t in tasks}
-            for fut in as_completed(futures):
-                try:
-                    done(fut.result())
-                except BrokenProcessPool as exc:
-                    t = futures[fut]
-                    done(ExportResult(t.kind, t.branch_id, t.branch_name, error=f"导出进程异常退出：{exc}"))
-    except KeyboardInterrupt:
-        raise
+        futures = {pool.submit(render_task, t, str(out)): t for t in tasks}
+        for fut in as_completed(futures):
+            try:
+                done(fut.result())
+            except BrokenProcessPool as exc:
+                t = futures[fut]
+                done(ExportResult(t.kind, t.branch_id, t.branch_name, error=f"导出进程异常退出：{exc}"))
+    finally:
+        if own:
+            pool.shutdown(cancel_futures=True)
     return results
 
 
@@ -277,15 +326,27 @@ def export_session(session_path: str | Path, output_dir: str | Path, *, kinds: I
                    key: bytes | None = None) -> ExportSummary:
     """The one function behind ``inspect-tui export`` and the TUI's export screen."""
     from inspect_tui.export.fonts import check_pdf_prerequisites
+    from inspect_tui.export.render import template_dirs
     from inspect_tui.store.session import Session
 
     t0 = time.perf_counter()
     family = check_pdf_prerequisites()  # before opening anything: fail at once, with what to install
-    with Session.open(session_path, readonly=True) as session:
-        tasks, skipped = plan_export(session, kinds, branches)
-    n = default_workers(len(tasks)) if workers is None else workers
-    results = run_tasks(tasks, output_dir, template_dir=template_dir, workers=n, progress=progress, family=family,
-                        key=key)
+    template_dirs(template_dir)
+    kinds = tuple(kinds)
+    expected = len(set(branches)) * len(kinds) if branches else None
+    n = workers if workers is not None else default_workers(expected or 10**6)
+    pool = None
+    if n > 1 and (expected is None or expected > 1):
+        pool = start_pool(n, template_dir=template_dir, family=family, key=key, preimport=False)
+    try:
+        with Session.open(session_path, readonly=True) as session:
+            tasks, skipped = plan_export(session, kinds, branches)
+        n = min(n, max(1, len(tasks)))
+        results = run_tasks(tasks, output_dir, template_dir=template_dir, workers=n, progress=progress,
+                            family=family, key=key, pool=pool)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
     order = {(t.kind, t.branch_id): i for i, t in enumerate(tasks)}
     results.sort(key=lambda r: order.get((r.kind, r.branch_id), 0))
     return ExportSummary(results=results, skipped=skipped, seconds=time.perf_counter() - t0, workers=n)

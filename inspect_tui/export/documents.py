@@ -192,6 +192,15 @@ def build_feedback(*, meta: Any, checklist: Checklist, branch: Rec, records: lis
     return FeedbackVM(branch.id, branch.data["name"], context, allowed)
 
 
+def branch_numbers(branches: list[Rec]) -> dict[str, int]:
+    """The number each branch carries in notice numbers: its planned ``order`` when those are unique and
+    positive (stable when another branch is deleted later), else its position in the list."""
+    orders = [b.data.get("order", 0) for b in branches]
+    if all(isinstance(o, int) and o > 0 for o in orders) and len(set(orders)) == len(orders):
+        return {b.id: o for b, o in zip(branches, orders, strict=True)}
+    return {b.id: n for n, b in enumerate(branches, 1)}
+
+
 def notice_number(meta: Any, position: int) -> str:
     """ASCII so it survives any QR reader: ``<date>-<visit id prefix>-<branch position>``."""
     return f"{meta.date:%Y%m%d}-{meta.visit_id[:6]}-{position:02d}"

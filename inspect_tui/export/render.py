@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
 import jinja2
@@ -91,7 +91,7 @@ def _path_of(url: str) -> Path:
     parts = urlsplit(url)
     if parts.netloc not in ("", "localhost"):
         raise ValueError("remote file URL")
-    return Path(url2pathname(unquote(parts.path))).resolve()
+    return Path(url2pathname(parts.path)).resolve()  # url2pathname also percent-decodes
 
 
 @functools.lru_cache(maxsize=64)

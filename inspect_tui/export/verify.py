@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from inspect_tui.errors import file_error
-from inspect_tui.export.documents import build_notice, cn_date, notice_hash
+from inspect_tui.export.documents import branch_numbers, build_notice, cn_date, notice_hash
 from inspect_tui.export.embed import load_notice
 from inspect_tui.export.qr import SCHEME, QRPayload
 
@@ -181,7 +181,7 @@ def _check_session(report: VerifyReport, notice: dict[str, Any], session_path: P
                           else "该通知书不属于这次观摩（会话编号不同）"):
             return
         branches = session.branches()
-        positions = {b.id: n for n, b in enumerate(branches, 1)}
+        positions = branch_numbers(branches)
         branch = next((b for b in branches if b.id == notice["branch"]["id"]), None)
         if not report.add("支部", branch is not None, "" if branch else "会话中没有该支部"):
             return

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import gc
 import json
 import os
 import secrets
@@ -128,6 +129,24 @@ def apply_change(tables: Tables, obj: dict) -> None:
     for k in obj.get("del", ()):
         table.pop(k, None)
     table.update(obj.get("set", {}))
+
+
+@contextlib.contextmanager
+def paused_gc() -> Iterator[None]:
+    """Suspend the cyclic garbage collector while a large journal is parsed or built.
+
+    Why: the collector runs after every ~700 net container allocations, and its older generations
+    walk *every* live container. Parsing a 2 MB change line creates tens of thousands of dicts, so
+    collections fired during it — which cannot free anything, JSON data has no cycles — took two
+    thirds of the time (0.7 s of 1.05 s for ten 5k-record files). Reference counting still frees
+    everything as usual; only the cycle search waits. Nests, and restores the previous state."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 # --------------------------------------------------------------------------- replay

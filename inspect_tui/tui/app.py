@@ -16,7 +16,9 @@ unavailable in the palette. The UI computes nothing: scores, ratings, rates and 
 
 from __future__ import annotations
 
+import asyncio
 import importlib
+import signal
 from collections.abc import Iterable
 from datetime import datetime
 from functools import partial
@@ -71,12 +73,26 @@ class InspectApp(App[int]):
     # --- start-up and opening sessions ---------------------------------------------------------
 
     def on_mount(self) -> None:
+        self._commit_on_signals()
         # With a session given, go straight to loading it; the sessions list is only built when the
         # inspector closes the session (two screens mounting at once trips Textual's Header).
         if self.session_path is not None:
             self.open_session(self.session_path)
         else:
             self.show_sessions()
+
+    def _commit_on_signals(self) -> None:
+        """Closing the terminal (SIGHUP) or being asked to stop (SIGTERM) quits the way Ctrl+Q does:
+        what is typed in the focused field is committed first. (Committed values never depend on
+        this — every save is already durable — it only rescues a half-typed field.)"""
+        if self.is_headless:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGHUP, signal.SIGTERM):
+                loop.add_signal_handler(sig, lambda: self.call_later(self.action_quit))
+        except (AttributeError, NotImplementedError, RuntimeError):  # Windows has neither signal nor handlers
+            pass
 
     def show_sessions(self) -> None:
         """Back to the list of sessions: pop to it, or put it in place of the current screen."""

@@ -5,9 +5,10 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.events import ScreenSuspend
 from textual.screen import Screen
-from textual.widgets import Footer, Header
+from textual.widgets import Header
 
 from inspect_tui.tui.widgets.fields import commit_all
+from inspect_tui.tui.widgets.footer import QuietFooter
 from inspect_tui.tui.widgets.status import SaveStatus
 
 
@@ -20,7 +21,7 @@ class BaseScreen(Screen[None]):
         session = getattr(self.app, "session", None)
         status.last_saved = session.last_saved if session is not None else None
         yield status
-        yield Footer(compact=True)
+        yield QuietFooter(compact=True)
 
     def on_screen_suspend(self, event: ScreenSuspend) -> None:
         # Switching screens commits whatever is typed in this one.

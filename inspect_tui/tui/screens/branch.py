@@ -135,7 +135,7 @@ class ReportPane(StepPane):
         text.append("计时中" if self.running else "已暂停（F4 开始）", style="bold" if self.running else "dim")
         if used > limit:
             text.append(f"  已超时 {(used - limit) // 60:02d}:{(used - limit) % 60:02d}", style="bold red")
-        self.query_one("#timer", Static).update(text)
+        self.query_one("#timer", Static).update(text, layout=False)
 
     def watch_seconds(self) -> None:
         if self.is_mounted:
@@ -274,7 +274,7 @@ class ObservePane(StepPane):
         text.append(status_label(status), style="bold " + STATUS_STYLE.get(status or "", ""))
         if status is None:
             text.append("  （Y 符合 · P 部分 · N 不符合 · X 不适用）", style="dim")
-        self.query_one(".item-status", Static).update(text)
+        self.query_one(".item-status", Static).update(text, layout=False)
 
     def _save_field(self, **fields: Any) -> bool:
         if self.item_id is None:
@@ -391,7 +391,8 @@ class AskPane(StepPane):
     def show_result(self, result: BranchResult) -> None:
         rate = fmt_rate(result.awareness)
         self.query_one("#awareness", Static).update(
-            Text.assemble("应知应会知晓率 ", (rate, "bold"), f"（答对 {result.adequate} / 已判定 {result.asked}）"))
+            Text.assemble("应知应会知晓率 ", (rate, "bold"), f"（答对 {result.adequate} / 已判定 {result.asked}）"),
+            layout=False)
 
     def _form(self) -> dict[str, Any]:
         adequate = self.query_one("#ask-adequate", Select).value
@@ -764,7 +765,7 @@ class BranchScreen(BaseScreen):
                              (f"{fmt_score(result.total)}/{fmt_score(result.full_marks)}", "bold"),
                              f" {result.rating.label if result.scored_items else '未评'}"
                              f" · 问题 {result.problems} · 知晓率 {fmt_rate(result.awareness)}")
-        self.query_one("#branch-title", Static).update(head)
+        self.query_one("#branch-title", Static).update(head, layout=False)
         bar = Text()
         for s in STEPS:
             style = "reverse bold" if s is self.step else ""
@@ -772,7 +773,7 @@ class BranchScreen(BaseScreen):
             bar.append(f" {s.label}{mark}", style=style)
             bar.append(" ")
         bar.append(f"  {self.step.title}", style="bold")
-        self.query_one("#stepbar", Static).update(bar)
+        self.query_one("#stepbar", Static).update(bar, layout=False)
         self.pane().show_result(result)  # the other panes catch up when they are shown (watch_step)
 
     def watch_step(self, old: Step, new: Step) -> None:

@@ -14,10 +14,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, Label, Select, Static, TextArea
+from textual.widgets import Header, Input, Label, Select, Static, TextArea
 
 from inspect_tui.core.plan import PlannedBranch
 from inspect_tui.errors import UserError
+from inspect_tui.tui.widgets.footer import QuietFooter
 
 
 class NewSessionScreen(Screen[Path | None]):
@@ -52,7 +53,7 @@ class NewSessionScreen(Screen[Path | None]):
             yield Label("被观摩支部（每行一个：名称 或 名称,单位）")
             yield TextArea(id="branches", soft_wrap=True, tab_behavior="focus")
             yield Static(id="new-error", classes="error")
-        yield Footer(compact=True)
+        yield QuietFooter(compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#group", Input).focus()
