@@ -186,6 +186,30 @@ def test_digest_parts_agree_with_digest(ops):
     assert [st_.digest for st_ in fast.stats] == [st_.digest for st_ in plain.stats]
 
 
+def test_merge_files_writes_what_write_session_would(tmp_path):
+    """The merge writes records passed on unchanged as the text they were read from: the output's
+    records line is byte for byte what ``write_session`` makes of the joined records."""
+    from inspect_tui.store.merge_files import merge_files
+    from inspect_tui.store.session_file import read_session, write_session
+
+    copies, _ = run_history([("edit", 0, RIDS[0], 1), ("edit", 1, RIDS[0], 2), ("edit", 1, RIDS[1], 3),
+                             ("sync", 2, 1, 0), ("edit", 2, RIDS[2], 4), ("delete", 0, RIDS[0], 0)])
+    paths = []
+    for n, c in enumerate(copies):
+        paths.append(tmp_path / f"c{n}.jsonl")
+        write_session(paths[-1], BASE.for_inspector(NAMES[n]).model_dump(mode="json"), c.values(), [])
+    report = merge_files(paths, tmp_path / "m.jsonl")
+    meta, records, log = read_session(tmp_path / "m.jsonl")
+    expected = merge_sources(sources(copies))
+    assert report.digest == expected.digest() == digest(records) and report.conflicts == len(expected.conflicts)
+    write_session(tmp_path / "w.jsonl", meta, expected.records.values(), log)
+
+    def records_line(p):
+        return [ln for ln in p.read_bytes().split(b"\n") if ln.startswith(b'{"t":"records"')]
+
+    assert records_line(tmp_path / "m.jsonl") == records_line(tmp_path / "w.jsonl")
+
+
 # --- branch matching keeps merging order-independent ------------------------------------------------
 
 SPELLINGS = ["省财政厅办公室党支部", "省财政厅 办公室支部", "中共省财政厅办公室党支部", "省财政厅办公室党支部委员会"]
@@ -250,3 +274,28 @@ def test_branch_matching_is_order_independent(srcs):
     # merging the result back into one inspector's own copy changes nothing
     back = Source("m", a.meta, list(m.records.values()), [{"event": "merged", "branch_aliases": m.aliases}])
     assert merge_matched([b, back]).digest() == m.digest()
+
+
+def test_merge_files_restores_the_collector(tmp_path):
+    """merge_files pauses the cyclic collector for its bulk work, lets it run while the leader is
+    asked, and leaves it as it found it — also when it refuses."""
+    import gc
+
+    import pytest
+
+    from inspect_tui.errors import UserError
+    from inspect_tui.store.merge_files import merge_files
+    from inspect_tui.store.session_file import write_session
+
+    paths = []
+    for n, name in enumerate(NAMES[:2]):
+        paths.append(tmp_path / f"s{n}.jsonl")
+        meta = BASE.model_copy(update={"visit_id": f"v{n}"}).for_inspector(name)
+        write_session(paths[-1], meta.model_dump(mode="json"), [], [])
+    asked = []
+    assert gc.isenabled()
+    merge_files(paths, tmp_path / "m.jsonl", confirm=lambda lines: asked.append(gc.isenabled()) or True)
+    assert asked == [True] and gc.isenabled()
+    with pytest.raises(UserError):
+        merge_files([*paths, tmp_path / "missing.jsonl"], tmp_path / "m2.jsonl")
+    assert gc.isenabled()

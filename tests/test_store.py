@@ -195,6 +195,39 @@ def test_read_session_same_as_readonly_open_and_checks_ids(path: Path) -> None:
         read_session(path)
 
 
+def test_raw_texts_are_the_parsed_documents_and_write_back_identically(path: Path) -> None:
+    """``_read_session`` with raws parses the compacted records line document by document; the
+    documents equal ``json.loads``'s, and written back unchanged they give the very same line."""
+    docs = [rec(i, n=i * 1.5, esc='引号"\\\n\t\u2028', d={"9": {}, "1": [None, True]}) for i in range(30)]
+    write_session(path, META, docs, [{"event": "x"}])
+    raws: dict = {}
+    meta, records, log, _ = sfm._read_session(path, raws)
+    assert (meta, records, log) == read_session(path) and len(raws) == len(docs)
+    out = path.with_name("out.session")
+    sfm._write_session(out, META, records, [{"event": "x"}], force=False, raws=raws)
+    records_line = [ln for ln in lines_of(path) if ln.startswith(b'{"t":"records"')]
+    assert [ln for ln in lines_of(out) if ln.startswith(b'{"t":"records"')] == records_line
+    changed = [*records[:-1], {**records[-1], "text": "改"}]  # a new document: encoded, not reused
+    sfm._write_session(out, META, changed, [], force=True, raws=raws)
+    assert read_session(out)[1] == changed
+
+
+def test_raw_texts_fall_back_and_refuse_as_before(path: Path) -> None:
+    from inspect_tui.store import journal
+
+    raws: journal.RawTexts = {}
+    spaced = b'{"t": "records", "set": {"1": {"id": "a"}}}'
+    assert journal._scan_set(spaced, "records", raws) is None and raws == {}
+    nan_line = encode_line({"t": "records", "set": {"1": {"id": "a", "x": 1.0}}}).replace(b"1.0", b"NaN")
+    body = nan_line[:nan_line.rindex(b',"c":')] + b"}"
+    obj = journal._scan_set(body, "records", raws)
+    assert obj is not None and len(raws) == 1
+    with pytest.raises(ValueError):  # the journal never stores NaN: refused like encode_line does
+        journal._set_line("records", obj["set"], raws)
+    assert b"".join(journal._set_line("records", {"1": {"id": "b", "t": "NaN"}}, raws)) == encode_line(
+        {"t": "records", "set": {"1": {"id": "b", "t": "NaN"}}})
+
+
 # --------------------------------------------------------------------------- TinyDB is the layer
 
 
@@ -598,3 +631,24 @@ def test_line_format() -> None:
     assert zlib.crc32(body + b"}") == int(crc[:-1])
     assert decode_line(line.rstrip(b"\n")) == {"t": "records", "set": {"1": {"id": "甲"}}}
     assert decode_line(encode_line({}).rstrip(b"\n")) == {}
+
+
+def test_paused_gc_nests_and_restores() -> None:
+    import gc
+
+    from inspect_tui.store.journal import paused_gc
+
+    assert gc.isenabled()
+    with paused_gc():
+        assert not gc.isenabled()
+        with paused_gc():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with paused_gc():
+            pass
+        assert not gc.isenabled()  # was off before: stays off
+    finally:
+        gc.enable()

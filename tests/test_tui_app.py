@@ -4,10 +4,12 @@ store then holds exactly what was entered. Also: opening, new-session form, pale
 from __future__ import annotations
 
 import asyncio
+import io
 from datetime import date
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 from inspect_tui.core.checklist_load import load_default_checklist
 from inspect_tui.core.records import Kind, claim_id, observation_id, score_id, step_note_id
@@ -188,12 +190,13 @@ def test_new_session_from_a_visit_plan(tmp_path, monkeypatch):
             await wait_for(pilot, app, "NewSessionScreen")
             await pilot.press(*"第二观摩小组", "tab")  # a field's text is selected on entry: typing replaces it
             await type_text(pilot, "2026-11-21")
-            await pilot.press("tab", *"张伟", "tab", "tab")
+            await pilot.press("tab", *"张伟", "tab", *"20", "tab", "tab")  # name, report time limit, checklist
             await type_text(pilot, "plan.csv")
             await pilot.press("ctrl+o")
             await pilot.press("ctrl+s")
             await wait_for(pilot, app, "BranchesScreen")
             assert app.session.meta.group == "第二观摩小组" and app.session.meta.inspector == "张伟"
+            assert app.session.meta.report_limit_minutes == 20
             assert [b.data["name"] for b in app.session.branches()] == ["省统计局综合处党支部", "省水利厅办公室党支部"]
             assert app.screen.query_one("#branches").row_count == 2
             await pilot.press("escape")  # close the session: back to the list, which now shows it
@@ -201,6 +204,12 @@ def test_new_session_from_a_visit_plan(tmp_path, monkeypatch):
             assert app.session is None and app.screen.query_one("#sessions").row_count == 1
 
     run(go())
+
+
+def footer_key(app, action: str):
+    from textual.widgets._footer import FooterKey
+
+    return next(k for k in app.screen.query(FooterKey) if k.action == action)
 
 
 def test_palette_offers_every_screen_action_and_marks_unavailable_ones(fresh, tmp_path):
@@ -218,11 +227,14 @@ def test_palette_offers_every_screen_action_and_marks_unavailable_ones(fresh, tm
             await pilot.press("f3")  # 看: nothing observed yet, so "提问题" is greyed out
             cmds = {c.title: c for c in app.get_system_commands(app.screen)}
             assert cmds["提问题"].help.startswith("当前不可用")
+            assert footer_key(app, "promote").has_class("-disabled")  # greyed in the footer too
             assert cmds["上步"].help.startswith("F2") or "f2" in cmds["上步"].help.lower()
             await pilot.press("n")  # "not": now it can be promoted
             await pilot.press("up")
             cmds = {c.title: c for c in app.get_system_commands(app.screen)}
             assert not cmds["提问题"].help.startswith("当前不可用")
+            await pilot.pause()
+            assert not footer_key(app, "promote").has_class("-disabled")
             await cmds["提问题"].callback()  # run from the palette
             await pilot.pause()
             assert app.result(app.screen.branch).problems == 1
@@ -270,5 +282,57 @@ def test_unreadable_session_reports_and_falls_back_to_the_list(tmp_path):
         async with app.run_test(size=(80, 24)) as pilot:
             await wait_for(pilot, app, "SessionsScreen")
             assert app.session is None
+
+    run(go())
+
+
+def test_edit_and_delete_records_then_review(fresh, tmp_path):
+    path, branch = fresh
+    cl = load_default_checklist()
+
+    async def go() -> None:
+        app = make_app(path, sessions_dir=tmp_path / "sessions")
+        async with app.run_test(size=(100, 32)) as pilot:
+            await wait_for(pilot, app, "BranchesScreen")
+            await pilot.press("enter")
+            await wait_for(pilot, app, "BranchScreen")
+            screen = app.screen
+            await pilot.press("f3", "f3", "f3", "enter", *"普通党员", "enter")  # interview 1: from the bank
+            await pilot.press("ctrl+n", *"支部书记", "tab", "tab", *"自拟问题", "enter")  # interview 2: typed
+            interviews = lambda: app.session.records(branch, Kind.INTERVIEW)  # noqa: E731
+            assert sorted(r.data["question"] for r in interviews()) == sorted(["自拟问题", cl.all_questions()[0].text])
+            assert [r.data["question_id"] for r in interviews() if r.data["question"] == "自拟问题"] == [None]
+            await pilot.press("tab", "tab", "tab", "up", "enter")  # the table: open interview 1 again
+            await type_text(pilot, "基本能答出")
+            await pilot.press("enter")
+            assert len(interviews()) == 2
+            first = next(r for r in interviews() if r.data["role"] == "普通党员")
+            assert first.data["answer"] == "基本能答出"
+            await pilot.press("tab", "tab", "delete")  # delete the selected interview
+            assert [r.data["role"] for r in interviews()] == ["支部书记"]
+
+            await pilot.press("f3", "b")
+            await type_text(pilot, "台账不全")
+            await pilot.press("tab")
+            await type_text(pilot, "党费台账")
+            await pilot.press("enter")
+            await pilot.pause()
+            assert screen.result.problems == 1
+            await pilot.press("s", *"建议补齐台账", "ctrl+s")
+            await pilot.pause()
+            await pilot.press("tab", "tab", "tab", "delete")  # the feedback list: delete the problem
+            await pilot.pause()
+            assert screen.result.problems == 0
+            assert [r.data["text"] for r in app.session.records(branch, Kind.SUGGESTION)] == ["建议补齐台账"]
+
+            await pilot.press("v")
+            await wait_for(pilot, app, "ReviewScreen")
+            console = Console(width=100, file=io.StringIO(), record=True)
+            console.print(app.screen.build())
+            text = console.export_text()
+            assert "建议补齐台账" in text and "台账不全" not in text and "自拟问题" in text
+            await pilot.press("e")  # back to 评 from the review
+            await wait_for(pilot, app, "BranchScreen")
+            assert app.screen.step is Step.EVALUATE
 
     run(go())

@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,6 +29,7 @@ VersionDoc = dict[str, Any]
 RecordDoc = dict[str, Any]  # {"id": str, "versions": [VersionDoc, ...]} sorted by "h"
 
 _HASHED = ("kind", "data", "author", "by", "at", "vv", "deleted")
+_HASHED_SORTED = tuple(sorted(_HASHED))  # same canonical JSON; the encoder's key sort has less to do
 
 
 _DEFAULT = json.JSONEncoder().default  # raises the usual "Object of type X is not JSON serializable"
@@ -49,18 +50,29 @@ def canonical_str(obj: Any) -> str:
     a failure, so errors are the same too. Without the C accelerator: ``dumps``'s own path."""
     if _C_MAKE_ENCODER is None or isinstance(obj, str):  # pragma: no cover - CPython has the accelerator
         return _SLOW_CANONICAL(obj)
-    try:
-        encode, markers = _LOCAL.encoder
-    except AttributeError:
-        markers = {}
-        encode = _C_MAKE_ENCODER(markers, _DEFAULT, json.encoder.encode_basestring, None, ":", ",",
-                                 True, False, True)
-        _LOCAL.encoder = encode, markers
+    encode, markers = canonical_encoder()
+    assert encode is not None
     try:
         return "".join(encode(obj, 0))
     except BaseException:
         markers.clear()
         raise
+
+
+def canonical_encoder() -> tuple[Callable[[Any, int], list[str]] | None, dict]:
+    """This thread's C encoder behind ``canonical_str`` and its ``markers`` dict, for loops over tens
+    of thousands of versions (``merge.check_records``): ``"".join(encode(obj, 0))`` is
+    ``canonical_str(obj)`` for a dict ``obj``; after an exception the caller must clear ``markers``.
+    ``None`` encoder without json's C accelerator."""
+    try:
+        return _LOCAL.encoder
+    except AttributeError:
+        pass
+    markers: dict = {}
+    encode = None if _C_MAKE_ENCODER is None else _C_MAKE_ENCODER(
+        markers, _DEFAULT, json.encoder.encode_basestring, None, ":", ",", True, False, True)
+    _LOCAL.encoder = encode, markers
+    return encode, markers
 
 
 def canonical(obj: Any) -> bytes:

@@ -29,6 +29,8 @@ import contextlib
 import errno
 import gc
 import json
+import json.decoder
+import json.scanner
 import os
 import secrets
 import sys
@@ -77,8 +79,58 @@ def encode_line(obj: Mapping[str, Any]) -> bytes:
     return body[:-1] + b',"c":%d}\n' % crc
 
 
-def decode_line(raw: bytes) -> dict:
-    """Check a line's checksum and parse it (``raw`` without its newline); ``ValueError`` says why not."""
+#: Raw JSON text of documents, by ``id(doc)``: ``(doc, text)``. The document is kept alongside so
+#: that its id cannot be reused while the entry exists; a user checks ``entry[0] is doc``.
+RawTexts = dict[int, tuple[dict, str]]
+
+_SCANNER: Any = json.scanner.make_scanner(json.JSONDecoder())  # json.loads's own (C) value parser
+
+
+def _scan_set(body: bytes, table: str, raws: RawTexts) -> dict | None:
+    """Parse a plain ``{"t": table, "set": {...}}`` change line (the compacted form) document by
+    document with json's own scanner, recording each document's exact JSON text in ``raws``.
+    ``None`` (nothing recorded) for any other shape: the caller then uses ``json.loads``. Why: a
+    document passed on unchanged — most of a leader's merge — can then be written back as the text
+    it was read from instead of being encoded again (0.4 s of a 50k-record merge)."""
+    prefix = b'{"t":' + json.dumps(table).encode() + b',"set":{'
+    if not body.startswith(prefix) or not body.endswith(b"}}"):
+        return None
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    scan, scanstring = _SCANNER, json.decoder.scanstring
+    sets: dict[str, Any] = {}
+    found: RawTexts = {}
+    pos, end = len(prefix) - 1, len(text) - 1  # the "{" opening "set"; the final "}"
+    try:
+        if text[pos + 1] == "}":
+            pos += 1
+        else:
+            while text[pos] in "{,":
+                if text[pos + 1] != '"':
+                    return None
+                key, pos = scanstring(text, pos + 2)
+                if text[pos] != ":":
+                    return None
+                doc, stop = scan(text, pos + 1)
+                sets[key] = doc
+                if isinstance(doc, dict):
+                    found[id(doc)] = (doc, text[pos + 1:stop])
+                pos = stop
+                if text[pos] == "}":
+                    break
+    except (ValueError, IndexError, StopIteration):
+        return None
+    if pos != end - 1 or text[pos] != "}":
+        return None
+    raws.update(found)
+    return {"t": table, "set": sets}
+
+
+def decode_line(raw: bytes, raws: RawTexts | None = None, raw_table: str = "") -> dict:
+    """Check a line's checksum and parse it (``raw`` without its newline); ``ValueError`` says why not.
+    With ``raws``, the documents of a plain ``set`` line of ``raw_table`` also get their JSON text."""
     if raw.endswith(b"\r"):
         raw = raw[:-1]
     i = raw.rfind(b'"c":')
@@ -93,6 +145,10 @@ def decode_line(raw: bytes) -> dict:
     body = raw[:start] + b"}"
     if zlib.crc32(body) != int(digits):
         raise ValueError("校验和不符（该行被改动或已损坏）")
+    if raws is not None:
+        scanned = _scan_set(body, raw_table, raws)
+        if scanned is not None:
+            return scanned
     try:
         obj = json.loads(body)
     except ValueError as exc:  # a matching checksum over invalid JSON: written by something else
@@ -178,10 +234,11 @@ def iter_lines(data: bytes, start: int) -> Iterator[tuple[int, int, bytes | None
         pos, line_no = nl + 1, line_no + 1
 
 
-def replay(data: bytes, header: dict, header_end: int, *,
-           stop_at_damage: bool = False) -> tuple[Replay, JournalError | None]:
+def replay(data: bytes, header: dict, header_end: int, *, stop_at_damage: bool = False,
+           raws: RawTexts | None = None, raw_table: str = "") -> tuple[Replay, JournalError | None]:
     """Rebuild the tables from the change lines. Raises ``JournalError`` at the first damaged line,
-    or with ``stop_at_damage`` returns what came before it together with the error."""
+    or with ``stop_at_damage`` returns what came before it together with the error. ``raws``
+    collects the JSON text of ``raw_table``'s documents (see ``_scan_set``)."""
     r = Replay(header=header, header_end=header_end, valid_size=header_end, file_size=len(data))
     pending: list[dict] = []
     pending_lines = 0
@@ -193,7 +250,7 @@ def replay(data: bytes, header: dict, header_end: int, *,
             err = JournalError(line_no, "空行（文件被编辑过？）")
         else:
             try:
-                obj = decode_line(raw)
+                obj = decode_line(raw, raws, raw_table)
                 check_change(obj)
                 err = None
             except ValueError as exc:
@@ -286,11 +343,32 @@ def write_atomic(path: Path, chunks: Iterable[bytes]) -> int:
     return size
 
 
-def journal_chunks(header: dict, tables: Tables) -> Iterator[bytes]:
-    """A compact journal: the header, then one ``set`` line per table."""
+def journal_chunks(header: dict, tables: Tables, raws: RawTexts | None = None) -> Iterator[bytes]:
+    """A compact journal: the header, then one ``set`` line per table. A document found in ``raws``
+    (the very object, read by ``_scan_set``) is written as the text it was read from."""
     yield encode_line(header)
     for name, table in tables.items():
-        yield encode_line({"t": name, "set": table})
+        if raws:
+            yield from _set_line(name, table, raws)
+        else:
+            yield encode_line({"t": name, "set": table})
+
+
+def _set_line(name: str, table: Mapping[str, dict], raws: RawTexts) -> list[bytes]:
+    """``encode_line({"t": name, "set": table})``, in pieces, with the documents' JSON text taken
+    from ``raws`` where it is there (the same bytes when that text came from this encoder). If
+    ``NaN`` or ``Infinity`` shows up (``json.loads`` accepts them, the journal refuses them) the
+    whole line is encoded again, so exactly the same documents are refused as by ``encode_line``."""
+    if not all(type(k) is str for k in table):
+        return [encode_line({"t": name, "set": table})]
+    get, key_text = raws.get, json.encoder.encode_basestring  # how dumps spells a str key
+    docs = ",".join([f"{key_text(key)}:{e[1] if (e := get(id(doc))) is not None and e[0] is doc else _dumps(doc)}"
+                     for key, doc in table.items()]).encode("utf-8")
+    if b"NaN" in docs or b"Infinity" in docs:
+        return [encode_line({"t": name, "set": table})]
+    head = b'{"t":' + _dumps(name).encode("utf-8") + b',"set":{'
+    crc = zlib.crc32(b"}}", zlib.crc32(docs, zlib.crc32(head)))  # the checksum of the whole line body
+    return [head, docs, b'},"c":%d}\n' % crc]
 
 
 # --------------------------------------------------------------------------- storage

@@ -42,6 +42,7 @@ from inspect_tui.store.journal import (
     JournalError,
     JournalStorage,
     NotSavedError,
+    RawTexts,
     Replay,
     Tables,
     decode_line,
@@ -135,10 +136,12 @@ def _build_tables(meta: dict, records: Iterable[dict], log: Iterable[dict]) -> T
     return {META: {str(_META_ID): _check_dict(meta, "meta")}, RECORDS: recs, LOG: logs}
 
 
-def _encode_new(tables: Tables, header: dict | None = None) -> list[bytes]:
+def _encode_new(tables: Tables, header: dict | None = None, raws: RawTexts | None = None) -> list[bytes]:
     """The whole compacted journal of a new file, serialised once, in memory: a value JSON cannot
-    store (``TypeError``, or ``ValueError`` for NaN) is refused here, before any file is created."""
-    return list(journal_chunks(header or _header(), tables))
+    store (``TypeError``, or ``ValueError`` for NaN) is refused here, before any file is created.
+    Documents in ``raws`` (read from another file, unchanged) are written as the text they were read
+    from (``journal_chunks``)."""
+    return list(journal_chunks(header or _header(), tables, raws))
 
 
 # --------------------------------------------------------------------------- reading the file
@@ -227,13 +230,14 @@ def parse_header(path: Path, data: bytes) -> tuple[dict, int]:
     return header, nl + 1
 
 
-def _load(path: Path) -> tuple[Replay, int]:
-    """Read and replay ``path``; returns the replay and the file's original format version."""
+def _load(path: Path, raws: RawTexts | None = None) -> tuple[Replay, int]:
+    """Read and replay ``path``; returns the replay and the file's original format version.
+    ``raws`` collects the JSON text of record documents (for ``_write_session``)."""
     data = _read_bytes(path)
     header, start = parse_header(path, data)
     try:
         with paused_gc():
-            r, _ = replay(data, header, start)
+            r, _ = replay(data, header, start, raws=raws, raw_table=RECORDS)
     except JournalError as exc:
         raise _corrupt(path, exc.line, exc.reason) from None
     version = header["version"]
@@ -512,12 +516,21 @@ def read_session(path: str | Path) -> tuple[dict, list[dict], list[dict]]:
     The same checks as ``SessionFile.open(readonly=True)`` (header, every line's checksum, record
     ids), but the documents are handed over as parsed instead of deep-copied: nothing else holds
     them once the file is read, and copying was a third of reading a 50k-record merge."""
-    path = Path(path)
-    r, _ = _load(path)
+    meta, records, log, _ = _read_session(Path(path), None)
+    return meta, records, log
+
+
+def _read_session(path: Path, raws: RawTexts | None) -> tuple[dict, list[dict], list[dict], RawTexts | None]:
+    """``read_session``; with ``raws`` (a dict to fill) also the JSON text of the record documents,
+    for writing them back unchanged with ``_write_session`` (the leader's merge)."""
+    r, version = _load(path, raws)
+    if version < FORMAT_VERSION and raws:  # migrated documents are not the text that was read
+        raws.clear()
     records = r.tables.get(RECORDS, {})
     _index(path, records)
     meta = r.tables.get(META, {}).get(str(_META_ID))
-    return meta if meta is not None else {}, list(records.values()), list(r.tables.get(LOG, {}).values())
+    return (meta if meta is not None else {}, list(records.values()), list(r.tables.get(LOG, {}).values()),
+            raws)
 
 
 def write_session(path: str | Path, meta: dict, records: Iterable[dict], log: Iterable[dict],
@@ -526,8 +539,14 @@ def write_session(path: str | Path, meta: dict, records: Iterable[dict], log: It
     another process has open for writing is always refused (its writes would land in the old file).
     The documents are checked and serialised once (``_build_tables``, ``_encode_new``), then written
     as a compacted journal with fsync, ``os.replace`` and a folder fsync (``write_atomic``)."""
-    path = Path(path)
-    chunks = _encode_new(_build_tables(meta, records, log))
+    _write_session(Path(path), meta, records, log, force=force)
+
+
+def _write_session(path: Path, meta: dict, records: Iterable[dict], log: Iterable[dict], *, force: bool,
+                   raws: RawTexts | None = None) -> None:
+    """``write_session``; record documents found in ``raws`` — the very objects ``_read_session``
+    parsed, which the caller has not changed — are written as the text they were read from."""
+    chunks = _encode_new(_build_tables(meta, records, log), raws=raws)
     with SessionLock.acquire(path):
         _write_new(path, chunks, force=force)
 

@@ -12,6 +12,23 @@ the screen's *active* bindings), so a key, its footer hint and its palette entry
 apart, and an action greyed out in the footer (``check_action`` → ``None``) is also marked
 unavailable in the palette. The UI computes nothing: scores, ratings, rates and progress are
 ``Session.result`` (i.e. ``core.scoring``) values, only formatted here.
+
+Screens and keys (all also in the command palette, Ctrl+P):
+
+* 会话 (sessions): Enter open · N new · M merge (MergeScreen) · F5 refresh
+* 新建会话: Ctrl+O import a CSV/YAML visit plan · Ctrl+S create · Esc cancel
+* 支部 (branches): Enter open branch · V review · A add branch · E export (ExportScreen) · M merge ·
+  Esc close session
+* 支部观摩 (one branch): F2/F3 previous/next step (also [ ] and 1–5 outside text fields) · D step
+  done · V review · Esc from a field back to the step's list, then back to the branches
+  - 述: F4 start/pause the report timer, +/- limit, Ctrl+R reset; notes (Ctrl+S or leave to save);
+    Space claims an item
+  - 看/查: Y meets · P partly · N not · X n/a (then the cursor moves on) · F promote to a problem
+  - 问: Enter picks a question · Ctrl+N next interviewee · Del deletes an interview
+  - 评: Enter edits the score · H highlight · B problem · S suggestion · Z rectification ·
+    F promote the item's shortfalls · E/Enter edit · Del delete
+* 审阅 (review): E go to 评 · Esc back
+* everywhere: Ctrl+T light/dark theme · Ctrl+Q save what is typed and quit · Ctrl+P palette
 """
 
 from __future__ import annotations

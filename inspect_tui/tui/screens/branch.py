@@ -273,7 +273,7 @@ class ObservePane(StepPane):
         text = Text("判定：")
         text.append(status_label(status), style="bold " + STATUS_STYLE.get(status or "", ""))
         if status is None:
-            text.append("  （Y 符合 · P 部分 · N 不符合 · X 不适用）", style="dim")
+            text.append("  （按 Y/P/N/X）", style="dim")
         self.query_one(".item-status", Static).update(text, layout=False)
 
     def _save_field(self, **fields: Any) -> bool:
@@ -311,7 +311,8 @@ class ObservePane(StepPane):
         return True
 
     def action_status(self, value: str) -> None:
-        if self._save_field(status=value):
+        rec = self.obs(self.item_id) if self.item_id else None
+        if (rec is not None and rec.data.get("status") == value) or self._save_field(status=value):
             self.show_status(value)
             ol = self.query_one(OptionList)
             if ol.has_focus and ol.highlighted is not None and ol.highlighted < ol.option_count - 1:
@@ -397,7 +398,8 @@ class AskPane(StepPane):
     def _form(self) -> dict[str, Any]:
         adequate = self.query_one("#ask-adequate", Select).value
         question = self.query_one("#ask-question", FieldInput).value.strip()
-        qid = self.question_id if self.question_id and self.bank[self.question_id].text == question else None
+        asked = self.bank.get(self.question_id or "")
+        qid = self.question_id if asked is not None and asked.text == question else None
         return {"branch": self.branch, "role": self.query_one("#ask-role", FieldInput).value.strip(),
                 "name": self.query_one("#ask-name", FieldInput).value.strip(), "question_id": qid,
                 "question": question, "answer": self.query_one("#ask-answer", FieldInput).value.strip(),
@@ -424,7 +426,9 @@ class AskPane(StepPane):
 
     @on(Select.Changed, "#ask-adequate")
     def _adequate(self, event: Select.Changed) -> None:
-        if not getattr(self, "_loading", False):
+        wanted = {"yes": True, "no": False}.get(event.value)  # type: ignore[call-overload]
+        rec = self.session.index.live(self.current) if self.current else None
+        if wanted != (rec.data.get("adequate") if rec else None):  # not just a record being shown
             self._save()
 
     @on(OptionList.OptionSelected)
@@ -441,14 +445,12 @@ class AskPane(StepPane):
         d = rec.data if rec else {}
         self.current = rec.id if rec else None
         self.question_id = d.get("question_id")
-        self._loading = True
         self.query_one("#ask-role", FieldInput).load(d.get("role", ""))
         self.query_one("#ask-name", FieldInput).load(d.get("name", ""))
         self.query_one("#ask-question", FieldInput).load(d.get("question", ""))
         self.query_one("#ask-answer", FieldInput).load(d.get("answer", ""))
         adequate = {True: "yes", False: "no"}.get(d.get("adequate"), Select.NULL)  # type: ignore[call-overload]
         self.query_one("#ask-adequate", Select).value = adequate
-        self.call_after_refresh(setattr, self, "_loading", False)
 
     @on(DataTable.RowSelected, "#interviews")
     def _edit(self, event: DataTable.RowSelected) -> None:
@@ -773,6 +775,7 @@ class BranchScreen(BaseScreen):
             bar.append(f" {s.label}{mark}", style=style)
             bar.append(" ")
         bar.append(f"  {self.step.title}", style="bold")
+        bar.append("   F2/F3 换环节", style="dim")
         self.query_one("#stepbar", Static).update(bar, layout=False)
         self.pane().show_result(result)  # the other panes catch up when they are shown (watch_step)
 

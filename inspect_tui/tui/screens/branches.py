@@ -19,6 +19,7 @@ from inspect_tui.core.steps import STEPS
 from inspect_tui.tui.app import optional_screen
 from inspect_tui.tui.format import fmt_score
 from inspect_tui.tui.screens.base import BaseScreen
+from inspect_tui.tui.widgets.footer import QuietFooter
 
 EXPORT = ("inspect_tui.tui.screens.export_screen", "ExportScreen")
 MERGE = ("inspect_tui.tui.screens.merge_screen", "MergeScreen")
@@ -26,6 +27,9 @@ MERGE = ("inspect_tui.tui.screens.merge_screen", "MergeScreen")
 
 class AddBranchModal(ModalScreen[tuple[str, str] | None]):
     BINDINGS = [Binding("escape", "cancel", "取消")]
+
+    def on_mount(self) -> None:
+        self.query_one("#name", Input).focus()
 
     def compose(self) -> ComposeResult:
         from textual.containers import Vertical
@@ -35,6 +39,7 @@ class AddBranchModal(ModalScreen[tuple[str, str] | None]):
             yield Input(placeholder="支部名称", id="name")
             yield Label("所属单位（可选）")
             yield Input(placeholder="单位", id="unit")
+        yield QuietFooter(compact=True)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         name = self.query_one("#name", Input).value.strip()

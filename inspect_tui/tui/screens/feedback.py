@@ -17,6 +17,7 @@ from textual.widgets import Input, Label, Select, Static, TextArea
 
 from inspect_tui.core.index import Rec
 from inspect_tui.core.records import Kind
+from inspect_tui.tui.widgets.footer import QuietFooter
 
 TITLES = {Kind.HIGHLIGHT: "亮点（经验做法）", Kind.PROBLEM: "问题", Kind.SUGGESTION: "建议",
           Kind.RECTIFICATION: "整改要求"}
@@ -60,6 +61,7 @@ class FeedbackModal(ModalScreen[Rec | None]):
                 yield Label("责任人")
                 yield Input(d.get("responsible", ""), id="fb-responsible", placeholder="如 支部书记")
             yield Static(classes="error", id="fb-error")
+        yield QuietFooter(compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#fb-text", TextArea).focus()

@@ -44,6 +44,8 @@ class NewSessionScreen(Screen[Path | None]):
             yield Input(self.today.isoformat(), id="date")
             yield Label("本人姓名")
             yield Input(placeholder="观摩员姓名", id="inspector")
+            yield Label("汇报限时（分钟，“述”环节计时用）")
+            yield Input("15", id="limit", type="integer")
             yield Label("检查清单")
             options = [(p.stem, str(p)) for p in find_checklists()]
             yield Select(options, value=options[0][1] if options else Select.NULL, allow_blank=not options,
@@ -123,5 +125,14 @@ class NewSessionScreen(Screen[Path | None]):
             self._error(exc.render())
             return
         path = session.path
-        session.close()
+        try:
+            limit = int(self.query_one("#limit", Input).value or 15)
+            if limit != session.meta.report_limit_minutes:
+                # new_session() has no parameter for it yet; the meta is the session file's own record.
+                meta = session.meta.model_copy(update={"report_limit_minutes": limit})
+                session.file.set_meta(type(meta).model_validate(meta.model_dump()).model_dump(mode="json"))
+        except (ValueError, OSError) as exc:
+            self.app.notify(f"汇报限时未保存（1–240 分钟）：{exc}", severity="warning")
+        finally:
+            session.close()
         self.dismiss(path)
