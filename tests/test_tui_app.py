@@ -145,7 +145,7 @@ async def _walk(fresh, tmp_path):
         assert look0["status"] == "meets" and look0["note"] == ""
         assert (look1["status"], look1["note"]) == ("not", "公开栏未更新")
         assert (chk0["status"], chk0["note"], chk0["evidence"]) == ("partly", "记录缺签名", "会议记录第3页")
-        assert chk0["files"] == [str(photo)]
+        assert chk0["files"] == [str(photo.resolve())]
         assert len(got[Kind.OBSERVATION]) == 3
 
         [problem] = got[Kind.PROBLEM]
@@ -336,3 +336,21 @@ def test_edit_and_delete_records_then_review(fresh, tmp_path):
             assert app.screen.step is Step.EVALUATE
 
     run(go())
+
+
+def test_report_time_limit_is_saved(fresh, tmp_path):
+    asyncio.run(_limit(fresh, tmp_path))
+
+
+async def _limit(fresh, tmp_path):
+    path, _branch = fresh
+    app = make_app(path, sessions_dir=tmp_path / "sessions")
+    async with app.run_test(size=(100, 32)) as pilot:
+        await wait_for(pilot, app, "BranchesScreen")
+        await pilot.press("enter")
+        await wait_for(pilot, app, "BranchScreen")
+        await pilot.press("tab", "plus", "plus", "plus", "minus")
+        await pilot.pause()
+        assert "限时 17 分钟" in str(app.screen.query_one("#timer").render())
+    with Session.open(path, readonly=True) as s:
+        assert s.meta.report_limit_minutes == 17

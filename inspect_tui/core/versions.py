@@ -132,6 +132,8 @@ def join_records(a: Mapping[str, RecordDoc], b: Mapping[str, RecordDoc]) -> dict
 def winner(versions: list[VersionDoc]) -> VersionDoc:
     """The version to *show* while a conflict is open: the latest by time, ties by hash. Showing one
     is not settling: callers check ``len(versions) > 1`` and mark the record as conflicted."""
+    if len(versions) == 1:
+        return versions[0]
     return max(versions, key=lambda v: (v["at"], v["h"]))
 
 

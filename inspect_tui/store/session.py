@@ -82,7 +82,7 @@ class Session:
         self.file = file
         self.meta = parse_meta(file.path, file.meta)
         self.checklist = checklist_for(file.path, self.meta, checklist)
-        self.index = RecordIndex(file.records())
+        self.index = RecordIndex(file.records(copy=False))  # read-only use: the index never mutates docs
         # A fresh replica id per writable open: a file copied to a USB stick and edited on two
         # laptops must never reuse one version-vector key, or one copy's edits could appear to
         # have seen the other's and silently win.
@@ -161,6 +161,15 @@ class Session:
             raise KeyError(record_id)
         return self.save(current.kind, current.data, record_id, deleted=True)
 
+    def set_report_limit(self, minutes: int) -> None:
+        """The time limit for a branch's report (述) is visit-wide meta, saved durably."""
+        try:
+            meta = SessionMeta.model_validate({**self.meta.model_dump(), "report_limit_minutes": minutes})
+        except ValidationError as exc:
+            raise UserError(f"汇报限时应为 1–240 分钟：{exc.errors()[0]['msg']}") from None
+        self.file.set_meta(meta.model_dump(mode="json"))
+        self.meta = meta
+
     def add_branch(self, name: str, unit: str = "") -> Rec:
         order = max((b.data.get("order", 0) for b in self.index.branches()), default=0) + 1
         return self.save(Kind.BRANCH, {"name": name, "unit": unit, "order": order})
@@ -184,11 +193,12 @@ class Session:
 
 def new_session(folder: str | Path, *, group: str, day: date, inspector: str, checklist: Checklist,
                 branches: Iterable[PlannedBranch | str], inspectors: Iterable[str] = (),
-                path: str | Path | None = None, force: bool = False) -> Session:
+                report_limit_minutes: int = 15, path: str | Path | None = None, force: bool = False) -> Session:
     """Start a visit: the one function behind both ``session new`` and the TUI's new-session form."""
     try:
         meta = SessionMeta(group=group, date=day, inspector=inspector, checklist=ChecklistRef.of(checklist),
                            inspectors=tuple(dict.fromkeys([*inspectors, inspector])),
+                           report_limit_minutes=report_limit_minutes,
                            checklist_content=checklist.model_dump(mode="json"))
     except ValidationError as exc:
         first = exc.errors()[0]

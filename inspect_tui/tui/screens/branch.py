@@ -50,6 +50,7 @@ from inspect_tui.core.records import (
 )
 from inspect_tui.core.scoring import BranchResult, analyse_branch
 from inspect_tui.core.steps import STEPS, Step
+from inspect_tui.errors import UserError
 from inspect_tui.tui.format import STATUS_MARK, STATUS_STYLE, fmt_rate, fmt_score, status_label
 from inspect_tui.tui.screens.base import BaseScreen
 from inspect_tui.tui.widgets.fields import FieldArea, FieldInput, commit_all
@@ -163,7 +164,12 @@ class ReportPane(StepPane):
         self.save_note(seconds=0)
 
     def action_limit(self, delta: int) -> None:
-        self.limit_minutes = max(1, self.limit_minutes + delta)
+        try:
+            self.session.set_report_limit(max(1, self.limit_minutes + delta))
+        except (UserError, OSError) as exc:
+            self.app.notify(f"汇报限时未保存：{exc}", severity="error")
+            return
+        self.limit_minutes = self.session.meta.report_limit_minutes
         self.render_timer()
 
     def stop(self) -> None:
@@ -295,7 +301,8 @@ class ObservePane(StepPane):
         if missing:
             self.app.notify("找不到文件：" + "、".join(missing), title="未保存", severity="error")
             return False
-        return self._save_field(files=paths)
+        # stored absolute: the export and the review find them whatever folder the app started in
+        return self._save_field(files=[str(Path(p).expanduser().resolve()) for p in paths])
 
     def _refresh_option(self) -> None:
         ol = self.query_one(OptionList)

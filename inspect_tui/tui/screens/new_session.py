@@ -118,21 +118,18 @@ class NewSessionScreen(Screen[Path | None]):
             return
         choice = self.query_one("#checklist", Select).value
         try:
+            limit = int(self.query_one("#limit", Input).value or 15)
+        except ValueError:
+            self._error("汇报限时应为 1–240 之间的整数（分钟）。")
+            return
+        try:
             checklist = load_checklist(str(choice))
             session = new_session(self.app.sessions_dir, group=group, day=day, inspector=inspector,
-                                  checklist=checklist, branches=branches, inspectors=self.inspectors)
+                                  checklist=checklist, branches=branches, inspectors=self.inspectors,
+                                  report_limit_minutes=limit)
         except UserError as exc:
             self._error(exc.render())
             return
         path = session.path
-        try:
-            limit = int(self.query_one("#limit", Input).value or 15)
-            if limit != session.meta.report_limit_minutes:
-                # new_session() has no parameter for it yet; the meta is the session file's own record.
-                meta = session.meta.model_copy(update={"report_limit_minutes": limit})
-                session.file.set_meta(type(meta).model_validate(meta.model_dump()).model_dump(mode="json"))
-        except (ValueError, OSError) as exc:
-            self.app.notify(f"汇报限时未保存（1–240 分钟）：{exc}", severity="warning")
-        finally:
-            session.close()
+        session.close()
         self.dismiss(path)
