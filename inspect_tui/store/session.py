@@ -31,13 +31,17 @@ from inspect_tui.store.paths import session_filename
 from inspect_tui.store.session_file import SessionFile
 
 
+def first_error(exc: ValidationError) -> str:
+    """The first problem pydantic found, as ``field.path: message`` for a one-line report."""
+    first = exc.errors()[0]
+    return f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+
+
 def parse_meta(path: Path | str, raw: Mapping[str, Any]) -> SessionMeta:
     try:
         return SessionMeta.model_validate(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise file_error(path, f"会话信息不完整或有误：{where}: {first['msg']}") from None
+        raise file_error(path, f"会话信息不完整或有误：{first_error(exc)}") from None
 
 
 @functools.lru_cache(maxsize=8)
@@ -136,8 +140,7 @@ class Session:
         try:
             clean = validate_data(kind, dict(data))
         except ValidationError as exc:
-            first = exc.errors()[0]
-            raise UserError(f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from None
+            raise UserError(first_error(exc)) from None
         rid = record_id or new_id(kind)
         old = self.file.get(rid)
         seen = old["versions"] if old else []
@@ -166,7 +169,7 @@ class Session:
         try:
             meta = SessionMeta.model_validate({**self.meta.model_dump(), "report_limit_minutes": minutes})
         except ValidationError as exc:
-            raise UserError(f"汇报限时应为 1–240 分钟：{exc.errors()[0]['msg']}") from None
+            raise UserError(f"汇报限时应为 1–240 分钟：{first_error(exc)}") from None
         self.file.set_meta(meta.model_dump(mode="json"))
         self.meta = meta
 
@@ -201,8 +204,7 @@ def new_session(folder: str | Path, *, group: str, day: date, inspector: str, ch
                            report_limit_minutes=report_limit_minutes,
                            checklist_content=checklist.model_dump(mode="json"))
     except ValidationError as exc:
-        first = exc.errors()[0]
-        raise UserError(f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from None
+        raise UserError(first_error(exc)) from None
     target = Path(path) if path else Path(folder) / session_filename(group, day, inspector)
     target.parent.mkdir(parents=True, exist_ok=True)
     return Session.create(target, meta, branches, checklist=checklist, force=force)
