@@ -545,7 +545,7 @@ def test_full_disk_rolls_back_and_keeps_what_was_saved(path: Path, monkeypatch: 
 # --------------------------------------------------------------------------- recovery
 
 
-def test_recover_keeps_valid_lines_before_the_damage(path: Path, tmp_path: Path) -> None:
+def test_recover_keeps_every_intact_line(path: Path, tmp_path: Path) -> None:
     with make(path) as sf:
         for i in range(3, 10):
             sf.put(rec(i))
@@ -557,12 +557,28 @@ def test_recover_keeps_valid_lines_before_the_damage(path: Path, tmp_path: Path)
     out = tmp_path / "new.session"
     report = recover(path, out)
     assert path.read_bytes() == before
-    assert report.damaged_line == 7 and report.kept == 5 and report.dropped == 6 and report.records == 5
+    assert report.damaged_line == 7 and report.damaged_lines == (7,)
+    assert report.kept == 9 and report.dropped == 2 and report.records == 9
     assert "第 7 行" in str(report)
     with SessionFile.open(out) as sf:
-        assert [r["id"] for r in sf.records()] == ["r0", "r1", "r2", "r3", "r4"]
+        assert sorted(r["id"] for r in sf.records()) == ["r0", "r1", "r2", "r3", "r4", "r6", "r7", "r8", "r9"]
     with pytest.raises(UserError, match="已存在"):
         recover(path, out)
+
+
+def test_compacted_tables_are_chunked_so_damage_costs_one_chunk(path: Path, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from inspect_tui.store import journal
+
+    monkeypatch.setattr(journal, "CHUNK_DOCS", 4)
+    make(path, n=10).close()
+    lines = lines_of(path)  # header, meta, records ×3 chunks (4+4+2), log, ""
+    assert len(lines) == 7 and all(b'"t":"records"' in ln for ln in lines[2:5])
+    assert [r["id"] for r in read_session(path)[1]] == [f"r{i}" for i in range(10)]
+    rewrite_line(path, 3, lines[3].replace(b"r5", b"rX"))  # the second chunk: r4..r7
+    report = recover(path, tmp_path / "out")
+    assert report.damaged_lines == (4,) and report.records == 6
+    assert sorted(r["id"] for r in read_session(tmp_path / "out")[1]) == ["r0", "r1", "r2", "r3", "r8", "r9"]
 
 
 def test_recover_rebuilds_a_damaged_header(path: Path, tmp_path: Path) -> None:

@@ -219,6 +219,8 @@ class Replay:
     valid_size: int = 0  # bytes up to the end of the last complete commit
     file_size: int = 0
     dropped_tail: int = 0  # lines of an unfinished commit plus a torn last line (never acknowledged)
+    damaged: list[JournalError] = field(default_factory=list)  # lines skipped by ``skip_damage``
+    kept: list[tuple[int, int]] = field(default_factory=list)  # byte ranges of applied lines (skip mode)
 
 
 def iter_lines(data: bytes, start: int) -> Iterator[tuple[int, int, bytes | None]]:
@@ -235,14 +237,21 @@ def iter_lines(data: bytes, start: int) -> Iterator[tuple[int, int, bytes | None
 
 
 def replay(data: bytes, header: dict, header_end: int, *, stop_at_damage: bool = False,
-           raws: RawTexts | None = None, raw_table: str = "") -> tuple[Replay, JournalError | None]:
+           skip_damage: bool = False, raws: RawTexts | None = None,
+           raw_table: str = "") -> tuple[Replay, JournalError | None]:
     """Rebuild the tables from the change lines. Raises ``JournalError`` at the first damaged line,
-    or with ``stop_at_damage`` returns what came before it together with the error. ``raws``
-    collects the JSON text of ``raw_table``'s documents (see ``_scan_set``)."""
+    or with ``stop_at_damage`` returns what came before it together with the error. With
+    ``skip_damage`` (recovery) a damaged line and the commit it belongs to are skipped and every
+    intact commit after it is still applied: each line sets whole documents, so skipping one loses
+    only that change. ``raws`` collects the JSON text of ``raw_table``'s documents (``_scan_set``)."""
     r = Replay(header=header, header_end=header_end, valid_size=header_end, file_size=len(data))
     pending: list[dict] = []
     pending_lines = 0
+    group_start = line_start = header_end
     for line_no, end, raw in iter_lines(data, header_end):
+        if not pending:
+            group_start = line_start
+        line_start = end
         if raw is None:  # torn tail: never acknowledged
             r.dropped_tail += 1
             break
@@ -256,6 +265,10 @@ def replay(data: bytes, header: dict, header_end: int, *, stop_at_damage: bool =
             except ValueError as exc:
                 err = JournalError(line_no, str(exc))
         if err is not None:
+            if skip_damage:
+                r.damaged.append(err)
+                pending, pending_lines = [], 0
+                continue
             if stop_at_damage:
                 return r, err
             raise err
@@ -266,6 +279,8 @@ def replay(data: bytes, header: dict, header_end: int, *, stop_at_damage: bool =
                 apply_change(r.tables, o)
             r.lines += pending_lines
             r.valid_size = end
+            if skip_damage:
+                r.kept.append((group_start, end))
             pending, pending_lines = [], 0
     r.dropped_tail += pending_lines
     return r, None
@@ -343,15 +358,23 @@ def write_atomic(path: Path, chunks: Iterable[bytes]) -> int:
     return size
 
 
+CHUNK_DOCS = 256
+
+
 def journal_chunks(header: dict, tables: Tables, raws: RawTexts | None = None) -> Iterator[bytes]:
-    """A compact journal: the header, then one ``set`` line per table. A document found in ``raws``
-    (the very object, read by ``_scan_set``) is written as the text it was read from."""
+    """A compact journal: the header, then ``set`` lines of at most ``CHUNK_DOCS`` documents per
+    table — bounded lines, so one damaged byte costs a recovery at most one chunk, not the table. A
+    document found in ``raws`` (the very object, read by ``_scan_set``) is written as the text it
+    was read from."""
     yield encode_line(header)
     for name, table in tables.items():
-        if raws:
-            yield from _set_line(name, table, raws)
-        else:
-            yield encode_line({"t": name, "set": table})
+        items = list(table.items())
+        for i in range(0, max(len(items), 1), CHUNK_DOCS):
+            chunk = dict(items[i:i + CHUNK_DOCS])
+            if raws:
+                yield from _set_line(name, chunk, raws)
+            else:
+                yield encode_line({"t": name, "set": chunk})
 
 
 def _set_line(name: str, table: Mapping[str, dict], raws: RawTexts) -> list[bytes]:

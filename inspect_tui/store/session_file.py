@@ -567,12 +567,14 @@ class RecoverReport:
     reason: str
     records: int  # records in the recovered file
     header_rebuilt: bool = False
+    damaged_lines: tuple[int, ...] = ()
 
     def __str__(self) -> str:
         lines = [f"已写入 {self.out}：保留 {self.kept} 条修改，丢弃 {self.dropped} 行，"
                  f"共 {self.records} 条记录。"]
         if self.damaged_line is not None:
-            lines.append(f"{self.source} 第 {self.damaged_line} 行起损坏：{self.reason}")
+            where = "、".join(map(str, self.damaged_lines[:10])) + ("…" if len(self.damaged_lines) > 10 else "")
+            lines.append(f"{self.source} 第 {where} 行已损坏（{self.reason}），其余完好的修改均已保留。")
         else:
             lines.append(f"{self.source} 中没有发现损坏。")
         if self.header_rebuilt:
@@ -581,8 +583,8 @@ class RecoverReport:
 
 
 def recover(path: str | Path, out: str | Path) -> RecoverReport:
-    """Copy every intact change before the first damaged line of ``path`` into a new file ``out``
-    (atomically). ``path`` is never modified; ``out`` must not exist yet."""
+    """Copy every intact change of ``path`` into a new file ``out`` (atomically), skipping damaged
+    lines. ``path`` is never modified; ``out`` must not exist yet."""
     path, out = Path(path), Path(out)
     if out.exists():
         raise file_error(out, "输出文件已存在，请换一个文件名")
@@ -601,14 +603,15 @@ def recover(path: str | Path, out: str | Path) -> RecoverReport:
         header = _header(recovered=True)
         head = encode_line(header)
         header_rebuilt = True
-    r, err = replay(data, header, start, stop_at_damage=True)
+    r, _ = replay(data, header, start, skip_damage=True)
     total = sum(1 for _ in _complete_lines(data, start))
     torn = 0 if data.endswith(b"\n") or len(data) <= start else 1
     dropped = total - r.lines + torn
-    write_atomic(out, [head, data[start:r.valid_size]])
+    write_atomic(out, [head, *(data[a:b] for a, b in r.kept)])
     records = len(r.tables.get(RECORDS, {}))
-    return RecoverReport(path, out, r.lines, dropped, err.line if err else None, err.reason if err else "",
-                         records, header_rebuilt)
+    first = r.damaged[0] if r.damaged else None
+    return RecoverReport(path, out, r.lines, dropped, first.line if first else None, first.reason if first else "",
+                         records, header_rebuilt, tuple(e.line for e in r.damaged))
 
 
 def _complete_lines(data: bytes, start: int) -> Iterable[int]:
