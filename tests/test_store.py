@@ -668,3 +668,28 @@ def test_paused_gc_nests_and_restores() -> None:
         assert not gc.isenabled()  # was off before: stays off
     finally:
         gc.enable()
+
+
+def test_a_lock_dropped_during_release_does_not_deadlock(tmp_path: Path) -> None:
+    """Garbage collection can run a dropped lock's ``__del__`` while ``release`` holds the registry
+    mutex on the same thread (seen as a hang of the whole suite)."""
+    import threading
+
+    from inspect_tui.store import lock as lock_mod
+
+    a = lock_mod.SessionLock.acquire(tmp_path / "a.session")
+    b = lock_mod.SessionLock.acquire(tmp_path / "b.session")
+    done = threading.Event()
+
+    def release_inside_release() -> None:
+        with lock_mod._held_mutex:
+            b.__del__()
+        done.set()
+
+    t = threading.Thread(target=release_inside_release, daemon=True)
+    t.start()
+    t.join(10)
+    assert done.is_set(), "releasing a lock from inside release() deadlocked"
+    assert not b.held and not (tmp_path / ".b.session.lock").exists()
+    a.release()
+    lock_mod.SessionLock.acquire(tmp_path / "b.session").release()

@@ -151,7 +151,7 @@ def build_feedback(*, meta: Any, checklist: Checklist, branch: Rec, records: lis
         })
 
     unsettled = [{"title": i.item.title, "area": i.area.title, "value": fmt_num(i.value),
-                  "full": fmt_num(i.item.full_marks),
+                  "full": fmt_num(i.item.full_marks), "score_settled": i.verdict is not None,
                   "scores": "；".join(f"{a} {fmt_num(s)} 分" for a, s in sorted(i.scores.items())),
                   "statuses": "；".join(f"{a}（{st.label}）{s.label}"
                                         for (a, st), s in sorted(i.statuses.items(), key=lambda kv: kv[0]))}

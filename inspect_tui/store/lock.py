@@ -32,7 +32,9 @@ except ImportError:  # pragma: no cover - Windows
     import msvcrt
 
 _held: set[str] = set()
-_held_mutex = threading.Lock()
+# Re-entrant: garbage collection may run a dropped lock's ``__del__`` (→ ``release``) on this very
+# thread while the mutex is held; a plain Lock would deadlock right there.
+_held_mutex = threading.RLock()
 _INFO_AT = 1 if fcntl is None else 0  # Windows locks byte 0, so the owner info starts after it
 
 
