@@ -34,7 +34,6 @@ Screens and keys (all also in the command palette, Ctrl+P):
 from __future__ import annotations
 
 import asyncio
-import importlib
 import signal
 from collections.abc import Iterable
 from datetime import datetime
@@ -54,14 +53,6 @@ from inspect_tui.core.scoring import BranchResult
 from inspect_tui.errors import UserError
 
 THEMES = ("textual-dark", "textual-light")
-
-
-def optional_screen(module: str, name: str) -> type[Screen] | None:
-    """A colleague's screen class, or None while its module is not there yet (the command greys out)."""
-    try:
-        return getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError):
-        return None
 
 
 class InspectApp(App[int]):

@@ -16,13 +16,10 @@ from textual.widgets import DataTable, Input, Label, Static
 
 from inspect_tui.core.scoring import BranchResult
 from inspect_tui.core.steps import STEPS
-from inspect_tui.tui.app import optional_screen
+from inspect_tui.errors import UserError
 from inspect_tui.tui.format import fmt_score
 from inspect_tui.tui.screens.base import BaseScreen
 from inspect_tui.tui.widgets.footer import QuietFooter
-
-EXPORT = ("inspect_tui.tui.screens.export_screen", "ExportScreen")
-MERGE = ("inspect_tui.tui.screens.merge_screen", "MergeScreen")
 
 
 class AddBranchModal(ModalScreen[tuple[str, str] | None]):
@@ -120,10 +117,6 @@ class BranchesScreen(BaseScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("open_branch", "review"):
             return self.current() is not None or None
-        if action == "export":
-            return optional_screen(*EXPORT) is not None or None
-        if action == "merge":
-            return optional_screen(*MERGE) is not None or None
         return True
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
@@ -147,7 +140,11 @@ class BranchesScreen(BaseScreen):
         def added(value: tuple[str, str] | None) -> None:
             if value is None:
                 return
-            rec = self.app.session.add_branch(*value) if value[0] else None
+            try:
+                rec = self.app.session.add_branch(*value) if value[0] else None
+            except (UserError, OSError) as exc:
+                self.app.notify(str(exc), title="支部未添加", severity="error")
+                return
             if rec is not None:
                 self.app.save_count += 1
                 self.app._show_status("")
@@ -160,14 +157,14 @@ class BranchesScreen(BaseScreen):
         self.app.push_screen(AddBranchModal(), added)
 
     def action_export(self) -> None:
-        export = optional_screen(*EXPORT)
-        if export is not None:
-            self.app.push_screen(export(self.app.session.path, self.app.exports_dir))
+        from inspect_tui.tui.screens.export_screen import ExportScreen
+
+        self.app.push_screen(ExportScreen(self.app.session.path, self.app.exports_dir))
 
     def action_merge(self) -> None:
-        merge = optional_screen(*MERGE)
-        if merge is not None:
-            self.app.push_screen(merge(self.app.session.path.parent, None, self.app.me))
+        from inspect_tui.tui.screens.merge_screen import MergeScreen
+
+        self.app.push_screen(MergeScreen(self.app.session.path.parent, None, self.app.me))
 
     def action_close(self) -> None:
         self.app.close_session()

@@ -10,7 +10,6 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
 from inspect_tui.store.paths import recent_sessions
-from inspect_tui.tui.app import optional_screen
 from inspect_tui.tui.screens.base import BaseScreen
 
 
@@ -48,8 +47,6 @@ class SessionsScreen(BaseScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "open":
             return bool(getattr(self, "paths", None)) or None
-        if action == "merge":
-            return optional_screen("inspect_tui.tui.screens.merge_screen", "MergeScreen") is not None or None
         return True
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
@@ -71,9 +68,9 @@ class SessionsScreen(BaseScreen):
         self.app.push_screen(NewSessionScreen(), created)
 
     def action_merge(self) -> None:
-        merge = optional_screen("inspect_tui.tui.screens.merge_screen", "MergeScreen")
-        if merge is not None:
-            self.app.push_screen(merge(self.app.sessions_dir))
+        from inspect_tui.tui.screens.merge_screen import MergeScreen
+
+        self.app.push_screen(MergeScreen(self.app.sessions_dir))
 
     def action_refresh(self) -> None:
         self.refresh_list()
