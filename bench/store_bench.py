@@ -53,35 +53,29 @@ def median_ms(samples: list[float]) -> float:
     return statistics.median(samples) * 1000
 
 
-def bench_ours(folder: Path, n: int, iters: int) -> float:
-    path = folder / f"ours-{n}.session"
-    sf = SessionFile.create(path, META, (record(i) for i in range(n)))
+def time_saves(save, n: int, iters: int) -> float:
+    """Median time of ``save(doc)`` for ``iters`` new records, after the first ``n``."""
     samples = []
-    try:
-        for k in range(iters):
-            doc = record(n + k)
-            t0 = time.perf_counter()
-            sf.put(doc)
-            samples.append(time.perf_counter() - t0)
-    finally:
-        sf.close()
+    for k in range(iters):
+        doc = record(n + k)
+        t0 = time.perf_counter()
+        save(doc)
+        samples.append(time.perf_counter() - t0)
     return median_ms(samples)
+
+
+def bench_ours(folder: Path, n: int, iters: int) -> float:
+    with SessionFile.create(folder / f"ours-{n}.session", META, (record(i) for i in range(n))) as sf:
+        return time_saves(sf.put, n, iters)
 
 
 def bench_stock(folder: Path, n: int, iters: int) -> float:
-    path = folder / f"stock-{n}.json"
-    db = TinyDB(path)
-    db.insert_multiple(record(i) for i in range(n))
-    samples = []
+    db = TinyDB(folder / f"stock-{n}.json")
     try:
-        for k in range(iters):
-            doc = record(n + k)
-            t0 = time.perf_counter()
-            db.insert(doc)
-            samples.append(time.perf_counter() - t0)
+        db.insert_multiple(record(i) for i in range(n))
+        return time_saves(db.insert, n, iters)
     finally:
         db.close()
-    return median_ms(samples)
 
 
 def bench_open(path: Path, repeat: int = 3) -> float:

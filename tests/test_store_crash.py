@@ -40,17 +40,14 @@ if mode in ("compact", "kill-before-replace", "kill-after-replace"):
     session_file.COMPACT_FACTOR = 0   # compact on every open and close
     session_file.COMPACT_MIN_LINES = 0
 
-if mode == "kill-before-replace":
+if mode in ("kill-before-replace", "kill-after-replace"):
     sf = SessionFile.open(path)
     for i in range(5):
         sf.put({"id": f"{tag}-{i}", "n": 0, "pad": pad}); print(f"{tag}-{i} 0", flush=True)
-    os.replace = kill_self
-    sf.close()
-elif mode == "kill-after-replace":
-    sf = SessionFile.open(path)
-    for i in range(5):
-        sf.put({"id": f"{tag}-{i}", "n": 0, "pad": pad}); print(f"{tag}-{i} 0", flush=True)
-    journal.fsync_dir = kill_self
+    if mode == "kill-before-replace":
+        os.replace = kill_self
+    else:
+        journal.fsync_dir = kill_self
     sf.close()
 elif mode == "compact":
     n = 0
