@@ -9,6 +9,7 @@ from pathlib import Path
 from inspect_tui.core.check import check_content
 from inspect_tui.core.meta import SessionMeta
 from inspect_tui.core.plan import PlannedBranch, load_plan
+from inspect_tui.core.scoring import summarise
 from inspect_tui.core.versions import digest
 from inspect_tui.errors import Problem, UserError
 from inspect_tui.store.session import Session, checklist_for, new_session, open_checklist, parse_meta
@@ -99,13 +100,17 @@ def cmd_show(args: argparse.Namespace) -> int:
     with Session.open(args.file, readonly=True) as s:
         m: SessionMeta = s.meta
         print(f"{m.group}  {m.date}  观摩员：{m.inspector}  清单：{m.checklist.id} {m.checklist.version}")
-        for b in s.branches():
-            r = s.result(b.id)
+        results = [s.result(b.id) for b in s.branches()]
+        for r in results:
             steps = "".join(st.label if done else "·" for st, done in r.steps_done.items())
             aware = f"{r.awareness:.0%}" if r.awareness is not None else "—"
             unsettled = f"  未定 {len(r.unsettled)}" if r.unsettled else ""
             print(f"  {steps}  {r.total:6.1f}/{r.full_marks:g} {r.rating.label:<4} 问题 {r.problems:>2}  "
                   f"知晓率 {aware:>4}  {r.name}{unsettled}")
+        summary = summarise(results)
+        if summary.pass_rate is not None:
+            print(f"共 {len(results)} 个支部：达标率 {summary.pass_rate:.0%}，优秀率 {summary.excellence_rate:.0%}；"
+                  f"排名：{' > '.join(r.name for r in summary.ranking[:5])}{' …' if len(results) > 5 else ''}")
     return 0
 
 

@@ -78,6 +78,3 @@ class RecordIndex:
 
     def conflicts(self) -> list[Rec]:
         return [r for r in self._all.values() if r.conflict]
-
-    def all(self) -> list[Rec]:
-        return list(self._all.values())

@@ -52,10 +52,6 @@ class ItemResult:
     disagreement: bool
 
     @property
-    def settled(self) -> bool:
-        return not self.disagreement
-
-    @property
     def suggested(self) -> float | None:
         return suggested_score(self.item, self.statuses.values())
 
