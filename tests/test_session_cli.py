@@ -14,6 +14,7 @@ from inspect_tui.core.records import Kind, observation_id
 from inspect_tui.core.session_schema import SCHEMA_PATH, schema_text
 from inspect_tui.core.steps import Step
 from inspect_tui.core.versions import make_version
+from inspect_tui.errors import UserError
 from inspect_tui.store.session import Session
 from inspect_tui.store.session_file import read_session, write_session
 
@@ -148,3 +149,21 @@ def test_session_file_is_json_lines(tmp_path):
     [path] = write_demo(tmp_path, branches=1, inspectors=1, seed=1)
     for line in path.read_text(encoding="utf-8").splitlines():
         json.loads(line)
+
+
+def test_scores_are_checked_against_the_checklist_and_previews_write_nothing(tmp_path):
+    path = tmp_path / "s.jsonl"
+    assert main(["session", "new", "--group", "G", "--inspector", "张伟", "--branch", "预算处党支部", "-o", str(path)]) == 0
+    with Session.open(path) as s:
+        b = s.branches()[0].id
+        item = s.checklist.items()[0]
+        with pytest.raises(UserError, match="超过"):
+            s.save(Kind.SCORE, {"branch": b, "item": item.id, "score": item.full_marks + 1})
+        with pytest.raises(UserError, match="没有条目 nope"):
+            s.save(Kind.SCORE, {"branch": b, "item": "nope", "score": 1})
+        before = path.read_bytes()
+        preview = s.result(b, mine_only=True, preview_score=(item.id, item.full_marks))
+        assert preview.item(item.id).value == item.full_marks and preview.total == item.full_marks
+        assert path.read_bytes() == before and s.result(b).total == 0
+        with pytest.raises(UserError):
+            s.result(b, preview_score=(item.id, item.full_marks + 1))

@@ -23,7 +23,7 @@ from inspect_tui.core.checklist_load import load_checklist, resolve_checklist
 from inspect_tui.core.index import Rec, RecordIndex
 from inspect_tui.core.meta import ChecklistRef, SessionMeta
 from inspect_tui.core.plan import PlannedBranch
-from inspect_tui.core.records import BranchData, Kind, new_id, validate_data
+from inspect_tui.core.records import BranchData, Kind, new_id, score_id, validate_data
 from inspect_tui.core.scoring import BranchResult, analyse_branch
 from inspect_tui.core.versions import RecordDoc, make_version
 from inspect_tui.errors import UserError, file_error
@@ -141,6 +141,7 @@ class Session:
             clean = validate_data(kind, dict(data))
         except ValidationError as exc:
             raise UserError(first_error(exc)) from None
+        self._check_against_checklist(kind, clean)
         rid = record_id or new_id(kind)
         old = self.file.get(rid)
         seen = old["versions"] if old else []
@@ -150,6 +151,19 @@ class Session:
         doc = {"id": rid, "versions": [v]}
         self.file.put(doc)
         return self.index.apply(doc)
+
+    def _check_against_checklist(self, kind: Kind, data: Mapping[str, Any]) -> None:
+        """Rules that need the checklist: the item exists, a score stays within its full marks."""
+        item_id = data.get("item")
+        if item_id is None:
+            return
+        try:
+            item = self.checklist.item(item_id)
+        except KeyError:
+            raise UserError(f"检查清单中没有条目 {item_id}") from None
+        score = data.get("score")
+        if kind in (Kind.SCORE, Kind.VERDICT) and score is not None and score > item.full_marks:
+            raise UserError(f"评分 {score:g} 超过“{item.title}”的满分 {item.full_marks:g}")
 
     def update(self, kind: Kind, record_id: str, **fields: Any) -> Rec:
         """Change some fields of a record (creating it from ``fields`` when it does not exist)."""
@@ -161,7 +175,7 @@ class Session:
     def delete(self, record_id: str) -> Rec:
         current = self.index.get(record_id)
         if current is None:
-            raise KeyError(record_id)
+            raise UserError(f"没有这条记录：{record_id}")
         return self.save(current.kind, current.data, record_id, deleted=True)
 
     def set_report_limit(self, minutes: int) -> None:
@@ -185,12 +199,24 @@ class Session:
     def records(self, branch: str, kind: Kind | None = None) -> list[Rec]:
         return self.index.of_branch(branch, kind)
 
-    def result(self, branch: str, *, mine_only: bool = False) -> BranchResult:
+    def result(self, branch: str, *, mine_only: bool = False,
+               preview_score: tuple[str, float | None] | None = None) -> BranchResult:
+        """The branch's scores and rates; with ``preview_score=(item, score)``, as if this inspector
+        had saved that score (nothing is written), so totals can follow what is being typed."""
         rec = self.index.live(branch)
         if rec is None or rec.kind is not Kind.BRANCH:
             raise KeyError(branch)
+        records = self.index.of_branch(branch)
+        if preview_score is not None:
+            item, score = preview_score
+            data = {"branch": branch, "item": item, "score": score, "note": ""}
+            self._check_against_checklist(Kind.SCORE, data)
+            rid = score_id(branch, item, self.meta.inspector)
+            records = [r for r in records if r.id != rid]
+            records.append(Rec(id=rid, kind=Kind.SCORE, data=data, author=self.meta.inspector,
+                               by=self.meta.inspector, at="", deleted=False, versions=()))
         authors = {self.meta.inspector} if mine_only else None
-        return analyse_branch(self.checklist, rec, self.index.of_branch(branch), authors)
+        return analyse_branch(self.checklist, rec, records, authors)
 
 
 

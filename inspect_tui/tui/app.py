@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -175,10 +175,12 @@ class InspectApp(App[int]):
     def result(self, branch: str) -> BranchResult:
         return self.session.result(branch, mine_only=self.mine_only)
 
-    def save(self, kind: Kind, data: dict[str, Any], record_id: str | None = None) -> Rec | None:
-        """Durably save one record; on a refused value, say why and return None."""
+    def write(self, change: Callable[..., Any], *args: Any, **kwargs: Any) -> Any | None:
+        """Run one durable change through the session; on a refusal or a failed write, say why
+        and return None. Every write of the UI goes through here, so the status line is always
+        right."""
         try:
-            rec = self.session.save(kind, data, record_id)
+            result = change(*args, **kwargs)
         except UserError as exc:
             self.notify(exc.render(), title="未保存", severity="error")
             self._show_status("未保存：" + exc.message)
@@ -189,23 +191,16 @@ class InspectApp(App[int]):
             return None
         self.save_count += 1
         self._show_status("")
-        return rec
+        return result
+
+    def save(self, kind: Kind, data: dict[str, Any], record_id: str | None = None) -> Rec | None:
+        return self.write(self.session.save, kind, data, record_id)
 
     def update(self, kind: Kind, record_id: str, **fields: Any) -> Rec | None:
-        current = self.session.index.get(record_id)
-        base = dict(current.data) if current is not None and not current.deleted else {}
-        base.update(fields)
-        return self.save(kind, base, record_id)
+        return self.write(self.session.update, kind, record_id, **fields)
 
     def delete(self, record_id: str) -> Rec | None:
-        try:
-            rec = self.session.delete(record_id)
-        except (KeyError, UserError, OSError) as exc:
-            self.notify(f"无法删除：{exc}", severity="error")
-            return None
-        self.save_count += 1
-        self._show_status("")
-        return rec
+        return self.write(self.session.delete, record_id)
 
     def _show_status(self, message: str) -> None:
         from inspect_tui.tui.widgets.status import SaveStatus

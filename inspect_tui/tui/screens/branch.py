@@ -48,7 +48,7 @@ from inspect_tui.core.records import (
     score_id,
     step_note_id,
 )
-from inspect_tui.core.scoring import BranchResult, analyse_branch
+from inspect_tui.core.scoring import BranchResult
 from inspect_tui.core.steps import STEPS, Step
 from inspect_tui.errors import UserError
 from inspect_tui.tui.format import STATUS_MARK, STATUS_STYLE, fmt_rate, fmt_score, status_label
@@ -576,10 +576,6 @@ class EvaluatePane(StepPane):
         except ValueError:
             self.app.notify(f"“{value}”不是数字", severity="error")
             return False
-        item = self.session.checklist.item(self.item_id)
-        if score is not None and score > item.full_marks:
-            self.app.notify(f"评分不能超过满分 {fmt_score(item.full_marks)}", severity="error")
-            return False
         return self._save_score_fields(score=score)
 
     def _save_score_note(self, value: str) -> bool:
@@ -604,18 +600,13 @@ class EvaluatePane(StepPane):
             score = float(event.value) if event.value.strip() else None
         except ValueError:
             return
-        if score is not None and score > self.session.checklist.item(self.item_id).full_marks:
+        try:
+            result = self.session.result(self.branch, mine_only=self.app.mine_only,  # type: ignore[attr-defined]
+                                         preview_score=(self.item_id, score))
+        except UserError:
             return
-        records = [r for r in self.session.records(self.branch) if r.id != score_id(self.branch, self.item_id,
-                                                                                       self.app.me)]  # type: ignore
-        old = self.score_rec(self.item_id)
-        data = {**(old.data if old else {"note": ""}), "branch": self.branch, "item": self.item_id, "score": score}
-        records.append(Rec(id="preview", kind=Kind.SCORE, data=data, author=self.app.me, by=self.app.me,  # type: ignore
-                           at="", deleted=False, versions=()))
-        branch_rec = self.session.index.live(self.branch)
-        authors = {self.app.me} if self.app.mine_only else None  # type: ignore[attr-defined]
         self._preview = "（输入中，未保存）"
-        self.show_totals(analyse_branch(self.session.checklist, branch_rec, records, authors))
+        self.show_totals(result)
 
     def show_result(self, result: BranchResult) -> None:
         table = self.query_one("#score-items", DataTable)
@@ -827,9 +818,6 @@ class BranchScreen(BaseScreen):
         commit_all(self)
         self.pane(Step.REPORT).stop()  # type: ignore[attr-defined]
         self.dismiss()
-
-    def on_screen_suspend(self, event: Any) -> None:
-        super().on_screen_suspend(event)
 
     # --- promoting observations to problems --------------------------------------------------
 

@@ -16,7 +16,6 @@ from textual.widgets import DataTable, Input, Label, Static
 
 from inspect_tui.core.scoring import BranchResult
 from inspect_tui.core.steps import STEPS
-from inspect_tui.errors import UserError
 from inspect_tui.tui.format import fmt_score
 from inspect_tui.tui.screens.base import BaseScreen
 from inspect_tui.tui.widgets.footer import QuietFooter
@@ -140,14 +139,8 @@ class BranchesScreen(BaseScreen):
         def added(value: tuple[str, str] | None) -> None:
             if value is None:
                 return
-            try:
-                rec = self.app.session.add_branch(*value) if value[0] else None
-            except (UserError, OSError) as exc:
-                self.app.notify(str(exc), title="支部未添加", severity="error")
-                return
+            rec = self.app.write(self.app.session.add_branch, *value) if value[0] else None
             if rec is not None:
-                self.app.save_count += 1
-                self.app._show_status("")
                 r = self.app.result(rec.id)
                 self.results[rec.id] = r
                 table = self.query_one("#branches", DataTable)

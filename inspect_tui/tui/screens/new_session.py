@@ -130,6 +130,9 @@ class NewSessionScreen(Screen[Path | None]):
         except UserError as exc:
             self._error(exc.render())
             return
+        except OSError as exc:
+            self._error(f"无法创建会话文件：{exc}")
+            return
         path = session.path
         session.close()
         self.dismiss(path)
