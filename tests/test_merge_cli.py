@@ -3,6 +3,7 @@ a round trip (merge, hand back, edit, merge again), verdicts, history, and every
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date
 from pathlib import Path
 
@@ -80,7 +81,9 @@ def test_three_inspectors_round_trip(visit, checklist, capsys):
     assert meta["role"] == "leader" and meta["inspector"] == "组长"
     assert meta["replica"] not in {read_session(p)[0]["replica"] for p in paths}
     assert [e["inspector"] for e in log if e.get("event") == "merge"] == INSPECTORS
-    assert all(e["by"] == "组长" and e["digest"] and e["sha256"] and e["at"] for e in log if e.get("event") == "merge")
+    assert all(e["by"] == "组长" and e["digest"] and e["at"] for e in log if e.get("event") == "merge")
+    assert [e["sha256"] for e in log if e.get("event") == "merge"] == [
+        hashlib.sha256(p.read_bytes()).hexdigest() for p in paths]
 
     # the same records whatever the order, and merging a file twice changes nothing
     again = folder / "again.jsonl"
@@ -344,3 +347,18 @@ def test_confirmation_on_a_terminal(tmp_path, checklist, capsys, monkeypatch):
     assert "省财政厅办公室支部" in err  # the proposals were shown before asking
     assert "已按名称匹配支部 1 个" in text
     assert len([d for d in read_session(out)[1] if d["id"].startswith("branch/")]) == 1
+
+
+def test_ctrl_d_at_the_confirmation_means_no(tmp_path, checklist, capsys, monkeypatch):
+    for name, spelling in (("王建国", "省财政厅办公室党支部"), ("李秀英", "省财政厅办公室支部")):
+        new_session(tmp_path, group="第三观摩小组", day=DAY, inspector=name, checklist=checklist,
+                    branches=[spelling], path=tmp_path / f"{name}.jsonl").close()
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+
+    def eof(prompt=""):
+        raise EOFError
+
+    monkeypatch.setattr("builtins.input", eof)
+    out = tmp_path / "m.jsonl"
+    code, _text, err = cli(capsys, "merge", tmp_path / "王建国.jsonl", tmp_path / "李秀英.jsonl", "-o", out)
+    assert code == 2 and "Traceback" not in err and not out.exists()

@@ -78,7 +78,10 @@ def _confirm_on_tty(lines: list[str]) -> bool | None:
     if not sys.stdin.isatty():
         return None
     print("\n".join(lines), file=sys.stderr)
-    answer = input("按以上匹配合并？[y/N] ").strip().lower()
+    try:
+        answer = input("按以上匹配合并？[y/N] ").strip().lower()
+    except EOFError:  # Ctrl-D: the same as "no"
+        return False
     return answer in ("y", "yes", "是", "好")
 
 

@@ -153,6 +153,7 @@ class Source:
     log: Sequence[Mapping[str, Any]] = ()
     digest: str = ""  # ``fast_digest(records)`` when the reader already took it, else "" (computed on use)
     parts: Mapping[str, str] | None = None  # ``check_records``'s digest parts, when the reader has them
+    sha256: str = ""  # of the file's bytes as read, for the merge log
 
 
 @dataclass

@@ -236,11 +236,9 @@ def iter_lines(data: bytes, start: int) -> Iterator[tuple[int, int, bytes | None
         pos, line_no = nl + 1, line_no + 1
 
 
-def replay(data: bytes, header: dict, header_end: int, *, stop_at_damage: bool = False,
-           skip_damage: bool = False, raws: RawTexts | None = None,
-           raw_table: str = "") -> tuple[Replay, JournalError | None]:
-    """Rebuild the tables from the change lines. Raises ``JournalError`` at the first damaged line,
-    or with ``stop_at_damage`` returns what came before it together with the error. With
+def replay(data: bytes, header: dict, header_end: int, *, skip_damage: bool = False, raws: RawTexts | None = None,
+           raw_table: str = "") -> Replay:
+    """Rebuild the tables from the change lines. Raises ``JournalError`` at the first damaged line. With
     ``skip_damage`` (recovery) a damaged line and the commit it belongs to are skipped and every
     intact commit after it is still applied: each line sets whole documents, so skipping one loses
     only that change. ``raws`` collects the JSON text of ``raw_table``'s documents (``_scan_set``)."""
@@ -269,8 +267,6 @@ def replay(data: bytes, header: dict, header_end: int, *, stop_at_damage: bool =
                 r.damaged.append(err)
                 pending, pending_lines = [], 0
                 continue
-            if stop_at_damage:
-                return r, err
             raise err
         pending.append(obj)
         pending_lines += 1
@@ -283,7 +279,7 @@ def replay(data: bytes, header: dict, header_end: int, *, stop_at_damage: bool =
                 r.kept.append((group_start, end))
             pending, pending_lines = [], 0
     r.dropped_tail += pending_lines
-    return r, None
+    return r
 
 
 # --------------------------------------------------------------------------- files

@@ -26,7 +26,6 @@ from __future__ import annotations
 import dataclasses
 import gc
 import hashlib
-import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,7 +56,7 @@ from inspect_tui.core.versions import canonical, now_iso
 from inspect_tui.errors import Problem, UserError, file_error
 from inspect_tui.store.journal import RawTexts, paused_gc
 from inspect_tui.store.session import parse_meta
-from inspect_tui.store.session_file import _read_session, _write_session, write_session
+from inspect_tui.store.session_file import _read_bytes, _read_session, _write_session, write_session
 
 Progress = Callable[[float, str], None]
 EXCLUDE_HINT = "修正或重新拷贝该文件；或用 --exclude 文件 明确排除它后再合并（其余文件和输出文件均未改动）。"
@@ -102,22 +101,15 @@ def _same(a: Path, b: Path) -> bool:
 def _read_unchecked(path: Path, raws: RawTexts | None = None) -> Source:
     """One input read and checked for format, truncation and meta — not yet for content hashes.
     ``raws`` collects the JSON text of its records (see ``_read_session``)."""
-    try:
-        with open(path, "rb") as f:
-            f.seek(0, os.SEEK_END)
-            if f.tell() > 0:
-                f.seek(-1, os.SEEK_END)
-                if f.read(1) != b"\n":
-                    raise file_error(path, "文件不完整：最后一行被截断（拷贝中断或磁盘写满？）",
-                                     hint=EXCLUDE_HINT)
-    except OSError as exc:
-        raise file_error(path, f"无法读取：{exc.strerror}") from None
+    data = _read_bytes(path)  # read once: parsed below, and its SHA-256 goes into the merge log
+    if data and not data.endswith(b"\n"):
+        raise file_error(path, "文件不完整：最后一行被截断（拷贝中断或磁盘写满？）", hint=EXCLUDE_HINT)
     found: RawTexts | None = {} if raws is not None else None
-    meta_raw, records, log, _ = _read_session(path, found)
+    meta_raw, records, log, _ = _read_session(path, found, data)
     meta = parse_meta(path, meta_raw)
     if raws is not None and found:
         raws.update(found)  # only once the file has passed every check above
-    return Source(str(path), meta, records, log)
+    return Source(str(path), meta, records, log, sha256=hashlib.sha256(data).hexdigest())
 
 
 def read_source(path: Path, known_good: set[str] | None = None) -> Source:
@@ -344,14 +336,6 @@ def _merge(paths: Sequence[str | Path], out: Path, leader: str, exclude: Iterabl
                        result.aliases, matching, excluded, unsettled)
 
 
-def _file_sha256(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _merged_log(sources: Sequence[Source], result: MergeResult, when: str, leader: str,
                 out: Path, matching: BranchMatching | None = None) -> list[dict[str, Any]]:
     seen: dict[bytes, dict[str, Any]] = {}
@@ -363,7 +347,7 @@ def _merged_log(sources: Sequence[Source], result: MergeResult, when: str, leade
     for s, st in zip(sources, result.stats, strict=True):
         log.append({"event": MERGE_EVENT, "at": when, "by": leader, "source": Path(s.name).name,
                     "inspector": s.meta.inspector, "replica": s.meta.replica, "visit_id": s.meta.visit_id,
-                    "digest": st.digest, "sha256": _file_sha256(s.name), "records": st.read, "new": st.new,
+                    "digest": st.digest, "sha256": s.sha256, "records": st.read, "new": st.new,
                     "present": st.present, "conflicts": st.conflicts})
     entry: dict[str, Any] = {"event": "merged", "at": when, "by": leader, "output": out.name,
                              "inputs": [Path(s.name).name for s in sources], "digest": result.digest(),

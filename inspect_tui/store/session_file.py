@@ -230,14 +230,16 @@ def parse_header(path: Path, data: bytes) -> tuple[dict, int]:
     return header, nl + 1
 
 
-def _load(path: Path, raws: RawTexts | None = None) -> tuple[Replay, int]:
-    """Read and replay ``path``; returns the replay and the file's original format version.
-    ``raws`` collects the JSON text of record documents (for ``_write_session``)."""
-    data = _read_bytes(path)
+def _load(path: Path, raws: RawTexts | None = None, data: bytes | None = None) -> tuple[Replay, int]:
+    """Read (unless the caller already has its ``data``) and replay ``path``; returns the replay and
+    the file's original format version. ``raws`` collects the JSON text of record documents (for
+    ``_write_session``)."""
+    if data is None:
+        data = _read_bytes(path)
     header, start = parse_header(path, data)
     try:
         with paused_gc():
-            r, _ = replay(data, header, start, raws=raws, raw_table=RECORDS)
+            r = replay(data, header, start, raws=raws, raw_table=RECORDS)
     except JournalError as exc:
         raise _corrupt(path, exc.line, exc.reason) from None
     version = header["version"]
@@ -523,10 +525,11 @@ def read_session(path: str | Path) -> tuple[dict, list[dict], list[dict]]:
     return meta, records, log
 
 
-def _read_session(path: Path, raws: RawTexts | None) -> tuple[dict, list[dict], list[dict], RawTexts | None]:
+def _read_session(path: Path, raws: RawTexts | None,
+                  data: bytes | None = None) -> tuple[dict, list[dict], list[dict], RawTexts | None]:
     """``read_session``; with ``raws`` (a dict to fill) also the JSON text of the record documents,
     for writing them back unchanged with ``_write_session`` (the leader's merge)."""
-    r, version = _load(path, raws)
+    r, version = _load(path, raws, data)
     if version < FORMAT_VERSION and raws:  # migrated documents are not the text that was read
         raws.clear()
     records = r.tables.get(RECORDS, {})
@@ -603,8 +606,8 @@ def recover(path: str | Path, out: str | Path) -> RecoverReport:
         header = _header(recovered=True)
         head = encode_line(header)
         header_rebuilt = True
-    r, _ = replay(data, header, start, skip_damage=True)
-    total = sum(1 for _ in _complete_lines(data, start))
+    r = replay(data, header, start, skip_damage=True)
+    total = data.count(b"\n", start)
     torn = 0 if data.endswith(b"\n") or len(data) <= start else 1
     dropped = total - r.lines + torn
     write_atomic(out, [head, *(data[a:b] for a, b in r.kept)])
@@ -612,13 +615,3 @@ def recover(path: str | Path, out: str | Path) -> RecoverReport:
     first = r.damaged[0] if r.damaged else None
     return RecoverReport(path, out, r.lines, dropped, first.line if first else None, first.reason if first else "",
                          records, header_rebuilt, tuple(e.line for e in r.damaged))
-
-
-def _complete_lines(data: bytes, start: int) -> Iterable[int]:
-    pos = start
-    while True:
-        nl = data.find(b"\n", pos)
-        if nl < 0:
-            return
-        yield nl
-        pos = nl + 1
