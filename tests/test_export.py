@@ -269,6 +269,22 @@ def test_verify_rejects_changed_embedded_data(docs, tmp_path):
     assert "嵌入数据完整" in failed and "二维码与嵌入数据一致" in failed
 
 
+@pytest.mark.parametrize("bad", ["not-a-date", 20301231, None])
+def test_verify_reports_malformed_embedded_data_without_a_traceback(docs, session_path, tmp_path, bad):
+    src = docs["pdf"][("first", "notice")]["path"]
+    doc = load_notice(src)
+    doc["notice"]["items"][0]["deadline"] = bad
+    doc["notice"]["branch"] = "not a mapping"
+    writer = PdfWriter(clone_from=str(src))
+    writer._root_object.pop("/Names", None)
+    writer._root_object.pop("/AF", None)
+    writer.add_attachment("notice.json", json.dumps(doc, ensure_ascii=False).encode())
+    forged = tmp_path / "malformed.pdf"
+    writer.write(str(forged))
+    report = verify_pdf(forged, session_path)
+    assert not report.ok and "页面文字与数据一致" in {c.name for c in report.checks if not c.ok}
+
+
 def test_verify_rejects_changed_page_text(docs, tmp_path):
     """A forger re-typesets the page with softer wording but keeps the genuine QR and data."""
     vm = docs["pdf"][("bad", "notice")]["vm"]

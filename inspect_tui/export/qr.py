@@ -90,7 +90,7 @@ def load_key(path: str | Path) -> bytes:
     from inspect_tui.errors import file_error
 
     try:
-        key = Path(path).read_bytes().strip()
+        key = Path(path).expanduser().read_bytes().strip()
     except OSError as exc:
         raise file_error(path, f"无法读取小组密钥文件：{exc.strerror}") from None
     if len(key) < 16:

@@ -50,7 +50,6 @@ class RenderError(UserError):
 class RenderReport:
     refused: list[str] = field(default_factory=list)  # URLs the fetcher would not serve
     fetched: list[str] = field(default_factory=list)  # local files actually read
-    warnings: list[str] = field(default_factory=list)
 
 
 def template_dirs(override: str | Path | None) -> list[Path]:
@@ -169,8 +168,7 @@ def _font_stylesheet(family: str) -> Any:
 
 def write_pdf(html: str, *, photos: list[str] | tuple[str, ...] = (), template_dir: str | Path | None = None,
               attachments: list[tuple[str, bytes, str]] = (), pdf_variant: str | None = None,
-              font_family: str | None = None, report: RenderReport | None = None,
-              restricted: bool = True) -> bytes:
+              font_family: str | None = None, report: RenderReport | None = None) -> bytes:
     """Render HTML to PDF bytes with the restricted fetcher; missing glyphs raise ``RenderError``."""
     from inspect_tui.export.fonts import check_pdf_prerequisites
 
@@ -179,7 +177,7 @@ def write_pdf(html: str, *, photos: list[str] | tuple[str, ...] = (), template_d
 
     report = report if report is not None else RenderReport()
     dirs = template_dirs(template_dir)
-    fetcher = make_fetcher(photos, dirs, report) if restricted else None
+    fetcher = make_fetcher(photos, dirs, report)
     capture = _Capture()
     logger = logging.getLogger("weasyprint")
     with _render_lock:
@@ -199,7 +197,6 @@ def write_pdf(html: str, *, photos: list[str] | tuple[str, ...] = (), template_d
         listed = "、".join(f"{c}（U+{ord(c):04X}）" if len(c) == 1 else c for c in chars)
         raise RenderError(f"字体缺少这些字符，PDF 会出现空白方框：{listed}",
                           hint="请在记录中改写这些字符（如生僻字、表情符号），或安装覆盖它们的字体。")
-    report.warnings.extend(m for m in capture.records if ".notdef" not in m)
     return pdf
 
 

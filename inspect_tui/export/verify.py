@@ -104,6 +104,10 @@ def _squash(text: str) -> str:
     return re.sub(r"\s+", "", text)
 
 
+# What reading an altered or hand-made notice's data can raise: reported as a failed check.
+MALFORMED = (KeyError, TypeError, ValueError, AttributeError, IndexError)
+
+
 def text_mismatches(notice: dict[str, Any], text: str) -> list[str]:
     """Fields of the notice whose printed form is not found in the page text."""
     # Page footers land between the halves of a text split over two pages: take them out first.
@@ -154,7 +158,7 @@ def verify_pdf(pdf: str | Path, session_path: str | Path | None = None, key: byt
                    f"SHA-256 {actual[:16]}…" if payload.sha256 == actual else "二维码中的哈希与嵌入数据不符")
         try:
             expected = QRPayload.for_notice(notice, actual)
-        except (KeyError, TypeError):
+        except MALFORMED:
             expected = None
         same_ids = expected is not None and (expected.notice_no, expected.session, expected.branch, expected.items,
                                              expected.deadline) == (payload.notice_no, payload.session,
@@ -163,8 +167,8 @@ def verify_pdf(pdf: str | Path, session_path: str | Path | None = None, key: byt
                    if same_ids else "编号、支部、项数或时限与嵌入数据不符")
     try:
         missing = text_mismatches(notice, page_text(path))
-    except (KeyError, TypeError) as exc:
-        missing = [f"数据缺少字段 {exc}"]
+    except MALFORMED as exc:
+        missing = [f"嵌入数据格式不对（{type(exc).__name__}: {exc}）"]
     report.add("页面文字与数据一致", not missing, "全部一致" if not missing else "不一致：" + "、".join(missing[:8]))
     if session_path is not None:
         report.session_checked = True
@@ -182,7 +186,11 @@ def _check_session(report: VerifyReport, notice: dict[str, Any], session_path: P
             return
         branches = session.branches()
         positions = branch_numbers(branches)
-        branch = next((b for b in branches if b.id == notice["branch"]["id"]), None)
+        try:
+            branch_id = notice["branch"]["id"]
+        except MALFORMED:
+            branch_id = None
+        branch = next((b for b in branches if b.id == branch_id), None)
         if not report.add("支部", branch is not None, "" if branch else "会话中没有该支部"):
             return
         rebuilt = build_notice(meta=session.meta, checklist=session.checklist, branch=branch,
