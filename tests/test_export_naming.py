@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from inspect_tui.export.naming import output_name, safe_stem, unique_names
+from inspect_tui.core.naming import output_name, safe_stem, unique_names
 
 
 @pytest.mark.parametrize("name", ["../../etc/x", "..\\..\\Windows\\x", "/etc/passwd", "a/../../b", "...", "./.",

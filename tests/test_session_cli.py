@@ -167,3 +167,13 @@ def test_scores_are_checked_against_the_checklist_and_previews_write_nothing(tmp
         assert path.read_bytes() == before and s.result(b).total == 0
         with pytest.raises(UserError):
             s.result(b, preview_score=(item.id, item.full_marks + 1))
+
+
+def test_session_file_names_are_safe_whatever_people_type():
+    from datetime import date
+
+    from inspect_tui.store.paths import session_filename
+
+    name = session_filename("../../etc/第三组", date(2026, 11, 20), "CON")
+    assert "/" not in name and "\\\\" not in name and not name.startswith(".")
+    assert name == "2026-11-20-etc_第三组-_CON.jsonl"

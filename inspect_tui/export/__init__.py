@@ -3,5 +3,5 @@
 ``documents`` builds view-models from a session (numbers come from ``core.scoring``), ``render``
 turns Jinja2 templates into PDFs with WeasyPrint behind an allow-list fetcher, ``batch`` spreads
 the work over a process pool, ``qr``/``embed``/``verify`` make notices checkable from the PDF alone,
-``fonts`` checks the system pieces, ``naming`` makes file names safe. Never imports textual.
+``fonts`` checks the system pieces (file names are made safe by ``core.naming``). Never imports textual.
 """

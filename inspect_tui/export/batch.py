@@ -27,6 +27,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from inspect_tui.core.naming import output_name, unique_names
 from inspect_tui.errors import UserError
 from inspect_tui.export.documents import (
     FEEDBACK,
@@ -38,7 +39,6 @@ from inspect_tui.export.documents import (
     build_feedback,
     build_notice,
 )
-from inspect_tui.export.naming import output_name, unique_names
 
 KINDS = (FEEDBACK, NOTICE)
 
