@@ -8,10 +8,11 @@ import pytest
 
 from inspect_tui.core.checklist_load import load_default_checklist
 from inspect_tui.core.demo import generate
+from inspect_tui.core.format import fmt_score as fmt_num
 from inspect_tui.core.index import RecordIndex
 from inspect_tui.core.scoring import analyse_branch
 from inspect_tui.core.versions import join_records
-from inspect_tui.export.documents import branch_numbers, build_feedback, build_notice, cn_date, fmt_num, notice_hash
+from inspect_tui.export.documents import branch_numbers, build_feedback, build_notice, cn_date, notice_hash
 from inspect_tui.export.qr import QRPayload
 
 

@@ -14,7 +14,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from inspect_tui.core.checklist import Checklist
+from inspect_tui.core.disagreements import FIELD_LABELS
 from inspect_tui.core.records import STATUS_LABELS, Kind, Status
+from inspect_tui.core.steps import STEP_LABELS
 from inspect_tui.core.versions import RecordDoc
 
 KIND_LABELS = {
@@ -22,8 +24,6 @@ KIND_LABELS = {
     Kind.INTERVIEW: "访谈", Kind.SCORE: "评分", Kind.HIGHLIGHT: "亮点", Kind.PROBLEM: "问题",
     Kind.SUGGESTION: "建议", Kind.RECTIFICATION: "整改要求", Kind.VERDICT: "小组裁定",
 }
-STEP_WORDS = {"report": "述", "look": "看", "check": "查", "ask": "问", "evaluate": "评"}
-FIELD_WORDS = {"score": "分数", "look": "看", "check": "查"}
 
 
 def _when(at: Any) -> str:
@@ -58,7 +58,7 @@ def _what(kind: Kind, data: Mapping[str, Any], items: Mapping[str, str]) -> str:
     if kind is Kind.BRANCH:
         return f"「{data.get('name', '')}」"
     if kind is Kind.OBSERVATION:
-        return f"{item_part}（{STEP_WORDS.get(data.get('step'), '')}）：{_status(data.get('status'))}" + (
+        return f"{item_part}（{STEP_LABELS.get(data.get('step'), '')}）：{_status(data.get('status'))}" + (
             f"，{_short(data.get('note'))}" if data.get("note") else "")
     if kind is Kind.SCORE:
         score = data.get("score")
@@ -67,14 +67,14 @@ def _what(kind: Kind, data: Mapping[str, Any], items: Mapping[str, str]) -> str:
         field = data.get("field", "")
         value = f"{data['score']:g} 分" if field == "score" and data.get("score") is not None \
             else _status(data.get("status"))
-        out = f"{item_part}（{FIELD_WORDS.get(field, field)}）= {value}"
+        out = f"{item_part}（{FIELD_LABELS.get(field, field)}）= {value}"
         if data.get("chosen_from"):
             out += f"，采纳 {data['chosen_from']} 的意见"
         if data.get("reason"):
             out += f"；理由：{data['reason']}"
         return out
     if kind is Kind.STEP_NOTE:
-        return f"（{STEP_WORDS.get(data.get('step'), '')}）{_short(data.get('text'))}"
+        return f"（{STEP_LABELS.get(data.get('step'), '')}）{_short(data.get('text'))}"
     if kind is Kind.CLAIM:
         return f"{item_part}：{'汇报称已达到' if data.get('claimed') else '撤销认定'}"
     if kind is Kind.INTERVIEW:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from inspect_tui.core.checklist import Checklist
+from inspect_tui.core.format import fmt_rate, fmt_score
 from inspect_tui.core.index import Rec
 from inspect_tui.core.records import Kind
 from inspect_tui.core.scoring import BranchResult
@@ -43,12 +44,6 @@ def cn_date(d: date | str | None) -> str:
     if isinstance(d, str):
         d = date.fromisoformat(d)
     return f"{d.year}年{d.month}月{d.day}日"
-
-
-def fmt_num(x: float | None) -> str:
-    if x is None:
-        return "—"
-    return f"{x:.2f}".rstrip("0").rstrip(".")
 
 
 def _norm(text: str) -> str:
@@ -123,7 +118,7 @@ def build_feedback(*, meta: Any, checklist: Checklist, branch: Rec, records: lis
         by_kind.setdefault(r.kind, []).append(r)
     unsettled_ids = {i.item.id for i in result.unsettled}
 
-    areas = [{"title": a.area.title, "full": fmt_num(a.full_marks), "score": fmt_num(a.score),
+    areas = [{"title": a.area.title, "full": fmt_score(a.full_marks), "score": fmt_score(a.score),
               "scored": a.scored_items, "item_count": len(a.area.items),
               "unsettled": sum(1 for i in result.items if i.area.id == a.area.id and i.disagreement)}
              for a in result.areas]
@@ -146,13 +141,13 @@ def build_feedback(*, meta: Any, checklist: Checklist, branch: Rec, records: lis
         findings.append({
             "no": n, "item_id": item_id or "", "title": title, "area": area,
             "found": _unique(g["found"]), "evidence": _unique(g["evidence"]), "suggestions": _unique(g["suggest"]),
-            "score": f"{fmt_num(ir.value)} / {fmt_num(ir.item.full_marks)}" if ir else "",
+            "score": f"{fmt_score(ir.value)} / {fmt_score(ir.item.full_marks)}" if ir else "",
             "unsettled": item_id in unsettled_ids,
         })
 
-    unsettled = [{"title": i.item.title, "area": i.area.title, "value": fmt_num(i.value),
-                  "full": fmt_num(i.item.full_marks), "score_settled": i.verdict is not None,
-                  "scores": "；".join(f"{a} {fmt_num(s)} 分" for a, s in sorted(i.scores.items())),
+    unsettled = [{"title": i.item.title, "area": i.area.title, "value": fmt_score(i.value),
+                  "full": fmt_score(i.item.full_marks), "score_settled": i.verdict is not None,
+                  "scores": "；".join(f"{a} {fmt_score(s)} 分" for a, s in sorted(i.scores.items())),
                   "statuses": "；".join(f"{a}（{st.label}）{s.label}"
                                         for (a, st), s in sorted(i.statuses.items(), key=lambda kv: kv[0]))}
                  for i in result.unsettled]
@@ -183,9 +178,9 @@ def build_feedback(*, meta: Any, checklist: Checklist, branch: Rec, records: lis
         "group": meta.group, "date": cn_date(meta.date), "branch": branch.data["name"],
         "unit": branch.data.get("unit", ""), "inspectors": "、".join(inspectors),
         "checklist": f"{checklist.title}（{checklist.version}）",
-        "areas": areas, "total": fmt_num(result.total), "full_marks": fmt_num(result.full_marks),
+        "areas": areas, "total": fmt_score(result.total), "full_marks": fmt_score(result.full_marks),
         "rating": result.rating.label, "rating_level": result.rating.level.value,
-        "awareness": f"{awareness * 100:.1f}%（{result.adequate}/{result.asked}）" if awareness is not None else "未访谈",
+        "awareness": f"{fmt_rate(awareness)}（{result.adequate}/{result.asked}）" if awareness is not None else "未访谈",
         "findings": findings, "highlights": highlights, "unsettled": unsettled, "photos": photos,
         "scored_items": result.scored_items, "item_count": len(result.items),
     }

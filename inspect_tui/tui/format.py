@@ -2,17 +2,10 @@
 
 from __future__ import annotations
 
+from inspect_tui.core.format import fmt_rate, fmt_score
 from inspect_tui.core.records import Status
 
-
-def fmt_score(value: float | None) -> str:
-    if value is None:
-        return "—"
-    return f"{value:g}"
-
-
-def fmt_rate(rate: float | None) -> str:
-    return "—" if rate is None else f"{rate:.1%}"
+__all__ = ["STATUS_MARK", "STATUS_STYLE", "fmt_rate", "fmt_score", "status_label"]
 
 
 def status_label(value: str | None) -> str:
