@@ -244,6 +244,16 @@ def test_embedded_json_round_trips_and_is_pdfa3(docs):
     assert "pdfaid:part" in xmp and re.search(r"pdfaid:part[^0-9]*3", xmp)
 
 
+def with_embedded(src, doc, out):
+    """A copy of the notice ``src`` whose attached notice.json is replaced by ``doc``."""
+    writer = PdfWriter(clone_from=str(src))
+    writer._root_object.pop("/Names", None)
+    writer._root_object.pop("/AF", None)
+    writer.add_attachment("notice.json", json.dumps(doc, ensure_ascii=False).encode())
+    writer.write(str(out))
+    return out
+
+
 def test_verify_accepts_genuine_notice(docs, session_path):
     path = docs["pdf"][("first", "notice")]["path"]
     report = verify_pdf(path)
@@ -257,12 +267,7 @@ def test_verify_rejects_changed_embedded_data(docs, tmp_path):
     src = docs["pdf"][("first", "notice")]["path"]
     doc = load_notice(src)
     doc["notice"]["items"][0]["deadline"] = "2030-01-01"  # a later deadline, quietly
-    writer = PdfWriter(clone_from=str(src))
-    writer._root_object.pop("/Names", None)
-    writer._root_object.pop("/AF", None)
-    writer.add_attachment("notice.json", json.dumps(doc, ensure_ascii=False).encode())
-    forged = tmp_path / "forged.pdf"
-    writer.write(str(forged))
+    forged = with_embedded(src, doc, tmp_path / "forged.pdf")
     report = verify_pdf(forged)
     assert not report.ok
     failed = {c.name for c in report.checks if not c.ok}
@@ -275,12 +280,7 @@ def test_verify_reports_malformed_embedded_data_without_a_traceback(docs, sessio
     doc = load_notice(src)
     doc["notice"]["items"][0]["deadline"] = bad
     doc["notice"]["branch"] = "not a mapping"
-    writer = PdfWriter(clone_from=str(src))
-    writer._root_object.pop("/Names", None)
-    writer._root_object.pop("/AF", None)
-    writer.add_attachment("notice.json", json.dumps(doc, ensure_ascii=False).encode())
-    forged = tmp_path / "malformed.pdf"
-    writer.write(str(forged))
+    forged = with_embedded(src, doc, tmp_path / "malformed.pdf")
     report = verify_pdf(forged, session_path)
     assert not report.ok and "页面文字与数据一致" in {c.name for c in report.checks if not c.ok}
 
