@@ -177,3 +177,21 @@ def test_session_file_names_are_safe_whatever_people_type():
     name = session_filename("../../etc/第三组", date(2026, 11, 20), "CON")
     assert "/" not in name and "\\\\" not in name and not name.startswith(".")
     assert name == "2026-11-20-etc_第三组-_CON.jsonl"
+
+
+def test_promoting_a_shortfall_to_a_problem(tmp_path):
+    path = tmp_path / "s.jsonl"
+    assert main(["session", "new", "--group", "G", "--inspector", "张伟", "--branch", "预算处党支部", "-o", str(path)]) == 0
+    with Session.open(path) as s:
+        b = s.branches()[0].id
+        item = s.checklist.items()[0]
+        ok = s.update(Kind.OBSERVATION, observation_id(b, item.id, Step.CHECK, "张伟"), branch=b, item=item.id,
+                      step="check", status="meets")
+        assert not s.promotable(ok)
+        with pytest.raises(UserError, match="部分符合"):
+            s.promote(ok.id)
+        bad = s.update(Kind.OBSERVATION, ok.id, status="not", evidence="党员大会记录")
+        problem = s.promote(bad.id)
+        assert problem.data == {"branch": b, "item": item.id, "text": item.problems[0],
+                                "evidence": "党员大会记录", "source": bad.id}
+        assert not s.promotable(s.index.live(bad.id))  # once only

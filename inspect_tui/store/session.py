@@ -25,6 +25,7 @@ from inspect_tui.core.meta import ChecklistRef, SessionMeta
 from inspect_tui.core.plan import PlannedBranch
 from inspect_tui.core.records import BranchData, Kind, new_id, score_id, validate_data
 from inspect_tui.core.scoring import BranchResult, analyse_branch
+from inspect_tui.core.steps import Step
 from inspect_tui.core.versions import RecordDoc, make_version
 from inspect_tui.errors import UserError, file_error
 from inspect_tui.store.paths import session_filename
@@ -177,6 +178,25 @@ class Session:
         if current is None:
             raise UserError(f"没有这条记录：{record_id}")
         return self.save(current.kind, current.data, record_id, deleted=True)
+
+    def promotable(self, obs: Rec | None) -> bool:
+        """An observation judged partly or not met, not yet turned into a problem."""
+        if obs is None or obs.kind is not Kind.OBSERVATION or obs.data.get("status") not in ("partly", "not"):
+            return False
+        return not any(p.data.get("source") == obs.id for p in self.records(obs.branch, Kind.PROBLEM))
+
+    def promote(self, observation_id: str) -> Rec:
+        """Turn a shortfall into a problem record tied to its item, with the observation's note (or
+        the checklist's typical problem) and its evidence (or photos, or where it was seen)."""
+        obs = self.index.live(observation_id)
+        if not self.promotable(obs):
+            raise UserError("只有判定为“部分符合”或“不符合”、且尚未提出问题的观察才能提为问题")
+        item = self.checklist.item(obs.data["item"])
+        step = Step(obs.data["step"])
+        evidence = obs.data.get("evidence") or "; ".join(obs.data.get("files", ())) or f"{step.label}：{item.title}"
+        return self.save(Kind.PROBLEM, {"branch": obs.branch, "item": item.id,
+                                        "text": obs.data.get("note") or item.problems[0],
+                                        "evidence": evidence, "source": obs.id})
 
     def set_report_limit(self, minutes: int) -> None:
         """The time limit for a branch's report (述) is visit-wide meta, saved durably."""

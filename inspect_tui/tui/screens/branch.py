@@ -42,7 +42,6 @@ from inspect_tui.core.checklist import Item
 from inspect_tui.core.index import Rec
 from inspect_tui.core.records import (
     Kind,
-    Status,
     claim_id,
     observation_id,
     score_id,
@@ -822,18 +821,11 @@ class BranchScreen(BaseScreen):
     # --- promoting observations to problems --------------------------------------------------
 
     def can_promote(self, obs: Rec | None) -> bool:
-        if obs is None or obs.data.get("status") not in (Status.PARTLY.value, Status.NOT.value):
-            return False
-        return not any(p.data.get("source") == obs.id for p in self.app.session.records(self.branch, Kind.PROBLEM))
+        return self.app.session.promotable(obs)
 
     def promote(self, obs: Rec) -> Rec | None:
-        item = self.app.session.checklist.item(obs.data["item"])
-        step = Step(obs.data["step"])
-        text = obs.data.get("note") or item.problems[0]
-        evidence = obs.data.get("evidence") or "; ".join(obs.data.get("files", ())) or f"{step.label}：{item.title}"
-        rec = self.app.save(Kind.PROBLEM, {"branch": self.branch, "item": item.id, "text": text,
-                                           "evidence": evidence, "source": obs.id})
+        rec = self.app.write(self.app.session.promote, obs.id)
         if rec is not None:
-            self.app.notify(f"已提为问题：{text}")
+            self.app.notify(f"已提为问题：{rec.data['text']}")
             self.changed()
         return rec
