@@ -15,6 +15,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from inspect_tui.core.format import fmt_score
 from inspect_tui.errors import UserError
 
 DEFAULT_LEADER = "组长"
@@ -144,7 +145,7 @@ def run_settle(args: argparse.Namespace) -> int:
                      reason=args.reason)
     from inspect_tui.core.disagreements import FIELD_LABELS, status_label
 
-    what = f"{rec.data['score']:g}" if args.field == "score" else status_label(rec.data.get("status"))
+    what = fmt_score(rec.data['score']) if args.field == "score" else status_label(rec.data.get("status"))
     print(f"已裁定：{branch.data['name']} {args.item}（{FIELD_LABELS[args.field]}）= {what}"
           + (f"（采纳 {rec.data['chosen_from']}）" if rec.data.get("chosen_from") else "")
           + (f"；理由：{rec.data['reason']}" if rec.data.get("reason") else ""))

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from inspect_tui.core.checklist import Checklist
 from inspect_tui.core.checklist_load import load_checklist, resolve_checklist
+from inspect_tui.core.format import fmt_score
 from inspect_tui.core.index import Rec, RecordIndex
 from inspect_tui.core.meta import ChecklistRef, SessionMeta
 from inspect_tui.core.plan import PlannedBranch
@@ -164,7 +165,7 @@ class Session:
             raise UserError(f"检查清单中没有条目 {item_id}") from None
         score = data.get("score")
         if kind in (Kind.SCORE, Kind.VERDICT) and score is not None and score > item.full_marks:
-            raise UserError(f"评分 {score:g} 超过“{item.title}”的满分 {item.full_marks:g}")
+            raise UserError(f"评分 {fmt_score(score)} 超过“{item.title}”的满分 {fmt_score(item.full_marks)}")
 
     def update(self, kind: Kind, record_id: str, **fields: Any) -> Rec:
         """Change some fields of a record (creating it from ``fields`` when it does not exist)."""
