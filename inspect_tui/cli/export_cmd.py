@@ -28,6 +28,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--templates", type=Path, help="本单位的模板文件夹（覆盖内置模板，见 docs/templates.md）")
     p.add_argument("-j", "--jobs", type=int, help="并行进程数（默认：可用 CPU 核数）")
     p.add_argument("--key", type=Path, metavar="FILE", help="小组密钥文件：在整改通知书二维码中加签名（HMAC）")
+    p.add_argument("--issuer", type=Path, metavar="FILE",
+                   help="发文设置文件（YAML）：发文机关、发文字号样式、主送、抄送、联系人、印章（见 docs/templates.md）")
+    p.add_argument("--draft", action="store_true",
+                   help="导出征求意见稿：每页标“征求意见稿”，不编发文字号，有未裁定分歧或整改事项不全时也可导出")
     p.add_argument("-q", "--quiet", action="store_true", help="不显示进度")
     p.set_defaults(func=cmd_export)
 
@@ -35,6 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     v.add_argument("pdf", type=Path, help="整改通知书 PDF")
     v.add_argument("--session", type=Path, help="会话文件：核对通知书是否与记录一致")
     v.add_argument("--key", type=Path, metavar="FILE", help="小组密钥文件：核验二维码签名（证明由小组签发）")
+    v.add_argument("--templates", type=Path, help="导出时所用的本单位模板文件夹（用于重建页面比对）")
     v.add_argument("--json", action="store_true", help="输出嵌入的通知书数据（JSON）")
     v.set_defaults(func=cmd_verify)
 
@@ -61,6 +66,7 @@ def _progress(quiet: bool):
 
 def cmd_export(args: argparse.Namespace) -> int:
     from inspect_tui.export.batch import export_session
+    from inspect_tui.export.documents import KIND_LABELS
     from inspect_tui.export.qr import load_key
 
     key = load_key(args.key) if args.key else None
@@ -70,17 +76,27 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise UserError("--jobs：并行进程数至少为 1")
     summary = export_session(args.session, args.output, kinds=KIND_CHOICES[args.kind], branches=args.branch,
                              template_dir=args.templates, workers=args.jobs, progress=_progress(args.quiet),
-                             key=key)
+                             key=key, issuer=args.issuer, draft=args.draft)
+    flags = [line for review in summary.reviews for line in review.lines()]
+    if flags:
+        print("请组长在签发前核对：", file=sys.stderr)
+        for line in flags:
+            print(f"  · {line}", file=sys.stderr)
     for r in summary.results:
         if r.ok:
             print(r.path)
+        for w in r.warnings:
+            print(f"注意：{r.branch_name}（{KIND_LABELS[r.kind]}）{w}", file=sys.stderr)
     for r in summary.skipped:
-        print(f"跳过 {r.branch_name}：{r.note}", file=sys.stderr)
+        if r.error:
+            print(f"inspect-tui: {r.branch_name}（{KIND_LABELS[r.kind]}）{r.error}", file=sys.stderr)
+        else:
+            print(f"跳过 {r.branch_name}：{r.note}", file=sys.stderr)
     for r in summary.errors:
-        print(f"inspect-tui: {r.branch_name}（{r.kind}）导出失败：{r.error}", file=sys.stderr)
+        print(f"inspect-tui: {r.branch_name}（{KIND_LABELS[r.kind]}）导出失败：{r.error}", file=sys.stderr)
     print(f"共导出 {len(summary.files)} 个文件，用时 {summary.seconds:.1f} 秒（{summary.workers} 个进程）。",
           file=sys.stderr)
-    return 1 if summary.errors else 0
+    return 1 if summary.errors or summary.refused else 0
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
@@ -92,7 +108,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if args.session is not None and not args.session.is_file():
         raise file_error(args.session, "会话文件不存在")
     key = load_key(args.key) if args.key else None
-    report = verify_pdf(args.pdf, args.session, key)
+    report = verify_pdf(args.pdf, args.session, key, args.templates)
     if args.json and report.notice is not None:
         print(json.dumps(report.notice, ensure_ascii=False, indent=2))
     print(report.render(), file=sys.stderr if args.json else sys.stdout)
