@@ -210,5 +210,14 @@ class Checklist(_Strict):
     def content_hash(self) -> str:
         """A hash of the checklist's meaning (not its formatting): sessions record it so that files
         made with different wording of the same version are caught before they are merged."""
-        blob = json.dumps(self.model_dump(mode="json"), ensure_ascii=False, sort_keys=True)
+        blob = json.dumps(_without_empty_additions(self.model_dump(mode="json")), ensure_ascii=False, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _without_empty_additions(dumped: dict) -> dict:
+    """Fields added to the schema after checklists were in use (``tags``, ``classes``) are left out of
+    the hash while empty, so a checklist that does not use them keeps the hash its sessions record."""
+    out = {k: v for k, v in dumped.items() if not (k in ("tags", "classes") and not v)}
+    out["areas"] = [{**a, "items": [{k: v for k, v in i.items() if not (k == "tags" and not v)} for i in a["items"]]}
+                    for a in dumped["areas"]]
+    return out
