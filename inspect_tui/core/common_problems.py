@@ -48,19 +48,23 @@ class TextCluster:
 
 def fold_texts(entries: Iterable[tuple[str, str, str, str | None]]) -> list[TextCluster]:
     """Cluster ``(text, branch id, branch name, item)`` entries whose texts are near-duplicates,
-    most widespread first. Exact duplicates (after ``fold_key``) are joined by a dict lookup; the rest
-    are compared with each cluster's first wording, cheapest bound first."""
+    most widespread first. Exact duplicates (after ``fold_key``) are joined by a dict lookup; a new
+    text is compared only with clusters sharing many of its character pairs (an inverted index), so
+    folding stays fast over the tens of thousands of texts of a province-wide rollup."""
     clusters: list[TextCluster] = []
     by_key: dict[str, TextCluster] = {}
+    by_pair: dict[str, list[int]] = {}
     for text, branch, name, item in entries:
         key = fold_key(text)
         if not key:
             continue
         c = by_key.get(key)
         if c is None:
-            c = _similar(clusters, key)
+            c = _similar(clusters, by_pair, key)
             if c is None:
                 c = TextCluster(text, key)
+                for pair in _pairs(key):
+                    by_pair.setdefault(pair, []).append(len(clusters))
                 clusters.append(c)
             by_key[key] = c
         if text not in c.variants:
@@ -70,11 +74,21 @@ def fold_texts(entries: Iterable[tuple[str, str, str, str | None]]) -> list[Text
     return sorted(clusters, key=lambda c: -c.count)
 
 
-def _similar(clusters: list[TextCluster], key: str) -> TextCluster | None:
-    for c in clusters:
-        short, long_ = sorted((len(key), len(c.key)))
-        if short < SIMILARITY * long_ * 0.9:
-            continue
+def _pairs(key: str) -> set[str]:
+    return {key[k:k + 2] for k in range(len(key) - 1)} or {key}
+
+
+def _similar(clusters: list[TextCluster], by_pair: dict[str, list[int]], key: str) -> TextCluster | None:
+    pairs = _pairs(key)
+    shared: dict[int, int] = {}
+    for pair in pairs:
+        for k in by_pair.get(pair, ()):
+            shared[k] = shared.get(k, 0) + 1
+    need = SIMILARITY * len(pairs) * 0.5
+    for k, n in sorted(shared.items(), key=lambda kv: -kv[1]):
+        if n < need:
+            break
+        c = clusters[k]
         m = SequenceMatcher(None, key, c.key, autojunk=False)
         if m.real_quick_ratio() >= SIMILARITY and m.quick_ratio() >= SIMILARITY and m.ratio() >= SIMILARITY:
             return c
