@@ -1,0 +1,166 @@
+"""Reading the sessions a report is made from: whole sessions for one group, cached digests for many.
+
+One group's report opens each session read-only (the workbook lists every interview and every
+rectification item, which only the records hold). A rollup over hundreds of sessions needs only
+the facts (``core.report_facts``) — a few kilobytes per session instead of megabytes — so it keeps
+them in a *digest cache*: one JSON file per session, named by the SHA-256 of the session file's
+bytes and the facts format. A session that changes has another hash, so a stale digest is never
+used; a digest that cannot be read is simply rebuilt. Sessions without a digest are parsed in a
+process pool (parsing is pure Python and CPU-bound). See docs/benchmarks.md for the figures.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from inspect_tui.core.checklist import Checklist
+from inspect_tui.core.report_facts import FACTS_FORMAT, SessionFacts, session_facts
+from inspect_tui.errors import UserError, file_error
+from inspect_tui.store.session import Session
+
+
+def open_sessions(paths: Sequence[Path]) -> list[Session]:
+    """Every session read-only; if one cannot be opened, the others are closed and its error raised."""
+    sessions: list[Session] = []
+    try:
+        for p in paths:
+            sessions.append(_open(p))
+    except BaseException:
+        for s in sessions:
+            s.close()
+        raise
+    return sessions
+
+
+def _open(path: Path) -> Session:
+    if not Path(path).is_file():
+        raise file_error(path, "会话文件不存在" if not Path(path).exists() else "不是会话文件")
+    try:
+        return Session.open(path, readonly=True)
+    except OSError as exc:
+        raise file_error(path, f"无法读取：{exc.strerror or exc}") from None
+
+
+def facts_of(session: Session) -> SessionFacts:
+    return session_facts(session.meta, session.checklist, session.index, str(session.path))
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "inspect-tui" / "report-digests"
+
+
+def _file_hash(path: Path) -> str:
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as fh:
+            while chunk := fh.read(1 << 20):
+                h.update(chunk)
+    except FileNotFoundError:
+        raise file_error(path, "会话文件不存在") from None
+    except IsADirectoryError:
+        raise file_error(path, "这是一个文件夹，不是会话文件") from None
+    except OSError as exc:
+        raise file_error(path, f"无法读取：{exc.strerror}") from None
+    return h.hexdigest()
+
+
+def _digest_path(cache: Path, sha: str) -> Path:
+    return cache / f"{sha}.f{FACTS_FORMAT}.json"
+
+
+def _parse(path: str) -> tuple[dict | None, dict | None, str | None]:
+    """Worker: (facts as JSON, checklist as JSON, error message). Errors travel as text so that a
+    user's damaged file becomes one file-named message, never a traceback from a worker."""
+    try:
+        with Session.open(path, readonly=True) as s:
+            return facts_of(s).to_json(), s.checklist.model_dump(mode="json"), None
+    except UserError as exc:
+        return None, None, exc.render()
+    except OSError as exc:
+        return None, None, f"{path}: 无法读取：{exc.strerror or exc}"
+
+
+def load_digests(paths: Sequence[Path], *, cache: Path | None = None, workers: int | None = None,
+                 progress: Callable[[int, int], None] | None = None
+                 ) -> tuple[list[SessionFacts], dict[str, Checklist]]:
+    """Facts of every session (from the cache when its digest is there) and the checklists by
+    content hash. Any session that cannot be read is reported with every other one that failed."""
+    cache = cache or default_cache_dir()
+    hashes = [_file_hash(Path(p)) for p in paths]
+    facts: list[SessionFacts | None] = [None] * len(paths)
+    checklists: dict[str, Checklist] = {}
+    todo: list[int] = []
+    for k, sha in enumerate(hashes):
+        loaded = _read_digest(_digest_path(cache, sha))
+        if loaded is None:
+            todo.append(k)
+            continue
+        facts[k] = _relabel(loaded[0], str(paths[k]))
+        checklists.setdefault(loaded[0].checklist[2], loaded[1])
+    errors: list[str] = []
+    if todo:
+        n = min(len(todo), workers or os.cpu_count() or 1)
+        with _pool(n) as pool:
+            mapped = pool.map(_parse, [str(paths[k]) for k in todo], chunksize=1) if pool else map(
+                _parse, [str(paths[k]) for k in todo])
+            for done, (k, (data, cl, err)) in enumerate(zip(todo, mapped, strict=True), 1):
+                if progress:
+                    progress(done, len(todo))
+                if err is not None:
+                    errors.append(err)
+                    continue
+                facts[k] = SessionFacts.from_json(data)
+                checklists.setdefault(facts[k].checklist[2], Checklist.model_validate(cl))
+                _write_digest(_digest_path(cache, hashes[k]), data, cl)
+    if errors:
+        raise UserError(f"{len(errors)} 个会话文件无法读取，未生成任何报告：\n" + "\n".join(errors))
+    return [f for f in facts if f is not None], checklists
+
+
+@contextlib.contextmanager
+def _pool(n: int):
+    if n <= 1:
+        yield None
+        return
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("forkserver" if "forkserver" in multiprocessing.get_all_start_methods()
+                                      else "spawn")
+    with ProcessPoolExecutor(n, mp_context=ctx) as pool:
+        yield pool
+
+
+def _relabel(facts: SessionFacts, source: str) -> SessionFacts:
+    """A cached digest may have been made from a copy elsewhere: report the file as given now."""
+    if facts.source == source:
+        return facts
+    from dataclasses import replace
+
+    return replace(facts, source=source, branches=tuple(replace(b, source=source) for b in facts.branches))
+
+
+def _read_digest(path: Path) -> tuple[SessionFacts, Checklist] | None:
+    """A cached digest, or None when there is none or it cannot be used (then it is rebuilt)."""
+    try:
+        blob = json.loads(path.read_text(encoding="utf-8"))
+        return SessionFacts.from_json(blob["facts"]), Checklist.model_validate(blob["checklist"])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def _write_digest(path: Path, facts: dict, checklist: dict) -> None:
+    """Best effort: a cache that cannot be written only costs time next run."""
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".part-", dir=path.parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump({"facts": facts, "checklist": checklist}, fh, ensure_ascii=False, separators=(",", ":"))
+        os.replace(tmp, path)
