@@ -16,6 +16,7 @@ from typing import Any
 from inspect_tui.core.checklist import Checklist
 from inspect_tui.core.disagreements import FIELD_LABELS
 from inspect_tui.core.format import fmt_score
+from inspect_tui.core.ledger import change_summary, ref_of
 from inspect_tui.core.records import STATUS_LABELS, Kind, Status
 from inspect_tui.core.steps import STEP_LABELS
 from inspect_tui.core.versions import RecordDoc
@@ -24,6 +25,7 @@ KIND_LABELS = {
     Kind.BRANCH: "支部", Kind.STEP_NOTE: "环节记录", Kind.CLAIM: "汇报认定", Kind.OBSERVATION: "观察",
     Kind.INTERVIEW: "访谈", Kind.SCORE: "评分", Kind.HIGHLIGHT: "亮点", Kind.PROBLEM: "问题",
     Kind.SUGGESTION: "建议", Kind.RECTIFICATION: "整改要求", Kind.VERDICT: "小组裁定",
+    Kind.DOC_NUMBER: "发文字号", Kind.LEDGER_ENTRY: "整改台账事项", Kind.LEDGER_CHANGE: "整改台账变更",
 }
 
 
@@ -78,6 +80,10 @@ def _what(kind: Kind, data: Mapping[str, Any], items: Mapping[str, str]) -> str:
         return f"（{STEP_LABELS.get(data.get('step'), '')}）{_short(data.get('text'))}"
     if kind is Kind.CLAIM:
         return f"{item_part}：{'汇报称已达到' if data.get('claimed') else '撤销认定'}"
+    if kind is Kind.LEDGER_ENTRY:
+        return f" {data.get('notice_no', '')}/{data.get('no', '')}：{_short(data.get('requirement'))}"
+    if kind is Kind.LEDGER_CHANGE:
+        return f" {ref_of(str(data.get('entry', '')))}：{change_summary(data)}"
     if kind is Kind.INTERVIEW:
         ok = {True: "回答到位", False: "回答不到位"}.get(data.get("adequate"), "未判断")
         return f"：{data.get('role', '')}，{_short(data.get('question'), 30)}，{ok}"

@@ -38,6 +38,7 @@ from inspect_tui.export.documents import FeedbackVM
 from inspect_tui.export.embed import ATTACHMENT_NAME, RENDER_NAME, SEAL_NAME
 from inspect_tui.export.notice import NoticeVM, notice_context, notice_hash
 from inspect_tui.export.qr import QRPayload, qr_png_data_uri
+from inspect_tui.export.reply_qr import ReplyPayload
 
 PACKAGE_TEMPLATES = Path(__file__).resolve().parent / "templates"
 PHOTO_MAX_PX = 1400
@@ -264,7 +265,8 @@ def notice_html(data: dict[str, Any], qr_payload: str, seal: bytes | None,
     """The notice page's HTML from its data and the QR text to draw: the one path for export and verify."""
     context, warnings = notice_context(data, seal)
     sha = notice_hash(data)
-    context |= {"qr": qr_png_data_uri(qr_payload), "sha256": sha, "sha256_short": sha[:16]}
+    context |= {"qr": qr_png_data_uri(qr_payload), "sha256": sha, "sha256_short": sha[:16],
+                "reply_qr": qr_png_data_uri(ReplyPayload.for_notice(data, sha).encode())}
     return render_html("notice.html", context, template_dir), warnings
 
 

@@ -139,6 +139,18 @@ class Session:
     def save(self, kind: Kind, data: Mapping[str, Any], record_id: str | None = None, *,
              deleted: bool = False) -> Rec:
         """Durably record ``data`` as the new value of ``record_id`` (a new record when None)."""
+        doc = self._new_version(kind, data, record_id, deleted)
+        self.file.put(doc)
+        return self.index.apply(doc)
+
+    def save_many(self, changes: Iterable[tuple[Kind, Mapping[str, Any]]]) -> list[Rec]:
+        """New records, all validated before any is written, then written in one durable batch:
+        either every one is saved or none is."""
+        docs = [self._new_version(kind, data, None, False) for kind, data in changes]
+        self.file.put_many(docs)
+        return [self.index.apply(doc) for doc in docs]
+
+    def _new_version(self, kind: Kind, data: Mapping[str, Any], record_id: str | None, deleted: bool) -> RecordDoc:
         try:
             clean = validate_data(kind, dict(data))
         except ValidationError as exc:
@@ -150,9 +162,7 @@ class Session:
         author = seen[0]["author"] if seen else self.meta.inspector
         v = make_version(kind=kind, data=clean, author=author, by=self.meta.inspector,
                          replica=self.replica, seen=seen, deleted=deleted)
-        doc = {"id": rid, "versions": [v]}
-        self.file.put(doc)
-        return self.index.apply(doc)
+        return {"id": rid, "versions": [v]}
 
     def _check_against_checklist(self, kind: Kind, data: Mapping[str, Any]) -> None:
         """Rules that need the checklist: the item exists, a score stays within its full marks."""
