@@ -42,8 +42,8 @@ FIELD_LABELS: Mapping[str, str] = {
     "closed_on": "销号日期", "days_left": "剩余天数",
 }
 ALLOWED: Mapping[LedgerStatus, frozenset[LedgerStatus]] = {
-    S.OPEN: frozenset({S.IN_PROGRESS, S.TO_CHECK, S.CLOSED}),
-    S.IN_PROGRESS: frozenset({S.OPEN, S.TO_CHECK, S.CLOSED}),
+    S.OPEN: frozenset({S.IN_PROGRESS, S.TO_CHECK, S.CLOSED, S.FAILED}),
+    S.IN_PROGRESS: frozenset({S.OPEN, S.TO_CHECK, S.CLOSED, S.FAILED}),
     S.TO_CHECK: frozenset({S.IN_PROGRESS, S.CLOSED, S.FAILED}),
     S.FAILED: frozenset({S.IN_PROGRESS, S.TO_CHECK, S.CLOSED}),
     S.CLOSED: frozenset({S.FAILED}),

@@ -266,7 +266,7 @@ def notice_html(data: dict[str, Any], qr_payload: str, seal: bytes | None,
     context, warnings = notice_context(data, seal)
     sha = notice_hash(data)
     context |= {"qr": qr_png_data_uri(qr_payload), "sha256": sha, "sha256_short": sha[:16],
-                "reply_qr": qr_png_data_uri(ReplyPayload.for_notice(data, sha).encode())}
+                "reply_qr": qr_png_data_uri(ReplyPayload.for_notice(data).encode())}
     return render_html("notice.html", context, template_dir), warnings
 
 

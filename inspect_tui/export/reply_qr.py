@@ -4,7 +4,10 @@ The reply form travels on its own: a branch prints it, fills it in by hand and r
 or photographed. Its code names the visit, the notice and the items the form answers, so a returned
 form finds its ledger items without anyone typing a number::
 
-    inspect-tui:reply?v=1&no=<发文字号>&s=<visit id>&b=<branch id>&i=1,2,3&h=<16 hex of the notice hash>
+    inspect-tui:reply?v=1&no=<发文字号>&s=<visit id>&i=1,2,3
+
+Only what finds the ledger items (the 发文字号 is unique within a visit): the fewer characters, the
+coarser the modules and the blurrier a photo may be.
 
 Like the notice's own code it is drawn from the notice data alone, so ``verify`` rebuilds the
 reply page exactly. Reading tries what a phone photo needs: the page as is, then rotated and
@@ -30,13 +33,10 @@ SCAN_SUFFIXES = (".pdf", ".png", ".jpg", ".jpeg")
 class ReplyPayload:
     notice_no: str
     session: str
-    branch: str
     items: tuple[int, ...]
-    sha: str
 
     def encode(self) -> str:
-        fields = {"v": REPLY_VERSION, "no": self.notice_no, "s": self.session, "b": self.branch,
-                  "i": ",".join(map(str, self.items)), "h": self.sha}
+        fields = {"v": REPLY_VERSION, "no": self.notice_no, "s": self.session, "i": ",".join(map(str, self.items))}
         return f"{REPLY_SCHEME}?{urlencode(fields, quote_via=quote)}"
 
     @classmethod
@@ -49,14 +49,13 @@ class ReplyPayload:
             raise ValueError(f"反馈表二维码格式版本不受支持：{q.get('v')!r}")
         try:
             items = tuple(int(n) for n in q["i"].split(",") if n)
-            return cls(notice_no=q["no"], session=q["s"], branch=q["b"], items=items, sha=q["h"])
+            return cls(notice_no=q["no"], session=q["s"], items=items)
         except (KeyError, ValueError) as exc:
             raise ValueError(f"反馈表二维码内容不完整：{exc}") from None
 
     @classmethod
-    def for_notice(cls, data: dict[str, Any], sha256: str) -> ReplyPayload:
-        return cls(notice_no=data["doc_no"], session=data["visit_id"], branch=data["branch"]["id"],
-                   items=tuple(int(i["no"]) for i in data["items"]), sha=sha256[:16])
+    def for_notice(cls, data: dict[str, Any]) -> ReplyPayload:
+        return cls(notice_no=data["doc_no"], session=data["visit_id"], items=tuple(int(i["no"]) for i in data["items"]))
 
 
 def scan_images(path: Path) -> list[Any]:
