@@ -36,7 +36,7 @@ from __future__ import annotations
 import asyncio
 import signal
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import date, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -77,6 +77,7 @@ class InspectApp(App[int]):
         self.session: Any = None  # inspect_tui.store.session.Session once a session is open
         self.theme = THEMES[0]
         self.save_count = 0  # number of durable saves this run (tests and the crash driver read it)
+        self.today: date | None = None  # days left/overdue are counted to this day (None: the real today)
 
     # --- start-up and opening sessions ---------------------------------------------------------
 
@@ -122,11 +123,14 @@ class InspectApp(App[int]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="load", name="open-session")
     def _load_session(self, path: Path) -> None:
+        from inspect_tui.store.followup import ledger_of
         from inspect_tui.store.session import Session
 
         session = Session.open(path)
         try:
             results = self.compute_results(session)
+            if not results:
+                results = ledger_of(session)
         except BaseException:
             session.close()
             raise
@@ -134,18 +138,24 @@ class InspectApp(App[int]):
 
     @staticmethod
     def compute_results(session: Any) -> dict[str, BranchResult]:
+        """Every branch's scores; none for a follow-up session (its list shows the ledger)."""
+        from inspect_tui.store.followup import is_followup
+
+        if is_followup(session):
+            return {}
         mine = session.meta.role != "leader"
         return {b.id: session.result(b.id, mine_only=mine) for b in session.branches()}
 
-    def _session_loaded(self, session: Any, results: dict[str, BranchResult]) -> None:
+    def _session_loaded(self, session: Any, results: Any) -> None:
         from inspect_tui.tui.screens.branches import BranchesScreen
+        from inspect_tui.tui.screens.followup_branches import FollowupBranchesScreen
 
         self.close_session()
         self.session = session
         self.session_path = session.path
         if isinstance(self.screen, _loading_type()):
             self.pop_screen()
-        self.push_screen(BranchesScreen(results))
+        self.push_screen(BranchesScreen(results) if isinstance(results, dict) else FollowupBranchesScreen(results))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state is not WorkerState.ERROR or event.worker.group != "load":
