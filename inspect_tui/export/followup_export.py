@@ -111,11 +111,13 @@ def reminder_context(name: str, items: list[LedgerItem], today: date, group: str
 
 
 def export_followup(session_path: str | Path, output_dir: str | Path, *, today: date, within: int = 7,
-                    only: set[str] = frozenset(), template_dir: str | Path | None = None) -> list[Path]:
-    """Write the ledger workbook and the follow-up PDFs; returns the files written."""
+                    only: set[str] = frozenset(), template_dir: str | Path | None = None,
+                    workers: int | None = None) -> list[Path]:
+    """Write the ledger workbook and the follow-up PDFs (spread over worker processes, like the
+    visit export); returns the files written."""
+    from inspect_tui.export.batch import default_workers, start_pool
     from inspect_tui.export.fonts import check_pdf_prerequisites
     from inspect_tui.export.ledger_book import ledger_sheet
-    from inspect_tui.export.render import render_html, write_pdf
     from inspect_tui.export.workbook import write_xlsx
 
     out = Path(output_dir)
@@ -145,11 +147,26 @@ def export_followup(session_path: str | Path, output_dir: str | Path, *, today: 
                          reminder_context(name, due, today, group, within)))
     if pdfs:
         family = check_pdf_prerequisites()
-        for target, template, context in pdfs:
-            pdf = write_pdf(render_html(template, context, template_dir), template_dir=template_dir,
-                            font_family=family)
-            tmp = target.with_name(".part-" + target.name)
-            tmp.write_bytes(pdf)
-            tmp.replace(target)
-            written.append(target)
+        jobs = [(str(t), tpl, ctx, str(template_dir) if template_dir else None, family) for t, tpl, ctx in pdfs]
+        n = workers if workers is not None else default_workers(len(jobs))
+        if n > 1 and len(jobs) > 1:
+            pool = start_pool(n, template_dir=template_dir, family=family)
+            try:
+                written += [Path(p) for p in pool.map(render_page, *zip(*jobs, strict=True))]
+            finally:
+                pool.shutdown(cancel_futures=True)
+        else:
+            written += [Path(render_page(*job)) for job in jobs]
     return written
+
+
+def render_page(target: str, template: str, context: dict[str, Any], template_dir: str | None, family: str) -> str:
+    """One PDF from one template and context, written atomically (run in a worker process)."""
+    from inspect_tui.export.render import render_html, write_pdf
+
+    pdf = write_pdf(render_html(template, context, template_dir), template_dir=template_dir, font_family=family)
+    path = Path(target)
+    tmp = path.with_name(".part-" + path.name)
+    tmp.write_bytes(pdf)
+    tmp.replace(path)
+    return target
