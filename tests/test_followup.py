@@ -132,6 +132,10 @@ def test_scan_matched_from_a_rasterised_and_from_a_bad_photo(issued, tmp_path, c
     rc, out, err = cli(capsys, "followup", "attach", fu, scan)
     assert rc == 0, err
     assert [i.status for i in ledger(fu).items] == [S.TO_CHECK, S.TO_CHECK, S.OPEN]
+    stored = ledger(fu).items[0].evidence_files
+    assert len(stored) == 1 and (tmp_path / stored[0]).read_bytes() == scan.read_bytes()
+    assert cli(capsys, "followup", "attach", fu, scan)[0] == 0  # the same scan again changes nothing
+    assert len(ledger(fu).items[0].changes) == 1
     photo = Image.open(reply_page(pdfs[1], tmp_path / "p.png", dpi=150)).convert("L")
     photo = photo.rotate(11, expand=True, fillcolor=200).filter(ImageFilter.GaussianBlur(1.0))
     photo = photo.resize((photo.width * 3 // 4, photo.height * 3 // 4))  # ~110 dpi, tilted, blurred
@@ -148,12 +152,21 @@ def test_scan_without_code_or_of_another_visit(issued, tmp_path, capsys):
     Image.new("L", (800, 1100), 255).save(blank)
     rc, _, err = cli(capsys, "followup", "attach", fu, blank)
     assert rc == 2 and "读不到" in err
+    rc, _, err = cli(capsys, "followup", "attach", fu, pdfs[0])  # the whole notice: both codes, reply one wins
+    assert rc == 0, err
+    import pypdfium2 as pdfium
+
+    doc = pdfium.PdfDocument(str(pdfs[1]))
+    doc[0].render(scale=2).to_pil().save(tmp_path / "page1.png")
+    doc.close()
+    rc, _, err = cli(capsys, "followup", "attach", fu, tmp_path / "page1.png")
+    assert rc == 2 and "正文页" in err
     other_dir = tmp_path / "other"
     other_dir.mkdir()
     other = issue_notices(make_visit(other_dir), other_dir / "ex")
     rc, _, err = cli(capsys, "followup", "attach", fu, reply_page(other[0], tmp_path / "o.png"))
     assert rc == 2 and "另一次观摩" in err
-    assert all(i.status is S.OPEN for i in ledger(fu).items)
+    assert [i.status for i in ledger(fu).items] == [S.TO_CHECK, S.TO_CHECK, S.OPEN]
 
 
 def test_ledger_workbook_round_trip_and_bad_rows(issued, tmp_path, capsys):

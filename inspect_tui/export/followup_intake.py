@@ -123,6 +123,9 @@ def attach_scan(session: Session, scan: str | Path) -> Attached:
                 out.skipped.append(f"{item.ref}（已销号）")
                 continue
             status = S.TO_CHECK if item.status is not S.TO_CHECK else None
+            if status is None and stored in item.evidence_files:
+                out.items.append(item.ref)  # the same scan again: already recorded
+                continue
             changes.append((Kind.LEDGER_CHANGE, change_data(item, {"status": status, "evidence_files": (stored,)})))
             out.items.append(item.ref)
     session.save_many(changes)

@@ -70,6 +70,8 @@ def start_followup(target: str | Path, notices: list[Mapping[str, Any]], *, insp
                            checklist_content=checklist.model_dump(mode="json"))
     except ValidationError as exc:
         raise UserError(f"通知书数据有误：{first_error(exc)}") from None
+    except (KeyError, TypeError, ValueError) as exc:
+        raise UserError(f"通知书数据有误：{type(exc).__name__}: {exc}") from None
     Path(target).parent.mkdir(parents=True, exist_ok=True)
     return Session.create(target, meta, records=_dedupe(records), checklist=checklist, force=force)
 

@@ -242,7 +242,11 @@ class FollowupScreen(BaseScreen):
 
 
 def _maybe_day(app: Any, text: str) -> date | None:
-    """A typed date, or None (empty); a wrong one is reported through the app like any refusal."""
+    """A typed date, or None (empty or wrong — a wrong one is said in a notification)."""
     if not text:
         return None
-    return app.write(_day, text)
+    try:
+        return _day(text)
+    except UserError as exc:
+        app.notify(exc.message, title="未保存", severity="error")
+        return None
