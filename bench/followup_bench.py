@@ -3,8 +3,8 @@
 Usage:  .venv/bin/python bench/followup_bench.py [--branches 40] [--per-branch 10] [--repeat 3]
 
 A visit of 40 branches with 10 demands each is numbered (as ``export notice`` numbers it, without
-rendering), a follow-up is started from it and given two changes per item (progress, then half
-struck off, a few failed). Measured, each beside its baseline in the same run:
+rendering), a follow-up is started from it and given up to two changes per item (seven in ten
+reported done, then half of all struck off and a few failed; the rest open, so reminders are due). Measured, each beside its baseline in the same run:
 
 * opening in the app to the first usable screen: the follow-up's branch list vs the visit's own
   branch list (the target: "as fast as a visit");
@@ -63,11 +63,13 @@ def build(folder: Path, branches: int, per_branch: int) -> tuple[Path, Path]:
         ledger = ledger_of(s)
         first = [(Kind.LEDGER_CHANGE, change_data(i, {"status": S.TO_CHECK, "measures": "已制定措施并落实",
                                                       "evidence_text": "会议记录、制度文件"}))
-                 for i in ledger.items]
+                 for n, i in enumerate(ledger.items) if n % 10 < 7]  # 3 in 10 still open: reminders
         s.save_many(first)
         ledger = ledger_of(s)
         second = []
         for n, i in enumerate(ledger.items):
+            if n % 10 >= 7:
+                continue
             if n % 2 == 0:
                 second.append(change_data(i, {"status": S.CLOSED, "checker": "赵核", "checked_on": "2026-12-08"}))
             elif n % 7 == 1:

@@ -93,6 +93,13 @@ def test_round_trip_notice_to_strike_off(issued, tmp_path, capsys):
     rc, log, _ = cli(capsys, "session", "log", fu)
     assert "整改台账变更" in log and "状态→已销号" in log and "赵核" in log
 
+    from inspect_tui.core.records import Kind, observation_id
+    from inspect_tui.core.steps import Step
+
+    with Session.open(fu) as s:  # at the re-visit, 第二党支部's item is still not met
+        b2 = s.branches()[1].id
+        s.save(Kind.OBSERVATION, {"branch": b2, "item": "pol-01", "step": "check", "status": "not",
+                                  "note": "党员大会仍未召开"}, observation_id(b2, "pol-01", Step.CHECK, "组长"))
     out_dir = tmp_path / "out"
     rc, out, err = cli(capsys, "followup", "export", fu, "-o", out_dir, "--today", TODAY)
     assert rc == 0, err
@@ -100,7 +107,7 @@ def test_round_trip_notice_to_strike_off(issued, tmp_path, capsys):
     flat = "".join(summary.split())
     assert "整改完成率33.3%" in flat and "销号率33.3%" in flat and "按期完成率0.0%" in flat
     assert "按季度召开党员大会并存档" in flat  # overdue list
-    assert "未审议" in flat  # failed at the check: found again
+    assert "未审议" in flat and "党员大会仍未召开" in flat  # found again: failed check, failing item
     branch = "".join(PdfReader(str(out_dir / "回头看情况反馈-第一党支部.pdf")).pages[0].extract_text().split())
     assert "已销号" in branch and "新的整改时限2027年1月15日" in branch
     reminder = "".join(PdfReader(str(out_dir / "整改提醒书-第二党支部.pdf")).pages[0].extract_text().split())

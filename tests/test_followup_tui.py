@@ -75,6 +75,10 @@ async def _drive(fu: Path) -> None:
         await pilot.press("escape")
         await wait_for(pilot, app, "FollowupBranchesScreen")
         assert row(app.screen.query_one(DataTable), first)[2:] == ["2", "1", "1", "", ""]
+        await pilot.press("b")  # the re-visit's own findings are recorded like a visit's
+        await wait_for(pilot, app, "BranchScreen")
+        await pilot.press("escape")
+        await wait_for(pilot, app, "FollowupBranchesScreen")
     with Session.open(fu, readonly=True) as s:
         closed, failed = ledger_of(s).items[:2]
     assert closed.status is S.CLOSED and closed.checker == "组长" and closed.checked_on == TODAY

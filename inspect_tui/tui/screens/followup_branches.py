@@ -1,5 +1,6 @@
 """The branches of a follow-up session, each with how many items are struck off, pending, awaiting
-check and overdue (against today). Enter opens the branch's follow-up screen.
+check and overdue (against today). Enter opens the branch's follow-up screen; ``b`` walks the branch
+through 述看查问评 like a visit, so what the re-visit finds still failing is recorded as findings.
 
 A follow-up session opens without scoring any branch: the ledger fold is all it needs, so 40
 branches and 400 items open as fast as a visit does.
@@ -24,6 +25,8 @@ from inspect_tui.tui.screens.base import BaseScreen
 class FollowupBranchesScreen(BaseScreen):
     BINDINGS = [
         Binding("enter", "open_branch", "进入支部", tooltip="逐项核查本支部的整改事项", id="open-branch"),
+        Binding("b", "walk_branch", "现场观摩", tooltip="按述看查问评记录回头看中的新发现（再次发现的问题计入汇总）",
+                id="walk-branch"),
         Binding("escape", "close", "关闭会话", id="close-session"),
     ]
 
@@ -88,7 +91,7 @@ class FollowupBranchesScreen(BaseScreen):
         return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "open_branch":
+        if action in ("open_branch", "walk_branch"):
             return self.current() is not None or None
         return True
 
@@ -101,6 +104,13 @@ class FollowupBranchesScreen(BaseScreen):
         branch = self.current()
         if branch:
             self.app.push_screen(FollowupScreen(branch), lambda _=None: self.refresh_branch(branch))
+
+    def action_walk_branch(self) -> None:
+        from inspect_tui.tui.screens.branch import BranchScreen
+
+        branch = self.current()
+        if branch:
+            self.app.push_screen(BranchScreen(branch))
 
     def action_close(self) -> None:
         self.app.close_session()
