@@ -3,14 +3,13 @@ returned reply forms matched by their QR code; the ledger workbook round trip wi
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
 import pytest
 from followup_helpers import TODAY, issue_notices, make_visit
 from PIL import Image, ImageFilter
-from pypdf import PdfReader, PdfWriter
+from pypdf import PdfReader
 
 from inspect_tui.cli import main
 from inspect_tui.core.ledger import S
@@ -48,17 +47,14 @@ def ledger(path: Path):
 
 def forge(src: Path, out: Path) -> Path:
     """The notice with a later deadline in its embedded data (hash recomputed to look consistent)."""
+    from test_export import with_embedded
+
     from inspect_tui.export.notice import notice_hash
 
     doc = load_notice(src)
     doc["notice"]["items"][0]["deadline"] = "2030-01-01"
     doc["sha256"] = notice_hash(doc["notice"])
-    writer = PdfWriter(clone_from=str(src))
-    writer._root_object.pop("/Names", None)
-    writer._root_object.pop("/AF", None)
-    writer.add_attachment("notice.json", json.dumps(doc, ensure_ascii=False).encode())
-    writer.write(str(out))
-    return out
+    return with_embedded(src, doc, out)
 
 
 def reply_page(pdf: Path, out: Path, dpi: int = 150) -> Path:

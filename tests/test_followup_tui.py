@@ -7,6 +7,7 @@ import asyncio
 from pathlib import Path
 
 from followup_helpers import TODAY, make_visit
+from test_tui_app import wait_for
 
 from inspect_tui.cli import main
 from inspect_tui.core.ledger import S
@@ -26,15 +27,6 @@ def issued_followup(tmp_path: Path) -> Path:
     fu = tmp_path / "fu.jsonl"
     assert main(["followup", "new", "--session", str(visit), "-o", str(fu), "--inspector", "组长"]) == 0
     return fu
-
-
-async def wait_for(pilot, app, name: str, tries: int = 150) -> None:
-    for _ in range(tries):
-        if type(app.screen).__name__ == name:
-            await pilot.pause()
-            return
-        await pilot.pause(0.02)
-    raise AssertionError(f"{name} never shown; at {type(app.screen).__name__}")
 
 
 def row(table, key: str) -> list[str]:
