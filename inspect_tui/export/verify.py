@@ -171,15 +171,18 @@ def compare_pages(candidate: Path, reference: bytes, anchors: list[dict[str, tup
                 label = field_label(anchor)
                 if label is None:
                     continue
-                region = (max(0, int(x1 * k) - 1), max(0, int(y1 * k) - 1), int(x2 * k) + 2, int(y2 * k) + 2)
-                if diff.crop(region).getbbox():
+                # Named by what changed inside the box (borders shared with a neighbour excluded) …
+                inner = (int(x1 * k) + 3, int(y1 * k) + 3, int(x2 * k) - 2, int(y2 * k) - 2)
+                if inner[2] > inner[0] and inner[3] > inner[1] and diff.crop(inner).getbbox():
                     named.append(label)
-                covered.paste(0, region)
+                # … and the whole box, borders included, counts as accounted for.
+                covered.paste(0, (max(0, int(x1 * k) - 2), max(0, int(y1 * k) - 2), int(x2 * k) + 3, int(y2 * k) + 3))
             out += [n for n in named if n not in out]
             rest = covered.getbbox()
-            if rest is not None:
-                mm = 25.4 / 72 / 0.75 / k
-                out.append(f"第 {i + 1} 页其他内容（距页顶约 {rest[1] * mm:.0f}–{rest[3] * mm:.0f} mm）")
+            if rest is not None or not named:
+                top, bottom = (rest or box)[1], (rest or box)[3]
+                mm = 25.4 / 72 / k
+                out.append(f"第 {i + 1} 页其他内容（距页顶约 {top * mm:.0f}–{bottom * mm:.0f} mm）")
     finally:
         cand.close()
         ref.close()
