@@ -23,10 +23,9 @@ from inspect_tui.export import fonts
 from inspect_tui.export.batch import export_session
 from inspect_tui.export.embed import ATTACHMENT_NAME, RENDER_NAME, load_notice, read_attachment
 from inspect_tui.export.notice import notice_hash
-from inspect_tui.export.qr import QRPayload
 from inspect_tui.export.render import notice_html, notice_json, render_document
 from inspect_tui.export.verify import read_qr_codes, verify_pdf
-from inspect_tui.store.session import Session, new_session
+from inspect_tui.store.session import new_session
 
 pytestmark = pytest.mark.skipif(fonts.find_cjk_font() is None or not fonts.harfbuzz_subset_available(),
                                 reason="needs a Chinese font and libharfbuzz-subset (see `inspect-tui doctor`)")
