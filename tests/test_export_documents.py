@@ -10,9 +10,9 @@ from inspect_tui.core.checklist_load import load_default_checklist
 from inspect_tui.core.demo import generate
 from inspect_tui.core.format import fmt_score as fmt_num
 from inspect_tui.core.index import RecordIndex
+from inspect_tui.core.records import Kind
 from inspect_tui.core.scoring import analyse_branch
 from inspect_tui.core.versions import join_records
-from inspect_tui.core.records import Kind
 from inspect_tui.export.documents import build_feedback, cn_date, cn_ordinal
 from inspect_tui.export.notice import build_notice, notice_context, notice_hash, notice_items
 from inspect_tui.export.qr import QRPayload

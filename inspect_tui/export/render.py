@@ -253,6 +253,15 @@ def render_feedback(vm: FeedbackVM, *, template_dir: str | Path | None = None, f
                      report=report)
 
 
+def render_disputes(vm: Any, *, template_dir: str | Path | None = None, font_family: str | None = None,
+                    report: RenderReport | None = None) -> bytes:
+    """The leader's internal 分歧与裁定清单 (see disputes.py)."""
+    if report is not None:
+        report.warnings += vm.warnings
+    html = render_html("disputes.html", vm.context, template_dir)
+    return write_pdf(html, template_dir=template_dir, font_family=font_family, report=report)
+
+
 def notice_json(data: dict[str, Any]) -> bytes:
     """The embedded attachment: the canonical notice data plus its hash, human-readable."""
     return json.dumps({"notice": data, "sha256": notice_hash(data)}, ensure_ascii=False, indent=2,
