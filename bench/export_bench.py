@@ -52,7 +52,7 @@ def one_feedback(session_path: Path, repeat: int = 5) -> tuple[list[float], list
     from inspect_tui.store.session import Session
 
     with Session.open(session_path, readonly=True) as s:
-        tasks, _ = plan_export(s, kinds=["feedback"], branches=[s.branches()[0].id])
+        tasks, _, _ = plan_export(s, kinds=["feedback"], branches=[s.branches()[0].id], draft=True)
     vm = tasks[0].vm
     pdf = render_feedback(vm)  # warm-up
     pages = len(PdfReader(io.BytesIO(pdf)).pages)
@@ -84,12 +84,13 @@ def one_notice(session_path: Path, repeat: int = 5) -> tuple[list[float], list[f
     from weasyprint import CSS, HTML
 
     from inspect_tui.export.batch import plan_export
+    from inspect_tui.export.notice import notice_context
     from inspect_tui.export.qr import QRPayload
     from inspect_tui.export.render import render_html, render_notice
     from inspect_tui.store.session import Session
 
     with Session.open(session_path, readonly=True) as s:
-        tasks, _ = plan_export(s, kinds=["notice"], branches=[s.branches()[0].id])
+        tasks, _, _ = plan_export(s, kinds=["notice"], branches=[s.branches()[0].id], draft=True)
     vm = tasks[0].vm
     render_notice(vm)
     ours = []
@@ -105,7 +106,7 @@ def one_notice(session_path: Path, repeat: int = 5) -> tuple[list[float], list[f
         buf = _io.BytesIO()
         qrcode.make(payload, image_factory=qrcode.image.svg.SvgPathImage).save(buf)
         qr = "data:image/svg+xml;base64," + base64.b64encode(buf.getvalue()).decode()
-        html = render_html("notice.html", {**vm.context, "qr": qr, "sha256": vm.sha256,
+        html = render_html("notice.html", {**notice_context(vm.data)[0], "qr": qr, "sha256": vm.sha256,
                                            "sha256_short": vm.sha256[:16]})
         HTML(string=html.replace("table-layout: fixed", "table-layout: auto")).write_pdf(stylesheets=[naive_css])
         naive.append(time.perf_counter() - t)
@@ -122,7 +123,7 @@ def cli_one_branch(session_path: Path, out: Path) -> float:
         branch = s.branches()[0].id
     t = time.perf_counter()
     subprocess.run([sys.executable, "-m", "inspect_tui", "export", "feedback", str(session_path), "--branch", branch,
-                    "-o", str(out), "-q"], check=True, capture_output=True)
+                    "-o", str(out), "-q", "--draft"], check=True, capture_output=True)
     return time.perf_counter() - t
 
 
@@ -130,7 +131,7 @@ def all_branches(session_path: Path, out: Path, workers: int | None) -> tuple[fl
     from inspect_tui.export.batch import export_session
 
     t, c = time.perf_counter(), os.times()
-    summary = export_session(session_path, out, workers=workers)
+    summary = export_session(session_path, out, workers=workers, draft=True)  # the demo has open disagreements
     c2 = os.times()
     assert not summary.errors, summary.errors[:3]
     cpu = (c2.user + c2.system + c2.children_user + c2.children_system) - (c.user + c.system + c.children_user

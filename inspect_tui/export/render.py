@@ -8,8 +8,11 @@
   (an organisation's letterhead image) and the photos attached to *this* document — resolved, then
   looked up in an explicit set, so ``..`` and symlinks cannot escape it. Everything else is refused
   and recorded in ``RenderReport.refused``. Photos are scaled down with Pillow as they are fetched.
-* **No empty boxes.** WeasyPrint logs ``.notdef glyph rendered`` and carries on when a character is
-  missing from every font; we turn that warning into an error naming the characters.
+* **No empty boxes.** Typed text reaches templates through ``printable`` (a character no installed
+  font has becomes a visible ``[U+XXXXX]`` placeholder with a warning), and WeasyPrint's
+  ``.notdef glyph rendered`` warning — a template's own text no font covers — is an error.
+* **Field boxes.** ``render_document`` returns, with the PDF, where every element with an ``id``
+  sits on each page; ``verify`` names the fields whose pixels differ by them.
 * **Overridable templates.** Templates are looked up first in the organisation's folder (if given),
   then in the package: an organisation overrides ``feedback.html``, ``notice.html``, ``base.css`` or
   adds ``custom.css`` without touching the code (see docs/templates.md).
