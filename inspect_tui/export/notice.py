@@ -149,7 +149,7 @@ def notice_context(data: dict[str, Any], seal: bytes | None = None) -> tuple[dic
              for i in data["items"]]
     context = {
         "title": "整改通知书", "draft": draft, "draft_mark": DRAFT_MARK,
-        "doc_no": p("发文字号", data["doc_no"]), "notice_no": p("发文字号", data["doc_no"]),
+        "doc_no": p("发文字号", data["doc_no"]),
         "letterhead": p("版头", issuer["letterhead"]), "body": p("发文机关", issuer["body"]),
         "group": p("观摩小组", data["group"]), "date": cn_date(data["date"]),
         "addressee": p("主送", data["addressee"]), "branch": p("支部", data["branch"]["name"]),
