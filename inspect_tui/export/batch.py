@@ -69,12 +69,11 @@ class ExportSummary:
     skipped: list[ExportResult] = field(default_factory=list)
     seconds: float = 0.0
     workers: int = 1
+    reviews: list[BranchReview] = field(default_factory=list)  # what the leader must see, per branch
 
     @property
     def files(self) -> list[str]:
         return [r.path for r in self.results if r.ok and r.path]
-
-    reviews: list = field(default_factory=list)  # review.BranchReview per exported branch
 
     @property
     def errors(self) -> list[ExportResult]:
@@ -115,7 +114,7 @@ def plan_export(session, kinds: Iterable[str] = KINDS, branches: Sequence[str] |
     kinds = [k for k in KINDS if k in set(kinds)]
     issuer = issuer or Issuer()
     chosen = select_branches(session, branches)
-    plans: list[tuple[Any, str]] = []
+    plans: list[tuple[Any, BranchReview, str]] = []
     skipped: list[ExportResult] = []
     reviews = []
     for b in chosen:
@@ -131,24 +130,25 @@ def plan_export(session, kinds: Iterable[str] = KINDS, branches: Sequence[str] |
                 skipped.append(ExportResult(kind, b.id, name, error="不能正式签发：" + "；".join(blockers)
                                             + "（详见上方清单）。可先导出征求意见稿（--draft）。"))
                 continue
-            plans.append((b, kind))
+            plans.append((b, review, kind))
     numbers: dict[tuple[str, str], str] = {}
     if not draft and plans:
-        numbers = assign_numbers(session, issuer, [(b.id, k) for b, k in plans], session.meta.date)
+        numbers = assign_numbers(session, issuer, [(b.id, k) for b, _, k in plans], session.meta.date)
     tasks: list[ExportTask] = []
-    for b, kind in plans:
+    for b, review, kind in plans:
         records = session.records(b.id)
         name = b.data["name"]
         number = numbers.get((b.id, kind)) or (None if draft else assigned_number(records, b.id, kind))
         if kind == FEEDBACK:
             vm: FeedbackVM | NoticeVM = build_feedback(
                 meta=session.meta, checklist=session.checklist, branch=b, records=records,
-                result=session.result(b.id), session_path=Path(session.path), number=number, issuer=issuer,
+                result=review.result, session_path=Path(session.path), number=number, issuer=issuer,
                 seal=seal, draft=draft)
         else:
             vm = build_notice(meta=session.meta, checklist=session.checklist, branch=b, records=records,
                               number=number, issuer=issuer, seal=seal, draft=draft)
-        tasks.append(ExportTask(kind, b.id, name, output_name(KIND_LABELS[kind] + ("-征求意见稿" if draft else ""), name), vm))
+        label = KIND_LABELS[kind] + ("-征求意见稿" if draft else "")
+        tasks.append(ExportTask(kind, b.id, name, output_name(label, name), vm))
     for task, unique in zip(tasks, unique_names(t.filename for t in tasks), strict=True):
         task.filename = unique
     return tasks, skipped, reviews

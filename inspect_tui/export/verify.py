@@ -26,6 +26,7 @@ the report says so.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -85,12 +86,15 @@ class VerifyReport:
     def render(self) -> str:
         lines = [f"{'✓' if c.ok else '✗'} {c.name}" + (f"：{c.detail}" if c.detail else "") for c in self.checks]
         lines += [f"· {n}" for n in self.notes]
-        level1 = self.ok or not any(c.name in LEVEL1 for c in self.checks if not c.ok)
+        def level(names: set[str]) -> str:
+            mine = [c for c in self.checks if c.name in names]
+            return "已证明" if mine and all(c.ok for c in mine) else "未通过"
+
         lines.append("核验级别：")
-        lines.append(f"  ① 页面、嵌入数据与二维码三者一致：{'已证明' if level1 and self.checks else '未通过'}")
-        lines.append("  ② 与会话记录一致：" + (("已证明" if self.ok else "未通过") if self.session_checked
-                                            else "未核对（提供 --session 会话文件可核对）"))
-        lines.append("  ③ 由小组密钥签发：" + (("已证明" if self.ok else "未通过") if self.key_checked
+        lines.append(f"  ① 页面、嵌入数据与二维码三者一致：{level(LEVEL1)}")
+        lines.append("  ② 嵌入数据与会话记录一致：" + (level(LEVEL2) if self.session_checked
+                                               else "未核对（提供 --session 会话文件可核对）"))
+        lines.append("  ③ 由小组密钥签发：" + (level({"小组签名"}) if self.key_checked
                                             else "未核对（提供 --key 小组密钥可核对）"))
         kind = "征求意见稿（未正式签发）" if self.draft else "通知书"
         if not self.ok:
@@ -106,7 +110,9 @@ class VerifyReport:
         return "\n".join(lines)
 
 
-LEVEL1 = {"二维码", "二维码内容", "嵌入数据", "嵌入数据完整", "二维码与嵌入数据一致", "二维码标识", "页面与数据一致"}
+LEVEL1 = {"二维码", "二维码内容", "嵌入数据", "嵌入数据完整", "二维码与嵌入数据一致", "二维码标识", "印章图片",
+          "页面与数据一致"}
+LEVEL2 = {"会话", "支部", "与会话记录一致"}
 
 
 def read_qr_codes(pdf: str | Path, page: int = 0, scale: float = 3.0) -> list[str]:
@@ -138,18 +144,13 @@ def field_label(anchor: str) -> str | None:
     return FIELD_LABELS.get(name, name)
 
 
-def _pages(pdf: bytes | str) -> Any:
-    import pypdfium2 as pdfium
-
-    return pdfium.PdfDocument(pdf)
-
-
 def compare_pages(candidate: Path, reference: bytes, anchors: list[dict[str, tuple[float, float, float, float]]]
                   ) -> list[str]:
     """Fields (and other places) whose visible pixels differ between the two PDFs, in page order."""
+    import pypdfium2 as pdfium
     from PIL import ImageChops
 
-    cand, ref = _pages(str(candidate)), _pages(reference)
+    cand, ref = pdfium.PdfDocument(str(candidate)), pdfium.PdfDocument(reference)
     out: list[str] = []
     try:
         if len(cand) != len(ref):
@@ -198,7 +199,7 @@ def check_page(report: VerifyReport, path: Path, notice: dict[str, Any], qr_text
     family = check_pdf_prerequisites()
     seal = read_attachment(path, SEAL_NAME)
     wanted_seal = notice["issuer"]["seal_sha256"]
-    if (notice_hash_bytes(seal) if seal else None) != wanted_seal:
+    if (hashlib.sha256(seal).hexdigest() if seal else None) != wanted_seal:
         report.add("印章图片", False, "嵌入的印章图片与数据中记录的不符")
         seal = None
     if qr_text is None:
@@ -221,12 +222,6 @@ def check_page(report: VerifyReport, path: Path, notice: dict[str, Any], qr_text
                             + "，".join(f"{names[k]} {recorded[k]}" for k in differs) + "），页面无法原样重建："
                             + ("请用 --templates 指定导出时所用的模板文件夹。" if "templates" in differs
                                else "请在安装相同字体与版本的电脑上核验。"))
-
-
-def notice_hash_bytes(data: bytes) -> str:
-    import hashlib
-
-    return hashlib.sha256(data).hexdigest()
 
 
 def _render_identity(path: Path) -> dict[str, str]:
