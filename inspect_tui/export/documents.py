@@ -28,10 +28,10 @@ from inspect_tui.core.records import Kind
 from inspect_tui.core.scoring import BranchResult
 from inspect_tui.core.steps import Step
 from inspect_tui.core.versions import canonical
+from inspect_tui.store import evidence
 
 NOTICE_FORMAT = "inspect-tui/rectification-notice"
 NOTICE_FORMAT_VERSION = 1
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff"}
 
 FEEDBACK = "feedback"
 NOTICE = "notice"
@@ -101,16 +101,6 @@ def _item_title(checklist: Checklist, item_id: str | None) -> tuple[str, str]:
     return item.title, checklist.area_of(item_id).title
 
 
-def resolve_attachment(session_path: Path, name: str) -> Path:
-    """Attached files are stored as typed: absolute, or relative — to the session file's folder
-    (the portable choice: the folder travels with the session), else to the current folder."""
-    p = Path(name).expanduser()
-    if p.is_absolute():
-        return p.resolve()
-    beside = (session_path.parent / p).resolve()
-    return beside if beside.exists() or not p.resolve().exists() else p.resolve()
-
-
 def build_feedback(*, meta: Any, checklist: Checklist, branch: Rec, records: list[Rec], result: BranchResult,
                    session_path: Path) -> FeedbackVM:
     """The point-by-point feedback (点对点反馈意见) for one branch."""
@@ -157,14 +147,14 @@ def build_feedback(*, meta: Any, checklist: Checklist, branch: Rec, records: lis
     photos, allowed = [], []
     for r in _sorted_by_item(checklist, by_kind.get(Kind.OBSERVATION, [])):
         for name in r.data.get("files") or ():
-            path = resolve_attachment(session_path, name)
+            path = evidence.locate(session_path, name)
             title = _item_title(checklist, r.data.get("item"))[0]
             step = Step(r.data["step"]).label if r.data.get("step") else ""
             caption = f"{title}（{step}）" + (f"：{r.data['note']}" if r.data.get("note") else "")
-            ok = path.suffix.lower() in IMAGE_SUFFIXES and path.is_file()
-            photos.append({"no": len(photos) + 1, "url": path.as_uri() if ok else "", "caption": caption,
-                           "file": Path(name).name, "missing": not ok})
-            if ok:
+            photos.append({"no": len(photos) + 1, "url": path.as_uri() if path else "", "caption": caption,
+                           "file": evidence.display_name(name), "path": str(path) if path else "",
+                           "missing": path is None, "reason": "" if path else "文件不在本机"})
+            if path:
                 allowed.append(str(path))
 
     inspectors = [a for a in result.authors if a in meta.inspectors] or list(meta.inspectors)

@@ -1,0 +1,106 @@
+"""Photos as a document prints them: scaled, upright, re-encoded, with nothing of the original file.
+
+A phone photo is 3–12 MB, carries GPS position and camera data in its EXIF, and is often stored
+sideways with an orientation tag. What goes into a PDF is a new JPEG made from the pixels only:
+
+* orientation applied (``ImageOps.exif_transpose``), then the EXIF, ICC and every other chunk of
+  the original dropped — the encoder is given pixels and nothing else;
+* long side at most ``MAX_PX``; a JPEG is decoded at a reduced scale straight away (``draft``), so
+  a 12-megapixel photo costs a fraction of a full decode;
+* every mode Pillow reads made printable: transparency flattened onto white, 16-bit and 32-bit
+  greyscale scaled to 8 bits, palettes and CMYK converted — PNGs no longer come out blank;
+* at most ``BUDGET_BYTES`` per photo: quality steps down, then the size, until it fits, so ten
+  12-megapixel photos — even pure noise — keep a feedback PDF small enough to e-mail.
+
+The work runs in the export's worker processes, cached per file version.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import warnings
+from pathlib import Path
+
+from inspect_tui.store.evidence import MAX_BYTES as MAX_FILE_BYTES
+from inspect_tui.store.evidence import OPENERS
+
+MAX_PX = 1600
+BUDGET_BYTES = 240 * 1024
+QUALITIES = (82, 72, 62, 52, 42)
+
+
+class PhotoError(ValueError):
+    """The file could not be made into a printable photo; the message says why."""
+
+
+def _printable(im):
+    """``im`` as 8-bit RGB or L, transparency on white."""
+    from PIL import Image
+
+    if im.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
+        hi = max(1, im.getextrema()[1] or 1)
+        scale = 255 / hi if hi > 255 else 1
+        return im.convert("I").point(lambda v: v * scale).convert("L")
+    if im.mode == "F":
+        return im.convert("L")
+    if im.mode == "P" and "transparency" in im.info or im.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = im.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(white, rgba).convert("RGB")
+    if im.mode in ("RGB", "L"):
+        return im
+    return im.convert("RGB")
+
+
+def scaled_jpeg(data: bytes) -> bytes:
+    """A new JPEG of the picture in ``data``: upright, long side ≤ ``MAX_PX``, ≤ ``BUDGET_BYTES``."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data), formats=OPENERS) as im:
+                if im.format in ("JPEG", "MPO"):
+                    w, h = im.size
+                    k = MAX_PX / max(w, h)
+                    if k < 1:
+                        im.draft("RGB", (max(1, int(w * k)), max(1, int(h * k))))
+                im.load()
+                upright = ImageOps.exif_transpose(im)
+    except UnidentifiedImageError:
+        raise PhotoError("不是图片文件") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise PhotoError("图片像素过多") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise PhotoError(f"图片已损坏或不完整（{exc}）") from None
+    pic = _printable(upright)
+    pic.thumbnail((MAX_PX, MAX_PX), Image.Resampling.LANCZOS)
+    while True:
+        for q in QUALITIES:
+            buf = io.BytesIO()
+            pic.save(buf, "JPEG", quality=q, optimize=True)  # pixels only: no exif=, icc_profile=
+            if buf.tell() <= BUDGET_BYTES:
+                return buf.getvalue()
+        if max(pic.size) <= 400:
+            return buf.getvalue()
+        pic = pic.resize((max(1, pic.width * 3 // 4), max(1, pic.height * 3 // 4)), Image.Resampling.LANCZOS)
+
+
+@functools.lru_cache(maxsize=64)
+def _cached(path: str, mtime_ns: int, size: int) -> bytes:
+    return scaled_jpeg(Path(path).read_bytes())
+
+
+def photo_for_print(path: str | Path) -> bytes:
+    """``scaled_jpeg`` of a file, cached while the file is unchanged. Raises ``PhotoError``."""
+    p = Path(path)
+    try:
+        st = p.stat()
+        if st.st_size > MAX_FILE_BYTES:
+            raise PhotoError("文件过大，不是照片")
+        return _cached(str(p), st.st_mtime_ns, st.st_size)
+    except FileNotFoundError:
+        raise PhotoError("文件不存在") from None
+    except OSError as exc:
+        raise PhotoError(f"无法读取（{exc.strerror or exc}）") from None
