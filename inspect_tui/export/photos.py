@@ -9,7 +9,7 @@ sideways with an orientation tag. What goes into a PDF is a new JPEG made from t
   a 12-megapixel photo costs a fraction of a full decode;
 * every mode Pillow reads made printable: transparency flattened onto white, 16-bit and 32-bit
   greyscale scaled to 8 bits, palettes and CMYK converted — PNGs no longer come out blank;
-* at most ``BUDGET_BYTES`` per photo: quality steps down, then the size, until it fits, so ten
+* at most ``BUDGET_BYTES`` per photo: the best quality that fits, else a smaller picture, so ten
   12-megapixel photos — even pure noise — keep a feedback PDF small enough to e-mail.
 
 The work runs in the export's worker processes, cached per file version.
@@ -27,7 +27,7 @@ from inspect_tui.store.evidence import OPENERS
 
 MAX_PX = 1600
 BUDGET_BYTES = 240 * 1024
-QUALITIES = (82, 72, 62, 52, 42)
+QUALITIES = (82, 74, 66, 58, 50, 42, 34)  # tried first, then searched
 
 
 class PhotoError(ValueError):
@@ -75,16 +75,38 @@ def scaled_jpeg(data: bytes) -> bytes:
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise PhotoError(f"图片已损坏或不完整（{exc}）") from None
     pic = _printable(upright)
-    pic.thumbnail((MAX_PX, MAX_PX), Image.Resampling.LANCZOS)
+    pic.thumbnail((MAX_PX, MAX_PX), Image.Resampling.BICUBIC)
+    return _fit(pic)
+
+
+def _encode(pic, quality: int) -> bytes:
+    buf = io.BytesIO()
+    pic.save(buf, "JPEG", quality=quality)  # pixels only: no exif=, icc_profile=
+    return buf.getvalue()
+
+
+def _fit(pic) -> bytes:
+    """The best quality within the budget (one encode for most photos, four at most per size), else
+    the picture made smaller."""
+    from PIL import Image
+
     while True:
-        for q in QUALITIES:
-            buf = io.BytesIO()
-            pic.save(buf, "JPEG", quality=q, optimize=True)  # pixels only: no exif=, icc_profile=
-            if buf.tell() <= BUDGET_BYTES:
-                return buf.getvalue()
+        data = _encode(pic, QUALITIES[0])
+        if len(data) <= BUDGET_BYTES:
+            return data
+        best, lo, hi = None, 1, len(QUALITIES) - 1
+        while lo <= hi:
+            mid = (lo + hi) // 2
+            data = _encode(pic, QUALITIES[mid])
+            if len(data) <= BUDGET_BYTES:
+                best, hi = data, mid - 1
+            else:
+                lo = mid + 1
+        if best is not None:
+            return best
         if max(pic.size) <= 400:
-            return buf.getvalue()
-        pic = pic.resize((max(1, pic.width * 3 // 4), max(1, pic.height * 3 // 4)), Image.Resampling.LANCZOS)
+            return data
+        pic = pic.resize((max(1, pic.width * 3 // 4), max(1, pic.height * 3 // 4)), Image.Resampling.BICUBIC)
 
 
 @functools.lru_cache(maxsize=64)
