@@ -19,19 +19,14 @@ from __future__ import annotations
 
 import functools
 import io
-import warnings
 from pathlib import Path
 
 from inspect_tui.store.evidence import MAX_BYTES as MAX_FILE_BYTES
-from inspect_tui.store.evidence import OPENERS
+from inspect_tui.store.evidence import NotAnImage, decode
 
 MAX_PX = 1600
 BUDGET_BYTES = 240 * 1024
 QUALITIES = (82, 74, 66, 58, 50, 42, 34)  # tried first, then searched
-
-
-class PhotoError(ValueError):
-    """The file could not be made into a printable photo; the message says why."""
 
 
 def _printable(im):
@@ -55,28 +50,15 @@ def _printable(im):
 
 def scaled_jpeg(data: bytes) -> bytes:
     """A new JPEG of the picture in ``data``: upright, long side ≤ ``MAX_PX``, ≤ ``BUDGET_BYTES``."""
-    from PIL import Image, ImageOps, UnidentifiedImageError
+    from PIL import Image, ImageOps
 
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data), formats=OPENERS) as im:
-                if im.format in ("JPEG", "MPO"):
-                    w, h = im.size
-                    k = MAX_PX / max(w, h)
-                    if k < 1:
-                        im.draft("RGB", (max(1, int(w * k)), max(1, int(h * k))))
-                im.load()
-                upright = ImageOps.exif_transpose(im)
-    except UnidentifiedImageError:
-        raise PhotoError("不是图片文件") from None
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise PhotoError("图片像素过多") from None
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise PhotoError(f"图片已损坏或不完整（{exc}）") from None
-    pic = _printable(upright)
-    pic.thumbnail((MAX_PX, MAX_PX), Image.Resampling.BICUBIC)
-    return _fit(pic)
+    with decode(data, max_side=MAX_PX) as im:
+        try:
+            pic = _printable(ImageOps.exif_transpose(im))
+            pic.thumbnail((MAX_PX, MAX_PX), Image.Resampling.BICUBIC)
+            return _fit(pic)
+        except (OSError, ValueError, TypeError, SyntaxError) as exc:  # odd EXIF or mode in a readable file
+            raise NotAnImage(f"无法转换为可打印的照片（{exc}）") from None
 
 
 def _encode(pic, quality: int) -> bytes:
@@ -115,14 +97,14 @@ def _cached(path: str, mtime_ns: int, size: int) -> bytes:
 
 
 def photo_for_print(path: str | Path) -> bytes:
-    """``scaled_jpeg`` of a file, cached while the file is unchanged. Raises ``PhotoError``."""
+    """``scaled_jpeg`` of a file, cached while the file is unchanged. Raises ``NotAnImage``."""
     p = Path(path)
     try:
         st = p.stat()
         if st.st_size > MAX_FILE_BYTES:
-            raise PhotoError("文件过大，不是照片")
+            raise NotAnImage("文件过大，不是照片")
         return _cached(str(p), st.st_mtime_ns, st.st_size)
     except FileNotFoundError:
-        raise PhotoError("文件不存在") from None
+        raise NotAnImage("文件不存在") from None
     except OSError as exc:
-        raise PhotoError(f"无法读取（{exc.strerror or exc}）") from None
+        raise NotAnImage(f"无法读取（{exc.strerror or exc}）") from None

@@ -37,8 +37,9 @@ from jinja2.sandbox import SandboxedEnvironment
 from inspect_tui.errors import UserError
 from inspect_tui.export.documents import FeedbackVM, NoticeVM, notice_hash
 from inspect_tui.export.embed import ATTACHMENT_NAME
-from inspect_tui.export.photos import PhotoError, photo_for_print
+from inspect_tui.export.photos import photo_for_print
 from inspect_tui.export.qr import QRPayload, qr_png_data_uri
+from inspect_tui.store.evidence import NotAnImage
 
 PACKAGE_TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -202,7 +203,7 @@ def print_photos(vm: FeedbackVM, report: RenderReport) -> tuple[list[dict[str, A
         if path and path in allowed:
             try:
                 served[path] = photo_for_print(path)
-            except PhotoError as exc:
+            except NotAnImage as exc:
                 p.update(missing=True, reason=str(exc))
         else:
             p["missing"] = True

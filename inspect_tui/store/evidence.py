@@ -55,8 +55,10 @@ class NotAnImage(ValueError):
     """The bytes are not an image the store accepts; the message says why, in Chinese."""
 
 
-def image_format(data: bytes) -> str:
-    """The file extension for ``data`` if it is a whole, decodable image of an accepted format."""
+def decode(data: bytes, max_side: int | None = None) -> Any:
+    """The image in ``data``, loaded whole — only the ``OPENERS`` formats are tried, never EPS or
+    SVG. A JPEG is decoded at the smallest reduced scale that keeps its long side ≥ ``max_side``
+    (every block is still read, so damage is still found). Raises ``NotAnImage``."""
     from PIL import Image, UnidentifiedImageError
 
     if not data:
@@ -64,20 +66,24 @@ def image_format(data: bytes) -> str:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data), formats=OPENERS) as im:  # never EPS, SVG…: only these
-                fmt = im.format or ""
-                if fmt in ("JPEG", "MPO"):
-                    im.draft("RGB", (max(1, im.width // 8), max(1, im.height // 8)))  # decodes every block, faster
-                im.load()
-    except NotAnImage:
-        raise
+            im = Image.open(io.BytesIO(data), formats=OPENERS)
+            k = max_side / max(im.size) if max_side else 1
+            if im.format in ("JPEG", "MPO") and k < 1:
+                im.draft("RGB", (max(1, int(im.width * k)), max(1, int(im.height * k))))
+            im.load()
+            return im
     except UnidentifiedImageError:
         raise NotAnImage("不是可用的图片文件（按内容识别，不看扩展名；支持 JPEG、PNG、WebP、GIF、BMP、TIFF）") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise NotAnImage("图片像素过多，疑似异常文件") from None
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+    except (OSError, SyntaxError, ValueError, EOFError, ZeroDivisionError) as exc:
         raise NotAnImage(f"图片已损坏或不完整：{exc}") from None
-    return FORMATS[fmt]
+
+
+def image_format(data: bytes) -> str:
+    """The file extension for ``data`` if it is a whole, decodable image of an accepted format."""
+    with decode(data, max_side=256) as im:
+        return FORMATS[im.format or ""]
 
 
 def _write_atomic(target: Path, data: bytes) -> None:
