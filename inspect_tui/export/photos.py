@@ -3,8 +3,9 @@
 A phone photo is 3–12 MB, carries GPS position and camera data in its EXIF, and is often stored
 sideways with an orientation tag. What goes into a PDF is a new JPEG made from the pixels only:
 
-* orientation applied (``ImageOps.exif_transpose``), then the EXIF, ICC and every other chunk of
-  the original dropped — the encoder is given pixels and nothing else;
+* orientation applied (``ImageOps.exif_transpose``), colours converted to sRGB from the photo's
+  ICC profile, then the EXIF, ICC and every other chunk of the original dropped — the encoder is
+  given pixels and nothing else;
 * long side at most ``MAX_PX``; a JPEG is decoded at a reduced scale straight away (``draft``), so
   a 12-megapixel photo costs a fraction of a full decode;
 * every mode Pillow reads made printable: transparency flattened onto white, 16-bit and 32-bit
@@ -54,11 +55,25 @@ def scaled_jpeg(data: bytes) -> bytes:
 
     with decode(data, max_side=MAX_PX) as im:
         try:
-            pic = _printable(ImageOps.exif_transpose(im))
+            pic = _printable(_in_srgb(ImageOps.exif_transpose(im), im.info.get("icc_profile")))
             pic.thumbnail((MAX_PX, MAX_PX), Image.Resampling.BICUBIC)
             return _fit(pic)
         except (OSError, ValueError, TypeError, SyntaxError) as exc:  # odd EXIF or mode in a readable file
             raise NotAnImage(f"无法转换为可打印的照片（{exc}）") from None
+
+
+def _in_srgb(im, icc: bytes | None):
+    """Colours converted from the photo's own profile (a phone's Display P3, Adobe RGB) to sRGB, so
+    they print right once the profile is dropped; unchanged when there is none or it is unusable."""
+    if not icc or im.mode not in ("RGB", "CMYK"):
+        return im
+    from PIL import ImageCms
+
+    try:
+        source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        return ImageCms.profileToProfile(im, source, ImageCms.createProfile("sRGB"), outputMode="RGB")
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
+        return im
 
 
 def _encode(pic, quality: int) -> bytes:
