@@ -315,3 +315,19 @@ def test_photos_travel_through_merge_and_handout(tmp_path, capsys):
     shutil.rmtree(store_dir(copies[1]))  # 乙 forgot to copy the photo folder
     assert main(["merge", *map(str, copies), "-o", str(tmp_path / "leader" / "m2.jsonl"), "--as", "组长"]) == 0
     assert "1 张照片不在" in capsys.readouterr().err
+
+
+@needs_pdf
+def test_a_swapped_or_linked_store_file_is_not_printed(tmp_path):
+    s = session(tmp_path)
+    refs = store_files(s.path, [str(phone_jpeg(tmp_path / "a.jpg")), str(phone_jpeg(tmp_path / "b.jpg", (640, 480)))])
+    attach(s, refs)
+    s.close()
+    other = tmp_path / "other.jpg"
+    upright_picture((300, 200)).save(other)
+    (store_dir(s.path) / refs[0]).write_bytes(other.read_bytes())  # a valid image, but not the one recorded
+    (store_dir(s.path) / refs[1]).unlink()
+    (store_dir(s.path) / refs[1]).symlink_to(other)  # the store holds files, never links
+    _pdf, report = export_feedback(s.path)
+    assert len(report.warnings) == 2 and report.fetched == []
+    assert "与记录不符" in report.warnings[0] and "文件不在本机" in report.warnings[1]

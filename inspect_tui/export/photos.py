@@ -23,7 +23,7 @@ import io
 from pathlib import Path
 
 from inspect_tui.store.evidence import MAX_BYTES as MAX_FILE_BYTES
-from inspect_tui.store.evidence import NotAnImage, decode
+from inspect_tui.store.evidence import NotAnImage, decode, is_ref, matches
 
 MAX_PX = 1600
 BUDGET_BYTES = 240 * 1024
@@ -108,7 +108,11 @@ def _fit(pic) -> bytes:
 
 @functools.lru_cache(maxsize=64)
 def _cached(path: str, mtime_ns: int, size: int) -> bytes:
-    return scaled_jpeg(Path(path).read_bytes())
+    data = Path(path).read_bytes()
+    name = Path(path).name
+    if is_ref(name) and not matches(name, data):
+        raise NotAnImage("照片文件与记录不符（已损坏或被替换）")
+    return scaled_jpeg(data)
 
 
 def photo_for_print(path: str | Path) -> bytes:

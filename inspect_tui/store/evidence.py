@@ -160,7 +160,7 @@ def locate(session_path: str | Path, name: str) -> Path | None:
     session's folder)."""
     if is_ref(name):
         p = store_dir(session_path) / name
-        return p if p.is_file() else None
+        return p if p.is_file() and not p.is_symlink() else None  # the store holds files, never links
     p = Path(name).expanduser()
     if not p.is_absolute():
         p = Path(session_path).parent / p
@@ -208,6 +208,11 @@ def carry(sources: Iterable[str | Path], target: str | Path, records: Iterable[d
         else:
             missing.append(ref)
     return missing
+
+
+def matches(ref: str, data: bytes) -> bool:
+    """Whether ``data`` is the content a store reference names (not damaged, not swapped)."""
+    return hashlib.sha256(data).hexdigest() == ref.split(".", 1)[0]
 
 
 def _hash_ok(path: Path, ref: str) -> bool:
