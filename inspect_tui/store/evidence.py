@@ -73,7 +73,7 @@ def decode(data: bytes, max_side: int | None = None) -> Any:
             im.load()
             return im
     except UnidentifiedImageError:
-        raise NotAnImage("不是可用的图片文件（按内容识别，不看扩展名；支持 JPEG、PNG、WebP、GIF、BMP、TIFF）") from None
+        raise NotAnImage("不是图片文件（按内容识别，不看扩展名）") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise NotAnImage("图片像素过多，疑似异常文件") from None
     except (OSError, SyntaxError, ValueError, EOFError, ZeroDivisionError) as exc:
@@ -117,7 +117,7 @@ def add(session_path: str | Path, source: str | Path) -> str:
     try:
         ext = image_format(data)
     except NotAnImage as exc:
-        raise UserError(f"{source}: 不能作为照片附上：{exc}") from None
+        raise UserError(f"{source}: 不能作为照片：{exc}") from None
     ref = f"{hashlib.sha256(data).hexdigest()}.{ext}"
     folder = store_dir(session_path)
     target = folder / ref
@@ -149,8 +149,9 @@ def store_files(session_path: str | Path, value: str | Iterable[str], base: str 
         except UserError as exc:
             problems.append(Problem(name, exc.message.removeprefix(f"{path}: ")))
     if problems:
-        raise UserError("照片未保存：" + "；".join(str(p) for p in problems), problems=problems,
-                        hint="只能附上 JPEG、PNG、WebP 等图片文件。")
+        message = f"照片未保存：{problems[0]}" if len(problems) == 1 else f"照片未保存：{len(problems)} 个文件不能附上"
+        raise UserError(message, problems=problems if len(problems) > 1 else [],
+                        hint="只能附上 JPEG、PNG、WebP、GIF、BMP、TIFF 图片。")
     return list(dict.fromkeys(refs))
 
 
