@@ -331,3 +331,14 @@ def test_a_swapped_or_linked_store_file_is_not_printed(tmp_path):
     _pdf, report = export_feedback(s.path)
     assert len(report.warnings) == 2 and report.fetched == []
     assert "与记录不符" in report.warnings[0] and "文件不在本机" in report.warnings[1]
+
+
+def test_recover_takes_the_photos_along(tmp_path):
+    from inspect_tui.store.session_file import recover
+
+    s = session(tmp_path)
+    (ref,) = store_files(s.path, [str(phone_jpeg(tmp_path / "a.jpg"))])
+    attach(s, [ref])
+    s.close()
+    recover(s.path, tmp_path / "saved.jsonl")
+    assert (store_dir(tmp_path / "saved.jsonl") / ref).read_bytes() == (store_dir(s.path) / ref).read_bytes()
