@@ -260,16 +260,19 @@ def test_unreadable_or_missing_photos_are_marked_and_reported(tmp_path, capsys):
     good = store_files(s.path, [str(phone_jpeg(tmp_path / "good.jpg"))])
     (tmp_path / "notes.png").write_text("not a photo")
     # as written before the store: paths, one of a file that is not an image, one gone
-    attach(s, [*good, str(tmp_path / "notes.png"), str(tmp_path / "gone.jpg")])
+    legacy = str(phone_jpeg(tmp_path / "legacy.jpg").resolve())  # an absolute path, as stored before the store
+    attach(s, [*good, legacy, str(tmp_path / "notes.png"), str(tmp_path / "gone.jpg")])
     s.close()
     assert main(["export", "feedback", str(s.path), "-o", str(tmp_path / "out"), "-q", "-j", "1"]) == 0
     err = capsys.readouterr().err
-    assert "警告" in err and "notes.png" in err and "gone.jpg" in err and "good.jpg" not in err
+    assert "警告" in err and "notes.png" in err and "gone.jpg" in err and "legacy.jpg" not in err
+    assert len([ln for ln in err.splitlines() if "警告" in ln]) == 2
     (pdf_path,) = (tmp_path / "out").glob("*.pdf")
     from pypdf import PdfReader
 
     text = "".join(p.extract_text() for p in PdfReader(str(pdf_path)).pages).replace(" ", "")
     assert "照片缺失/无法读取：notes.png" in text and "照片缺失/无法读取：gone.jpg" in text
+    assert "图4" in text and text.count("照片缺失") == 2  # the stored and the legacy photo printed
 
 
 @needs_pdf
