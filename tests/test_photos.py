@@ -105,6 +105,7 @@ def test_attached_photo_is_copied_by_content_hash_beside_the_session(tmp_path):
     ("notes.png", b"this is a text file, not a photo\n"),
     ("drawing.png", b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect/></svg>'),
     ("empty.jpg", b""),
+    ("IMG_0042.HEIC", b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(64)),
 ])
 def test_store_refuses_non_images_whatever_the_extension(tmp_path, name, content):
     s = session(tmp_path)

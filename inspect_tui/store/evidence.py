@@ -73,6 +73,8 @@ def decode(data: bytes, max_side: int | None = None) -> Any:
             im.load()
             return im
     except UnidentifiedImageError:
+        if data[4:8] == b"ftyp" and data[8:12] in (b"heic", b"heix", b"hevc", b"mif1", b"msf1", b"avif"):
+            raise NotAnImage("HEIC/HEIF 格式无法读取，请在手机上改存为 JPEG（“兼容性最佳”）或转换后再附上") from None
         raise NotAnImage("不是图片文件（按内容识别，不看扩展名）") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise NotAnImage("图片像素过多，疑似异常文件") from None
