@@ -119,6 +119,8 @@ def test_store_refuses_non_images_whatever_the_extension(tmp_path, name, content
 
 
 def test_truncated_jpeg_is_refused(tmp_path):
+    import weasyprint  # noqa: F401 - it makes Pillow lenient with truncated files for the whole process
+
     s = session(tmp_path)
     data = phone_jpeg(tmp_path / "full.jpg").read_bytes()
     (tmp_path / "cut.jpg").write_bytes(data[: len(data) // 2])

@@ -59,10 +59,12 @@ def decode(data: bytes, max_side: int | None = None) -> Any:
     """The image in ``data``, loaded whole — only the ``OPENERS`` formats are tried, never EPS or
     SVG. A JPEG is decoded at the smallest reduced scale that keeps its long side ≥ ``max_side``
     (every block is still read, so damage is still found). Raises ``NotAnImage``."""
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image, ImageFile, UnidentifiedImageError
 
     if not data:
         raise NotAnImage("文件为空")
+    lenient = ImageFile.LOAD_TRUNCATED_IMAGES  # WeasyPrint sets it for the whole process on import
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -80,6 +82,8 @@ def decode(data: bytes, max_side: int | None = None) -> Any:
         raise NotAnImage("图片像素过多，疑似异常文件") from None
     except (OSError, SyntaxError, ValueError, EOFError, ZeroDivisionError) as exc:
         raise NotAnImage(f"图片已损坏或不完整：{exc}") from None
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = lenient
 
 
 def image_format(data: bytes) -> str:
@@ -123,7 +127,7 @@ def add(session_path: str | Path, source: str | Path) -> str:
     ref = f"{hashlib.sha256(data).hexdigest()}.{ext}"
     folder = store_dir(session_path)
     target = folder / ref
-    if not target.is_file():
+    if target.is_symlink() or not target.is_file() or not _hash_ok(target, ref):  # a damaged copy is healed
         folder.mkdir(exist_ok=True)
         _write_atomic(target, data)
     return ref
