@@ -96,13 +96,13 @@ def cmd_export(args: argparse.Namespace) -> int:
     for r in summary.results:
         if r.ok:
             print(r.path)
-        for w in r.warnings:
-            print(f"注意：{r.branch_name}（{KIND_LABELS[r.kind]}）{w}", file=sys.stderr)
     for r in summary.skipped:
         if r.error:
             print(f"inspect-tui: {r.branch_name}（{KIND_LABELS[r.kind]}）{r.error}", file=sys.stderr)
         else:
             print(f"跳过 {r.branch_name}：{r.note}", file=sys.stderr)
+    for w in summary.warnings:
+        print(f"inspect-tui: 警告：{w}", file=sys.stderr)
     for r in summary.errors:
         print(f"inspect-tui: {r.branch_name}（{KIND_LABELS[r.kind]}）导出失败：{r.error}", file=sys.stderr)
     print(f"共导出 {len(summary.files)} 个文件，用时 {summary.seconds:.1f} 秒（{summary.workers} 个进程）。",

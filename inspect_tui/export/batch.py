@@ -56,7 +56,7 @@ class ExportResult:
     seconds: float = 0.0
     error: str | None = None
     note: str | None = None  # e.g. "no problems: no notice"
-    warnings: list[str] = field(default_factory=list)  # e.g. typed characters printed as placeholders
+    warnings: list[str] = field(default_factory=list)  # exported, but: placeholders, photos not printed
 
     @property
     def ok(self) -> bool:
@@ -83,6 +83,11 @@ class ExportSummary:
     def refused(self) -> list[ExportResult]:
         """Issued documents not made (unsettled disagreements, notice gaps)."""
         return [r for r in self.skipped if r.error]
+
+    @property
+    def warnings(self) -> list[str]:
+        """Each warning of each exported document, prefixed with its branch."""
+        return [f"{r.branch_name}：{w}" for r in self.results for w in r.warnings]
 
 
 Progress = Callable[[int, int, ExportResult], None]
@@ -190,16 +195,16 @@ def render_task(task: ExportTask, output_dir: str, template_dir: str | None = No
     key = key or _WORKER.get("key")
     result = ExportResult(task.kind, task.branch_id, task.branch_name)
     t0 = time.perf_counter()
+    report = RenderReport()
     try:
-        report = RenderReport()
         if task.kind == FEEDBACK:
             pdf = render_feedback(task.vm, template_dir=template_dir, font_family=family, report=report)
         else:
             pdf = render_notice(task.vm, template_dir=template_dir, font_family=family, key=key, report=report)
-        result.warnings = report.warnings
         target = Path(output_dir) / task.filename
         _write_atomic(target, pdf)
         result.path = str(target)
+        result.warnings = report.warnings
     except UserError as exc:
         result.error = exc.render()
     except OSError as exc:

@@ -194,7 +194,8 @@ class Session:
             raise UserError("只有判定为“部分符合”或“不符合”、且尚未提出问题的观察才能提为问题")
         item = self.checklist.item(obs.data["item"])
         step = Step(obs.data["step"])
-        evidence = obs.data.get("evidence") or "; ".join(obs.data.get("files", ())) or f"{step.label}：{item.title}"
+        photos = len(obs.data.get("files", ()))
+        evidence = obs.data.get("evidence") or (f"现场照片 {photos} 张" if photos else f"{step.label}：{item.title}")
         return self.save(Kind.PROBLEM, {"branch": obs.branch, "item": item.id,
                                         "text": obs.data.get("note") or item.problems[0],
                                         "evidence": evidence, "source": obs.id})
