@@ -23,6 +23,7 @@ from inspect_tui.export import fonts
 from inspect_tui.export.batch import export_session
 from inspect_tui.export.embed import ATTACHMENT_NAME, RENDER_NAME, load_notice, read_attachment
 from inspect_tui.export.notice import notice_hash
+from inspect_tui.export.qr import QRPayload
 from inspect_tui.export.render import notice_html, notice_json, render_document
 from inspect_tui.export.verify import read_qr_codes, verify_pdf
 from inspect_tui.store.session import new_session
@@ -279,3 +280,25 @@ def test_an_80_page_notice_verifies(tmp_path):
     assert len(PdfReader(pdf).pages) >= 80
     report = verify_pdf(pdf, path)
     assert report.ok, report.render()
+
+
+def test_a_wholly_remade_notice_is_caught_only_by_the_session_or_the_key(visit, tmp_path):
+    """New data, new hash, new QR, page typeset from them: the three copies agree, so level 1 holds —
+    the report says that proves nothing about origin; the session names the changed field."""
+    genuine = visit["first"]
+    data = _changed(load_notice(genuine)["notice"], "items.0.deadline", "2030-01-01")
+    qr = QRPayload.for_notice(data, notice_hash(data)).encode()
+    html, _ = notice_html(data, qr, None, None)
+    forged = tmp_path / "remade.pdf"
+    forged.write_bytes(render_document(html, pdf_variant="pdf/a-3b", attachments=[
+        (ATTACHMENT_NAME, notice_json(data).decode(), ""),
+        (RENDER_NAME, read_attachment(genuine, RENDER_NAME).decode(), "")]).pdf)
+    alone = verify_pdf(forged)
+    assert alone.ok and "不能证明由观摩小组签发" in alone.render()
+    with_session = verify_pdf(forged, visit["session"])
+    assert not with_session.ok and with_session.failed() == ["与会话记录一致"]
+    assert "第 1 项整改时限" in next(c.detail for c in with_session.checks if c.name == "与会话记录一致")
+    key = visit["folder"] / "小组.key"
+    key.write_text("7e" * 32)
+    with_key = verify_pdf(forged, key=key.read_bytes().strip())
+    assert not with_key.ok and with_key.failed() == ["小组签名"]
