@@ -302,3 +302,32 @@ def test_a_wholly_remade_notice_is_caught_only_by_the_session_or_the_key(visit, 
     key.write_text("7e" * 32)
     with_key = verify_pdf(forged, key=key.read_bytes().strip())
     assert not with_key.ok and with_key.failed() == ["小组签名"]
+
+
+def test_an_annotation_that_shows_only_when_printed_is_caught(visit, tmp_path):
+    """A white box over item 3's responsible as an annotation flagged Print + NoView: the screen
+    shows the true name, paper does not. Verify compares the page as printed too."""
+    from pypdf.generic import ArrayObject, DictionaryObject, FloatObject, NumberObject, StreamObject
+
+    genuine = visit["first"]
+    x1, y1, x2, y2 = render_document(genuine_html(genuine)).anchors[0]["f-item-3-responsible"]
+    height = float(PdfReader(str(genuine)).pages[0].mediabox.height)
+    k = 0.75
+    w, h = (x2 - x1) * k, (y2 - y1) * k
+    writer = PdfWriter(clone_from=str(genuine))
+    appearance = StreamObject()
+    appearance.set_data(f"1 1 1 rg 0 0 {w:.2f} {h:.2f} re f".encode())
+    appearance.update({NameObject("/Type"): NameObject("/XObject"), NameObject("/Subtype"): NameObject("/Form"),
+                       NameObject("/BBox"): ArrayObject([FloatObject(0), FloatObject(0), FloatObject(w), FloatObject(h)])})
+    annot = DictionaryObject({
+        NameObject("/Type"): NameObject("/Annot"), NameObject("/Subtype"): NameObject("/Square"),
+        NameObject("/Rect"): ArrayObject([FloatObject(x1 * k), FloatObject(height - y2 * k), FloatObject(x2 * k),
+                                          FloatObject(height - y1 * k)]),
+        NameObject("/F"): NumberObject(4 | 32),  # Print, NoView
+        NameObject("/AP"): DictionaryObject({NameObject("/N"): writer._add_object(appearance)})})
+    page = writer.pages[0]
+    page[NameObject("/Annots")] = ArrayObject([*(page.get("/Annots") or []), writer._add_object(annot)])
+    forged = tmp_path / "print-only.pdf"
+    writer.write(str(forged))
+    report = verify_pdf(forged)
+    assert not report.ok and report.changed == ["第 3 项责任人"], report.changed

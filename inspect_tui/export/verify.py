@@ -6,7 +6,8 @@ Three levels of proof, each stated separately in the report:
    embedded ``notice.json`` must hash to what it states and to the QR's hash, with the same
    identifiers. Then the **page is rebuilt** from that data — the same ``notice_context`` and
    templates the exporter used, the QR drawn from the payload read off the page — and both are
-   rasterised with pdfium and compared pixel by pixel. What a reader sees is what is compared:
+   rasterised with pdfium — as shown on screen and as printed — and compared pixel by pixel. What a
+   reader sees is what is compared:
    white, tiny, clipped, off-page or covered text changes no visible pixel, so it can neither pass
    for the true text nor hide it; any visible difference fails. Each differing region is named by
    the field whose box it falls in: the template marks fields with ``id="f-…"`` (``f-addressee``,
@@ -40,6 +41,9 @@ from inspect_tui.export.qr import SCHEME, QRPayload
 
 SCALE = 2.0  # 144 dpi: a changed digit in 9 pt text changes dozens of pixels
 INK = 24  # grey levels two renderings may differ by before a pixel counts as different
+# Each page is compared as shown on screen and as printed: layers and annotations may differ between
+# the two (an annotation flagged "print, not view" shows only on paper).
+MODES = (None, "print")
 FIELD_LABELS = {"letterhead": "版头", "number": "发文字号", "qr": "二维码", "addressee": "主送",
                 "deadline": "整改总时限", "reply-by": "报送时限", "reply-address": "报送地址", "contact": "联系人",
                 "phone": "联系电话", "signature": "署名与印章", "date": "成文日期"}
@@ -155,11 +159,12 @@ def compare_pages(candidate: Path, reference: bytes, anchors: list[dict[str, tup
     try:
         if len(cand) != len(ref):
             out.append(f"页数（应为 {len(ref)} 页，实为 {len(cand)} 页）")
-        for i in range(min(len(cand), len(ref))):
-            a = cand[i].render(scale=SCALE, grayscale=True).to_pil()
-            b = ref[i].render(scale=SCALE, grayscale=True).to_pil()
+        for i, mode in [(i, m) for i in range(min(len(cand), len(ref))) for m in MODES]:
+            a = cand[i].render(scale=SCALE, grayscale=True, optimize_mode=mode).to_pil()
+            b = ref[i].render(scale=SCALE, grayscale=True, optimize_mode=mode).to_pil()
             if a.size != b.size:
-                out.append(f"第 {i + 1} 页（页面尺寸不同）")
+                if f"第 {i + 1} 页（页面尺寸不同）" not in out:
+                    out.append(f"第 {i + 1} 页（页面尺寸不同）")
                 continue
             diff = ImageChops.difference(a, b).point(lambda v: 255 if v > INK else 0)
             box = diff.getbbox()
@@ -183,7 +188,9 @@ def compare_pages(candidate: Path, reference: bytes, anchors: list[dict[str, tup
             if rest is not None or not named:
                 top, bottom = (rest or box)[1], (rest or box)[3]
                 mm = 25.4 / 72 / k
-                out.append(f"第 {i + 1} 页其他内容（距页顶约 {top * mm:.0f}–{bottom * mm:.0f} mm）")
+                where = f"第 {i + 1} 页其他内容（距页顶约 {top * mm:.0f}–{bottom * mm:.0f} mm）"
+                if not any(o.startswith(f"第 {i + 1} 页其他内容") for o in out):
+                    out.append(where)
     finally:
         cand.close()
         ref.close()
