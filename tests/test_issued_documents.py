@@ -276,3 +276,24 @@ def test_character_no_font_has_prints_as_placeholder_with_a_warning(tmp_path, ca
     assert "记录缺少签名[U+30000]" in whole
     assert load_notice(pdf)["notice"]["items"][0]["problem"] == rows[0][0]  # the data keeps it
     assert verify_pdf(pdf, session).ok
+
+
+def test_responsible_role_is_named_from_the_plan(tmp_path, capsys):
+    plan = tmp_path / "plan.csv"
+    plan.write_text("支部,单位,书记\n机关第一党支部,某某局,张红梅\n机关第二党支部,某某办,\n", encoding="utf-8")
+    assert main(["session", "new", "--group", "第一观摩组", "--date", "2026-11-20", "--inspector", "王建国",
+                 "--plan", str(plan), "--dir", str(tmp_path)]) == 0
+    [session] = tmp_path.glob("*.jsonl")
+    item = load_default_checklist().items()[0].id
+    with Session.open(session) as s:
+        for b in s.branches():
+            pid = s.save(Kind.PROBLEM, {"branch": b.id, "item": item, "text": "会议记录缺少签名"}).id
+            s.save(Kind.RECTIFICATION, {"branch": b.id, "item": item, "problem": pid, "requirement": "补齐签名",
+                                        "deadline": "2026-12-31", "responsible": "支部书记"})
+    capsys.readouterr()
+    assert main(["export", "notice", str(session), "-o", str(tmp_path / "o"), "-q"]) == 1
+    err = capsys.readouterr().err
+    assert "机关第二党支部：第 1 项（" in err and "职务" in err  # no name in the plan: still a gap
+    [pdf] = (tmp_path / "o").glob("*.pdf")
+    assert "张红梅（支部书记）" in "".join(pages(pdf))
+    assert verify_pdf(pdf, session).ok
