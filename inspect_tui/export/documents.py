@@ -89,7 +89,7 @@ def composed_evaluation(branch_name: str, result: BranchResult, problems: int, h
     """The 总体评价 when the leader wrote none (the leader's 评 note replaces it)."""
     best = max(result.areas, key=lambda a: a.score / a.full_marks if a.full_marks else 0, default=None)
     worst = min(result.areas, key=lambda a: a.score / a.full_marks if a.full_marks else 1, default=None)
-    text = (f"经观摩，{branch_name}党支部标准化规范化建设总得分 {fmt_score(result.total)} 分"
+    text = (f"经观摩，{branch_name}标准化规范化建设总得分 {fmt_score(result.total)} 分"
             f"（满分 {fmt_score(result.full_marks)} 分），评定等次为“{result.rating.label}”。")
     if best is not None and worst is not None and best is not worst:
         text += f"其中“{best.area.title}”方面完成较好，“{worst.area.title}”方面相对薄弱。"
