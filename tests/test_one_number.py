@@ -78,15 +78,15 @@ def test_session_show_prints_the_folded_count_and_the_shared_formats(merged, cap
 def test_feedback_pdf_prints_the_same_numbers_and_lists_each_problem_once(merged, tmp_path):
     expected = _expected(merged)
     with Session.open(merged, readonly=True) as s:
-        tasks, _ = plan_export(s, kinds=["feedback"])
+        tasks, _, _ = plan_export(s, kinds=["feedback"], draft=True)
     for t in tasks:
         path = tmp_path / t.filename
         path.write_bytes(render_feedback(t.vm))
         text = re.sub(r"\s+", "", "".join(p.extract_text() or "" for p in PdfReader(str(path)).pages))
         problems, total, rating, aware = expected[t.branch_name]
         assert f"发现问题{problems}个" in text
-        assert sum(len(f["found"]) for f in t.vm.context["findings"]) == problems
-        assert re.search(rf"合计\d+{re.escape(total)}", text) and f"评定等次：{rating}" in text
+        assert sum(len(g["entries"]) for g in t.vm.context["problems"]) == problems
+        assert re.search(rf"合计（评定等次：{rating}）\d+{re.escape(total)}", text)
         assert aware in text
         if t.branch_name == next(iter(expected)):
             assert text.count("活动室被挪作他用") == 1

@@ -15,13 +15,16 @@ from pathlib import Path
 
 from inspect_tui.errors import UserError, file_error
 
-KIND_CHOICES = {"feedback": ("feedback",), "notice": ("notice",), "all": ("feedback", "notice")}
+KIND_CHOICES = {"feedback": ("feedback",), "notice": ("notice",), "all": ("feedback", "notice"), "disputes": ()}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("export", help="导出 PDF：点对点反馈意见、整改通知书",
-                       description="为每个支部导出点对点反馈意见（feedback）或整改通知书（notice），或两者（all）。")
-    p.add_argument("kind", choices=sorted(KIND_CHOICES), help="feedback=点对点反馈意见，notice=整改通知书，all=两者")
+    p = sub.add_parser("export", help="导出 PDF：点对点反馈意见、整改通知书、分歧与裁定清单",
+                       description="为每个支部导出点对点反馈意见（feedback）或整改通知书（notice），或两者（all）；"
+                                   "或为组长导出内部的分歧与裁定清单（disputes）。有未裁定分歧或整改事项不全时，"
+                                   "正式文件拒绝导出，可先导出征求意见稿（--draft）。")
+    p.add_argument("kind", choices=sorted(KIND_CHOICES),
+                   help="feedback=点对点反馈意见，notice=整改通知书，all=两者，disputes=分歧与裁定清单（内部）")
     p.add_argument("session", type=Path, help="会话文件（组长合并后的会话）")
     p.add_argument("--branch", action="append", default=[], metavar="B", help="只导出该支部（名称或编号，可重复）")
     p.add_argument("-o", "--output", type=Path, default=Path("exports"), help="输出文件夹（默认 exports/）")
@@ -74,6 +77,14 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise file_error(args.session, "会话文件不存在")
     if args.jobs is not None and args.jobs < 1:
         raise UserError("--jobs：并行进程数至少为 1")
+    if args.kind == "disputes":
+        from inspect_tui.export.disputes import export_disputes
+
+        path, warnings = export_disputes(args.session, args.output, template_dir=args.templates)
+        print(path)
+        for w in warnings:
+            print(f"注意：{w}", file=sys.stderr)
+        return 0
     summary = export_session(args.session, args.output, kinds=KIND_CHOICES[args.kind], branches=args.branch,
                              template_dir=args.templates, workers=args.jobs, progress=_progress(args.quiet),
                              key=key, issuer=args.issuer, draft=args.draft)
@@ -85,13 +96,13 @@ def cmd_export(args: argparse.Namespace) -> int:
     for r in summary.results:
         if r.ok:
             print(r.path)
-        for w in r.warnings:
-            print(f"注意：{r.branch_name}（{KIND_LABELS[r.kind]}）{w}", file=sys.stderr)
     for r in summary.skipped:
         if r.error:
             print(f"inspect-tui: {r.branch_name}（{KIND_LABELS[r.kind]}）{r.error}", file=sys.stderr)
         else:
             print(f"跳过 {r.branch_name}：{r.note}", file=sys.stderr)
+    for w in summary.warnings:
+        print(f"inspect-tui: 警告：{w}", file=sys.stderr)
     for r in summary.errors:
         print(f"inspect-tui: {r.branch_name}（{KIND_LABELS[r.kind]}）导出失败：{r.error}", file=sys.stderr)
     print(f"共导出 {len(summary.files)} 个文件，用时 {summary.seconds:.1f} 秒（{summary.workers} 个进程）。",

@@ -103,6 +103,9 @@ def run_merge(args: argparse.Namespace) -> int:
     print(f"已写入 {report.output}：共 {report.records} 条记录，并发修改冲突 {report.conflicts} 条"
           + (f"，待裁定分歧 {report.unsettled} 项" if report.unsettled is not None else "")
           + f"；摘要 {report.digest}")
+    if report.photos_missing:
+        print(f"inspect-tui: 警告：{len(report.photos_missing)} 张照片不在任何输入文件旁的照片文件夹（*.files）中，"
+              "请一并拷贝观摩员的照片文件夹后重新合并", file=sys.stderr)
     print(f"查看并裁定分歧：inspect-tui disagreements {report.output}")
     return 0
 

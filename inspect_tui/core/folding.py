@@ -16,6 +16,7 @@ matches findings under *several* items stays on its own: which one it meant is n
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ FOLDED_KINDS = (Kind.PROBLEM, Kind.HIGHLIGHT, Kind.SUGGESTION)
 _DROPPED_CATEGORIES = ("P", "Z", "C")  # punctuation, separators, controls/format (zero-width, bidi)
 
 
+@functools.lru_cache(maxsize=16384)  # the same texts are compared again on every re-score
 def normalise(text: str) -> str:
     """The comparison key of a finding's text: NFKC (full-width → half-width), case-folded, without
     whitespace, punctuation or invisible characters. Text made only of those keeps its stripped form,

@@ -59,6 +59,7 @@ class BranchData(_Data):
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
     unit: str = ""
     order: int = 0
+    secretary: str = Field("", description="the branch secretary's name (from the plan): who 支部书记 means")
 
 
 class StepNoteData(_Data):

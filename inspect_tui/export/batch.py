@@ -56,7 +56,7 @@ class ExportResult:
     seconds: float = 0.0
     error: str | None = None
     note: str | None = None  # e.g. "no problems: no notice"
-    warnings: list[str] = field(default_factory=list)  # e.g. typed characters printed as placeholders
+    warnings: list[str] = field(default_factory=list)  # exported, but: placeholders, photos not printed
 
     @property
     def ok(self) -> bool:
@@ -69,12 +69,11 @@ class ExportSummary:
     skipped: list[ExportResult] = field(default_factory=list)
     seconds: float = 0.0
     workers: int = 1
+    reviews: list[BranchReview] = field(default_factory=list)  # what the leader must see, per branch
 
     @property
     def files(self) -> list[str]:
         return [r.path for r in self.results if r.ok and r.path]
-
-    reviews: list = field(default_factory=list)  # review.BranchReview per exported branch
 
     @property
     def errors(self) -> list[ExportResult]:
@@ -84,6 +83,11 @@ class ExportSummary:
     def refused(self) -> list[ExportResult]:
         """Issued documents not made (unsettled disagreements, notice gaps)."""
         return [r for r in self.skipped if r.error]
+
+    @property
+    def warnings(self) -> list[str]:
+        """Each warning of each exported document, prefixed with its branch."""
+        return [f"{r.branch_name}：{w}" for r in self.results for w in r.warnings]
 
 
 Progress = Callable[[int, int, ExportResult], None]
@@ -115,7 +119,7 @@ def plan_export(session, kinds: Iterable[str] = KINDS, branches: Sequence[str] |
     kinds = [k for k in KINDS if k in set(kinds)]
     issuer = issuer or Issuer()
     chosen = select_branches(session, branches)
-    plans: list[tuple[Any, str]] = []
+    plans: list[tuple[Any, BranchReview, str]] = []
     skipped: list[ExportResult] = []
     reviews = []
     for b in chosen:
@@ -131,24 +135,25 @@ def plan_export(session, kinds: Iterable[str] = KINDS, branches: Sequence[str] |
                 skipped.append(ExportResult(kind, b.id, name, error="不能正式签发：" + "；".join(blockers)
                                             + "（详见上方清单）。可先导出征求意见稿（--draft）。"))
                 continue
-            plans.append((b, kind))
+            plans.append((b, review, kind))
     numbers: dict[tuple[str, str], str] = {}
     if not draft and plans:
-        numbers = assign_numbers(session, issuer, [(b.id, k) for b, k in plans], session.meta.date)
+        numbers = assign_numbers(session, issuer, [(b.id, k) for b, _, k in plans], session.meta.date)
     tasks: list[ExportTask] = []
-    for b, kind in plans:
+    for b, review, kind in plans:
         records = session.records(b.id)
         name = b.data["name"]
         number = numbers.get((b.id, kind)) or (None if draft else assigned_number(records, b.id, kind))
         if kind == FEEDBACK:
             vm: FeedbackVM | NoticeVM = build_feedback(
                 meta=session.meta, checklist=session.checklist, branch=b, records=records,
-                result=session.result(b.id), session_path=Path(session.path), number=number, issuer=issuer,
+                result=review.result, session_path=Path(session.path), number=number, issuer=issuer,
                 seal=seal, draft=draft)
         else:
             vm = build_notice(meta=session.meta, checklist=session.checklist, branch=b, records=records,
                               number=number, issuer=issuer, seal=seal, draft=draft)
-        tasks.append(ExportTask(kind, b.id, name, output_name(KIND_LABELS[kind] + ("-征求意见稿" if draft else ""), name), vm))
+        label = KIND_LABELS[kind] + ("-征求意见稿" if draft else "")
+        tasks.append(ExportTask(kind, b.id, name, output_name(label, name), vm))
     for task, unique in zip(tasks, unique_names(t.filename for t in tasks), strict=True):
         task.filename = unique
     return tasks, skipped, reviews
@@ -190,16 +195,16 @@ def render_task(task: ExportTask, output_dir: str, template_dir: str | None = No
     key = key or _WORKER.get("key")
     result = ExportResult(task.kind, task.branch_id, task.branch_name)
     t0 = time.perf_counter()
+    report = RenderReport()
     try:
-        report = RenderReport()
         if task.kind == FEEDBACK:
             pdf = render_feedback(task.vm, template_dir=template_dir, font_family=family, report=report)
         else:
             pdf = render_notice(task.vm, template_dir=template_dir, font_family=family, key=key, report=report)
-        result.warnings = report.warnings
         target = Path(output_dir) / task.filename
         _write_atomic(target, pdf)
         result.path = str(target)
+        result.warnings = report.warnings
     except UserError as exc:
         result.error = exc.render()
     except OSError as exc:

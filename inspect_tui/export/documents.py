@@ -26,8 +26,7 @@ from inspect_tui.core.records import Kind
 from inspect_tui.core.scoring import BranchResult
 from inspect_tui.core.steps import Step
 from inspect_tui.export.printable import Printer
-
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff"}
+from inspect_tui.store import evidence
 
 FEEDBACK = "feedback"
 NOTICE = "notice"
@@ -53,15 +52,6 @@ def cn_ordinal(n: int) -> str:
 
 def norm_text(text: str) -> str:
     return normalise(text)
-
-
-def _unique(texts: list[str]) -> list[str]:
-    """Texts in first-seen order without repeats, compared as findings are (``core.folding``)."""
-    seen: dict[str, str] = {}
-    for t in texts:
-        if t.strip():
-            seen.setdefault(normalise(t), t.strip())
-    return list(seen.values())
 
 
 @dataclass
@@ -95,21 +85,11 @@ def item_title(checklist: Checklist, item_id: str | None) -> tuple[str, str]:
     return item.title, checklist.area_of(item_id).title
 
 
-def resolve_attachment(session_path: Path, name: str) -> Path:
-    """Attached files are stored as typed: absolute, or relative — to the session file's folder
-    (the portable choice: the folder travels with the session), else to the current folder."""
-    p = Path(name).expanduser()
-    if p.is_absolute():
-        return p.resolve()
-    beside = (session_path.parent / p).resolve()
-    return beside if beside.exists() or not p.resolve().exists() else p.resolve()
-
-
 def composed_evaluation(branch_name: str, result: BranchResult, problems: int, highlights: int) -> str:
     """The 总体评价 when the leader wrote none (the leader's 评 note replaces it)."""
     best = max(result.areas, key=lambda a: a.score / a.full_marks if a.full_marks else 0, default=None)
     worst = min(result.areas, key=lambda a: a.score / a.full_marks if a.full_marks else 1, default=None)
-    text = (f"经观摩，{branch_name}党支部标准化规范化建设总得分 {fmt_score(result.total)} 分"
+    text = (f"经观摩，{branch_name}标准化规范化建设总得分 {fmt_score(result.total)} 分"
             f"（满分 {fmt_score(result.full_marks)} 分），评定等次为“{result.rating.label}”。")
     if best is not None and worst is not None and best is not worst:
         text += f"其中“{best.area.title}”方面完成较好，“{worst.area.title}”方面相对薄弱。"
@@ -149,10 +129,10 @@ def build_feedback(*, meta: Any, checklist: Checklist, branch: Rec, records: lis
     for f in _folded_by_item(checklist, records, Kind.PROBLEM):
         title, area = item_title(checklist, f.item)
         entries = problem_groups.setdefault(area or "其他方面", [])
-        evidence = [p("佐证材料", e) for e in f.evidence]
+        proofs = [p("佐证材料", e) for e in f.evidence]
         entries.append({"no": f"{len(entries) + 1}.", "item": p("检查项", title), "text": p("存在问题", f.text),
-                        "evidence": [{"no": f"（{k}）", "text": e} for k, e in enumerate(evidence, 1)]
-                        if len(evidence) > 1 else [{"no": "", "text": e} for e in evidence]})
+                        "evidence": [{"no": f"（{k}）", "text": e} for k, e in enumerate(proofs, 1)]
+                        if len(proofs) > 1 else [{"no": "", "text": e} for e in proofs]})
     problems = [{"no": f"（{cn_ordinal(n)}）", "area": p("方面", area), "entries": entries}
                 for n, (area, entries) in enumerate(problem_groups.items(), 1)]
 
@@ -163,14 +143,14 @@ def build_feedback(*, meta: Any, checklist: Checklist, branch: Rec, records: lis
     photos, allowed = [], []
     for r in sorted_by_item(checklist, by_kind.get(Kind.OBSERVATION, [])):
         for name in r.data.get("files") or ():
-            path = resolve_attachment(session_path, name)
+            path = evidence.locate(session_path, name)
             title = item_title(checklist, r.data.get("item"))[0]
             step = Step(r.data["step"]).label if r.data.get("step") else ""
             caption = f"{title}（{step}）" + (f"：{r.data['note']}" if r.data.get("note") else "")
-            ok = path.suffix.lower() in IMAGE_SUFFIXES and path.is_file()
-            photos.append({"no": len(photos) + 1, "url": path.as_uri() if ok else "", "caption": p("照片说明", caption),
-                           "file": p("照片文件名", Path(name).name), "missing": not ok})
-            if ok:
+            photos.append({"no": len(photos) + 1, "url": path.as_uri() if path else "", "caption": p("照片说明", caption),
+                           "file": p("照片文件名", evidence.display_name(name)), "path": str(path) if path else "",
+                           "missing": path is None, "reason": "" if path else "文件不在本机"})
+            if path:
                 allowed.append(str(path))
 
     leader = meta.inspector if getattr(meta, "role", "") == "leader" else None

@@ -62,8 +62,17 @@ def is_role(name: str) -> bool:
     return name.strip() in ROLES
 
 
-def notice_items(checklist: Checklist, records: list[Rec]) -> tuple[list[dict[str, Any]], list[str]]:
-    """The notice's rows (one per recorded demand, identical demands folded) and its gaps."""
+def named(responsible: str, secretary: str) -> str:
+    """"支部书记" becomes the person when the plan names the branch's secretary."""
+    if secretary and responsible.strip() in ("支部书记", "书记"):
+        return f"{secretary}（支部书记）"
+    return responsible.strip()
+
+
+def notice_items(checklist: Checklist, records: list[Rec], secretary: str = ""
+                 ) -> tuple[list[dict[str, Any]], list[str]]:
+    """The notice's rows (one per recorded demand, identical demands folded) and its gaps.
+    ``secretary``: the branch secretary's name from the plan, for demands whose responsible is 支部书记."""
     problems = {r.id: r for r in records if r.kind is Kind.PROBLEM}
     demands = sorted_by_item(checklist, [r for r in records if r.kind is Kind.RECTIFICATION])
     linked = {d.data.get("problem") for d in demands if d.data.get("problem") in problems}
@@ -84,7 +93,7 @@ def notice_items(checklist: Checklist, records: list[Rec]) -> tuple[list[dict[st
         if d.data.get("deadline"):
             row["deadlines"].append(str(d.data["deadline"]))
         if (d.data.get("responsible") or "").strip():
-            row["responsible"].append(d.data["responsible"].strip())
+            row["responsible"].append(named(d.data["responsible"], secretary))
     items, gaps = [], []
     for n, row in enumerate(rows.values(), 1):
         title, area = item_title(checklist, row["item_id"] or None)
@@ -113,7 +122,7 @@ def build_notice(*, meta: Any, checklist: Checklist, branch: Rec, records: list[
     if not any(r.kind in (Kind.PROBLEM, Kind.RECTIFICATION) for r in records):
         return None
     issuer = issuer or Issuer()
-    items, gaps = notice_items(checklist, records)
+    items, gaps = notice_items(checklist, records, branch.data.get("secretary", ""))
     deadlines = [i["deadline"] for i in items if i["deadline"]]
     deadline = max(deadlines) if deadlines else None
     body = issuer.body or meta.group
@@ -149,7 +158,7 @@ def notice_context(data: dict[str, Any], seal: bytes | None = None) -> tuple[dic
              for i in data["items"]]
     context = {
         "title": "整改通知书", "draft": draft, "draft_mark": DRAFT_MARK,
-        "doc_no": p("发文字号", data["doc_no"]), "notice_no": p("发文字号", data["doc_no"]),
+        "doc_no": p("发文字号", data["doc_no"]),
         "letterhead": p("版头", issuer["letterhead"]), "body": p("发文机关", issuer["body"]),
         "group": p("观摩小组", data["group"]), "date": cn_date(data["date"]),
         "addressee": p("主送", data["addressee"]), "branch": p("支部", data["branch"]["name"]),

@@ -7,9 +7,14 @@
   it finds in the HTML. Ours serves ``data:`` URLs (the QR code), the files of the template folders
   (an organisation's letterhead image) and the photos attached to *this* document — resolved, then
   looked up in an explicit set, so ``..`` and symlinks cannot escape it. Everything else is refused
-  and recorded in ``RenderReport.refused``. Photos are scaled down with Pillow as they are fetched.
-* **No empty boxes.** WeasyPrint logs ``.notdef glyph rendered`` and carries on when a character is
-  missing from every font; we turn that warning into an error naming the characters.
+  and recorded in ``RenderReport.refused``. Photos are never read by WeasyPrint: each is prepared
+  first (``export.photos``: scaled, upright, re-encoded, EXIF-free) and served from memory; one that
+  cannot be read is printed as a visible "missing" box and named in ``RenderReport.warnings``.
+* **No empty boxes.** Typed text reaches templates through ``printable`` (a character no installed
+  font has becomes a visible ``[U+XXXXX]`` placeholder with a warning), and WeasyPrint's
+  ``.notdef glyph rendered`` warning — a template's own text no font covers — is an error.
+* **Field boxes.** ``render_document`` returns, with the PDF, where every element with an ``id``
+  sits on each page; ``verify`` names the fields whose pixels differ by them.
 * **Overridable templates.** Templates are looked up first in the organisation's folder (if given),
   then in the package: an organisation overrides ``feedback.html``, ``notice.html``, ``base.css`` or
   adds ``custom.css`` without touching the code (see docs/templates.md).
@@ -23,6 +28,7 @@ import io
 import json
 import logging
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -37,12 +43,12 @@ from inspect_tui.errors import UserError
 from inspect_tui.export.documents import FeedbackVM
 from inspect_tui.export.embed import ATTACHMENT_NAME, RENDER_NAME, SEAL_NAME
 from inspect_tui.export.notice import NoticeVM, notice_context, notice_hash
+from inspect_tui.export.photos import photo_for_print
 from inspect_tui.export.qr import QRPayload, qr_png_data_uri
 from inspect_tui.export.reply_qr import ReplyPayload
+from inspect_tui.store.evidence import NotAnImage
 
 PACKAGE_TEMPLATES = Path(__file__).resolve().parent / "templates"
-PHOTO_MAX_PX = 1400
-PHOTO_JPEG_QUALITY = 82
 
 
 class RenderError(UserError):
@@ -53,7 +59,7 @@ class RenderError(UserError):
 class RenderReport:
     refused: list[str] = field(default_factory=list)  # URLs the fetcher would not serve
     fetched: list[str] = field(default_factory=list)  # local files actually read
-    warnings: list[str] = field(default_factory=list)  # e.g. typed characters printed as placeholders
+    warnings: list[str] = field(default_factory=list)  # for the user: placeholders, photos not printed
 
 
 def template_dirs(override: str | Path | None) -> list[Path]:
@@ -97,25 +103,12 @@ def _path_of(url: str) -> Path:
     return Path(url2pathname(parts.path)).resolve()  # url2pathname also percent-decodes
 
 
-@functools.lru_cache(maxsize=64)
-def _scaled_photo(path: str, mtime: float) -> bytes:
-    from PIL import Image, ImageOps
-
-    with Image.open(path) as im:
-        im = ImageOps.exif_transpose(im)
-        im.thumbnail((PHOTO_MAX_PX, PHOTO_MAX_PX))
-        if im.mode not in ("RGB", "L"):
-            im = im.convert("RGB")
-        buf = io.BytesIO()
-        im.save(buf, "JPEG", quality=PHOTO_JPEG_QUALITY, optimize=True)
-        return buf.getvalue()
-
-
-def make_fetcher(photos: list[str] | tuple[str, ...], dirs: list[Path], report: RenderReport):
-    """A WeasyPrint URL fetcher that serves only data: URLs, template files and the given photos."""
+def make_fetcher(photos: Mapping[str, bytes], dirs: list[Path], report: RenderReport):
+    """A WeasyPrint URL fetcher that serves only data: URLs, template files and the given photos
+    (resolved path → the prepared JPEG, see ``print_photos``)."""
     from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-    allowed_photos = {str(Path(p).resolve()) for p in photos}
+    allowed_photos = {str(Path(p).resolve()): body for p, body in photos.items()}
     roots = [d.resolve() for d in dirs]
 
     class RestrictedFetcher(URLFetcher):
@@ -131,10 +124,12 @@ def make_fetcher(photos: list[str] | tuple[str, ...], dirs: list[Path], report: 
                     path = _path_of(url)
                 except (ValueError, OSError):
                     path = None
-                if path is not None and str(path) in allowed_photos and path.is_file():
+                if path is not None and str(path) in allowed_photos:
                     report.fetched.append(str(path))
-                    body = _scaled_photo(str(path), path.stat().st_mtime)
-                    return URLFetcherResponse(url, body, {"Content-Type": "image/jpeg"})
+                    # Not a file: URL in the response, or WeasyPrint would embed the file it names
+                    # (LazyLocalImage) instead of these prepared bytes.
+                    return URLFetcherResponse("inspect-tui:photo", allowed_photos[str(path)],
+                                              {"Content-Type": "image/jpeg"})
                 if path is not None and path.is_file() and any(path.is_relative_to(r) for r in roots) \
                         and path.suffix.lower() in (".css", ".png", ".jpg", ".jpeg", ".svg", ".gif", ".webp"):
                     report.fetched.append(str(path))
@@ -179,7 +174,7 @@ class Rendered:
     anchors: list[dict[str, tuple[float, float, float, float]]]
 
 
-def render_document(html: str, *, photos: list[str] | tuple[str, ...] = (), template_dir: str | Path | None = None,
+def render_document(html: str, *, photos: Mapping[str, bytes] | None = None, template_dir: str | Path | None = None,
                     attachments: list[tuple[str, str | bytes, str]] = (), pdf_variant: str | None = None,
                     font_family: str | None = None, report: RenderReport | None = None) -> Rendered:
     """Render HTML to PDF with the restricted fetcher; missing glyphs raise ``RenderError``."""
@@ -190,7 +185,7 @@ def render_document(html: str, *, photos: list[str] | tuple[str, ...] = (), temp
 
     report = report if report is not None else RenderReport()
     dirs = template_dirs(template_dir)
-    fetcher = make_fetcher(photos, dirs, report)
+    fetcher = make_fetcher(photos or {}, dirs, report)
     capture = _Capture()
     logger = logging.getLogger("weasyprint")
     with _render_lock:
@@ -245,13 +240,44 @@ def templates_digest(dirs: tuple[Path, ...]) -> str:
     return h.hexdigest()[:16]
 
 
+def print_photos(vm: FeedbackVM, report: RenderReport) -> tuple[list[dict[str, Any]], dict[str, bytes]]:
+    """The feedback's photo entries with each one prepared for print (path → JPEG); one that is
+    missing or cannot be read is marked ``missing`` with the reason and reported as a warning."""
+    allowed = {str(Path(p).resolve()) for p in vm.attachments}
+    entries, served = [], {}
+    for photo in vm.context.get("photos", ()):
+        p = dict(photo)
+        path = str(Path(p["path"]).resolve()) if p.get("path") else ""
+        if path and path in allowed:
+            try:
+                served[path] = photo_for_print(path)
+            except NotAnImage as exc:
+                p.update(missing=True, reason=str(exc))
+        else:
+            p["missing"] = True
+        if p["missing"]:
+            p["url"] = ""
+            report.warnings.append(f"照片缺失/无法读取：{p['file']}（{p.get('reason') or '文件不在本机'}）")
+        entries.append(p)
+    return entries, served
+
+
 def render_feedback(vm: FeedbackVM, *, template_dir: str | Path | None = None, font_family: str | None = None,
                     report: RenderReport | None = None) -> bytes:
+    report = report if report is not None else RenderReport()
+    report.warnings += vm.warnings
+    photos, served = print_photos(vm, report)
+    html = render_html("feedback.html", {**vm.context, "photos": photos}, template_dir)
+    return write_pdf(html, photos=served, template_dir=template_dir, font_family=font_family, report=report)
+
+
+def render_disputes(vm: Any, *, template_dir: str | Path | None = None, font_family: str | None = None,
+                    report: RenderReport | None = None) -> bytes:
+    """The leader's internal 分歧与裁定清单 (see disputes.py)."""
     if report is not None:
         report.warnings += vm.warnings
-    html = render_html("feedback.html", vm.context, template_dir)
-    return write_pdf(html, photos=vm.attachments, template_dir=template_dir, font_family=font_family,
-                     report=report)
+    html = render_html("disputes.html", vm.context, template_dir)
+    return write_pdf(html, template_dir=template_dir, font_family=font_family, report=report)
 
 
 def notice_json(data: dict[str, Any]) -> bytes:

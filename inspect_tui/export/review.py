@@ -59,7 +59,7 @@ def branch_review(session: Any, branch: Any) -> BranchReview:
     review.unsettled = [i.item.title for i in result.unsettled]
     review.has_findings = any(r.kind in (Kind.PROBLEM, Kind.RECTIFICATION) for r in records)
     if review.has_findings:
-        review.gaps = notice_items(session.checklist, records)[1]
+        review.gaps = notice_items(session.checklist, records, branch.data.get("secretary", ""))[1]
     with_problem = {r.data.get("item") for r in records if r.kind is Kind.PROBLEM}
     review.unexplained = [f"{i.item.title}（得分 {fmt_score(i.value)} / {fmt_score(i.item.full_marks)}）"
                           for i in result.items

@@ -6,7 +6,8 @@ Three levels of proof, each stated separately in the report:
    embedded ``notice.json`` must hash to what it states and to the QR's hash, with the same
    identifiers. Then the **page is rebuilt** from that data — the same ``notice_context`` and
    templates the exporter used, the QR drawn from the payload read off the page — and both are
-   rasterised with pdfium and compared pixel by pixel. What a reader sees is what is compared:
+   rasterised with pdfium — as shown on screen and as printed — and compared pixel by pixel. What a
+   reader sees is what is compared:
    white, tiny, clipped, off-page or covered text changes no visible pixel, so it can neither pass
    for the true text nor hide it; any visible difference fails. Each differing region is named by
    the field whose box it falls in: the template marks fields with ``id="f-…"`` (``f-addressee``,
@@ -26,6 +27,7 @@ the report says so.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -39,6 +41,9 @@ from inspect_tui.export.qr import SCHEME, QRPayload
 
 SCALE = 2.0  # 144 dpi: a changed digit in 9 pt text changes dozens of pixels
 INK = 24  # grey levels two renderings may differ by before a pixel counts as different
+# Each page is compared as shown on screen and as printed: layers and annotations may differ between
+# the two (an annotation flagged "print, not view" shows only on paper).
+MODES = (None, "print")
 FIELD_LABELS = {"letterhead": "版头", "number": "发文字号", "qr": "二维码", "addressee": "主送",
                 "deadline": "整改总时限", "reply-by": "报送时限", "reply-address": "报送地址", "contact": "联系人",
                 "phone": "联系电话", "signature": "署名与印章", "date": "成文日期"}
@@ -85,12 +90,15 @@ class VerifyReport:
     def render(self) -> str:
         lines = [f"{'✓' if c.ok else '✗'} {c.name}" + (f"：{c.detail}" if c.detail else "") for c in self.checks]
         lines += [f"· {n}" for n in self.notes]
-        level1 = self.ok or not any(c.name in LEVEL1 for c in self.checks if not c.ok)
+        def level(names: set[str]) -> str:
+            mine = [c for c in self.checks if c.name in names]
+            return "已证明" if mine and all(c.ok for c in mine) else "未通过"
+
         lines.append("核验级别：")
-        lines.append(f"  ① 页面、嵌入数据与二维码三者一致：{'已证明' if level1 and self.checks else '未通过'}")
-        lines.append("  ② 与会话记录一致：" + (("已证明" if self.ok else "未通过") if self.session_checked
-                                            else "未核对（提供 --session 会话文件可核对）"))
-        lines.append("  ③ 由小组密钥签发：" + (("已证明" if self.ok else "未通过") if self.key_checked
+        lines.append(f"  ① 页面、嵌入数据与二维码三者一致：{level(LEVEL1)}")
+        lines.append("  ② 嵌入数据与会话记录一致：" + (level(LEVEL2) if self.session_checked
+                                               else "未核对（提供 --session 会话文件可核对）"))
+        lines.append("  ③ 由小组密钥签发：" + (level({"小组签名"}) if self.key_checked
                                             else "未核对（提供 --key 小组密钥可核对）"))
         kind = "征求意见稿（未正式签发）" if self.draft else "通知书"
         if not self.ok:
@@ -106,7 +114,9 @@ class VerifyReport:
         return "\n".join(lines)
 
 
-LEVEL1 = {"二维码", "二维码内容", "嵌入数据", "嵌入数据完整", "二维码与嵌入数据一致", "二维码标识", "页面与数据一致"}
+LEVEL1 = {"二维码", "二维码内容", "嵌入数据", "嵌入数据完整", "二维码与嵌入数据一致", "二维码标识", "印章图片",
+          "页面与数据一致"}
+LEVEL2 = {"会话", "支部", "与会话记录一致"}
 
 
 def read_qr_codes(pdf: str | Path, page: int = 0, scale: float = 3.0) -> list[str]:
@@ -138,27 +148,23 @@ def field_label(anchor: str) -> str | None:
     return FIELD_LABELS.get(name, name)
 
 
-def _pages(pdf: bytes | str) -> Any:
-    import pypdfium2 as pdfium
-
-    return pdfium.PdfDocument(pdf)
-
-
 def compare_pages(candidate: Path, reference: bytes, anchors: list[dict[str, tuple[float, float, float, float]]]
                   ) -> list[str]:
     """Fields (and other places) whose visible pixels differ between the two PDFs, in page order."""
+    import pypdfium2 as pdfium
     from PIL import ImageChops
 
-    cand, ref = _pages(str(candidate)), _pages(reference)
+    cand, ref = pdfium.PdfDocument(str(candidate)), pdfium.PdfDocument(reference)
     out: list[str] = []
     try:
         if len(cand) != len(ref):
             out.append(f"页数（应为 {len(ref)} 页，实为 {len(cand)} 页）")
-        for i in range(min(len(cand), len(ref))):
-            a = cand[i].render(scale=SCALE, grayscale=True).to_pil()
-            b = ref[i].render(scale=SCALE, grayscale=True).to_pil()
+        for i, mode in [(i, m) for i in range(min(len(cand), len(ref))) for m in MODES]:
+            a = cand[i].render(scale=SCALE, grayscale=True, optimize_mode=mode).to_pil()
+            b = ref[i].render(scale=SCALE, grayscale=True, optimize_mode=mode).to_pil()
             if a.size != b.size:
-                out.append(f"第 {i + 1} 页（页面尺寸不同）")
+                if f"第 {i + 1} 页（页面尺寸不同）" not in out:
+                    out.append(f"第 {i + 1} 页（页面尺寸不同）")
                 continue
             diff = ImageChops.difference(a, b).point(lambda v: 255 if v > INK else 0)
             box = diff.getbbox()
@@ -171,15 +177,20 @@ def compare_pages(candidate: Path, reference: bytes, anchors: list[dict[str, tup
                 label = field_label(anchor)
                 if label is None:
                     continue
-                region = (max(0, int(x1 * k) - 1), max(0, int(y1 * k) - 1), int(x2 * k) + 2, int(y2 * k) + 2)
-                if diff.crop(region).getbbox():
+                # Named by what changed inside the box (borders shared with a neighbour excluded) …
+                inner = (int(x1 * k) + 3, int(y1 * k) + 3, int(x2 * k) - 2, int(y2 * k) - 2)
+                if inner[2] > inner[0] and inner[3] > inner[1] and diff.crop(inner).getbbox():
                     named.append(label)
-                covered.paste(0, region)
+                # … and the whole box, borders included, counts as accounted for.
+                covered.paste(0, (max(0, int(x1 * k) - 2), max(0, int(y1 * k) - 2), int(x2 * k) + 3, int(y2 * k) + 3))
             out += [n for n in named if n not in out]
             rest = covered.getbbox()
-            if rest is not None:
-                mm = 25.4 / 72 / 0.75 / k
-                out.append(f"第 {i + 1} 页其他内容（距页顶约 {rest[1] * mm:.0f}–{rest[3] * mm:.0f} mm）")
+            if rest is not None or not named:
+                top, bottom = (rest or box)[1], (rest or box)[3]
+                mm = 25.4 / 72 / k
+                where = f"第 {i + 1} 页其他内容（距页顶约 {top * mm:.0f}–{bottom * mm:.0f} mm）"
+                if not any(o.startswith(f"第 {i + 1} 页其他内容") for o in out):
+                    out.append(where)
     finally:
         cand.close()
         ref.close()
@@ -195,7 +206,7 @@ def check_page(report: VerifyReport, path: Path, notice: dict[str, Any], qr_text
     family = check_pdf_prerequisites()
     seal = read_attachment(path, SEAL_NAME)
     wanted_seal = notice["issuer"]["seal_sha256"]
-    if (notice_hash_bytes(seal) if seal else None) != wanted_seal:
+    if (hashlib.sha256(seal).hexdigest() if seal else None) != wanted_seal:
         report.add("印章图片", False, "嵌入的印章图片与数据中记录的不符")
         seal = None
     if qr_text is None:
@@ -218,12 +229,6 @@ def check_page(report: VerifyReport, path: Path, notice: dict[str, Any], qr_text
                             + "，".join(f"{names[k]} {recorded[k]}" for k in differs) + "），页面无法原样重建："
                             + ("请用 --templates 指定导出时所用的模板文件夹。" if "templates" in differs
                                else "请在安装相同字体与版本的电脑上核验。"))
-
-
-def notice_hash_bytes(data: bytes) -> str:
-    import hashlib
-
-    return hashlib.sha256(data).hexdigest()
 
 
 def _render_identity(path: Path) -> dict[str, str]:
@@ -316,7 +321,7 @@ def _check_session(report: VerifyReport, notice: dict[str, Any], session_path: P
         if not report.add("支部", branch is not None, "" if branch else "会话中没有该支部"):
             return
         records = session.records(branch.id)
-        items, _ = notice_items(session.checklist, records)
+        items, _ = notice_items(session.checklist, records, branch.data.get("secretary", ""))
         number = next((r.data["text"] for r in records
                        if r.kind is Kind.DOC_NUMBER and r.id == doc_number_id(branch.id, "notice")), "")
     wrong: list[str] = []

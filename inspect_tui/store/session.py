@@ -77,8 +77,8 @@ def checklist_for(path: Path | str, meta: SessionMeta, checklist: Checklist | No
 
 
 def branch_doc(name: str, order: int, *, author: str, replica: str, unit: str = "",
-               branch_id: str | None = None) -> RecordDoc:
-    data = BranchData(name=name, unit=unit, order=order).model_dump(mode="json")
+               branch_id: str | None = None, secretary: str = "") -> RecordDoc:
+    data = BranchData(name=name, unit=unit, order=order, secretary=secretary).model_dump(mode="json")
     v = make_version(kind=Kind.BRANCH, data=data, author=author, by=author, replica=replica)
     return {"id": branch_id or new_id(Kind.BRANCH), "versions": [v]}
 
@@ -113,7 +113,8 @@ class Session:
         docs = list(records)
         for n, b in enumerate(branches, 1):
             b = b if isinstance(b, PlannedBranch) else PlannedBranch(b)
-            docs.append(branch_doc(b.name, n, unit=b.unit, author=meta.inspector, replica=meta.replica))
+            docs.append(branch_doc(b.name, n, unit=b.unit, author=meta.inspector, replica=meta.replica,
+                                   secretary=b.secretary))
         file = SessionFile.create(path, meta.model_dump(mode="json"), docs, force=force)
         return cls(file, cl)
 
@@ -204,7 +205,8 @@ class Session:
             raise UserError("只有判定为“部分符合”或“不符合”、且尚未提出问题的观察才能提为问题")
         item = self.checklist.item(obs.data["item"])
         step = Step(obs.data["step"])
-        evidence = obs.data.get("evidence") or "; ".join(obs.data.get("files", ())) or f"{step.label}：{item.title}"
+        photos = len(obs.data.get("files", ()))
+        evidence = obs.data.get("evidence") or (f"现场照片 {photos} 张" if photos else f"{step.label}：{item.title}")
         return self.save(Kind.PROBLEM, {"branch": obs.branch, "item": item.id,
                                         "text": obs.data.get("note") or item.problems[0],
                                         "evidence": evidence, "source": obs.id})
