@@ -124,8 +124,8 @@ def run_scenario(name: str, paths: list[Path], out: Path, cache: Path, jobs: int
 
 
 def group_report_time(path: Path, out: Path, repeat: int) -> list[float]:
-    from inspect_tui.export.report_files import write_group_report
     from inspect_tui.export.render import write_pdf
+    from inspect_tui.export.report_files import write_group_report
     from inspect_tui.store.report_inputs import open_sessions
 
     write_pdf("<p>预热 第 1 页</p>")  # fonts and Pango warmed, as in any process that has rendered once

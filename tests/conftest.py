@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import copy
+
 import pytest
 
 from inspect_tui.core.checklist import Checklist
@@ -31,3 +33,14 @@ TINY = {
 @pytest.fixture
 def tiny_checklist() -> Checklist:
     return Checklist.model_validate(TINY)
+
+
+def tagged() -> Checklist:
+    """The tiny checklist (i1 6, i2 6 | i3 8; 20 marks) with two tags and three classes."""
+    data = copy.deepcopy(TINY)
+    data["tags"] = [{"id": "t-pol", "title": "政治功能强"}, {"id": "t-base", "title": "作用发挥强"}]
+    data["classes"] = [{"label": "先进", "min": 90}, {"label": "中间", "min": 70}, {"label": "后进", "min": 0}]
+    data["areas"][0]["items"][0]["tags"] = ["t-pol"]
+    data["areas"][0]["items"][1]["tags"] = ["t-base"]
+    data["areas"][1]["items"][0]["tags"] = ["t-base"]
+    return Checklist.model_validate(data)
