@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -80,15 +81,35 @@ def group_report(sessions: Sequence[Any], *, share: Fraction = DEFAULT_SHARE, ne
                               next_steps=next_steps)
 
 
+@dataclass
+class PreparedReport:
+    """Everything read from the sessions; rendering and writing need nothing else (so the app can
+    do those in a worker thread while the inspector goes on editing)."""
+
+    report: GroupReport
+    sheets: list[Sheet]
+    draft: bool
+
+
+def prepare_group_report(sessions: Sequence[Any], *, draft: bool = False, share: Fraction = DEFAULT_SHARE,
+                         next_steps: str = "") -> PreparedReport:
+    report = group_report(sessions, share=share, next_steps=next_steps)
+    refuse_unsettled(report.unsettled, draft)
+    return PreparedReport(report, group_sheets(report, sessions), draft)
+
+
+def write_prepared(prepared: PreparedReport, outdir: Path, *, csv: bool = False,
+                   template_dir: str | Path | None = None) -> list[Path]:
+    pdf = render_report_pdf(prepared.report, draft=prepared.draft, template_dir=template_dir)
+    prepare_output(outdir)
+    return _write_all(outdir, REPORT_PDF, pdf, WORKBOOK, prepared.sheets, csv)
+
+
 def write_group_report(sessions: Sequence[Any], outdir: Path, *, draft: bool = False, csv: bool = False,
                        share: Fraction = DEFAULT_SHARE, next_steps: str = "",
                        template_dir: str | Path | None = None) -> list[Path]:
-    report = group_report(sessions, share=share, next_steps=next_steps)
-    refuse_unsettled(report.unsettled, draft)
-    pdf = render_report_pdf(report, draft=draft, template_dir=template_dir)
-    sheets = group_sheets(report, sessions)
-    prepare_output(outdir)
-    return _write_all(outdir, REPORT_PDF, pdf, WORKBOOK, sheets, csv)
+    prepared = prepare_group_report(sessions, draft=draft, share=share, next_steps=next_steps)
+    return write_prepared(prepared, outdir, csv=csv, template_dir=template_dir)
 
 
 def write_rollup(paths: Sequence[Path], outdir: Path, *, draft: bool = False, csv: bool = False,
