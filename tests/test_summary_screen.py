@@ -8,19 +8,11 @@ from pathlib import Path
 
 from conftest import small_session
 from openpyxl import load_workbook
+from test_tui_app import wait_for
 
 from inspect_tui.core.records import Kind, score_id
 from inspect_tui.export.report_files import REPORT_PDF, WORKBOOK
 from inspect_tui.tui.app import make_app
-
-
-async def wait_for(pilot, app, name: str, tries: int = 200) -> None:
-    for _ in range(tries):
-        if type(app.screen).__name__ == name:
-            await pilot.pause()
-            return
-        await pilot.pause(0.02)
-    raise AssertionError(f"{name} never shown; at {type(app.screen).__name__}")
 
 
 def rows(table) -> list[list[str]]:

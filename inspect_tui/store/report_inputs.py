@@ -24,6 +24,7 @@ from inspect_tui.core.checklist import Checklist
 from inspect_tui.core.report_facts import FACTS_FORMAT, SessionFacts, session_facts
 from inspect_tui.errors import UserError, file_error
 from inspect_tui.store.session import Session
+from inspect_tui.store.session_file import _read_bytes
 
 
 def open_sessions(paths: Sequence[Path]) -> list[Session]:
@@ -58,18 +59,7 @@ def default_cache_dir() -> Path:
 
 
 def _file_hash(path: Path) -> str:
-    h = hashlib.sha256()
-    try:
-        with open(path, "rb") as fh:
-            while chunk := fh.read(1 << 20):
-                h.update(chunk)
-    except FileNotFoundError:
-        raise file_error(path, "会话文件不存在") from None
-    except IsADirectoryError:
-        raise file_error(path, "这是一个文件夹，不是会话文件") from None
-    except OSError as exc:
-        raise file_error(path, f"无法读取：{exc.strerror}") from None
-    return h.hexdigest()
+    return hashlib.sha256(_read_bytes(path)).hexdigest()
 
 
 def _digest_path(cache: Path, sha: str) -> Path:
