@@ -89,12 +89,11 @@ def load_digests(paths: Sequence[Path], *, cache: Path | None = None, workers: i
     checklists: dict[str, Checklist] = {}
     todo: list[int] = []
     for k, sha in enumerate(hashes):
-        loaded = _read_digest(_digest_path(cache, sha))
+        loaded = _read_digest(_digest_path(cache, sha), checklists)
         if loaded is None:
             todo.append(k)
             continue
-        facts[k] = _relabel(loaded[0], str(paths[k]))
-        checklists.setdefault(loaded[0].checklist[2], loaded[1])
+        facts[k] = _relabel(loaded, str(paths[k]))
     errors: list[str] = []
     if todo:
         n = min(len(todo), workers or os.cpu_count() or 1)
@@ -137,11 +136,18 @@ def _relabel(facts: SessionFacts, source: str) -> SessionFacts:
     return replace(facts, source=source, branches=tuple(replace(b, source=source) for b in facts.branches))
 
 
-def _read_digest(path: Path) -> tuple[SessionFacts, Checklist] | None:
-    """A cached digest, or None when there is none or it cannot be used (then it is rebuilt)."""
+def _read_digest(path: Path, checklists: dict[str, Checklist]) -> SessionFacts | None:
+    """A cached digest, or None when there is none or it cannot be used (then it is rebuilt). Its
+    checklist is validated once per content hash, not once per session."""
     try:
         blob = json.loads(path.read_text(encoding="utf-8"))
-        return SessionFacts.from_json(blob["facts"]), Checklist.model_validate(blob["checklist"])
+        facts = SessionFacts.from_json(blob["facts"])
+        if facts.checklist[2] not in checklists:
+            cl = Checklist.model_validate(blob["checklist"])
+            if cl.content_hash() != facts.checklist[2]:
+                return None
+            checklists[facts.checklist[2]] = cl
+        return facts
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
 
