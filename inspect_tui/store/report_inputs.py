@@ -16,8 +16,9 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from inspect_tui.core.checklist import Checklist
@@ -95,36 +96,43 @@ def load_digests(paths: Sequence[Path], *, cache: Path | None = None, workers: i
             continue
         facts[k] = _relabel(loaded, str(paths[k]))
     errors: list[str] = []
-    if todo:
-        n = min(len(todo), workers or os.cpu_count() or 1)
-        with _pool(n) as pool:
-            mapped = pool.map(_parse, [str(paths[k]) for k in todo], chunksize=1) if pool else map(
-                _parse, [str(paths[k]) for k in todo])
-            for done, (k, (data, cl, err)) in enumerate(zip(todo, mapped, strict=True), 1):
-                if progress:
-                    progress(done, len(todo))
-                if err is not None:
-                    errors.append(err)
-                    continue
-                facts[k] = SessionFacts.from_json(data)
-                checklists.setdefault(facts[k].checklist[2], Checklist.model_validate(cl))
-                _write_digest(_digest_path(cache, hashes[k]), data, cl)
+    for done, (k, (data, cl, err)) in enumerate(zip(todo, _parse_all([str(paths[k]) for k in todo], workers),
+                                                    strict=True), 1):
+        if progress:
+            progress(done, len(todo))
+        if err is not None:
+            errors.append(err)
+            continue
+        facts[k] = SessionFacts.from_json(data)
+        if facts[k].checklist[2] not in checklists:
+            checklists[facts[k].checklist[2]] = Checklist.model_validate(cl)
+        _write_digest(_digest_path(cache, hashes[k]), data, cl)
     if errors:
         raise UserError(f"{len(errors)} 个会话文件无法读取，未生成任何报告：\n" + "\n".join(errors))
     return [f for f in facts if f is not None], checklists
 
 
-@contextlib.contextmanager
-def _pool(n: int):
-    if n <= 1:
-        yield None
-        return
-    import multiprocessing
+def _parse_all(paths: list[str], workers: int | None) -> Iterator[tuple[dict | None, dict | None, str | None]]:
+    """``_parse`` of every path, in order: in a pool of processes when there is more than one to do
+    and more than one core; should a helper process die (out of memory, killed), the rest are
+    parsed here."""
+    n = min(len(paths), workers or os.cpu_count() or 1)
+    done = 0
+    if n > 1:
+        import multiprocessing
 
-    ctx = multiprocessing.get_context("forkserver" if "forkserver" in multiprocessing.get_all_start_methods()
-                                      else "spawn")
-    with ProcessPoolExecutor(n, mp_context=ctx) as pool:
-        yield pool
+        ctx = multiprocessing.get_context("forkserver" if "forkserver" in multiprocessing.get_all_start_methods()
+                                          else "spawn")
+        try:
+            with ProcessPoolExecutor(n, mp_context=ctx) as pool:
+                for result in pool.map(_parse, paths, chunksize=1):
+                    done += 1
+                    yield result
+            return
+        except BrokenProcessPool:
+            pass
+    for path in paths[done:]:
+        yield _parse(path)
 
 
 def _relabel(facts: SessionFacts, source: str) -> SessionFacts:
