@@ -3,6 +3,7 @@ awareness, the common-problem threshold at its boundary, near-duplicate folding,
 
 from __future__ import annotations
 
+import copy
 from fractions import Fraction
 
 import pytest
@@ -175,3 +176,25 @@ def test_rollup_groups_rates_and_splits_by_checklist_version():
 
 def test_rank_of_nothing_is_empty():
     assert rank([]) == []
+
+
+def test_checklist_tags_and_classes_are_validated():
+    from pydantic import ValidationError
+
+    data = copy.deepcopy(TINY)
+    data["areas"][0]["items"][0]["tags"] = ["no-such-tag"]
+    with pytest.raises(ValidationError, match="no-such-tag"):
+        Checklist.model_validate(data)
+    data = copy.deepcopy(TINY)
+    data["classes"] = [{"label": "后进", "min": 0}, {"label": "先进", "min": 90}]
+    with pytest.raises(ValidationError, match="classes must be listed"):
+        Checklist.model_validate(data)
+
+
+def test_checklists_without_tags_keep_their_hash():
+    """Sessions record their checklist's hash; adding the optional fields to the schema must not
+    change the hash of a checklist that does not use them (its sessions would no longer open)."""
+    plain = Checklist.model_validate(TINY)
+    explicit = Checklist.model_validate({**copy.deepcopy(TINY), "tags": [], "classes": []})
+    assert plain.content_hash() == explicit.content_hash() == "b9bb451204a7de1e"  # as before the fields existed
+    assert tagged().content_hash() != plain.content_hash()
