@@ -121,7 +121,7 @@ def branch_facts(checklist: Checklist, branch: Rec, records: list[Rec], *, group
     highlights = _unique((norm_text(r.data["text"]), HighlightFact(r.data.get("item"), norm_text(r.data["text"])))
                          for r in sorted(records, key=lambda r: (r.at, r.id)) if r.kind is Kind.HIGHLIGHT)
     fields: dict[str, list[str]] = {}
-    for d in branch_disagreements(checklist, branch, records):
+    for d in branch_disagreements(checklist, branch, records, result=result):
         fields.setdefault(d.item_title, []).append(d.field_label)
     interviews = sum(1 for r in records if r.kind is Kind.INTERVIEW)
     return BranchFacts(
