@@ -68,24 +68,24 @@ def _render_and_write(outdir: Path, pdf_name: str, render_pdf: Callable[[], byte
     """Render the PDF while another process builds the workbook (both are CPU-bound pure Python;
     on two cores the slower one sets the time), then put both in place. The workbook goes to a
     temporary folder first, so a PDF that fails to render leaves the output folder untouched."""
-    with tempfile.TemporaryDirectory(prefix="inspect-tui-report-") as tmp:
-        book_tmp = Path(tmp) / "book.xlsx"
-        with _side_process() as pool:
-            pending = pool.submit(write_xlsx, book_tmp, sheets) if pool else None
-            pdf = render_pdf()
-            if pending is not None:
-                pending.result()
-            else:
-                write_xlsx(book_tmp, sheets)
-        prepare_output(outdir)
-        try:
+    try:
+        with tempfile.TemporaryDirectory(prefix="inspect-tui-report-") as tmp:
+            book_tmp = Path(tmp) / "book.xlsx"
+            with _side_process() as pool:
+                pending = pool.submit(write_xlsx, book_tmp, sheets) if pool else None
+                pdf = render_pdf()
+                if pending is not None:
+                    pending.result()
+                else:
+                    write_xlsx(book_tmp, sheets)
+            prepare_output(outdir)
             write_bytes(outdir / pdf_name, pdf)
             write_bytes(outdir / book_name, book_tmp.read_bytes())
             written = [outdir / pdf_name, outdir / book_name]
             if csv:
                 written += write_csv(outdir, sheets, Path(book_name).stem)
-        except OSError as exc:
-            raise file_error(outdir, f"写入失败：{exc.strerror or exc}") from None
+    except OSError as exc:
+        raise file_error(outdir, f"写入失败：{exc.strerror or exc}") from None
     return written
 
 
