@@ -14,6 +14,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -74,9 +75,11 @@ def _render_and_write(outdir: Path, pdf_name: str, render_pdf: Callable[[], byte
             with _side_process() as pool:
                 pending = pool.submit(write_xlsx, book_tmp, sheets) if pool else None
                 pdf = render_pdf()
-                if pending is not None:
+                try:
+                    if pending is None:
+                        raise BrokenProcessPool
                     pending.result()
-                else:
+                except BrokenProcessPool:  # no helper, or it died: write the workbook here
                     write_xlsx(book_tmp, sheets)
             prepare_output(outdir)
             write_bytes(outdir / pdf_name, pdf)
