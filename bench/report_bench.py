@@ -107,9 +107,9 @@ def scenario(name: str, paths: list[Path], out: Path, cache: Path, jobs: int) ->
     else:
         write_rollup(paths, out, draft=True, cache=cache, workers=jobs)
     seconds = time.perf_counter() - t0
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return {"seconds": seconds, "own_mb": own, "worker_mb": kids}
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {"seconds": seconds, "own_mb": me.ru_maxrss / 1024, "worker_mb": kids.ru_maxrss / 1024,
+            "cpu": me.ru_utime + me.ru_stime, "worker_cpu": kids.ru_utime + kids.ru_stime}
 
 
 def run_scenario(name: str, paths: list[Path], out: Path, cache: Path, jobs: int) -> dict:
@@ -123,21 +123,27 @@ def run_scenario(name: str, paths: list[Path], out: Path, cache: Path, jobs: int
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def group_report_time(path: Path, out: Path, repeat: int) -> list[float]:
-    from inspect_tui.export.report_files import write_group_report
+def group_report_time(path: Path, out: Path, repeat: int) -> list[tuple[float, float]]:
+    """(wall, CPU of this process and its helpers) per run; the CPU figure does not depend on what
+    else the machine is doing."""
     from inspect_tui.export.render import write_pdf
+    from inspect_tui.export.report_files import write_group_report
     from inspect_tui.store.report_inputs import open_sessions
+
+    def cpu() -> float:
+        me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
     write_pdf("<p>预热 第 1 页</p>")  # fonts and Pango warmed, as in any process that has rendered once
     times = []
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), cpu()
         sessions = open_sessions([path])
         try:
             write_group_report(sessions, out, draft=True)
         finally:
             sessions[0].close()
-        times.append(time.perf_counter() - t0)
+        times.append((time.perf_counter() - t0, cpu() - c0))
     return times
 
 
@@ -150,6 +156,8 @@ def main() -> int:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--baseline", type=int, help="sessions for the naive baseline (default: all), scaled to all")
     ap.add_argument("--corpus", type=Path, default=Path.home() / ".cache" / "inspect-tui-bench" / "report")
+    ap.add_argument("--digests", type=Path, help="digest cache to keep between runs (default: a fresh temporary one)")
+    ap.add_argument("--skip", nargs="*", default=[], choices=["group", "naive", "cold"], help="parts not to run")
     ap.add_argument("--scenario", choices=["naive", "cold", "warm"], help=argparse.SUPPRESS)
     ap.add_argument("--paths", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--out", type=Path, help=argparse.SUPPRESS)
@@ -164,30 +172,39 @@ def main() -> int:
     size = sum(p.stat().st_size for p in paths)
     with tempfile.TemporaryDirectory(prefix="report-bench-") as tmp:
         tmpdir = Path(tmp)
-        group = group_report_time(paths[0], tmpdir / "group", args.repeat)
-        cache = tmpdir / "cache"
-        cold = run_scenario("cold", paths, tmpdir / "cold", cache, args.jobs)
+        group = group_report_time(paths[0], tmpdir / "group", args.repeat) if "group" not in args.skip else None
+        cache = args.digests or tmpdir / "cache"
+        cold = run_scenario("cold", paths, tmpdir / "cold", cache, args.jobs) if "cold" not in args.skip else None
         warm = [run_scenario("warm", paths, tmpdir / "warm", cache, args.jobs) for _ in range(args.repeat)]
         n_base = min(args.baseline or len(paths), len(paths))
-        naive = run_scenario("naive", paths[:n_base], tmpdir / "naive", cache, 1)
+        naive = run_scenario("naive", paths[:n_base], tmpdir / "naive", cache, 1) if "naive" not in args.skip else None
     scale = len(paths) / n_base
     best_warm = min(warm, key=lambda r: r["seconds"])
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+          f"load average {os.getloadavg()[0]:.1f}")
     print(f"corpus: {len(paths)} merged sessions x {args.branches} branches ({size / 1e9:.2f} GB), "
           f"{args.distinct} distinct visit days\n")
-    print(f"| one group's report (40 branches, PDF + xlsx, draft) | best of {args.repeat} | median |")
-    print("|---|---:|---:|")
-    print(f"| open + facts + report + PDF + workbook | {min(group):.2f} s | {statistics.median(group):.2f} s |\n")
-    print("| rollup of all sessions | time | peak memory (main / largest worker) |")
-    print("|---|---:|---:|")
-    naive_label = "naive: open every session serially" + (f" ({n_base} sessions, x{scale:.0f})" if scale != 1 else "")
-    print(f"| {naive_label} | {naive['seconds'] * scale:.1f} s | {naive['own_mb']:.0f} MB |")
-    print(f"| cold: digests built in {args.jobs} processes | {cold['seconds']:.1f} s | "
-          f"{cold['own_mb']:.0f} MB / {cold['worker_mb']:.0f} MB |")
-    print(f"| warm: digests from the cache (best of {args.repeat}) | {best_warm['seconds']:.1f} s | "
-          f"{best_warm['own_mb']:.0f} MB |")
-    print(f"\nspeed-up over the naive baseline: cold {naive['seconds'] * scale / cold['seconds']:.1f}x, "
-          f"warm {naive['seconds'] * scale / best_warm['seconds']:.1f}x")
+    if group:
+        print(f"| one group's report (40 branches, PDF + xlsx, draft) | wall, best of {args.repeat} | median | CPU, best |")
+        print("|---|---:|---:|---:|")
+        print(f"| open + facts + report + PDF + workbook | {min(w for w, _ in group):.2f} s | "
+              f"{statistics.median(w for w, _ in group):.2f} s | {min(c for _, c in group):.2f} s |\n")
+    print("| rollup of all sessions | wall time | CPU main + helpers | peak memory (main / largest helper) |")
+    print("|---|---:|---:|---:|")
+
+    def line(label: str, r: dict, k: float = 1.0) -> None:
+        print(f"| {label} | {r['seconds'] * k:.1f} s | {r['cpu'] * k:.1f} s + {r['worker_cpu'] * k:.1f} s | "
+              f"{r['own_mb']:.0f} MB / {r['worker_mb']:.0f} MB |")
+
+    if naive:
+        line("naive: open every session serially" + (f" ({n_base} sessions, x{scale:.0f})" if scale != 1 else ""),
+             naive, scale)
+    if cold:
+        line(f"cold: digests built in {args.jobs} processes", cold)
+    line(f"warm: digests from the cache (best of {args.repeat})", best_warm)
+    if naive:
+        print(f"\nspeed-up over the naive baseline: warm {naive['seconds'] * scale / best_warm['seconds']:.1f}x"
+              + (f", cold {naive['seconds'] * scale / cold['seconds']:.1f}x" if cold else ""))
     return 0
 
 

@@ -112,13 +112,19 @@ def check_same_checklist(sessions: Sequence[SessionFacts]) -> None:
         listing = "；".join(f"{cid} {ver}（{h}）：{'、'.join(files)}" for (cid, ver, h), files in versions.items())
         raise UserError(f"这些会话使用了不同的检查清单或版本，不能合成一份报告：{listing}",
                         hint="同一份汇总报告只能包含同一检查清单版本的会话；多个小组、多个版本请用 report rollup。")
+    refuse_repeated_visits(sessions)
+
+
+def refuse_repeated_visits(sessions: Sequence[SessionFacts]) -> None:
+    """Two files of one visit (an inspector's copy and the merge, or the same file twice) would count
+    its branches twice."""
     visits: dict[str, list[str]] = {}
     for s in sessions:
         visits.setdefault(s.visit_id, []).append(s.source)
     twice = [files for files in visits.values() if len(files) > 1]
     if twice:
         raise UserError("同一次观摩的会话给了不止一份（支部会被重复计算）：" + "；".join("、".join(f) for f in twice),
-                        hint="请先用 inspect-tui merge 合并，再给出合并后的会话。")
+                        hint="每次观摩只给出组长合并后的一份会话（inspect-tui merge）。")
 
 
 def build_group_report(checklist: Checklist, sessions: Sequence[SessionFacts], *, share: Fraction = DEFAULT_SHARE,

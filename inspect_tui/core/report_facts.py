@@ -11,11 +11,12 @@ the checklist by ``core.report``.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from inspect_tui.core.checklist import Checklist
+from inspect_tui.core.disagreements import branch_disagreements
 from inspect_tui.core.index import Rec, RecordIndex
 from inspect_tui.core.records import Kind
 from inspect_tui.core.scoring import BranchResult, analyse_branch
@@ -96,8 +97,8 @@ class SessionFacts:
                    inspectors=tuple(data["inspectors"]), checklist=tuple(data["checklist"]), branches=branches)
 
 
-def _unique(pairs: Iterable[tuple[str, Any]]) -> list[Any]:
-    seen: dict[str, Any] = {}
+def _unique(pairs: Iterable[tuple[Hashable, Any]]) -> list[Any]:
+    seen: dict[Hashable, Any] = {}
     for key, value in pairs:
         seen.setdefault(key, value)
     return list(seen.values())
@@ -106,8 +107,6 @@ def _unique(pairs: Iterable[tuple[str, Any]]) -> list[Any]:
 def branch_facts(checklist: Checklist, branch: Rec, records: list[Rec], *, group: str = "", source: str = "",
                  result: BranchResult | None = None) -> BranchFacts:
     """The facts of one branch; problems and highlights several inspectors typed alike count once."""
-    from inspect_tui.core.disagreements import branch_disagreements
-
     result = result or analyse_branch(checklist, branch, records)
     suggestions: dict[str | None, list[str]] = {}
     for r in records:
@@ -121,7 +120,7 @@ def branch_facts(checklist: Checklist, branch: Rec, records: list[Rec], *, group
     highlights = _unique((norm_text(r.data["text"]), HighlightFact(r.data.get("item"), norm_text(r.data["text"])))
                          for r in sorted(records, key=lambda r: (r.at, r.id)) if r.kind is Kind.HIGHLIGHT)
     fields: dict[str, list[str]] = {}
-    for d in branch_disagreements(checklist, branch, records):
+    for d in branch_disagreements(checklist, branch, records, result=result):
         fields.setdefault(d.item_title, []).append(d.field_label)
     interviews = sum(1 for r in records if r.kind is Kind.INTERVIEW)
     return BranchFacts(

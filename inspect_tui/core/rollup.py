@@ -15,7 +15,7 @@ from fractions import Fraction
 
 from inspect_tui.core.checklist import Checklist
 from inspect_tui.core.common_problems import DEFAULT_SHARE, ProblemAnalysis, analyse_problems
-from inspect_tui.core.report import Ranked, rank, tag_subtotals
+from inspect_tui.core.report import Ranked, rank, refuse_repeated_visits, tag_subtotals
 from inspect_tui.core.report_facts import BranchFacts, SessionFacts
 from inspect_tui.core.scoring import rates
 from inspect_tui.errors import UserError
@@ -85,13 +85,7 @@ def build_rollup(sessions: Sequence[SessionFacts], checklists: dict[str, Checkli
                  share: Fraction = DEFAULT_SHARE) -> Rollup:
     """One part per checklist version, in the order first met; refuses a visit given twice and a
     rollup in which no branch at all is evaluated."""
-    visits: dict[str, list[str]] = {}
-    for s in sessions:
-        visits.setdefault(s.visit_id, []).append(s.source)
-    twice = [files for files in visits.values() if len(files) > 1]
-    if twice:
-        raise UserError("同一次观摩的会话给了不止一份（支部会被重复计算）：" + "；".join("、".join(f) for f in twice),
-                        hint="每次观摩只给出组长合并后的一份会话。")
+    refuse_repeated_visits(sessions)
     by_version: dict[tuple[str, str, str], list[SessionFacts]] = {}
     for s in sessions:
         by_version.setdefault(s.checklist, []).append(s)

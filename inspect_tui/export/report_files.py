@@ -7,9 +7,15 @@ disagreements without ``draft``) leaves the output folder exactly as it was.
 
 from __future__ import annotations
 
+import contextlib
+import multiprocessing
 import os
 import tempfile
+import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -58,16 +64,43 @@ def write_bytes(path: Path, data: bytes) -> None:
         raise
 
 
-def _write_all(outdir: Path, pdf_name: str, pdf: bytes, book_name: str, sheets: list[Sheet], csv: bool) -> list[Path]:
+def _render_and_write(outdir: Path, pdf_name: str, render_pdf: Callable[[], bytes], book_name: str,
+                      sheets: list[Sheet], csv: bool) -> list[Path]:
+    """Render the PDF while another process builds the workbook (both are CPU-bound pure Python;
+    on two cores the slower one sets the time), then put both in place. The workbook goes to a
+    temporary folder first, so a PDF that fails to render leaves the output folder untouched."""
     try:
-        write_bytes(outdir / pdf_name, pdf)
-        write_xlsx(outdir / book_name, sheets)
-        written = [outdir / pdf_name, outdir / book_name]
-        if csv:
-            written += write_csv(outdir, sheets, Path(book_name).stem)
+        with tempfile.TemporaryDirectory(prefix="inspect-tui-report-") as tmp:
+            book_tmp = Path(tmp) / "book.xlsx"
+            with _side_process() as pool:
+                pending = pool.submit(write_xlsx, book_tmp, sheets) if pool else None
+                pdf = render_pdf()
+                try:
+                    if pending is None:
+                        raise BrokenProcessPool
+                    pending.result()
+                except BrokenProcessPool:  # no helper, or it died: write the workbook here
+                    write_xlsx(book_tmp, sheets)
+            prepare_output(outdir)
+            write_bytes(outdir / pdf_name, pdf)
+            write_bytes(outdir / book_name, book_tmp.read_bytes())
+            written = [outdir / pdf_name, outdir / book_name]
+            if csv:
+                written += write_csv(outdir, sheets, Path(book_name).stem)
     except OSError as exc:
         raise file_error(outdir, f"写入失败：{exc.strerror or exc}") from None
     return written
+
+
+@contextlib.contextmanager
+def _side_process():
+    """One forked helper process — only from a single-threaded program (the CLI): forking a program
+    with threads (the app) can copy a held lock, so there the workbook is written in line."""
+    if threading.active_count() > 1 or "fork" not in multiprocessing.get_all_start_methods():
+        yield None
+        return
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
+        yield pool
 
 
 def group_report(sessions: Sequence[Any], *, share: Fraction = DEFAULT_SHARE, next_steps: str = "") -> GroupReport:
@@ -80,15 +113,36 @@ def group_report(sessions: Sequence[Any], *, share: Fraction = DEFAULT_SHARE, ne
                               next_steps=next_steps)
 
 
+@dataclass
+class PreparedReport:
+    """Everything read from the sessions; rendering and writing need nothing else (so the app can
+    do those in a worker thread while the inspector goes on editing)."""
+
+    report: GroupReport
+    sheets: list[Sheet]
+    draft: bool
+
+
+def prepare_group_report(sessions: Sequence[Any], *, draft: bool = False, share: Fraction = DEFAULT_SHARE,
+                         next_steps: str = "") -> PreparedReport:
+    report = group_report(sessions, share=share, next_steps=next_steps)
+    refuse_unsettled(report.unsettled, draft)
+    return PreparedReport(report, group_sheets(report, sessions), draft)
+
+
+def write_prepared(prepared: PreparedReport, outdir: Path, *, csv: bool = False,
+                   template_dir: str | Path | None = None) -> list[Path]:
+    def pdf() -> bytes:
+        return render_report_pdf(prepared.report, draft=prepared.draft, template_dir=template_dir)
+
+    return _render_and_write(outdir, REPORT_PDF, pdf, WORKBOOK, prepared.sheets, csv)
+
+
 def write_group_report(sessions: Sequence[Any], outdir: Path, *, draft: bool = False, csv: bool = False,
                        share: Fraction = DEFAULT_SHARE, next_steps: str = "",
                        template_dir: str | Path | None = None) -> list[Path]:
-    report = group_report(sessions, share=share, next_steps=next_steps)
-    refuse_unsettled(report.unsettled, draft)
-    pdf = render_report_pdf(report, draft=draft, template_dir=template_dir)
-    sheets = group_sheets(report, sessions)
-    prepare_output(outdir)
-    return _write_all(outdir, REPORT_PDF, pdf, WORKBOOK, sheets, csv)
+    prepared = prepare_group_report(sessions, draft=draft, share=share, next_steps=next_steps)
+    return write_prepared(prepared, outdir, csv=csv, template_dir=template_dir)
 
 
 def write_rollup(paths: Sequence[Path], outdir: Path, *, draft: bool = False, csv: bool = False,
@@ -102,7 +156,9 @@ def write_rollup(paths: Sequence[Path], outdir: Path, *, draft: bool = False, cs
     rollup = build_rollup(facts, checklists, share=share)
     unsettled = [(b.name, u) for s in facts for b in s.branches for u in b.unsettled]
     refuse_unsettled(unsettled, draft)
-    pdf = render_rollup_pdf(rollup, draft=draft, template_dir=template_dir)
     sheets = rollup_sheets(rollup)
-    prepare_output(outdir)
-    return _write_all(outdir, ROLLUP_PDF, pdf, ROLLUP_WORKBOOK, sheets, csv), rollup
+
+    def pdf() -> bytes:
+        return render_rollup_pdf(rollup, draft=draft, template_dir=template_dir)
+
+    return _render_and_write(outdir, ROLLUP_PDF, pdf, ROLLUP_WORKBOOK, sheets, csv), rollup

@@ -32,6 +32,13 @@ def _dates(dates: list[str]) -> str:
     return f"{cn_date(dates[0])}至{cn_date(dates[-1])}（{len(dates)} 天）"
 
 
+def _by_branch(pairs: list[tuple[str, str]]) -> list[tuple[str, list[str]]]:
+    grouped: dict[str, list[str]] = {}
+    for branch, what in pairs:
+        grouped.setdefault(branch, []).append(what)
+    return list(grouped.items())
+
+
 def report_context(report: GroupReport, *, draft: bool = False) -> dict[str, Any]:
     cl = report.checklist
     problems = report.problems
@@ -71,7 +78,8 @@ def report_context(report: GroupReport, *, draft: bool = False) -> dict[str, Any
         "highlights": [{"area": area, "entries": [{"text": c.text, "branches": "、".join(c.branches.values())}
                                                 for c in found]} for area, found in report.highlights],
         "next_steps": report.next_steps,
-        "unsettled": [{"branch": b, "what": w} for b, w in report.unsettled],
+        "unsettled": [{"branch": b, "what": w} for b, w in _by_branch(report.unsettled)],
+        "unsettled_count": len(report.unsettled),
     }
 
 

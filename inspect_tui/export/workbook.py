@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import os
+import re
 import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +30,8 @@ from typing import Any
 
 TEXT, INT, NUMBER, PERCENT, DATE = "text", "int", "number", "percent", "date"
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+MAX_CELL = 32767  # characters Excel keeps in one cell
+_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _FORMATS = {INT: "0", NUMBER: "0.##", PERCENT: "0.0%", DATE: "yyyy-mm-dd"}
 
 
@@ -57,6 +60,10 @@ def neutralise(value: Any) -> Any:
 def _cell_value(value: Any, kind: str) -> Any:
     if value is None or value == "":
         return None
+    if isinstance(value, str):
+        value = _ILLEGAL.sub("\ufffd", value)  # control characters are not allowed in xlsx XML
+        if len(value) > MAX_CELL:
+            value = value[:MAX_CELL - 1] + "…"
     if kind == DATE and isinstance(value, str):
         return date.fromisoformat(value)
     if kind in (INT, NUMBER, PERCENT) and not isinstance(value, int | float):
@@ -86,22 +93,34 @@ def write_xlsx(path: Path, sheets: Sequence[Sheet]) -> None:
             c.font, c.fill, c.data_type = head_font, head_fill, "s"
             header.append(c)
         ws.append(header)
+        styled = [col.kind in (PERCENT, DATE) for col in sheet.columns]
         for row in sheet.rows:
-            cells = []
-            for col, raw in zip(sheet.columns, row, strict=True):
-                value = _cell_value(raw, col.kind)
-                c = WriteOnlyCell(ws, value=value)
-                if isinstance(value, str):
-                    c.data_type = "s"  # never a formula, whatever it starts with
-                    if len(value) > 30:
-                        c.alignment = wrap
-                elif value is not None and col.kind in _FORMATS:
-                    c.number_format = _FORMATS[col.kind]
-                cells.append(c)
-            ws.append(cells)
+            ws.append([_cell(ws, _cell_value(raw, col.kind), col.kind, wrap) if fmt or isinstance(raw, str) else
+                       _cell_value(raw, col.kind) for col, raw, fmt in zip(sheet.columns, row, styled, strict=True)])
         if sheet.chart and sheet.rows:
             ws.add_chart(_bar_chart(ws, sheet), f"{get_column_letter(len(sheet.columns) + 2)}2")
     _atomic(path, wb.save)
+
+
+def _cell(ws: Any, value: Any, kind: str, wrap: Any) -> Any:
+    """A plain value where openpyxl stores it right by itself (numbers, short text that cannot be
+    taken for a formula): building a styled cell object costs several times more, which counts in a
+    province-wide ledger; a cell object where the type or format must be set."""
+    from openpyxl.cell import WriteOnlyCell
+
+    if isinstance(value, str):
+        if not value.startswith("=") and len(value) <= 30:
+            return value
+        c = WriteOnlyCell(ws, value=value)
+        c.data_type = "s"  # never a formula, whatever it starts with
+        if len(value) > 30:
+            c.alignment = wrap
+        return c
+    if value is None:
+        return None
+    c = WriteOnlyCell(ws, value=value)
+    c.number_format = _FORMATS[kind]
+    return c
 
 
 def _bar_chart(ws: Any, sheet: Sheet) -> Any:

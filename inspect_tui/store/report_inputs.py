@@ -16,14 +16,16 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from inspect_tui.core.checklist import Checklist
 from inspect_tui.core.report_facts import FACTS_FORMAT, SessionFacts, session_facts
 from inspect_tui.errors import UserError, file_error
 from inspect_tui.store.session import Session
+from inspect_tui.store.session_file import _read_bytes
 
 
 def open_sessions(paths: Sequence[Path]) -> list[Session]:
@@ -58,18 +60,7 @@ def default_cache_dir() -> Path:
 
 
 def _file_hash(path: Path) -> str:
-    h = hashlib.sha256()
-    try:
-        with open(path, "rb") as fh:
-            while chunk := fh.read(1 << 20):
-                h.update(chunk)
-    except FileNotFoundError:
-        raise file_error(path, "会话文件不存在") from None
-    except IsADirectoryError:
-        raise file_error(path, "这是一个文件夹，不是会话文件") from None
-    except OSError as exc:
-        raise file_error(path, f"无法读取：{exc.strerror}") from None
-    return h.hexdigest()
+    return hashlib.sha256(_read_bytes(path)).hexdigest()
 
 
 def _digest_path(cache: Path, sha: str) -> Path:
@@ -99,43 +90,49 @@ def load_digests(paths: Sequence[Path], *, cache: Path | None = None, workers: i
     checklists: dict[str, Checklist] = {}
     todo: list[int] = []
     for k, sha in enumerate(hashes):
-        loaded = _read_digest(_digest_path(cache, sha))
+        loaded = _read_digest(_digest_path(cache, sha), checklists)
         if loaded is None:
             todo.append(k)
             continue
-        facts[k] = _relabel(loaded[0], str(paths[k]))
-        checklists.setdefault(loaded[0].checklist[2], loaded[1])
+        facts[k] = _relabel(loaded, str(paths[k]))
     errors: list[str] = []
-    if todo:
-        n = min(len(todo), workers or os.cpu_count() or 1)
-        with _pool(n) as pool:
-            mapped = pool.map(_parse, [str(paths[k]) for k in todo], chunksize=1) if pool else map(
-                _parse, [str(paths[k]) for k in todo])
-            for done, (k, (data, cl, err)) in enumerate(zip(todo, mapped, strict=True), 1):
-                if progress:
-                    progress(done, len(todo))
-                if err is not None:
-                    errors.append(err)
-                    continue
-                facts[k] = SessionFacts.from_json(data)
-                checklists.setdefault(facts[k].checklist[2], Checklist.model_validate(cl))
-                _write_digest(_digest_path(cache, hashes[k]), data, cl)
+    for done, (k, (data, cl, err)) in enumerate(zip(todo, _parse_all([str(paths[k]) for k in todo], workers),
+                                                    strict=True), 1):
+        if progress:
+            progress(done, len(todo))
+        if err is not None:
+            errors.append(err)
+            continue
+        facts[k] = SessionFacts.from_json(data)
+        if facts[k].checklist[2] not in checklists:
+            checklists[facts[k].checklist[2]] = Checklist.model_validate(cl)
+        _write_digest(_digest_path(cache, hashes[k]), data, cl)
     if errors:
         raise UserError(f"{len(errors)} 个会话文件无法读取，未生成任何报告：\n" + "\n".join(errors))
     return [f for f in facts if f is not None], checklists
 
 
-@contextlib.contextmanager
-def _pool(n: int):
-    if n <= 1:
-        yield None
-        return
-    import multiprocessing
+def _parse_all(paths: list[str], workers: int | None) -> Iterator[tuple[dict | None, dict | None, str | None]]:
+    """``_parse`` of every path, in order: in a pool of processes when there is more than one to do
+    and more than one core; should a helper process die (out of memory, killed), the rest are
+    parsed here."""
+    n = min(len(paths), workers or os.cpu_count() or 1)
+    done = 0
+    if n > 1:
+        import multiprocessing
 
-    ctx = multiprocessing.get_context("forkserver" if "forkserver" in multiprocessing.get_all_start_methods()
-                                      else "spawn")
-    with ProcessPoolExecutor(n, mp_context=ctx) as pool:
-        yield pool
+        ctx = multiprocessing.get_context("forkserver" if "forkserver" in multiprocessing.get_all_start_methods()
+                                          else "spawn")
+        try:
+            with ProcessPoolExecutor(n, mp_context=ctx) as pool:
+                for result in pool.map(_parse, paths, chunksize=1):
+                    done += 1
+                    yield result
+            return
+        except BrokenProcessPool:
+            pass
+    for path in paths[done:]:
+        yield _parse(path)
 
 
 def _relabel(facts: SessionFacts, source: str) -> SessionFacts:
@@ -147,11 +144,18 @@ def _relabel(facts: SessionFacts, source: str) -> SessionFacts:
     return replace(facts, source=source, branches=tuple(replace(b, source=source) for b in facts.branches))
 
 
-def _read_digest(path: Path) -> tuple[SessionFacts, Checklist] | None:
-    """A cached digest, or None when there is none or it cannot be used (then it is rebuilt)."""
+def _read_digest(path: Path, checklists: dict[str, Checklist]) -> SessionFacts | None:
+    """A cached digest, or None when there is none or it cannot be used (then it is rebuilt). Its
+    checklist is validated once per content hash, not once per session."""
     try:
         blob = json.loads(path.read_text(encoding="utf-8"))
-        return SessionFacts.from_json(blob["facts"]), Checklist.model_validate(blob["checklist"])
+        facts = SessionFacts.from_json(blob["facts"])
+        if facts.checklist[2] not in checklists:
+            cl = Checklist.model_validate(blob["checklist"])
+            if cl.content_hash() != facts.checklist[2]:
+                return None
+            checklists[facts.checklist[2]] = cl
+        return facts
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
 
