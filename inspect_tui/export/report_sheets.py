@@ -15,7 +15,9 @@ from inspect_tui.core.common_problems import ProblemAnalysis
 from inspect_tui.core.records import Kind
 from inspect_tui.core.report import OTHER_AREA, GroupReport, Ranked
 from inspect_tui.core.report_facts import BranchFacts
-from inspect_tui.export.documents import branch_numbers, build_notice
+from inspect_tui.export.documents import NOTICE
+from inspect_tui.export.issuer import assigned_number
+from inspect_tui.export.notice import build_notice
 from inspect_tui.export.workbook import DATE, INT, NUMBER, PERCENT, Column, Sheet
 
 ADEQUATE = {True: "合格", False: "不合格", None: "未判定"}
@@ -117,14 +119,14 @@ def rectification_sheet(sessions: Sequence[Any]) -> Sheet:
             Column("责任人", 10)]
     rows = []
     for s in sessions:
-        positions = branch_numbers(s.branches())
         for b in s.branches():
-            vm = build_notice(meta=s.meta, checklist=s.checklist, branch=b, records=s.records(b.id),
-                              position=positions[b.id])
+            records = s.records(b.id)
+            vm = build_notice(meta=s.meta, checklist=s.checklist, branch=b, records=records,
+                              number=assigned_number(records, b.id, NOTICE))
             if vm is None:
                 continue
             for i in vm.data["items"]:
-                rows.append([vm.data["notice_no"], b.data["name"], b.data.get("unit", ""), i["no"], i["area"],
+                rows.append([vm.data["doc_no"] or "（未签发）", b.data["name"], b.data.get("unit", ""), i["no"], i["area"],
                              i["item"], i["problem"], i["requirement"], i["deadline"], i["responsible"]])
     return Sheet("整改事项", cols, rows)
 
