@@ -123,14 +123,12 @@ class InspectApp(App[int]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="load", name="open-session")
     def _load_session(self, path: Path) -> None:
-        from inspect_tui.store.followup import ledger_of
+        from inspect_tui.store.followup import is_followup, ledger_of
         from inspect_tui.store.session import Session
 
         session = Session.open(path)
         try:
-            results = self.compute_results(session)
-            if not results:
-                results = ledger_of(session)
+            results = ledger_of(session) if is_followup(session) else self.compute_results(session)
         except BaseException:
             session.close()
             raise
@@ -138,15 +136,11 @@ class InspectApp(App[int]):
 
     @staticmethod
     def compute_results(session: Any) -> dict[str, BranchResult]:
-        """Every branch's scores; none for a follow-up session (its list shows the ledger)."""
-        from inspect_tui.store.followup import is_followup
-
-        if is_followup(session):
-            return {}
         mine = session.meta.role != "leader"
         return {b.id: session.result(b.id, mine_only=mine) for b in session.branches()}
 
     def _session_loaded(self, session: Any, results: Any) -> None:
+        """``results``: every branch's scores (a visit) or the ledger (a follow-up, 回头看)."""
         from inspect_tui.tui.screens.branches import BranchesScreen
         from inspect_tui.tui.screens.followup_branches import FollowupBranchesScreen
 
