@@ -279,6 +279,16 @@ def test_unreadable_or_missing_photos_are_marked_and_reported(tmp_path, capsys):
 
 
 @needs_pdf
+def test_export_by_a_relative_session_path(tmp_path, monkeypatch, capsys):
+    s = session(tmp_path)
+    attach(s, store_files(s.path, [str(phone_jpeg(tmp_path / "IMG_1.jpg"))]))
+    s.close()
+    monkeypatch.chdir(tmp_path)
+    assert main(["export", "feedback", "visit.jsonl", "-o", "out", "-q", "-j", "1"]) == 0
+    assert "警告" not in capsys.readouterr().err
+
+
+@needs_pdf
 def test_moved_session_still_prints_its_photos(tmp_path):
     here = tmp_path / "inspector"
     here.mkdir()

@@ -166,11 +166,11 @@ def locate(session_path: str | Path, name: str) -> Path | None:
     reference in this session's store; a path written before the store (absolute, or relative to the
     session's folder)."""
     if is_ref(name):
-        p = store_dir(session_path) / name
+        p = store_dir(Path(session_path).absolute()) / name
         return p if p.is_file() and not p.is_symlink() else None  # the store holds files, never links
     p = Path(name).expanduser()
     if not p.is_absolute():
-        p = Path(session_path).parent / p
+        p = Path(session_path).absolute().parent / p
     with contextlib.suppress(OSError):
         p = p.resolve(strict=True)
         return p if p.is_file() else None
