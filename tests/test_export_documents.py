@@ -93,6 +93,9 @@ def test_problem_without_demand_and_role_responsible_are_gaps(visit, tiny_checkl
     assert any("没有整改时限" in g for g in gaps)
     assert any("职务" in g and "支部书记" in g for g in gaps)
     assert any("流于形式" in g and "没有整改要求" in g for g in gaps)
+    orphan = [rec("r2", Kind.RECTIFICATION, {"branch": "b", "item": "i3", "problem": None, "requirement": "落实场所",
+                                              "deadline": "2026-12-31", "responsible": "张红梅"})]
+    assert notice_items(tiny_checklist, orphan)[1] == ["第 1 项（活动室）的整改要求没有对应的问题记录"]
 
 
 def test_no_problems_no_notice(visit):

@@ -119,3 +119,29 @@ async def _review_then_draft(session: Path, out: Path) -> None:
         await pilot.press("e")
         await _until(pilot, lambda: "导出完成" in str(message.render()) and screen.files)
         assert all("征求意见稿" in Path(f).name for f in screen.files) and len(screen.files) == 2
+
+
+def test_export_screen_names_a_photo_it_could_not_print(small_session, tmp_path):
+    from inspect_tui.core.records import Kind, observation_id
+    from inspect_tui.core.steps import Step
+    from inspect_tui.store.session import Session
+
+    with Session.open(small_session) as s:
+        b = s.branches()[0]
+        item = s.checklist.items_for(Step.LOOK)[0].id
+        s.save(Kind.OBSERVATION, {"branch": b.id, "item": item, "step": "look", "status": "not",
+                                  "files": [str(tmp_path / "lost-photo.jpg")]},
+               observation_id(b.id, item, Step.LOOK, s.meta.inspector))
+    asyncio.run(_photo_warning(small_session, tmp_path / "out"))
+
+
+async def _photo_warning(session: Path, out: Path) -> None:
+    app = _Host(session, out)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await _until(pilot, lambda: isinstance(app.screen, ExportScreen)
+                     and not app.screen.query_one("#export-start", Button).disabled)
+        screen = app.screen
+        await pilot.press("e")  # every branch, both documents
+        await _until(pilot, lambda: "导出完成" in str(screen.query_one("#export-message", Static).render()))
+        message = str(screen.query_one("#export-message", Static).render())
+        assert "警告" in message and "lost-photo.jpg" in message and not screen.errors

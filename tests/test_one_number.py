@@ -5,11 +5,13 @@ table — and lists each folded problem once."""
 from __future__ import annotations
 
 import asyncio
+import io
 import re
 from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
+from rich.console import Console
 
 from inspect_tui.cli import main
 from inspect_tui.core.checklist_load import load_default_checklist
@@ -108,8 +110,19 @@ def test_app_branch_table_shows_the_same_numbers(merged):
             for b in app.session.branches():
                 cells = [str(c) for c in table.get_row(b.id)]
                 rows[b.data["name"]] = (cells[-3], cells[-2], cells[-1])
-            return rows
+            await pilot.press("v")  # the review of the first branch, as the feedback reads
+            for _ in range(100):
+                if type(app.screen).__name__ == "ReviewScreen":
+                    break
+                await pilot.pause(0.02)
+            console = Console(file=io.StringIO(), width=200)
+            console.print(app.screen.build())
+            review = console.file.getvalue()
+            return rows, review
 
-    rows = asyncio.run(run())
+    rows, review = asyncio.run(run())
     for name, (problems, total, rating, _aware) in expected.items():
         assert rows[name] == (str(problems), total, rating)
+    problems, total, _rating, aware = next(iter(expected.values()))
+    assert f"得分 {total}/" in review and f"发现问题 {problems} 个" in review and aware in review
+    assert review.count("活动室被挪作他用") == 1

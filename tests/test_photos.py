@@ -279,6 +279,16 @@ def test_unreadable_or_missing_photos_are_marked_and_reported(tmp_path, capsys):
 
 
 @needs_pdf
+def test_export_by_a_relative_session_path(tmp_path, monkeypatch, capsys):
+    s = session(tmp_path)
+    attach(s, store_files(s.path, [str(phone_jpeg(tmp_path / "IMG_1.jpg"))]))
+    s.close()
+    monkeypatch.chdir(tmp_path)
+    assert main(["export", "feedback", "visit.jsonl", "-o", "out", "-q", "-j", "1"]) == 0
+    assert "警告" not in capsys.readouterr().err
+
+
+@needs_pdf
 def test_moved_session_still_prints_its_photos(tmp_path):
     here = tmp_path / "inspector"
     here.mkdir()
@@ -348,3 +358,30 @@ def test_recover_takes_the_photos_along(tmp_path):
     s.close()
     recover(s.path, tmp_path / "saved.jsonl")
     assert (store_dir(tmp_path / "saved.jsonl") / ref).read_bytes() == (store_dir(s.path) / ref).read_bytes()
+
+
+@needs_pdf
+def test_session_photos_moves_old_paths_into_the_store(tmp_path, capsys):
+    here = tmp_path / "laptop"
+    here.mkdir()
+    s = session(here)
+    (here / "photos").mkdir()
+    absolute = str(phone_jpeg(tmp_path / "IMG_1.jpg").resolve())
+    phone_jpeg(here / "photos" / "IMG_2.jpg", (640, 480))
+    (here / "photos" / "notes.png").write_text("not a photo")
+    attach(s, [absolute, "photos/IMG_2.jpg", "photos/notes.png", "/nowhere/IMG_3.jpg"])
+    s.close()
+    assert main(["session", "photos", str(s.path)]) == 1  # some entries could not be moved
+    out, err = capsys.readouterr()
+    assert "已把 2 张照片" in out and "notes.png" in err and "IMG_3.jpg" in err
+    with Session.open(s.path, readonly=True) as s2:
+        (obs,) = s2.records(s2.branches()[0].id, Kind.OBSERVATION)
+        files = obs.data["files"]
+    assert [is_ref(f) for f in files] == [True, True, False, False]
+    assert main(["session", "photos", str(s.path)]) == 1 and "已把 0 张照片" in capsys.readouterr().out
+    moved = tmp_path / "leader"
+    shutil.copytree(here, moved)
+    shutil.rmtree(here)
+    (tmp_path / "IMG_1.jpg").unlink()
+    _pdf, report = export_feedback(moved / "visit.jsonl")
+    assert len(report.fetched) == 2 and len(report.warnings) == 2

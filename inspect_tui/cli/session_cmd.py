@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -48,6 +49,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     log = ss.add_parser("log", help="会话历史：谁在何时改了什么，合并记录与裁定理由")
     log.add_argument("file", type=Path)
     log.set_defaults(func=cmd_log)
+
+    photos = ss.add_parser("photos", help="把按路径记录的照片收入会话的照片文件夹（旧会话迁移）")
+    photos.add_argument("file", type=Path)
+    photos.set_defaults(func=cmd_photos)
 
     rec = ss.add_parser("recover", help="从损坏的会话文件中抢救有效内容到新文件")
     rec.add_argument("file", type=Path)
@@ -128,6 +133,17 @@ def cmd_log(args: argparse.Namespace) -> int:
     for line in history_lines(meta, records, log):
         print(line)
     return 0
+
+
+def cmd_photos(args: argparse.Namespace) -> int:
+    from inspect_tui.store.evidence import adopt_paths, store_dir
+
+    with Session.open(args.file) as s:
+        done = adopt_paths(s)
+    print(f"已把 {done.copied} 张照片收入 {store_dir(args.file)}（{done.observations} 条观察记录已更新）")
+    for entry in done.left:
+        print(f"inspect-tui: 未收入：{entry}", file=sys.stderr)
+    return 1 if done.left else 0
 
 
 def cmd_recover(args: argparse.Namespace) -> int:

@@ -104,6 +104,8 @@ def notice_items(checklist: Checklist, records: list[Rec], secretary: str = ""
                       "deadline": min(row["deadlines"]) if row["deadlines"] else None,
                       "responsible": "、".join(resp)})
         label = f"第 {n} 项（{title}）"
+        if not row["problems"]:
+            gaps.append(f"{label}的整改要求没有对应的问题记录")
         if not row["deadlines"]:
             gaps.append(f"{label}没有整改时限")
         if not resp:

@@ -36,7 +36,7 @@ from typing import Any
 
 from inspect_tui.errors import file_error
 from inspect_tui.export.embed import RENDER_NAME, SEAL_NAME, load_notice, read_attachment
-from inspect_tui.export.notice import DRAFT, notice_hash, notice_items
+from inspect_tui.export.notice import DRAFT, notice_context, notice_hash, notice_items
 from inspect_tui.export.qr import SCHEME, QRPayload
 
 SCALE = 2.0  # 144 dpi: a changed digit in 9 pt text changes dozens of pixels
@@ -218,7 +218,9 @@ def check_page(report: VerifyReport, path: Path, notice: dict[str, Any], qr_text
     if not changed:
         report.add("页面与数据一致", True, "逐字段、逐像素与嵌入数据重建的页面相同（只计可见内容）")
         return
-    report.add("页面与数据一致", False, "这些地方印的与数据不符：" + "、".join(changed[:12])
+    should = expected_text(notice_context(notice)[0])
+    shown = [f"{c}（应为“{should[c][:30]}”）" if c in should else c for c in changed[:12]]
+    report.add("页面与数据一致", False, "这些地方印的与数据不符：" + "、".join(shown)
                + ("……" if len(changed) > 12 else ""))
     recorded = _render_identity(path)
     here = render_identity(template_dir, family)
@@ -229,6 +231,18 @@ def check_page(report: VerifyReport, path: Path, notice: dict[str, Any], qr_text
                             + "，".join(f"{names[k]} {recorded[k]}" for k in differs) + "），页面无法原样重建："
                             + ("请用 --templates 指定导出时所用的模板文件夹。" if "templates" in differs
                                else "请在安装相同字体与版本的电脑上核验。"))
+
+
+def expected_text(context: dict[str, Any]) -> dict[str, str]:
+    """What each named field should show, by its label (for the report)."""
+    out = {FIELD_LABELS["addressee"]: context["addressee"], FIELD_LABELS["number"]: context["doc_no"],
+           FIELD_LABELS["deadline"]: context["deadline"], FIELD_LABELS["reply-by"]: context["reply_by"]}
+    for i in context["items"]:
+        out |= {f"第 {i['no']} 项{ITEM_LABELS['problem']}": i["problem"],
+                f"第 {i['no']} 项{ITEM_LABELS['requirement']}": i["requirement"],
+                f"第 {i['no']} 项{ITEM_LABELS['deadline']}": i["deadline_cn"],
+                f"第 {i['no']} 项{ITEM_LABELS['responsible']}": i["responsible"]}
+    return out
 
 
 def _render_identity(path: Path) -> dict[str, str]:

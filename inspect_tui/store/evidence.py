@@ -29,6 +29,7 @@ import shutil
 import tempfile
 import warnings
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -166,15 +167,55 @@ def locate(session_path: str | Path, name: str) -> Path | None:
     reference in this session's store; a path written before the store (absolute, or relative to the
     session's folder)."""
     if is_ref(name):
-        p = store_dir(session_path) / name
+        p = store_dir(Path(session_path).absolute()) / name
         return p if p.is_file() and not p.is_symlink() else None  # the store holds files, never links
     p = Path(name).expanduser()
     if not p.is_absolute():
-        p = Path(session_path).parent / p
+        p = Path(session_path).absolute().parent / p
     with contextlib.suppress(OSError):
         p = p.resolve(strict=True)
         return p if p.is_file() else None
     return None
+
+
+@dataclass
+class Adopted:
+    """What ``adopt_paths`` did: photos moved into the store, and entries left as they were."""
+
+    copied: int = 0
+    observations: int = 0
+    left: list[str] = field(default_factory=list)  # "entry：why"
+
+
+def adopt_paths(session: Any) -> Adopted:
+    """Move every photo a session still holds by path into its store (the migration for sessions
+    written before the store): each observation whose ``files`` name paths is saved again with
+    references for the files found on this machine and readable as images. Entries that are
+    missing or refused stay as they were and are listed; running it again is harmless."""
+    from inspect_tui.core.records import Kind
+
+    done = Adopted()
+    for branch in session.branches():
+        for obs in session.records(branch.id, Kind.OBSERVATION):
+            files = list(obs.data.get("files") or ())
+            new = []
+            for name in files:
+                path = None if is_ref(name) else locate(session.path, name)
+                if path is None:
+                    new.append(name)
+                    if not is_ref(name):
+                        done.left.append(f"{name}：文件不在本机")
+                    continue
+                try:
+                    new.append(add(session.path, path))
+                    done.copied += 1
+                except UserError as exc:
+                    new.append(name)
+                    done.left.append(f"{name}：{exc.message.removeprefix(f'{path}: ')}")
+            if new != files:
+                session.update(Kind.OBSERVATION, obs.id, files=list(dict.fromkeys(new)))
+                done.observations += 1
+    return done
 
 
 def display_name(name: str) -> str:
