@@ -18,6 +18,7 @@ from pypdf import PdfReader
 from inspect_tui.cli import main
 from inspect_tui.core.checklist_load import load_default_checklist
 from inspect_tui.core.demo import generate
+from inspect_tui.core.records import Kind, score_id
 from inspect_tui.core.versions import join_records
 from inspect_tui.export import fonts
 from inspect_tui.export.report_files import REPORT_PDF, ROLLUP_PDF, ROLLUP_WORKBOOK, WORKBOOK
@@ -213,3 +214,25 @@ def test_rollup_splits_checklist_versions_and_says_so(demo_paths, tmp_path, caps
                  "--cache", str(tmp_path / "cache"), "-j", "1"]) == 0
     assert "2 个检查清单版本" in capsys.readouterr().err
     assert {"小组汇总（1）", "小组汇总（2）"} <= set(load_workbook(out / ROLLUP_WORKBOOK).sheetnames)
+
+
+def test_hostile_text_is_printed_and_stored_literally(tmp_path):
+    """Branch names and problems as a careless or hostile user types them: markup, template syntax,
+    a formula, a control character — literal text in the PDF (charts included) and the workbook."""
+    name = '=HYPERLINK("http://x")<b>支部</b>'
+    problem = "{{ 7*7 }}<script>alert(1)</script>记录\x1b缺失"
+    with new_session(tmp_path, group="<i>小组</i>", day=dt.date(2026, 11, 20), inspector="张伟", checklist=tagged(),
+                     branches=[name], path=tmp_path / "h.jsonl") as s:
+        b = s.branches()[0]
+        for item, score in (("i1", 6), ("i2", 3), ("i3", 8)):
+            s.save(Kind.SCORE, {"branch": b.id, "item": item, "score": score}, score_id(b.id, item, s.meta.inspector))
+        s.save(Kind.PROBLEM, {"branch": b.id, "item": "i2", "text": problem})
+    out = tmp_path / "out"
+    assert main(["report", "group", str(tmp_path / "h.jsonl"), "-o", str(out)]) == 0
+    text = "".join(pages(out / REPORT_PDF))
+    assert squash(name) in text and "{{7*7}}<script>alert(1)</script>记录" in text and "<i>小组</i>" in text
+    assert "1." + squash(name) in text  # the bar chart's label
+    ws = load_workbook(out / WORKBOOK)["问题清单"]
+    [row] = list(ws.iter_rows(min_row=2))
+    assert row[0].value == name and row[0].data_type == "s"
+    assert row[4].value == "{{ 7*7 }}<script>alert(1)</script>记录 缺失"

@@ -74,10 +74,6 @@ class GroupReport:
         return [r.facts for r in self.ranked] + self.unevaluated
 
     @property
-    def provisional(self) -> bool:
-        return bool(self.unsettled)
-
-    @property
     def average(self) -> float | None:
         return round(sum(r.facts.total for r in self.ranked) / len(self.ranked), 2) if self.ranked else None
 

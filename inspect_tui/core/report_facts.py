@@ -24,9 +24,13 @@ from inspect_tui.core.scoring import BranchResult, analyse_branch
 FACTS_FORMAT = 1  # bump when the shape or meaning of the facts changes: cached digests are then rebuilt
 
 
+_SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f-\x9f]+")
+
+
 def norm_text(text: str) -> str:
-    """Whitespace collapsed: the identity of a typed text (two inspectors typing the same thing)."""
-    return re.sub(r"\s+", " ", text).strip()
+    """Whitespace and control characters collapsed to one space: the identity of a typed text (two
+    inspectors typing the same thing), and nothing a printer or a spreadsheet cannot show."""
+    return _SPACE_OR_CONTROL.sub(" ", text).strip()
 
 
 @dataclass(frozen=True)
@@ -124,7 +128,8 @@ def branch_facts(checklist: Checklist, branch: Rec, records: list[Rec], *, group
         fields.setdefault(d.item_title, []).append(d.field_label)
     interviews = sum(1 for r in records if r.kind is Kind.INTERVIEW)
     return BranchFacts(
-        id=branch.id, name=branch.data["name"], unit=branch.data.get("unit", ""), total=result.total,
+        id=branch.id, name=norm_text(branch.data["name"]), unit=norm_text(branch.data.get("unit", "")),
+        total=result.total,
         scored=result.scored_items, items=tuple(i.value for i in result.items),
         areas=tuple(a.score for a in result.areas), interviews=interviews, asked=result.asked,
         adequate=result.adequate, problems=tuple(problems), highlights=tuple(highlights),
