@@ -14,6 +14,7 @@ from pypdf import PdfReader
 from inspect_tui.cli import main
 from inspect_tui.core.ledger import S
 from inspect_tui.export.embed import load_notice
+from inspect_tui.store import evidence
 from inspect_tui.store.followup import ledger_of
 from inspect_tui.store.session import Session
 
@@ -84,7 +85,7 @@ def test_round_trip_notice_to_strike_off(issued, tmp_path, capsys):
     assert cli(capsys, "followup", "reopen", fu, f"{N1}/2", "--reason", "未审议", "--deadline", "2027-01-15")[0] == 0
     done = ledger(fu).items
     assert done[0].status is S.CLOSED and done[0].checker == "赵核" and done[0].measures == "已补齐"
-    assert (tmp_path / done[0].evidence_files[0]).is_file()  # copied beside the session
+    assert evidence.locate(fu, done[0].evidence_files[0]).read_bytes() == ev.read_bytes()  # in the store
     assert done[1].status is S.FAILED and str(done[1].deadline) == "2027-01-15"
     rc, log, _ = cli(capsys, "session", "log", fu)
     assert "整改台账变更" in log and "状态→已销号" in log and "赵核" in log
@@ -136,7 +137,7 @@ def test_scan_matched_from_a_rasterised_and_from_a_bad_photo(issued, tmp_path, c
     assert rc == 0, err
     assert [i.status for i in ledger(fu).items] == [S.TO_CHECK, S.TO_CHECK, S.OPEN]
     stored = ledger(fu).items[0].evidence_files
-    assert len(stored) == 1 and (tmp_path / stored[0]).read_bytes() == scan.read_bytes()
+    assert len(stored) == 1 and evidence.locate(fu, stored[0]).read_bytes() == scan.read_bytes()
     assert cli(capsys, "followup", "attach", fu, scan)[0] == 0  # the same scan again changes nothing
     assert len(ledger(fu).items[0].changes) == 1
     photo = Image.open(reply_page(pdfs[1], tmp_path / "p.png", dpi=150)).convert("L")
@@ -208,3 +209,20 @@ def test_ledger_workbook_round_trip_and_bad_rows(issued, tmp_path, capsys):
     shutil.copy(visit, tmp_path / "not.xlsx")
     rc, _, err = cli(capsys, "followup", "import", fu, tmp_path / "not.xlsx")
     assert rc == 2 and "xlsx" in err
+
+
+def test_evidence_travels_through_handout_and_merge(issued, tmp_path, capsys):
+    visit, pdfs = issued
+    fu = new_followup(capsys, tmp_path, "--session", visit)
+    copy = tmp_path / "usb" / "张伟.jsonl"
+    copy.parent.mkdir()
+    assert cli(capsys, "handout", fu, "--to", "张伟", "-o", copy)[0] == 0
+    assert cli(capsys, "followup", "attach", copy, pdfs[1])[0] == 0  # the returned form as a PDF
+    bad = tmp_path / "notes.txt"
+    bad.write_text("not evidence", encoding="utf-8")
+    rc, _, err = cli(capsys, "followup", "set", copy, f"{N2}/1", "--evidence", bad)
+    assert rc == 2 and "notes.txt" in err
+    merged = tmp_path / "m.jsonl"
+    assert cli(capsys, "merge", fu, copy, "-o", merged)[0] == 0
+    item = ledger(merged).items[2]
+    assert item.status is S.TO_CHECK and evidence.locate(merged, item.evidence_files[0]).read_bytes() == pdfs[1].read_bytes()

@@ -157,7 +157,7 @@ def cmd_show(args: argparse.Namespace) -> int:
             print(f"\n{names.get(b, b)}：{c.total} 项，已销号 {c.closed}，未销号 {c.pending}，逾期 {c.overdue}")
             for i in items:
                 line = f"  {i.ref}  [{i.status_label}]  {i.category_label}  {days_text(i, today)}  {i.requirement[:40]}"
-                missing = [f for f in i.evidence_files if not evidence_path(s.path, f).is_file()]
+                missing = [f for f in i.evidence_files if evidence_path(s.path, f) is None]
                 if missing:
                     line += f"  ⚠ 佐证文件不存在：{'、'.join(missing)}"
                 print(line)

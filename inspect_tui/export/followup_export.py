@@ -21,6 +21,7 @@ from inspect_tui.core.ledger import CATEGORY_LABELS, Counts, Ledger, LedgerItem,
 from inspect_tui.core.naming import output_name
 from inspect_tui.core.records import Kind
 from inspect_tui.export.documents import cn_date
+from inspect_tui.store.evidence import display_name
 from inspect_tui.store.followup import ledger_of
 from inspect_tui.store.session import Session
 
@@ -58,7 +59,7 @@ def branch_context(name: str, items: list[LedgerItem], today: date, group: str) 
             "items": [{"no": n, "problem": i.problem or i.item_title, "requirement": i.requirement,
                        "category": CATEGORY_LABELS[i.category], "deadline": _cn(i.original_deadline),
                        "status": i.status_label, "measures": i.measures,
-                       "evidence": "；".join(filter(None, [i.evidence_text, *i.evidence_files])),
+                       "evidence": "；".join(filter(None, [i.evidence_text, *map(display_name, i.evidence_files)])),
                        "note": i.note, "verdict": verdict(i, today)} for n, i in enumerate(items, 1)]}
 
 

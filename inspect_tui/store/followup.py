@@ -9,8 +9,6 @@ gives byte-identical records, so their copies merge without a false conflict.
 
 from __future__ import annotations
 
-import hashlib
-import shutil
 from collections.abc import Iterable, Mapping
 from datetime import date
 from pathlib import Path
@@ -22,10 +20,10 @@ from inspect_tui.core.checklist import Checklist
 from inspect_tui.core.index import Rec
 from inspect_tui.core.ledger import Ledger, LedgerItem, build_ledger, check_change, entry_data
 from inspect_tui.core.meta import ChecklistRef, SessionMeta
-from inspect_tui.core.naming import safe_stem
 from inspect_tui.core.records import BranchData, Kind, ledger_entry_id, validate_data
 from inspect_tui.core.versions import RecordDoc, make_version
 from inspect_tui.errors import UserError
+from inspect_tui.store import evidence
 from inspect_tui.store.session import Session, first_error
 
 NOTICE_REPLICA = "notice"
@@ -115,28 +113,12 @@ def change_item(session: Session, ref: str, **fields: Any) -> Rec:
     return session.save(Kind.LEDGER_CHANGE, change_data(item, fields))
 
 
-def evidence_dir(session_path: Path) -> Path:
-    return session_path.parent / f"{session_path.stem}.佐证"
-
-
 def store_evidence(session_path: Path, source: str | Path) -> str:
-    """Copy a file into the session's evidence folder; returns its path relative to the session's
-    folder (so the session and its folder can be copied together). Same content → same name."""
-    src = Path(source).expanduser()
-    if not src.is_file():
-        raise UserError(f"{source}: 佐证文件不存在")
-    digest = hashlib.sha256(src.read_bytes()).hexdigest()[:10]
-    folder = evidence_dir(session_path)
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{digest}-{safe_stem(src.stem)}{src.suffix.lower()}"
-    if not target.exists():
-        tmp = target.with_name(".part-" + target.name)
-        shutil.copyfile(src, tmp)
-        tmp.replace(target)
-    return target.relative_to(session_path.parent).as_posix()
+    """Copy a photo, a scan or a PDF into the session's evidence store (the one photos use, so the
+    files travel with the session through handout and merge); returns its reference."""
+    return evidence.add(session_path, source, documents=True)
 
 
-def evidence_path(session_path: Path, stored: str) -> Path:
-    """Where a stored evidence path points (relative ones are relative to the session's folder)."""
-    p = Path(stored).expanduser()
-    return p if p.is_absolute() else session_path.parent / p
+def evidence_path(session_path: Path, stored: str) -> Path | None:
+    """The file a stored evidence entry stands for, or None when it is not on this machine."""
+    return evidence.locate(session_path, stored)

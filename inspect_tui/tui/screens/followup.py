@@ -21,6 +21,7 @@ from textual.widgets import DataTable, Input, Label, Static
 
 from inspect_tui.core.ledger import LedgerItem, S, counts, days_text
 from inspect_tui.errors import UserError
+from inspect_tui.store.evidence import display_name
 from inspect_tui.store.followup import change_item, evidence_path, ledger_of, store_evidence
 from inspect_tui.tui.screens.base import BaseScreen
 from inspect_tui.tui.widgets.footer import QuietFooter
@@ -123,7 +124,7 @@ class FollowupScreen(BaseScreen):
         self.show_current()
 
     def _missing(self, item: LedgerItem) -> list[str]:
-        return [f for f in item.evidence_files if not evidence_path(self.app.session.path, f).is_file()]
+        return [f for f in item.evidence_files if evidence_path(self.app.session.path, f) is None]
 
     def _cells(self, i: LedgerItem) -> list[Any]:
         left = days_text(i, self.today)
@@ -156,7 +157,8 @@ class FollowupScreen(BaseScreen):
             lines.append(f"完成时间：{i.completed_on}")
         lines.append(f"佐证说明：{i.evidence_text or '—'}")
         missing = set(self._missing(i))
-        lines += [f"佐证文件：{f}" + ("  ⚠ 文件不存在" if f in missing else "  ✓") for f in i.evidence_files]
+        lines += [f"佐证文件：{display_name(f)}" + ("  ⚠ 文件不在本机" if f in missing else "  ✓")
+                  for f in i.evidence_files]
         if i.checker or i.checked_on:
             lines.append(f"核查：{i.checker or '—'} {i.checked_on or ''}  {i.note}")
         if i.status is S.FAILED:
