@@ -106,6 +106,11 @@ def cmd_show(args: argparse.Namespace) -> int:
     with Session.open(args.file, readonly=True) as s:
         m: SessionMeta = s.meta
         print(f"{m.group}  {m.date}  观摩员：{m.inspector}  清单：{m.checklist.id} {m.checklist.version}")
+        from inspect_tui.store.followup import is_followup
+
+        if is_followup(s):
+            print(f"这是回头看会话（整改台账）：用 inspect-tui followup show {args.file} 查看各事项的整改与核查情况")
+            return 0
         results = [s.result(b.id) for b in s.branches()]
         for r in results:
             steps = "".join(st.label if done else "·" for st, done in r.steps_done.items())
