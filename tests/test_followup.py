@@ -83,6 +83,7 @@ def test_round_trip_notice_to_strike_off(issued, tmp_path, capsys):
                "--measures", "已补齐")[0] == 0
     assert cli(capsys, "followup", "close", fu, f"{N1}/1", "--checker", "赵核", "--date", "2026-12-09")[0] == 0
     assert cli(capsys, "followup", "reopen", fu, f"{N1}/2", "--reason", "未审议", "--deadline", "2027-01-15")[0] == 0
+    assert cli(capsys, "followup", "set", fu, f"{N2}/1", "--measures", "已\u202e召开\U0010fffd")[0] == 0  # typed oddities
     done = ledger(fu).items
     assert done[0].status is S.CLOSED and done[0].checker == "赵核" and done[0].measures == "已补齐"
     assert evidence.locate(fu, done[0].evidence_files[0]).read_bytes() == ev.read_bytes()  # in the store
@@ -107,6 +108,8 @@ def test_round_trip_notice_to_strike_off(issued, tmp_path, capsys):
     assert "未审议" in flat and "党员大会仍未召开" in flat  # found again: failed check, failing item
     branch = "".join(PdfReader(str(out_dir / "回头看情况反馈-第一党支部.pdf")).pages[0].extract_text().split())
     assert "已销号" in branch and "新的整改时限2027年1月15日" in branch
+    second = "".join(PdfReader(str(out_dir / "回头看情况反馈-第二党支部.pdf")).pages[0].extract_text().split())
+    assert "已召开[U+10FFFD]" in second  # bidi control dropped, a glyph no font has as a placeholder
     reminder = "".join(PdfReader(str(out_dir / "整改提醒书-第二党支部.pdf")).pages[0].extract_text().split())
     assert "逾期5天" in reminder and not (out_dir / "整改提醒书-第一党支部.pdf").exists()
 

@@ -21,6 +21,7 @@ from inspect_tui.core.ledger import CATEGORY_LABELS, Counts, Ledger, LedgerItem,
 from inspect_tui.core.naming import output_name
 from inspect_tui.core.records import Kind
 from inspect_tui.export.documents import cn_date
+from inspect_tui.export.printable import printable
 from inspect_tui.store.evidence import display_name
 from inspect_tui.store.followup import ledger_of
 from inspect_tui.store.session import Session
@@ -153,7 +154,8 @@ def export_followup(session_path: str | Path, output_dir: str | Path, *, today: 
                          reminder_context(name, due, today, group, within)))
     if pdfs:
         family = check_pdf_prerequisites()
-        jobs = [(str(t), tpl, ctx, str(template_dir) if template_dir else None, family) for t, tpl, ctx in pdfs]
+        jobs = [(str(t), tpl, print_form(ctx), str(template_dir) if template_dir else None, family)
+                for t, tpl, ctx in pdfs]
         n = workers if workers is not None else default_workers(len(jobs))
         if n > 1 and len(jobs) > 1:
             pool = start_pool(n, template_dir=template_dir, family=family)
@@ -164,6 +166,18 @@ def export_followup(session_path: str | Path, output_dir: str | Path, *, today: 
         else:
             written += [Path(render_page(*job)) for job in jobs]
     return written
+
+
+def print_form(value: Any) -> Any:
+    """Every text in a context as it prints (``printable``: bidi and zero-width characters dropped,
+    a character no font has as a visible placeholder), so what someone typed never stops an export."""
+    if isinstance(value, str):
+        return printable(value)[0]
+    if isinstance(value, dict):
+        return {k: print_form(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [print_form(v) for v in value]
+    return value
 
 
 def render_page(target: str, template: str, context: dict[str, Any], template_dir: str | None, family: str) -> str:
