@@ -42,11 +42,6 @@ def verdict(i: LedgerItem, today: date) -> str:
     return f"{i.status_label}，{days_text(i, today)}"
 
 
-def _head(group: str) -> dict[str, str]:
-    """The letterhead the layout prints: the group issues these, without a 发文字号."""
-    return {"group": group, "letterhead": group, "doc_no": ""}
-
-
 def _rates(c: Counts) -> dict[str, str]:
     return {"completion": fmt_rate(c.completion_rate), "on_time": fmt_rate(c.on_time_rate),
             "closed": fmt_rate(c.closed_rate)}
@@ -54,7 +49,7 @@ def _rates(c: Counts) -> dict[str, str]:
 
 def branch_context(name: str, items: list[LedgerItem], today: date, group: str) -> dict[str, Any]:
     c = counts(items, today)
-    return {"title": "回头看情况反馈", **_head(group), "branch": name, "day": _cn(today),
+    return {"title": "回头看情况反馈", "group": group, "branch": name, "day": _cn(today),
             "notices": "、".join(dict.fromkeys(i.notice_no for i in items)),
             "tally": f"{c.total} 项：已销号 {c.closed}，未销号 {c.pending}，逾期 {c.overdue}",
             "items": [{"no": n, "problem": i.problem or i.item_title, "requirement": i.requirement,
@@ -92,7 +87,7 @@ def summary_context(session: Session, ledger: Ledger, names: dict[str, str], tod
         c = counts(ledger.of_branch(b), today)
         branches.append({"name": names.get(b, b), "c": c, **_rates(c)})
     records = [r for b in session.branches() for r in session.records(b.id)]
-    return {"title": "整改落实情况汇总", **_head(session.meta.group), "branch": "", "day": _cn(today),
+    return {"title": "整改落实情况汇总", "group": session.meta.group, "branch": "", "day": _cn(today),
             "n_branches": len(branches), "total": total, "rates": _rates(total), "branches": branches,
             "overdue": [{"branch": names.get(i.branch, i.branch), "requirement": i.requirement,
                          "deadline": _cn(i.deadline), "responsible": i.responsible, "days": days_text(i, today)}
@@ -111,7 +106,7 @@ def reminder_context(name: str, items: list[LedgerItem], today: date, group: str
     late = sum(i.overdue(today) for i in items)
     lead = (f"已逾期 {late} 项" if late else "") + ("，" if late and late < len(items) else "") + (
         f"{within} 天内到期 {len(items) - late} 项" if late < len(items) else "")
-    return {"title": "整改提醒书", **_head(group), "branch": name, "day": _cn(today), "lead": lead,
+    return {"title": "整改提醒书", "group": group, "branch": name, "day": _cn(today), "lead": lead,
             "items": [{"ref": i.ref, "requirement": i.requirement, "deadline": _cn(i.deadline),
                        "responsible": i.responsible, "days": days_text(i, today), "status": i.status_label}
                       for i in items]}

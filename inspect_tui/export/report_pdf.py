@@ -51,7 +51,6 @@ def report_context(report: GroupReport, *, draft: bool = False) -> dict[str, Any
     } for r in report.ranked]
     return {
         "title": TITLE, "branch": "、".join(report.groups), "group": "、".join(report.groups),
-        "letterhead": "、".join(report.groups), "doc_no": "",
         "draft": draft, "draft_mark": DRAFT_MARK,
         "dates": _dates(report.dates), "checklist": f"{cl.title}（{cl.version}）",
         "branch_count": len(report.branches), "evaluated": len(report.ranked), "unevaluated_count": len(report.unevaluated),

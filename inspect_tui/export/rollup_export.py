@@ -46,8 +46,7 @@ def _part_context(part: RollupPart) -> dict[str, Any]:
 
 
 def rollup_context(rollup: Rollup, *, draft: bool = False) -> dict[str, Any]:
-    return {"title": TITLE + "（多组汇总）", "branch": "", "group": "多组汇总", "letterhead": "多组汇总", "doc_no": "",
-            "draft": draft,
+    return {"title": TITLE + "（多组汇总）", "branch": "", "group": "多组汇总", "draft": draft,
             "draft_mark": DRAFT_MARK, "split": rollup.split, "parts": [_part_context(p) for p in rollup.parts]}
 
 
