@@ -126,3 +126,14 @@ def test_app_branch_table_shows_the_same_numbers(merged):
     problems, total, _rating, aware = next(iter(expected.values()))
     assert f"得分 {total}/" in review and f"发现问题 {problems} 个" in review and aware in review
     assert review.count("活动室被挪作他用") == 1
+
+
+def test_report_and_workbook_facts_count_the_same_problems(merged):
+    from inspect_tui.core.report_facts import session_facts
+
+    expected = _expected(merged)
+    with Session.open(merged, readonly=True) as s:
+        facts = session_facts(s.meta, s.checklist, s.index, str(merged))
+    for b in facts.branches:
+        problems, total, _rating, _aware = expected[b.name]
+        assert (len(b.problems), fmt_score(b.total)) == (problems, total)

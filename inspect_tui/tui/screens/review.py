@@ -18,6 +18,7 @@ from textual.widgets import Static
 from inspect_tui.core.folding import fold
 from inspect_tui.core.records import Kind
 from inspect_tui.core.steps import Step
+from inspect_tui.store.evidence import display_name
 from inspect_tui.tui.format import STATUS_STYLE, fmt_rate, fmt_score, status_label
 from inspect_tui.tui.screens.base import BaseScreen
 
@@ -112,7 +113,7 @@ class ReviewScreen(BaseScreen):
                     if d.get(key):
                         line.append(f"  {label}：{d[key]}")
                 if d.get("files"):
-                    line.append(f"  附件：{'; '.join(d['files'])}")
+                    line.append(f"  照片：{'; '.join(map(display_name, d['files']))}")
                 parts.append(line)
 
         parts.append(heading("七、汇报与访谈"))
