@@ -55,6 +55,7 @@ from inspect_tui.core.scoring import analyse_branch
 from inspect_tui.core.versions import canonical, now_iso
 from inspect_tui.errors import Problem, UserError, file_error
 from inspect_tui.store.journal import RawTexts, paused_gc
+from inspect_tui.store.report_inputs import remember_file
 from inspect_tui.store.session import parse_meta
 from inspect_tui.store.session_file import _read_bytes, _read_session, _write_session, write_session
 
@@ -330,6 +331,7 @@ def _merge(paths: Sequence[str | Path], out: Path, leader: str, exclude: Iterabl
     # Records passed on unchanged are the inputs' own documents: written as the text they were read
     # from (checksummed, then hash-verified above) instead of being encoded again.
     _write_session(out, meta.model_dump(mode="json"), result.records.values(), log, force=force, raws=raws)
+    remember_file(out)  # the summary report's digest of the output, so the first rollup needn't parse it
     if progress:
         progress(1.0, "完成")
     return MergeReport(out, meta, result.stats, len(result.records), len(result.conflicts), result.digest(),
