@@ -40,8 +40,11 @@ class Rec:
     @classmethod
     def of(cls, doc: RecordDoc) -> Rec:
         v = winner(doc["versions"])
-        return cls(id=doc["id"], kind=Kind(v["kind"]), data=v["data"], author=v["author"], by=v["by"],
-                   at=v["at"], deleted=v["deleted"], versions=tuple(doc["versions"]))
+        return cls(doc["id"], _KINDS.get(v["kind"]) or Kind(v["kind"]), v["data"], v["author"], v["by"], v["at"],
+                   v["deleted"], tuple(doc["versions"]))
+
+
+_KINDS = {k.value: k for k in Kind}  # a dict lookup: ``Kind(value)`` costs more, and runs once per record
 
 
 class RecordIndex:

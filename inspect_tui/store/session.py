@@ -30,6 +30,7 @@ from inspect_tui.core.steps import Step
 from inspect_tui.core.versions import RecordDoc, make_version
 from inspect_tui.errors import UserError, file_error
 from inspect_tui.store.paths import session_filename
+from inspect_tui.store.report_digest import file_hash, remember
 from inspect_tui.store.session_file import SessionFile
 
 
@@ -93,6 +94,7 @@ class Session:
         # laptops must never reuse one version-vector key, or one copy's edits could appear to
         # have seen the other's and silently win.
         self.replica = f"{self.meta.replica}.{uuid.uuid4().hex[:8]}"
+        self._closed = False
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -119,7 +121,17 @@ class Session:
         return cls(file, cl)
 
     def close(self) -> None:
-        self.file.close()
+        """Close the file; if anything was saved, first store the report digest of the bytes now on
+        disk (computed from this index while the lock still keeps every other writer out), so the
+        next summary report need not parse the whole file. Should closing compact the file, the
+        digest names bytes that no longer exist and is simply never used."""
+        try:
+            if not self.file.readonly and self.file.last_saved is not None and not self._closed:
+                with contextlib.suppress(Exception):  # only a cache: failing costs time, never the close
+                    remember(self.path, file_hash(self.path), self.meta, self.checklist, self.index)
+        finally:
+            self._closed = True
+            self.file.close()
 
     def __enter__(self) -> Session:
         return self
