@@ -52,7 +52,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("file", metavar="FILE")
     s.add_argument("--branch", required=True, metavar="B", help="支部（编号、名称或序号）")
     s.add_argument("--item", required=True, metavar="I", help="检查项目编号")
-    s.add_argument("--field", required=True, choices=["score", "look", "check"], help="分数 / 看 / 查")
+    s.add_argument("--field", required=True, type=_field, choices=["score", "look", "check"],
+                   help="score（分数）/ look（看）/ check（查），也可写中文")
     how = s.add_mutually_exclusive_group(required=True)
     how.add_argument("--value", metavar="V", help="裁定值：分数，或 符合/部分符合/不符合/不适用（meets/partly/not/na）")
     how.add_argument("--from", dest="from_", metavar="INSPECTOR", help="采纳某位观摩员的值")
@@ -104,6 +105,13 @@ def run_merge(args: argparse.Namespace) -> int:
           + f"；摘要 {report.digest}")
     print(f"查看并裁定分歧：inspect-tui disagreements {report.output}")
     return 0
+
+
+def _field(text: str) -> str:
+    """``--field`` by key or by the label ``disagreements`` prints (分数 / 看 / 查)."""
+    from inspect_tui.core.labels import field_key
+
+    return field_key(text)
 
 
 def _open_session(path: str, checklist: str | None, *, readonly: bool):

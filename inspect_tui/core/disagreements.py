@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from inspect_tui.core.checklist import Checklist
 from inspect_tui.core.index import Rec, RecordIndex
+from inspect_tui.core.labels import FIELD_LABELS, status_label
 from inspect_tui.core.records import STATUS_LABELS, Kind, Status, verdict_id
 from inspect_tui.core.scoring import ItemResult, analyse_branch
 from inspect_tui.core.steps import Step
@@ -26,7 +27,6 @@ if TYPE_CHECKING:
     from inspect_tui.store.session import Session
 
 FIELDS = ("score", "look", "check")
-FIELD_LABELS = {"score": "分数", "look": "看", "check": "查"}
 _STATUS_WORDS = {**{s.value: s for s in Status}, **{label: s for s, label in STATUS_LABELS.items()}}
 
 
@@ -80,10 +80,6 @@ class Disagreement:
         d = self.verdict.data
         return status_label(d.get("status")) if self.field != "score" else f"{d.get('score'):g}" \
             if d.get("score") is not None else "—"
-
-
-def status_label(value: str | None) -> str:
-    return STATUS_LABELS[Status(value)] if value else "—"
 
 
 def _note(rec: Rec | None) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import uuid
+from collections import deque
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from pathlib import Path
@@ -30,6 +31,8 @@ from inspect_tui.core.versions import RecordDoc, make_version
 from inspect_tui.errors import UserError, file_error
 from inspect_tui.store.paths import session_filename
 from inspect_tui.store.session_file import SessionFile
+
+UNDO_DEPTH = 200  # changes Ctrl+Z can take back, per open session
 
 
 def first_error(exc: ValidationError) -> str:
@@ -92,6 +95,8 @@ class Session:
         # laptops must never reuse one version-vector key, or one copy's edits could appear to
         # have seen the other's and silently win.
         self.replica = f"{self.meta.replica}.{uuid.uuid4().hex[:8]}"
+        # What each change of this open replaced, newest last: Ctrl+Z writes it back as a new version.
+        self._undo: deque[tuple[str, Rec | None]] = deque(maxlen=UNDO_DEPTH)
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -138,6 +143,12 @@ class Session:
     def save(self, kind: Kind, data: Mapping[str, Any], record_id: str | None = None, *,
              deleted: bool = False) -> Rec:
         """Durably record ``data`` as the new value of ``record_id`` (a new record when None)."""
+        before = self.index.get(record_id) if record_id else None
+        rec = self._write(kind, data, record_id, deleted=deleted)
+        self._undo.append((rec.id, before))
+        return rec
+
+    def _write(self, kind: Kind, data: Mapping[str, Any], record_id: str | None, *, deleted: bool = False) -> Rec:
         try:
             clean = validate_data(kind, dict(data))
         except ValidationError as exc:
@@ -178,6 +189,26 @@ class Session:
         if current is None:
             raise UserError(f"没有这条记录：{record_id}")
         return self.save(current.kind, current.data, record_id, deleted=True)
+
+    @property
+    def can_undo(self) -> bool:
+        return bool(self._undo)
+
+    def undo(self) -> Rec | None:
+        """Undo the last change made through this session: the value it replaced comes back as a new
+        version (a record that did not exist before is deleted), so the undo is durable and merges
+        like any edit. None when there is nothing to undo."""
+        if not self._undo:
+            return None
+        rid, before = self._undo[-1]
+        current = self.index.get(rid)
+        if before is None or before.deleted:
+            assert current is not None
+            rec = self._write(current.kind, current.data, rid, deleted=True)
+        else:
+            rec = self._write(before.kind, before.data, rid)
+        self._undo.pop()
+        return rec
 
     def promotable(self, obs: Rec | None) -> bool:
         """An observation judged partly or not met, not yet turned into a problem."""
