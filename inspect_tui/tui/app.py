@@ -51,6 +51,7 @@ from inspect_tui.core.index import Rec
 from inspect_tui.core.records import Kind
 from inspect_tui.core.scoring import BranchResult
 from inspect_tui.errors import UserError
+from inspect_tui.tui.textual_adapter import action_state, binding_chain
 
 THEMES = ("textual-dark", "textual-light")
 
@@ -182,25 +183,30 @@ class InspectApp(App[int]):
         try:
             result = change(*args, **kwargs)
         except UserError as exc:
-            self.notify(exc.render(), title="未保存", severity="error")
-            self._show_status("未保存：" + exc.message)
+            self.report_refused(exc.render())
             return None
         except OSError as exc:
-            self.notify(f"写入失败：{exc}", title="未保存", severity="error", timeout=15)
-            self._show_status("写入失败！")
+            self.report_refused(f"写入失败：{exc}", write_failed=True)
             return None
-        self.save_count += 1
-        self._show_status("")
+        self.report_saved()
         return result
 
-    def save(self, kind: Kind, data: dict[str, Any], record_id: str | None = None) -> Rec | None:
-        return self.write(self.session.save, kind, data, record_id)
+    def report_saved(self, *, wrote: bool = True) -> None:
+        """A change was stored (or a refused value withdrawn): count it and clear any earlier
+        refusal from the status lines."""
+        self.save_count += wrote
+        self._show_status("")
+
+    def report_refused(self, reason: str, *, write_failed: bool = False) -> None:
+        if write_failed:
+            self.notify(reason, title="未保存", severity="error", timeout=15)
+            self._show_status("写入失败！")
+        else:
+            self.notify(reason, title="未保存", severity="error")
+            self._show_status("未保存：" + reason.splitlines()[0])
 
     def update(self, kind: Kind, record_id: str, **fields: Any) -> Rec | None:
         return self.write(self.session.update, kind, record_id, **fields)
-
-    def delete(self, record_id: str) -> Rec | None:
-        return self.write(self.session.delete, record_id)
 
     def _show_status(self, message: str) -> None:
         from inspect_tui.tui.widgets.status import SaveStatus
@@ -227,7 +233,7 @@ class InspectApp(App[int]):
         """The palette lists our own bindings along the focus chain — every action of this screen,
         of the focused pane, and of the app — with their keys; unavailable ones say so."""
         seen: set[tuple[int, str]] = set()
-        for namespace, bindings in screen._modal_binding_chain:
+        for namespace, bindings in binding_chain(screen):
             ours = _own_actions(namespace)  # Textual's own bindings (cursor keys, copy …) are not commands
             for _key, b in bindings:
                 if (b.action, b.description) not in ours:
@@ -235,7 +241,7 @@ class InspectApp(App[int]):
                 if not b.description or b.action == "command_palette" or (id(namespace), b.action) in seen:
                     continue
                 seen.add((id(namespace), b.action))
-                state = self._check_action_state(b.action, namespace)
+                state = action_state(self, b.action, namespace)
                 if state is False:
                     continue
                 help_text = f"{b.tooltip or b.description}（{self.get_key_display(b)}）"
@@ -259,7 +265,7 @@ def _own_actions(node: object) -> set[tuple[str, str]]:
     own: set[tuple[str, str]] = set()
     for cls in type(node).__mro__:
         if cls.__module__.startswith("inspect_tui"):
-            for b in cls.__dict__.get("BINDINGS", []):
+            for b in vars(cls).get("BINDINGS", []):
                 if isinstance(b, Binding):
                     own.add((b.action, b.description))
     return own

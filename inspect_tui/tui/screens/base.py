@@ -18,7 +18,7 @@ class BaseScreen(Screen[None]):
 
     def footer(self) -> ComposeResult:
         status = SaveStatus(id="save-status")
-        session = getattr(self.app, "session", None)
+        session = self.app.session  # type: ignore[attr-defined]
         status.last_saved = session.last_saved if session is not None else None
         yield status
         yield QuietFooter(compact=True)

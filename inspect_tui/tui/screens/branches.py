@@ -16,6 +16,7 @@ from textual.widgets import DataTable, Input, Label, Static
 
 from inspect_tui.core.scoring import BranchResult
 from inspect_tui.core.steps import STEPS
+from inspect_tui.tui import navigation
 from inspect_tui.tui.format import fmt_score
 from inspect_tui.tui.screens.base import BaseScreen
 from inspect_tui.tui.widgets.footer import QuietFooter
@@ -122,18 +123,14 @@ class BranchesScreen(BaseScreen):
         self.action_open_branch()
 
     def action_open_branch(self) -> None:
-        from inspect_tui.tui.screens.branch import BranchScreen
-
         branch = self.current()
         if branch:
-            self.app.push_screen(BranchScreen(branch), lambda _=None: self.refresh_branch(branch))
+            navigation.open_branch(self.app, branch)
 
     def action_review(self) -> None:
-        from inspect_tui.tui.screens.review import ReviewScreen
-
         branch = self.current()
         if branch:
-            self.app.push_screen(ReviewScreen(branch))
+            navigation.open_review(self.app, branch)
 
     def action_add_branch(self) -> None:
         def added(value: tuple[str, str] | None) -> None:
@@ -150,14 +147,10 @@ class BranchesScreen(BaseScreen):
         self.app.push_screen(AddBranchModal(), added)
 
     def action_export(self) -> None:
-        from inspect_tui.tui.screens.export_screen import ExportScreen
-
-        self.app.push_screen(ExportScreen(self.app.session.path, self.app.exports_dir))
+        navigation.open_export(self.app)
 
     def action_merge(self) -> None:
-        from inspect_tui.tui.screens.merge_screen import MergeScreen
-
-        self.app.push_screen(MergeScreen(self.app.session.path.parent, None, self.app.me))
+        navigation.open_merge(self.app, self.app.session.path.parent, self.app.me)
 
     def action_close(self) -> None:
         self.app.close_session()

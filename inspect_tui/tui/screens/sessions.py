@@ -10,6 +10,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
 from inspect_tui.store.paths import recent_sessions
+from inspect_tui.tui import navigation
 from inspect_tui.tui.screens.base import BaseScreen
 
 
@@ -20,6 +21,11 @@ class SessionsScreen(BaseScreen):
         Binding("m", "merge", "合并", tooltip="合并组员的会话文件（组长）", id="merge"),
         Binding("f5", "refresh", "刷新", tooltip="重新读取会话目录", id="refresh"),
     ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.paths: list[Path] = []
+        self.listed = False
 
     def compose(self) -> ComposeResult:
         yield from self.header()
@@ -36,6 +42,7 @@ class SessionsScreen(BaseScreen):
     def refresh_list(self) -> None:
         folder: Path = self.app.sessions_dir
         self.paths = recent_sessions(folder)
+        self.listed = True
         self.query_one("#sessions-title", Static).update(f"最近的会话 · {folder}")
         table = self.query_one("#sessions", DataTable)
         table.clear()
@@ -46,7 +53,7 @@ class SessionsScreen(BaseScreen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "open":
-            return bool(getattr(self, "paths", None)) or None
+            return bool(self.paths) or None
         return True
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
@@ -58,23 +65,19 @@ class SessionsScreen(BaseScreen):
             self.app.open_session(self.paths[table.cursor_row])
 
     def action_new(self) -> None:
-        from inspect_tui.tui.screens.new_session import NewSessionScreen
-
         def created(path: Path | None) -> None:
             if path is not None:
                 self.refresh_list()
                 self.app.open_session(path)
 
-        self.app.push_screen(NewSessionScreen(), created)
+        navigation.open_new_session(self.app, created)
 
     def action_merge(self) -> None:
-        from inspect_tui.tui.screens.merge_screen import MergeScreen
-
-        self.app.push_screen(MergeScreen(self.app.sessions_dir))
+        navigation.open_merge(self.app, self.app.sessions_dir)
 
     def action_refresh(self) -> None:
         self.refresh_list()
 
     def on_screen_resume(self) -> None:
-        if hasattr(self, "paths"):
+        if self.listed:
             self.refresh_list()
