@@ -64,3 +64,16 @@ def test_private_textual_api_only_in_the_adapter():
 def test_adapter_matches_the_installed_textual():
     assert textual_adapter.textual_major() == textual_adapter.TESTED_MAJOR
     assert textual_adapter.PRIVATE_API_OK
+
+
+def test_every_screen_is_on_the_shared_base():
+    from textual.screen import ModalScreen, Screen
+
+    from inspect_tui.tui.screens.base import BaseScreen
+
+    for path in SCREENS.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ClassDef) and node.name != "BaseScreen":
+                bases = {ast.unparse(b).split("[")[0] for b in node.bases}
+                assert not bases & {Screen.__name__}, f"{path.name}: {node.name} skips BaseScreen"
+    assert issubclass(BaseScreen, Screen) and not issubclass(BaseScreen, ModalScreen)

@@ -147,12 +147,25 @@ def list_disagreements(checklist: Checklist, index: RecordIndex, *, branch: str 
     return out
 
 
-def format_disagreement(d: Disagreement) -> str:
+def numbered_inspectors(inspectors: Iterable[str], found: Iterable[Disagreement], leader: str = "") -> list[str]:
+    """The one numbering of inspectors for adopting a value: the session's inspectors in their order
+    (the leader left out), then anyone else with an opinion. The merge table's number keys, the
+    settle dialog and ``disagreements``/``settle --from N`` all use it."""
+    names = [n for n in inspectors if n != leader]
+    others = sorted({o.inspector for d in found for o in d.opinions} - set(names))
+    return [*names, *others]
+
+
+def format_disagreement(d: Disagreement, numbering: list[str] | None = None) -> str:
     lines = [f"  {d.item} {d.item_title}（{d.field_label}）"]
+    numbering = numbering or sorted(o.inspector for o in d.opinions)
     width = max(len(o.inspector) for o in d.opinions)
-    for o in d.opinions:
+    for n, name in enumerate(numbering, 1):
+        o = d.opinion_of(name)
+        if o is None:
+            continue
         pad = "　" * (width - len(o.inspector))
-        lines.append(f"    {o.inspector}{pad}：{o.label}" + (f" — {o.note}" if o.note else ""))
+        lines.append(f"    {n}. {o.inspector}{pad}：{o.label}" + (f" — {o.note}" if o.note else ""))
     if d.verdict is not None:
         v = d.verdict
         lines.append(f"    ✔ 小组裁定：{d.verdict_label}（{v.by}，{v.at[:16].replace('T', ' ')}）"

@@ -54,10 +54,10 @@ def open_export(app: App[Any]) -> None:
     app.push_screen(ExportScreen(app.session.path, app.exports_dir))  # type: ignore[attr-defined]
 
 
-def open_merge(app: App[Any], folder: Path, leader: str = "组长") -> None:
+def open_merge(app: App[Any], folder: Path, leader: str = "组长", group: str | None = None) -> None:
     from inspect_tui.tui.screens.merge_screen import MergeScreen
 
-    app.push_screen(MergeScreen(folder, None, leader))
+    app.push_screen(MergeScreen(folder, None, leader, group=group))
 
 
 def open_new_session(app: App[Any], on_close: Callable[[Any], None]) -> None:

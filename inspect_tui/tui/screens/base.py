@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from textual.app import ComposeResult
 from textual.events import ScreenSuspend
 from textual.screen import Screen
@@ -11,8 +13,10 @@ from inspect_tui.tui.widgets.fields import commit_all
 from inspect_tui.tui.widgets.footer import QuietFooter
 from inspect_tui.tui.widgets.status import SaveStatus
 
+ResultT = TypeVar("ResultT")
 
-class BaseScreen(Screen[None]):
+
+class BaseScreen(Screen[ResultT]):
     def header(self) -> ComposeResult:
         yield Header()
 

@@ -150,7 +150,8 @@ class BranchesScreen(BaseScreen):
         navigation.open_export(self.app)
 
     def action_merge(self) -> None:
-        navigation.open_merge(self.app, self.app.session.path.parent, self.app.me)
+        session = self.app.session
+        navigation.open_merge(self.app, session.path.parent, session.meta.inspector, session.meta.group)
 
     def action_close(self) -> None:
         self.app.close_session()

@@ -18,12 +18,9 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import (
     Button,
     DataTable,
-    Footer,
-    Header,
     Input,
     Label,
     ProgressBar,
@@ -35,6 +32,7 @@ from textual.widgets import (
 from textual.worker import Worker, WorkerState
 
 from inspect_tui.errors import UserError
+from inspect_tui.tui.screens.base import BaseScreen
 
 KIND_OPTIONS = (("both", "两者都导出", ("feedback", "notice")),
                 ("feedback", "点对点反馈意见", ("feedback",)),
@@ -42,7 +40,7 @@ KIND_OPTIONS = (("both", "两者都导出", ("feedback", "notice")),
 KIND_NAMES = {"feedback": "反馈意见", "notice": "整改通知书"}
 
 
-class ExportScreen(Screen[None]):
+class ExportScreen(BaseScreen):
     DEFAULT_CSS = """
     ExportScreen #export-body { height: 1fr; }
     ExportScreen #export-left { width: 44; padding: 0 1; }
@@ -69,7 +67,7 @@ class ExportScreen(Screen[None]):
         self.errors: list[str] = []
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield from self.header()
         with Horizontal(id="export-body"):
             with Vertical(id="export-left"):
                 yield Label("导出内容", classes="title")
@@ -86,7 +84,7 @@ class ExportScreen(Screen[None]):
                 yield ProgressBar(id="export-progress", show_eta=False)
                 yield Static("正在读取会话…", id="export-message")
                 yield DataTable(id="export-results", cursor_type="row", zebra_stripes=True)
-        yield Footer(compact=True)
+        yield from self.footer()
 
     def on_mount(self) -> None:
         self.query_one("#export-results", DataTable).add_columns("支部", "文件", "结果")
