@@ -48,6 +48,7 @@ class RecordIndex:
     def __init__(self, docs: Iterable[RecordDoc] = ()) -> None:
         self._all: dict[str, Rec] = {}
         self._by_branch: dict[str, dict[str, Rec]] = defaultdict(dict)
+        self.changes: dict[str, int] = defaultdict(int)  # per branch: bumped on every applied change
         for doc in docs:
             self.apply(doc)
 
@@ -55,6 +56,7 @@ class RecordIndex:
         rec = Rec.of(doc)
         self._all[rec.id] = rec
         self._by_branch[rec.branch][rec.id] = rec
+        self.changes[rec.branch] += 1
         return rec
 
     def get(self, record_id: str) -> Rec | None:

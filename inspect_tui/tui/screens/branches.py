@@ -66,6 +66,7 @@ class BranchesScreen(BaseScreen):
     def __init__(self, results: dict[str, BranchResult]) -> None:
         super().__init__()
         self.results = results
+        self.seen: dict[str, int] = {}  # each branch's change count when its row was last shown
 
     def compose(self) -> ComposeResult:
         yield from self.header()
@@ -90,6 +91,7 @@ class BranchesScreen(BaseScreen):
         for n, b in enumerate(self.app.session.branches(), 1):
             r = self.results.get(b.id) or self.app.result(b.id)
             self.results[b.id] = r
+            self.seen[b.id] = self.app.session.index.changes[b.id]
             table.add_row(str(n), b.data["name"], *self._cells(r), key=b.id)
         table.focus()
 
@@ -97,13 +99,21 @@ class BranchesScreen(BaseScreen):
         return [*progress_cells(r), str(r.problems) if r.problems else "", fmt_score(r.total) if r.scored_items else "",
                 r.rating.label if r.scored_items else ""]
 
+    def on_screen_resume(self) -> None:
+        """Back from a branch, its review, a merge …: every row whose records changed is shown again."""
+        changes = self.app.session.index.changes
+        for b in self.app.session.branches():
+            if changes[b.id] != self.seen.get(b.id):
+                self.refresh_branch(b.id)
+
     def refresh_branch(self, branch: str) -> None:
         table = self.query_one("#branches", DataTable)
         r = self.app.result(branch)
         self.results[branch] = r
+        self.seen[branch] = self.app.session.index.changes[branch]
         for key, value in zip([s.value for s in STEPS] + ["problems", "total", "rating"], self._cells(r),
                               strict=True):
-            table.update_cell(branch, key, value)
+            table.update_cell(branch, key, value, update_width=True)
 
     def current(self) -> str | None:
         try:

@@ -148,7 +148,7 @@ class EvaluatePane(StepPane):
             if self._shown.get(ir.item.id) != key:  # touch only the cells that changed
                 self._shown[ir.item.id] = key
                 for column, value in zip(("suggested", "score"), cells, strict=True):
-                    table.update_cell(ir.item.id, column, value)
+                    table.update_cell(ir.item.id, column, value, update_width=True)
         self.show_totals(result)
         self.fill_feedback()
 

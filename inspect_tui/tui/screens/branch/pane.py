@@ -80,7 +80,7 @@ class StepPane(Vertical):
         self.bench = bench
 
     def run(self, command: Callable[..., Any], *args: Any, say: str = "", **kwargs: Any) -> Outcome:
-        """Run one workbench command; report it up as saved or refused."""
+        """Run one workbench command; report it up as saved (unless it changed nothing) or refused."""
         try:
             value = command(*args, **kwargs)
         except UserError as exc:
@@ -89,7 +89,8 @@ class StepPane(Vertical):
         except OSError as exc:
             self.post_message(Refused(f"写入失败：{exc}", write_failed=True))
             return Outcome(False)
-        self.post_message(Saved(value if isinstance(value, Rec) else None, say))
+        if value is not None:
+            self.post_message(Saved(value if isinstance(value, Rec) else None, say))
         return Outcome(True, value)
 
     def first_focus(self) -> Widget | None:

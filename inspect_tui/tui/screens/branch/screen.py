@@ -21,6 +21,7 @@ from textual.widgets import ContentSwitcher, Static, TextArea
 
 from inspect_tui.core.steps import STEPS, Step
 from inspect_tui.core.workbench import BranchWorkbench
+from inspect_tui.errors import UserError
 from inspect_tui.tui import navigation
 from inspect_tui.tui.dialogs.confirm import ConfirmDialog
 from inspect_tui.tui.dialogs.feedback import FeedbackModal
@@ -85,6 +86,8 @@ class BranchScreen(BaseScreen):
 
     def changed(self) -> None:
         """After a change: fetch the branch's result from the core and show it."""
+        if not self.query("#branch-title"):  # being recomposed (after an undo): shown once it is back
+            return
         result = self.bench.result()
         self.result = result
         head = Text.assemble((result.name, "bold"), "  得分 ",
@@ -156,10 +159,15 @@ class BranchScreen(BaseScreen):
 
     async def action_undo(self) -> None:
         commit_all(self)
-        rec = self.pane().run(self.bench.undo).value
+        try:
+            rec = self.bench.undo()
+        except (UserError, OSError) as exc:
+            self.app.report_refused(f"无法撤销：{exc}")  # type: ignore[attr-defined]
+            return
         if rec is None:
             self.notify("没有可撤销的修改", severity="warning")
             return
+        self.app.report_saved()  # type: ignore[attr-defined]
         self.notify("已撤销上一次修改")
         await self.recompose()  # every pane shows the stored values again
         self.changed()

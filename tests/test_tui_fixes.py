@@ -1,0 +1,173 @@
+"""Pilot tests for the rough edges a first-time user hit: each drives the real app by keys and then
+checks what is stored or shown."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from rich.cells import cell_len
+from test_tui_app import ME, fresh, type_text, wait_for  # noqa: F401  (fixture)
+
+from inspect_tui.core.checklist_load import load_default_checklist
+from inspect_tui.core.records import Kind, observation_id, step_note_id
+from inspect_tui.core.steps import Step
+from inspect_tui.store.session import Session
+from inspect_tui.tui.app import make_app
+
+CL = load_default_checklist()
+
+
+async def open_branch(pilot, app) -> None:
+    await wait_for(pilot, app, "BranchesScreen")
+    await pilot.press("enter")
+    await wait_for(pilot, app, "BranchScreen")
+
+
+def status_line(app) -> str:
+    return str(app.screen.query_one("#save-status").render())
+
+
+def test_number_keys_switch_steps_right_after_opening(fresh, tmp_path):  # noqa: F811  (item 6)
+    path, branch = fresh
+
+    async def go() -> None:
+        app = make_app(path, sessions_dir=tmp_path)
+        async with app.run_test(size=(100, 32)) as pilot:
+            await open_branch(pilot, app)
+            await pilot.press("2")
+            assert app.screen.step is Step.LOOK
+            await pilot.press("1")
+            assert app.screen.query_one("#report-notes").text == ""
+
+    asyncio.run(go())
+
+
+def test_new_feedback_is_not_linked_to_the_highlighted_row(fresh, tmp_path):  # noqa: F811  (item 2)
+    path, branch = fresh
+
+    async def go() -> None:
+        app = make_app(path, sessions_dir=tmp_path)
+        async with app.run_test(size=(100, 32)) as pilot:
+            await open_branch(pilot, app)
+            await pilot.press("5", "down", "down", "b")
+            await wait_for(pilot, app, "FeedbackModal")
+            await type_text(pilot, "台账不全")
+            await pilot.press("ctrl+s")
+            await wait_for(pilot, app, "BranchScreen")
+            [problem] = app.session.records(branch, Kind.PROBLEM)
+            assert problem.data["item"] is None
+
+    asyncio.run(go())
+
+
+def test_report_timer_survives_ctrl_q_and_says_when_a_step_switch_paused_it(fresh, tmp_path):  # noqa: F811
+    path, branch = fresh
+
+    async def go() -> None:
+        app = make_app(path, sessions_dir=tmp_path)
+        async with app.run_test(size=(100, 32)) as pilot:
+            await open_branch(pilot, app)
+            await pilot.press("f4")
+            timer = app.screen.query_one("#timer")
+            assert timer.running
+            timer.seconds = 42  # as if it had run 42 s since the last save
+            await pilot.press("2", "1")
+            assert not timer.running and "切换环节时已暂停" in str(timer.render())
+            await pilot.press("f4")
+            timer.seconds = 75
+            await pilot.press("ctrl+q")
+
+    asyncio.run(go())
+    with Session.open(path, readonly=True) as s:
+        assert s.index.live(step_note_id(branch, Step.REPORT, ME)).data["seconds"] == 75
+
+
+def test_clear_a_mark_undo_and_drop_a_promoted_problem(fresh, tmp_path):  # noqa: F811  (item 5)
+    path, branch = fresh
+    first = CL.items_for(Step.LOOK)[0].id
+    oid = observation_id(branch, first, Step.LOOK, ME)
+
+    async def go() -> None:
+        app = make_app(path, sessions_dir=tmp_path)
+        async with app.run_test(size=(100, 32)) as pilot:
+            await open_branch(pilot, app)
+            status = lambda: app.session.index.live(oid).data["status"]  # noqa: E731
+            await pilot.press("2", "y", "up", "c")
+            assert status() is None  # back to 未记录, not 不适用
+            await pilot.press("ctrl+z")
+            await pilot.pause()
+            assert status() == "meets"
+            await pilot.press("n", "up", "f")
+            await pilot.pause()
+            assert len(app.session.records(branch, Kind.PROBLEM)) == 1
+            await pilot.press("y")  # ✗ → ✓: the promoted problem is offered for removal
+            await wait_for(pilot, app, "ConfirmDialog")
+            await pilot.press("y")
+            await wait_for(pilot, app, "BranchScreen")
+            assert status() == "meets" and app.session.records(branch, Kind.PROBLEM) == []
+            await pilot.press("ctrl+z")  # undo brings the problem back
+            await pilot.pause()
+            assert len(app.session.records(branch, Kind.PROBLEM)) == 1
+
+    asyncio.run(go())
+
+
+def test_no_stale_status_totals_rating_or_names(fresh, tmp_path):  # noqa: F811  (item 8)
+    path, branch = fresh
+
+    async def go() -> None:
+        app = make_app(path, sessions_dir=tmp_path)
+        async with app.run_test(size=(100, 32)) as pilot:
+            await open_branch(pilot, app)
+            screen = app.screen
+            await pilot.press("5", "enter", "1", "enter")
+            await pilot.pause()
+            await pilot.press("backspace", "9", "9", "enter")  # over full marks: refused
+            await pilot.pause()
+            assert "未保存" in status_line(app)
+            await pilot.press("backspace", "backspace", "1")  # back to the stored value
+            await pilot.pause()
+            totals = str(screen.query_one("#totals").render())
+            assert "输入中" not in totals and "未保存" not in status_line(app)
+            await pilot.press("backspace", "2", "enter")
+            await pilot.pause()
+            assert "输入中" not in str(screen.query_one("#totals").render())
+
+            await pilot.press("escape", "4", "enter", *"普通党员", "tab")  # 问: an interview, then the name
+            await type_text(pilot, "欧阳明华")
+            await pilot.press("tab")
+            await pilot.pause()
+            table = screen.query_one("#interviews")
+            who = table.get_cell_at((0, 1))
+            assert "欧阳明华" in who and table.columns[list(table.columns)[1]].content_width >= cell_len(who)
+
+            await pilot.press("escape", "escape")
+            await wait_for(pilot, app, "BranchesScreen")
+            branches = app.screen.query_one("#branches")
+            rating = app.session.result(branch, mine_only=True).rating.label
+            assert branches.get_cell(branch, "rating") == rating
+            assert branches.columns[list(branches.columns)[-1]].content_width >= cell_len(rating)
+
+    asyncio.run(go())
+
+
+def test_score_refusal_then_correction_clears_the_status_line(fresh, tmp_path):  # noqa: F811
+    path, _branch = fresh
+
+    async def go() -> None:
+        app = make_app(path, sessions_dir=tmp_path)
+        async with app.run_test(size=(100, 32)) as pilot:
+            await open_branch(pilot, app)
+            await pilot.press("5", "enter", "9", "9", "enter")
+            await pilot.pause()
+            assert "未保存" in status_line(app)
+            await pilot.press("backspace", "backspace", "1", "enter")
+            await pilot.pause()
+            assert "未保存" not in status_line(app)
+
+    asyncio.run(go())
+
+
+def test_sessions_dir_is_a_path(tmp_path):
+    assert isinstance(make_app(None, sessions_dir=tmp_path).sessions_dir, Path)
