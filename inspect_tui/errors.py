@@ -89,6 +89,13 @@ _OS_REASONS: dict[int, tuple[str, str]] = {
 }
 
 
+def with_path(exc: OSError, path: str | Path) -> OSError:
+    """``exc`` naming ``path`` when it names nothing (a failed ``os.write`` knows only its fd)."""
+    if exc.filename is None:
+        exc.filename = str(path)
+    return exc
+
+
 def describe_os_error(exc: OSError) -> str:
     """What the machine refused, in words a user can act on: the path, the reason, what to do.
 

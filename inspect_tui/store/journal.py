@@ -346,9 +346,11 @@ def write_atomic(path: Path, chunks: Iterable[bytes]) -> int:
         finally:
             os.close(fd)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and exc.filename is None:
+            exc.filename = str(path)  # a failed write knows only its fd; the user needs the path
         raise
     fsync_dir(path.parent)
     return size
