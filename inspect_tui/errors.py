@@ -96,13 +96,19 @@ def with_path(exc: OSError, path: str | Path) -> OSError:
     return exc
 
 
+def os_reason(exc: OSError) -> str:
+    """Why the machine refused, in a few Chinese words (the system's own words when unknown)."""
+    known = _OS_REASONS.get(exc.errno or 0)
+    return known[0] if known else (exc.strerror or str(exc))
+
+
 def describe_os_error(exc: OSError) -> str:
     """What the machine refused, in words a user can act on: the path, the reason, what to do.
 
     Nothing was half-written when this is shown: every file the tool writes is written beside the
     target and renamed over it only when complete (``store.journal.write_atomic``), and appends are
     undone when they fail (``NotSavedError``)."""
-    reason, hint = _OS_REASONS.get(exc.errno or 0, (exc.strerror or str(exc), "请检查该位置后重试。"))
+    reason, hint = _OS_REASONS.get(exc.errno or 0, (os_reason(exc), "请检查该位置后重试。"))
     paths = [str(p) for p in (exc.filename, exc.filename2) if p is not None]
     where = " → ".join(paths) if paths else "（未知位置）"
     return f"{where}：{reason}。已有的文件没有被改动。{hint}"

@@ -120,8 +120,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise UserError("参数中含有 NUL 字符（\\0），无法作为名称或路径使用")
         if not argv or (argv[0] not in COMMAND_MODULES and argv[0] not in ("-h", "--help")):
             return _run_tui(argv)
-        parser = build_parser()
-        args = parser.parse_args(argv)
+        try:
+            args = build_parser().parse_args(argv)
+        except SystemExit as exc:  # --help, or bad arguments (already explained on stderr)
+            return int(exc.code or 0)
         return int(args.func(args) or 0)
     except UserError as exc:
         print(f"inspect-tui: {exc.render()}", file=sys.stderr)

@@ -22,7 +22,7 @@ import yaml
 
 from inspect_tui.core.yaml_input import MAX_DEPTH, too_deep
 from inspect_tui.core.yaml_input import load as load_yaml
-from inspect_tui.errors import Problem, UserError, file_error
+from inspect_tui.errors import Problem, UserError, file_error, os_reason
 
 NAME_HEADERS = ("支部", "支部名称", "被观摩支部", "branch", "name")
 UNIT_HEADERS = ("单位", "所属单位", "unit")
@@ -51,7 +51,7 @@ def _read_text(path: Path) -> str:
         raise file_error(path, f"不是 UTF-8 编码的文本（第 {exc.start} 字节处）",
                          hint="请用 UTF-8 另存该文件（Excel：另存为“CSV UTF-8”）。") from None
     except OSError as exc:
-        raise file_error(path, f"无法读取：{exc.strerror}") from None
+        raise file_error(path, f"无法读取：{os_reason(exc)}") from None
 
 
 def load_plan(path: str | Path) -> VisitPlan:
