@@ -334,3 +334,27 @@ def test_full_disk_and_read_only_target(command, kind, good, tmp_path, capsys, m
 #: Commands whose output goes to the hostile target (``settle`` may still fit in its file's last page).
 WRITERS = {("session", "new"), ("session", "recover"), ("handout",), ("merge",), ("export",), ("demo",),
            ("doctor",)}
+
+
+def test_a_defect_leaves_a_crash_report_not_a_traceback(tmp_path, capsys, monkeypatch):
+    import inspect_tui.cli.doctor_cmd as doctor
+
+    monkeypatch.delenv("INSPECT_TUI_DEBUG")
+    monkeypatch.setenv("INSPECT_TUI_CRASH_DIR", str(tmp_path / "crashes"))
+    monkeypatch.setattr(doctor, "run_checks", lambda *a: [][1])  # an IndexError of ours
+    assert main(["doctor"]) == EXIT_BUG
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "缺陷" in err and len(err.splitlines()) == 1
+    (report,) = (tmp_path / "crashes").iterdir()
+    assert str(report) in err
+    text = report.read_text(encoding="utf-8")
+    assert "IndexError" in text and "Traceback" in text and "'doctor'" in text
+
+
+def test_argument_mistakes_are_explained_in_chinese(capsys):
+    assert main(["session", "new"]) == 2
+    err = capsys.readouterr().err
+    assert "缺少必需的参数：--group" in err and "用法：" in err and "required" not in err
+    assert main(["export", "everything", "x.jsonl"]) == 2
+    assert "不是可选的值" in capsys.readouterr().err
+    assert main(["--help"]) == 0
