@@ -46,8 +46,19 @@ def write_crash_report(exc: BaseException, context: Sequence[str] = ()) -> Path 
         "",
         "".join(traceback.format_exception(exc)),
     ])
+    return _write_first(f"crash-{stamp}-{os.getpid()}.txt", text)
+
+
+def write_note(kind: str, lines: Sequence[str]) -> Path | None:
+    """Keep text that could not be saved anywhere else (typed into a field the app had to leave
+    unsaved when the terminal closed) beside the crash reports."""
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    return _write_first(f"{kind}-{stamp}-{os.getpid()}.txt", "\n".join(lines) + "\n")
+
+
+def _write_first(name: str, text: str) -> Path | None:
     for folder in crash_dirs():
-        path = folder / f"crash-{stamp}-{os.getpid()}.txt"
+        path = folder / name
         try:
             folder.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
@@ -62,3 +73,15 @@ def bug_message(exc: BaseException, report: Path | None) -> str:
     where = f"崩溃报告已写入 {report}，请把它发给维护者。" if report else "崩溃报告无法写入（磁盘已满或只读？）。"
     return (f"程序内部错误（{type(exc).__name__}）：这是 inspect-tui 的缺陷，不是您的操作问题。"
             f"已保存的记录不受影响。{where}")
+
+
+def explain(exc: BaseException, context: Sequence[str] = ()) -> str:
+    """Any exception as the one message a user should read: their mistake (``UserError``), what
+    the machine refused (``OSError``), or — for anything else — a defect, reported to a file."""
+    from inspect_tui.errors import UserError, describe_os_error
+
+    if isinstance(exc, UserError):
+        return exc.render()
+    if isinstance(exc, OSError):
+        return describe_os_error(exc)
+    return bug_message(exc, write_crash_report(exc, context))

@@ -107,10 +107,15 @@ def _run_tui(argv: Sequence[str]) -> int:
     parser = ArgumentParser(prog="inspect-tui", description="打开交叉观摩检查界面。")
     parser.add_argument("session", nargs="?", help="要打开的会话文件（默认：选择最近的会话）")
     parser.add_argument("--sessions-dir", default="sessions", help="会话文件所在目录")
-    args = parser.parse_args(argv)
+    parser.add_argument("--read-only", action="store_true",
+                        help="只读方式打开：可以查看，不能修改（只读介质、无写权限或文件已在别处打开时自动如此）")
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
     from inspect_tui.tui.app import run_app
 
-    return run_app(args.session, sessions_dir=args.sessions_dir)
+    return run_app(args.session, sessions_dir=args.sessions_dir, read_only=args.read_only)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -20,6 +20,7 @@ class BaseScreen(Screen[None]):
         status = SaveStatus(id="save-status")
         session = getattr(self.app, "session", None)
         status.last_saved = session.last_saved if session is not None else None
+        status.read_only = (getattr(self.app, "read_only", None) or "") if session is not None else ""
         yield status
         yield QuietFooter(compact=True)
 
