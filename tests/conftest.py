@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from inspect_tui.core.checklist import Checklist
@@ -31,3 +33,7 @@ TINY = {
 @pytest.fixture
 def tiny_checklist() -> Checklist:
     return Checklist.model_validate(TINY)
+
+
+# Defects raise in tests instead of being turned into crash reports (see inspect_tui/crash.py).
+os.environ["INSPECT_TUI_DEBUG"] = "1"

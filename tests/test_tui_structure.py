@@ -49,7 +49,7 @@ def test_panes_do_not_reach_up_or_keep_ad_hoc_state():
         assert "self.app" not in text and "self.screen" not in text, path.name
     for path in TUI.rglob("*.py"):
         text = path.read_text(encoding="utf-8")
-        assert "__dict__" not in text and "getattr(self" not in text and "hasattr(self" not in text, path.name
+        assert "__dict__" not in text and "getattr(self," not in text and "hasattr(self," not in text, path.name
 
 
 def test_private_textual_api_only_in_the_adapter():

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from inspect_tui.core.naming import output_name, unique_names
-from inspect_tui.errors import UserError
+from inspect_tui.errors import UserError, describe_os_error, with_path
 from inspect_tui.export.documents import (
     FEEDBACK,
     KIND_LABELS,
@@ -183,7 +183,7 @@ def render_task(task: ExportTask, output_dir: str, template_dir: str | None = No
     except UserError as exc:
         result.error = exc.render()
     except OSError as exc:
-        result.error = f"写入失败：{exc}"
+        result.error = describe_os_error(with_path(exc, Path(output_dir) / task.filename))
     except Exception as exc:  # noqa: BLE001 - one broken document must not stop the batch
         result.error = f"内部错误：{type(exc).__name__}: {exc}"
     result.seconds = time.perf_counter() - t0

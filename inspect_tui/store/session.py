@@ -22,23 +22,17 @@ from pydantic import ValidationError
 from inspect_tui.core.checklist import Checklist
 from inspect_tui.core.checklist_load import load_checklist, resolve_checklist
 from inspect_tui.core.index import Rec, RecordIndex
-from inspect_tui.core.meta import ChecklistRef, SessionMeta
+from inspect_tui.core.meta import ChecklistRef, SessionMeta, refuse_control_chars
 from inspect_tui.core.plan import PlannedBranch
 from inspect_tui.core.records import BranchData, Kind, new_id, score_id, validate_data
 from inspect_tui.core.scoring import BranchResult, analyse_branch
 from inspect_tui.core.steps import Step
 from inspect_tui.core.versions import RecordDoc, make_version
-from inspect_tui.errors import UserError, file_error
+from inspect_tui.errors import UserError, file_error, first_error
 from inspect_tui.store.paths import session_filename
 from inspect_tui.store.session_file import SessionFile
 
 UNDO_DEPTH = 200  # changes Ctrl+Z can take back, per open session
-
-
-def first_error(exc: ValidationError) -> str:
-    """The first problem pydantic found, as ``field.path: message`` for a one-line report."""
-    first = exc.errors()[0]
-    return f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
 
 
 def parse_meta(path: Path | str, raw: Mapping[str, Any]) -> SessionMeta:
@@ -117,7 +111,12 @@ class Session:
         docs = list(records)
         for n, b in enumerate(branches, 1):
             b = b if isinstance(b, PlannedBranch) else PlannedBranch(b)
-            docs.append(branch_doc(b.name, n, unit=b.unit, author=meta.inspector, replica=meta.replica))
+            try:
+                refuse_control_chars(b.name, b.unit)
+                docs.append(branch_doc(b.name, n, unit=b.unit, author=meta.inspector, replica=meta.replica))
+            except (ValidationError, ValueError) as exc:
+                why = first_error(exc) if isinstance(exc, ValidationError) else str(exc)
+                raise UserError(f"第 {n} 个支部“{b.name[:20]}{'…' if len(b.name) > 20 else ''}”：{why}") from None
         file = SessionFile.create(path, meta.model_dump(mode="json"), docs, force=force)
         return cls(file, cl)
 
@@ -276,12 +275,15 @@ def new_session(folder: str | Path, *, group: str, day: date, inspector: str, ch
                 report_limit_minutes: int = 15, path: str | Path | None = None, force: bool = False) -> Session:
     """Start a visit: the one function behind both ``session new`` and the TUI's new-session form."""
     try:
+        refuse_control_chars(group, inspector, *inspectors)
         meta = SessionMeta(group=group, date=day, inspector=inspector, checklist=ChecklistRef.of(checklist),
                            inspectors=tuple(dict.fromkeys([*inspectors, inspector])),
                            report_limit_minutes=report_limit_minutes,
                            checklist_content=checklist.model_dump(mode="json"))
     except ValidationError as exc:
         raise UserError(first_error(exc)) from None
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
     target = Path(path) if path else Path(folder) / session_filename(group, day, inspector)
     target.parent.mkdir(parents=True, exist_ok=True)
     return Session.create(target, meta, branches, checklist=checklist, force=force)

@@ -29,6 +29,17 @@ Screens and keys (all also in the command palette, Ctrl+P):
     F promote the item's shortfalls · E/Enter edit · Del delete
 * 审阅 (review): E go to 评 · Esc back
 * everywhere: Ctrl+T light/dark theme · Ctrl+Q save what is typed and quit · Ctrl+P palette
+
+Nothing an inspector does ends in a traceback, and typed text is never dropped unasked. Quitting
+with a field that refuses its value (a score above full marks, a full disk) asks whether to keep
+editing or discard (``UnsavedScreen``). One error boundary: ``run_action`` (every key, palette
+entry and footer click) and the worker handler turn a user's mistake or a refusal of the machine
+into a notification and a defect into a notification plus a crash report (``crash.py``); what
+Textual still catches elsewhere ends the app with one sentence and a report, not a traceback.
+
+Read-only mode (``--read-only``, or automatically when the file is on read-only media, not
+writable, or open in another writer — ``store.access``): the status line says 只读 and why, every
+editing key is greyed out and refused with a message, and fields cannot be typed in.
 """
 
 from __future__ import annotations
@@ -42,6 +53,8 @@ from pathlib import Path
 from typing import Any
 
 from textual import work
+from textual.actions import ActionParseResult
+from textual.actions import parse as parse_action
 from textual.app import App, SystemCommand
 from textual.binding import ActiveBinding, Binding
 from textual.screen import Screen
@@ -50,13 +63,21 @@ from textual.worker import Worker, WorkerState
 from inspect_tui.core.index import Rec
 from inspect_tui.core.records import Kind
 from inspect_tui.core.scoring import BranchResult
-from inspect_tui.errors import UserError
-from inspect_tui.tui.textual_adapter import action_state, binding_chain
+from inspect_tui.crash import bug_message, debugging, explain, write_crash_report
+from inspect_tui.errors import EXIT_BUG, UserError, describe_os_error
+from inspect_tui.tui.textual_adapter import ActionGate, action_state, binding_chain
 
 THEMES = ("textual-dark", "textual-light")
 
+#: Actions that change the open session: refused (and greyed out) in read-only mode.
+EDITING_ACTIONS = frozenset({
+    "add", "add_branch", "commit", "delete_feedback", "delete_interview", "edit_feedback", "limit",
+    "new_interview", "promote", "reset_timer", "save", "status", "toggle_done", "toggle_timer",
+    "clear_status", "undo",
+})
 
-class InspectApp(App[int]):
+
+class InspectApp(ActionGate, App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "交叉观摩检查"
     SUB_TITLE = "述 · 看 · 查 · 问 · 评"
@@ -70,8 +91,11 @@ class InspectApp(App[int]):
     ]
 
     def __init__(self, session_path: Path | None = None, sessions_dir: Path = Path("sessions"),
-                 exports_dir: Path = Path("exports")) -> None:
+                 exports_dir: Path = Path("exports"), *, read_only: bool = False) -> None:
         super().__init__()
+        self.open_read_only = read_only  # --read-only: every session is opened read-only
+        self.read_only: str | None = None  # why the open session is read-only; None when writable
+        self.last_refusal = ""  # why the last save was refused (shown when quitting with it unsaved)
         self.session_path = Path(session_path) if session_path else None
         self.sessions_dir = Path(sessions_dir)
         self.exports_dir = Path(exports_dir)
@@ -99,7 +123,7 @@ class InspectApp(App[int]):
         try:
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGHUP, signal.SIGTERM):
-                loop.add_signal_handler(sig, lambda: self.call_later(self.action_quit))
+                loop.add_signal_handler(sig, lambda: self.call_later(self._quit_on_signal))
         except (AttributeError, NotImplementedError, RuntimeError):  # Windows has neither signal nor handlers
             pass
 
@@ -123,45 +147,56 @@ class InspectApp(App[int]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="load", name="open-session")
     def _load_session(self, path: Path) -> None:
-        from inspect_tui.store.session import Session
+        from inspect_tui.store.access import open_for_app
 
-        session = Session.open(path)
+        session, read_only = open_for_app(path, read_only=self.open_read_only)
         try:
             results = self.compute_results(session)
         except BaseException:
             session.close()
             raise
-        self.call_from_thread(self._session_loaded, session, results)
+        self.call_from_thread(self._session_loaded, session, results, read_only)
 
     @staticmethod
     def compute_results(session: Any) -> dict[str, BranchResult]:
         mine = session.meta.role != "leader"
         return {b.id: session.result(b.id, mine_only=mine) for b in session.branches()}
 
-    def _session_loaded(self, session: Any, results: dict[str, BranchResult]) -> None:
+    def _session_loaded(self, session: Any, results: dict[str, BranchResult], read_only: str | None) -> None:
         from inspect_tui.tui.screens.branches import BranchesScreen
 
         self.close_session()
         self.session = session
+        self.read_only = read_only
         self.session_path = session.path
+        if read_only:
+            self.notify(f"{session.path.name}：{read_only}。可以查看，不能修改。", title="只读", timeout=8)
         if isinstance(self.screen, _loading_type()):
             self.pop_screen()
         self.push_screen(BranchesScreen(results))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.state is not WorkerState.ERROR or event.worker.group != "load":
+        """Errors of the app's own workers (screens handle theirs): opening a session falls back
+        to the list; anything else is told like an action's error."""
+        if event.state is not WorkerState.ERROR or event.worker.node is not self:
             return
         error = event.worker.error
-        if isinstance(self.screen, _loading_type()):
-            self.pop_screen()
-        self.show_sessions()
-        message = error.render() if isinstance(error, UserError) else f"{type(error).__name__}: {error}"
-        self.notify(message, title="无法打开会话", severity="error", timeout=10)
+        if debugging() and not isinstance(error, UserError | OSError):
+            raise error  # type: ignore[misc]
+        if event.worker.group == "load":
+            if isinstance(self.screen, _loading_type()):
+                self.pop_screen()
+            self.show_sessions()
+            self.notify(explain(error, [f"worker: {event.worker.name}"]), title="无法打开会话", severity="error",
+                        timeout=10)
+        else:
+            self.show_error(error, f"worker: {event.worker.name}")
 
     def close_session(self) -> None:
         if self.session is not None:
             self.session.close()
             self.session = None
+        self.read_only = None
 
     # --- writing ----------------------------------------------------------------------------------
 
@@ -180,13 +215,17 @@ class InspectApp(App[int]):
         """Run one durable change through the session; on a refusal or a failed write, say why
         and return None. Every write of the UI goes through here, so the status line is always
         right."""
+        if self.session is None:  # a field losing focus while the app closes: nothing to save into
+            return None
+        if self.read_only:
+            return self._refuse(f"只读：{self.read_only}，不能修改", "只读")
         try:
             result = change(*args, **kwargs)
         except UserError as exc:
-            self.report_refused(exc.render())
+            self.report_refused(exc)
             return None
         except OSError as exc:
-            self.report_refused(f"写入失败：{exc}", write_failed=True)
+            self.report_refused(exc)
             return None
         self.report_saved()
         return result
@@ -195,18 +234,30 @@ class InspectApp(App[int]):
         """A change was stored (or a refused value withdrawn): count it and clear any earlier
         refusal from the status lines."""
         self.save_count += wrote
+        self.last_refusal = ""
         self._show_status("")
 
-    def report_refused(self, reason: str, *, write_failed: bool = False) -> None:
-        if write_failed:
-            self.notify(reason, title="未保存", severity="error", timeout=15)
-            self._show_status("写入失败！")
+    def report_refused(self, exc: UserError | OSError) -> None:
+        """A change that did not happen, and why: a notification and the status lines."""
+        if self.read_only:
+            self._refuse(f"只读：{self.read_only}，不能修改", "只读")
+        elif isinstance(exc, OSError):
+            self.notify(describe_os_error(exc), title="未保存", severity="error", timeout=15)
+            self._refuse(f"写入失败（{describe_os_error(exc).split('。')[0]}）", "未保存")
         else:
-            self.notify(reason, title="未保存", severity="error")
-            self._show_status("未保存：" + reason.splitlines()[0])
+            self.notify(exc.render(), title="未保存", severity="error")
+            self._refuse(exc.message, "未保存")
+
+    def _refuse(self, why: str, title: str) -> None:
+        """A change that did not happen: the field keeps its text; the status line says why."""
+        self.last_refusal = why
+        self._show_status(f"{title}：{why}" if title != "只读" else why)
+        if title == "只读":
+            self.bell()
+            self.notify(why, title="只读", severity="warning")
 
     def update(self, kind: Kind, record_id: str, **fields: Any) -> Rec | None:
-        return self.write(self.session.update, kind, record_id, **fields)
+        return self.write(lambda: self.session.update(kind, record_id, **fields))
 
     def _show_status(self, message: str) -> None:
         from inspect_tui.tui.widgets.status import SaveStatus
@@ -216,6 +267,7 @@ class InspectApp(App[int]):
             for status in screen.query(SaveStatus):
                 status.last_saved = last
                 status.message = message
+                status.read_only = self.read_only or ""
 
     # --- actions and commands -----------------------------------------------------------------
 
@@ -223,11 +275,89 @@ class InspectApp(App[int]):
         self.theme = THEMES[1] if self.theme == THEMES[0] else THEMES[0]
 
     async def action_quit(self) -> None:
-        from inspect_tui.tui.widgets.fields import commit_all
+        """Save what is typed, then quit; if a field refuses its text, ask before dropping it."""
+        from inspect_tui.tui.screens.unsaved import UnsavedScreen
 
-        commit_all(self.screen)
+        if isinstance(self.screen, UnsavedScreen):
+            return
+        unsaved = self._commit_everything()
+        if not unsaved:
+            self._leave()
+            return
+
+        def answered(discard: bool | None) -> None:
+            if discard:
+                for field in unsaved:
+                    field.load(field.committed)  # nothing left to commit when focus goes
+                self._leave()
+            else:
+                unsaved[0].focus()
+
+        self.push_screen(UnsavedScreen(len(unsaved), self.last_refusal), answered)
+
+    def _commit_everything(self) -> list[Any]:
+        """Commit every dirty field (and the report timer) on every screen; the text fields that
+        refused their text."""
+        from inspect_tui.tui.widgets.fields import COMMITS, FieldArea, FieldInput
+
+        refused = []
+        for screen in self.screen_stack:
+            for field in screen.query(f".{COMMITS}"):
+                if not field.commit_now() and isinstance(field, FieldInput | FieldArea):  # type: ignore[attr-defined]
+                    refused.append(field)
+        return refused
+
+    def _leave(self) -> None:
         self.close_session()
         self.exit(0)
+
+    def _quit_on_signal(self) -> None:
+        """The terminal is gone (SIGHUP) or we are told to stop (SIGTERM): no one can answer a
+        question, so commit what can be and keep what cannot in a note beside the crash reports."""
+        refused = self._commit_everything()
+        if refused:
+            from inspect_tui.crash import write_note
+
+            write_note("unsaved", [f"{f.id or type(f).__name__}: {f.value if hasattr(f, 'value') else f.text}"
+                                   for f in refused])
+        self._leave()
+
+    # --- the error boundary -----------------------------------------------------------------------
+
+    async def run_action(self, action: str | ActionParseResult, default_namespace: Any = None,
+                         namespaces: Any = None) -> bool:
+        """Every key, palette entry and footer click passes here: editing is refused in read-only
+        mode, and an error is shown (and a defect reported) instead of ending the app."""
+        name = parse_action(action)[1] if isinstance(action, str) else action[1]
+        if self.read_only and name in EDITING_ACTIONS:
+            self._refuse(f"只读：{self.read_only}，不能修改", "只读")
+            return True
+        try:
+            return await super().run_action(action, default_namespace, namespaces)
+        except Exception as exc:
+            if debugging() and not isinstance(exc, UserError | OSError):
+                raise
+            self.show_error(exc, f"action: {action}")
+            return True
+
+    def action_allowed(self, name: str) -> bool:
+        """Greys out editing keys in read-only mode (footer and palette read this)."""
+        return not (self.read_only and name in EDITING_ACTIONS)
+
+    def show_error(self, exc: BaseException, context: str = "") -> None:
+        """Tell the user about ``exc``: their mistake, the machine's refusal, or our defect."""
+        bug = not isinstance(exc, UserError | OSError)
+        self.notify(explain(exc, [context]), title="程序出错" if bug else "未完成", severity="error",
+                    timeout=30 if bug else 10)
+
+    def _handle_exception(self, error: Exception) -> None:
+        """Textual's last resort (an exception outside an action: the failing widget has stopped).
+        Instead of its traceback: one sentence and a crash report; committed data is safe."""
+        if debugging():
+            super()._handle_exception(error)
+            return
+        self._return_code = EXIT_BUG
+        self.panic(bug_message(error, write_crash_report(error, ["in the app"])))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """The palette lists our own bindings along the focus chain — every action of this screen,
@@ -278,13 +408,15 @@ def _loading_type() -> type:
 
 
 def make_app(session_path: Path | str | None = None, sessions_dir: Path | str = Path("sessions"),
-             exports_dir: Path | str = Path("exports")) -> InspectApp:
+             exports_dir: Path | str = Path("exports"), *, read_only: bool = False) -> InspectApp:
     """The one app factory: used by ``run_app``, the tests and the benchmark."""
-    return InspectApp(Path(session_path) if session_path else None, Path(sessions_dir), Path(exports_dir))
+    return InspectApp(Path(session_path) if session_path else None, Path(sessions_dir), Path(exports_dir),
+                      read_only=read_only)
 
 
-def run_app(session_path: Path | str | None = None, sessions_dir: Path | str = Path("sessions")) -> int:
-    app = make_app(session_path, sessions_dir)
+def run_app(session_path: Path | str | None = None, sessions_dir: Path | str = Path("sessions"), *,
+            read_only: bool = False) -> int:
+    app = make_app(session_path, sessions_dir, read_only=read_only)
     try:
         app.run()
     finally:

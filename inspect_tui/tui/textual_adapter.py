@@ -39,6 +39,21 @@ PRIVATE_API_OK = (textual_major() == TESTED_MAJOR and FooterKey is not None
                   and hasattr(Screen, "_modal_binding_chain") and hasattr(App, "_check_action_state"))
 
 
+class ActionGate:
+    """Mixin for the App: ``action_allowed(name)`` False greys an action out everywhere — footer,
+    palette and key — whichever widget declares it (Textual has no public hook for that)."""
+
+    def action_allowed(self, name: str) -> bool:
+        return True
+
+    def _check_action_state(self, action: str, default_namespace: DOMNode) -> bool | None:
+        from textual.actions import parse as parse_action
+
+        if not self.action_allowed(parse_action(action)[1]):
+            return None
+        return super()._check_action_state(action, default_namespace)  # type: ignore[misc]
+
+
 def binding_chain(screen: Screen) -> Iterable[tuple[DOMNode, Iterable[tuple[str, Binding]]]]:
     """(node, [(key, binding)]) along the focus chain of ``screen``, modal-aware; empty if unknown."""
     if not PRIVATE_API_OK:

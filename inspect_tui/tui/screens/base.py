@@ -24,6 +24,7 @@ class BaseScreen(Screen[ResultT]):
         status = SaveStatus(id="save-status")
         session = self.app.session  # type: ignore[attr-defined]
         status.last_saved = session.last_saved if session is not None else None
+        status.read_only = (getattr(self.app, "read_only", None) or "") if session is not None else ""
         yield status
         yield QuietFooter(compact=True)
 

@@ -31,7 +31,7 @@ from textual.widgets import (
 )
 from textual.worker import Worker, WorkerState
 
-from inspect_tui.errors import UserError
+from inspect_tui.crash import explain
 from inspect_tui.tui.screens.base import BaseScreen
 
 KIND_OPTIONS = (("both", "两者都导出", ("feedback", "notice")),
@@ -199,6 +199,4 @@ class ExportScreen(BaseScreen):
 
 
 def _error_text(exc: BaseException | None) -> str:
-    if isinstance(exc, UserError):
-        return exc.render()
-    return f"导出失败：{type(exc).__name__}: {exc}"
+    return explain(exc) if exc is not None else "导出失败"

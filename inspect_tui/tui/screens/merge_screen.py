@@ -33,6 +33,7 @@ from textual.worker import Worker, WorkerState
 
 from inspect_tui.core.checklist import Checklist
 from inspect_tui.core.disagreements import Disagreement, list_disagreements, numbered_inspectors, settle
+from inspect_tui.crash import explain
 from inspect_tui.errors import UserError
 from inspect_tui.store.merge_files import MergeReport, merge_files
 from inspect_tui.store.paths import SUFFIX
@@ -299,7 +300,7 @@ class MergeScreen(BaseScreen):
                          if worker.name == "merge" else "")
                 self._show_problem(exc.render() + extra)
             else:
-                self._show_problem(f"出错了（程序问题，请报告）：{exc!r}")
+                self._show_problem(explain(exc))
             self._status("未完成。")
         elif event.state is WorkerState.SUCCESS:
             if worker.name == "merge":

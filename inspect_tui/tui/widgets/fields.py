@@ -9,7 +9,9 @@ class ``commits`` and a ``commit_now()`` method (the report timer, too) takes pa
 :func:`commit_all`.
 
 The callback returns ``False`` to refuse a value (invalid number, missing file …); the field then
-stays "dirty" and is marked invalid so the inspector sees that it was not saved.
+stays "dirty" and is marked invalid so the inspector sees that it was not saved — and keeps the
+text, so nothing typed is lost. When the app has the session open read-only, fields show their
+values but take no typing (a one-line field is disabled, a text area becomes read-only).
 """
 
 from __future__ import annotations
@@ -54,6 +56,10 @@ class FieldInput(Input):
         self.remove_class("-unsaved")
         return True
 
+    def on_mount(self) -> None:
+        if getattr(self.app, "read_only", None):
+            self.disabled = True
+
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.commit_now()
 
@@ -94,6 +100,10 @@ class FieldArea(TextArea):
         self.committed = self.text
         self.remove_class("-unsaved")
         return True
+
+    def on_mount(self) -> None:
+        if getattr(self.app, "read_only", None):
+            self.read_only = True
 
     def action_commit(self) -> None:
         self.commit_now()

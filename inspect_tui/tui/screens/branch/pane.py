@@ -35,12 +35,11 @@ class Saved(Message):
 
 
 class Refused(Message):
-    """A value was not stored, and why."""
+    """A value was not stored: refused by the rules (``UserError``) or by the machine (``OSError``)."""
 
-    def __init__(self, reason: str, *, write_failed: bool = False) -> None:
+    def __init__(self, error: UserError | OSError) -> None:
         super().__init__()
-        self.reason = reason
-        self.write_failed = write_failed
+        self.error = error
 
 
 class Confirm(Message):
@@ -83,11 +82,8 @@ class StepPane(Vertical):
         """Run one workbench command; report it up as saved (unless it changed nothing) or refused."""
         try:
             value = command(*args, **kwargs)
-        except UserError as exc:
-            self.post_message(Refused(exc.render()))
-            return Outcome(False)
-        except OSError as exc:
-            self.post_message(Refused(f"写入失败：{exc}", write_failed=True))
+        except (UserError, OSError) as exc:
+            self.post_message(Refused(exc))
             return Outcome(False)
         if value is not None:
             self.post_message(Saved(value if isinstance(value, Rec) else None, say))

@@ -115,7 +115,7 @@ class BranchScreen(BaseScreen):
         self.changed()
 
     def on_refused(self, message: Refused) -> None:
-        self.app.report_refused(message.reason, write_failed=message.write_failed)  # type: ignore[attr-defined]
+        self.app.report_refused(message.error)  # type: ignore[attr-defined]
 
     def on_confirm(self, message: Confirm) -> None:
         self.app.push_screen(ConfirmDialog(message.question, message.detail),
@@ -162,7 +162,7 @@ class BranchScreen(BaseScreen):
         try:
             rec = self.bench.undo()
         except (UserError, OSError) as exc:
-            self.app.report_refused(f"无法撤销：{exc}")  # type: ignore[attr-defined]
+            self.app.report_refused(exc)  # type: ignore[attr-defined]
             return
         if rec is None:
             self.notify("没有可撤销的修改", severity="warning")
