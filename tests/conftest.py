@@ -37,3 +37,9 @@ def tiny_checklist() -> Checklist:
 
 # Defects raise in tests instead of being turned into crash reports (see inspect_tui/crash.py).
 os.environ["INSPECT_TUI_DEBUG"] = "1"
+
+
+@pytest.fixture(autouse=True)
+def _own_settings(tmp_path_factory, monkeypatch):
+    """Each test remembers its own theme and last session, never the user's."""
+    monkeypatch.setenv("INSPECT_TUI_CONFIG", str(tmp_path_factory.mktemp("config") / "settings.json"))

@@ -4,9 +4,11 @@ checks what is stored or shown."""
 from __future__ import annotations
 
 import asyncio
+import io
 from pathlib import Path
 
 from rich.cells import cell_len
+from rich.console import Console
 from test_tui_app import ME, fresh, type_text, wait_for  # noqa: F401  (fixture)
 
 from inspect_tui.core.checklist_load import load_default_checklist
@@ -171,3 +173,91 @@ def test_score_refusal_then_correction_clears_the_status_line(fresh, tmp_path): 
 
 def test_sessions_dir_is_a_path(tmp_path):
     assert isinstance(make_app(None, sessions_dir=tmp_path).sessions_dir, Path)
+
+
+def test_search_rename_delete_branch_and_undo(fresh, tmp_path):  # noqa: F811  (item 11)
+    path, branch = fresh
+
+    async def go() -> None:
+        app = make_app(path, sessions_dir=tmp_path)
+        async with app.run_test(size=(100, 32)) as pilot:
+            await wait_for(pilot, app, "BranchesScreen")
+            table = app.screen.query_one("#branches")
+            await pilot.press("slash")
+            await wait_for(pilot, app, "SearchDialog")
+            await type_text(pilot, "教育")
+            await pilot.press("enter")
+            await wait_for(pilot, app, "BranchesScreen")
+            second = app.session.branches()[1].id
+            assert app.screen.current() == second
+            await pilot.press("r")
+            await wait_for(pilot, app, "AddBranchModal")
+            await pilot.press("ctrl+u")
+            await type_text(pilot, "省教育厅机关党支部")
+            await pilot.press("enter", "enter")
+            await wait_for(pilot, app, "BranchesScreen")
+            assert app.session.index.live(second).data["name"] == "省教育厅机关党支部"
+            assert table.get_cell(second, "name") == "省教育厅机关党支部"
+            await pilot.press("delete")
+            await wait_for(pilot, app, "ConfirmDialog")
+            await pilot.press("y")
+            await wait_for(pilot, app, "BranchesScreen")
+            assert [b.id for b in app.session.branches()] == [branch] and table.row_count == 1
+            await pilot.press("ctrl+z")
+            await pilot.pause()
+            assert table.row_count == 2
+
+    asyncio.run(go())
+
+
+def test_search_in_a_branch_jumps_to_the_item(fresh, tmp_path):  # noqa: F811
+    path, _branch = fresh
+    item = CL.items_for(Step.CHECK)[-1]
+
+    async def go() -> None:
+        app = make_app(path, sessions_dir=tmp_path)
+        async with app.run_test(size=(100, 32)) as pilot:
+            await open_branch(pilot, app)
+            await pilot.press("ctrl+f")
+            await wait_for(pilot, app, "SearchDialog")
+            await type_text(pilot, item.title[:6])
+            await pilot.press("down", "enter")
+            await wait_for(pilot, app, "BranchScreen")
+            await pilot.pause()
+            assert app.screen.step in (Step.LOOK, Step.CHECK) and app.screen.pane().item_id == item.id
+
+    asyncio.run(go())
+
+
+def test_theme_and_last_session_are_remembered_and_help_is_chinese(fresh, tmp_path):  # noqa: F811
+    path, _branch = fresh
+
+    async def first() -> None:
+        app = make_app(path, sessions_dir=tmp_path / "elsewhere")
+        async with app.run_test(size=(100, 32)) as pilot:
+            await wait_for(pilot, app, "BranchesScreen")
+            await pilot.press("ctrl+t")
+            await pilot.press("f1")
+            await wait_for(pilot, app, "HelpScreen")
+            console = Console(width=100, record=True, file=io.StringIO())
+            console.print(app.screen.body())
+            text = console.export_text()
+            assert "进入支部" in text and "Ctrl+Q" in text
+            await pilot.press("escape")
+            await pilot.press("ctrl+q")
+
+    async def second() -> None:
+        app = make_app(None, sessions_dir=tmp_path / "elsewhere")
+        async with app.run_test(size=(100, 32)) as pilot:
+            await wait_for(pilot, app, "SessionsScreen")
+            assert app.theme == "textual-light"
+            assert path.name in str(app.screen.query_one("#sessions-hint").render())
+            await pilot.press("l")
+            await wait_for(pilot, app, "BranchesScreen")
+            assert app.session.path.resolve() == path.resolve()
+            await pilot.press("ctrl+p")
+            await pilot.pause()
+            assert app.screen.query_one("CommandInput").placeholder.startswith("输入命令")
+
+    asyncio.run(first())
+    asyncio.run(second())

@@ -238,6 +238,30 @@ class BranchWorkbench:
             raise UserError("这条记录已不存在")
         return self.session.delete(record_id)
 
+    # --- the branch itself ----------------------------------------------------------------------
+
+    def rename(self, name: str, unit: str | None = None) -> Rec:
+        fields: dict[str, Any] = {"name": name}
+        if unit is not None:
+            fields["unit"] = unit
+        return self.session.update(Kind.BRANCH, self.branch, **fields)
+
+    def recorded(self) -> int:
+        """How many records (all inspectors') hang on this branch besides the branch itself."""
+        return sum(1 for r in self.session.records(self.branch) if r.kind is not Kind.BRANCH)
+
+    def delete_branch(self) -> Rec:
+        """Remove the branch from the visit; its records stay in the file (and come back with an undo)."""
+        return self.session.delete(self.branch)
+
+    # --- search -----------------------------------------------------------------------------------
+
+    def search_targets(self) -> list[tuple[str, str]]:
+        """(label, key) for every checklist item (``item:ID``) and every problem (``problem:ID``)."""
+        out = [(f"检查项 · {i.title}", f"item:{i.id}") for i in self.checklist.items()]
+        out += [(f"问题 · {p.data['text']}", f"problem:{p.id}") for p in self.records(Kind.PROBLEM)]
+        return out
+
     def undo(self) -> Rec | None:
         """Undo this session's last change (whatever branch it was on)."""
         return self.session.undo()

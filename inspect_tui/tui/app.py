@@ -65,6 +65,7 @@ from inspect_tui.core.records import Kind
 from inspect_tui.core.scoring import BranchResult
 from inspect_tui.crash import bug_message, debugging, explain, write_crash_report
 from inspect_tui.errors import EXIT_BUG, UserError, describe_os_error
+from inspect_tui.tui.settings import load_settings, save_settings
 from inspect_tui.tui.textual_adapter import ActionGate, action_state, binding_chain
 
 THEMES = ("textual-dark", "textual-light")
@@ -85,7 +86,8 @@ class InspectApp(ActionGate, App[int]):
     COMMAND_PALETTE_BINDING = "ctrl+p"
     BINDINGS = [
         Binding("ctrl+q", "quit", "退出", tooltip="保存当前输入并退出", priority=True, id="quit"),
-        Binding("ctrl+t", "toggle_theme", "主题", tooltip="切换浅色/深色主题", show=False, id="theme"),
+        Binding("ctrl+t", "toggle_theme", "主题", tooltip="切换浅色/深色主题（下次启动沿用）", show=False, id="theme"),
+        Binding("f1", "help", "帮助", tooltip="本屏幕的全部按键和用法说明", show=False, id="help"),
         Binding("ctrl+p", "command_palette", "命令", tooltip="打开命令面板：本屏幕的全部操作", show=False,
                 priority=True, id="palette"),
     ]
@@ -100,13 +102,15 @@ class InspectApp(ActionGate, App[int]):
         self.sessions_dir = Path(sessions_dir)
         self.exports_dir = Path(exports_dir)
         self.session: Any = None  # inspect_tui.store.session.Session once a session is open
-        self.theme = THEMES[0]
+        self.theme = load_settings().get("theme") if load_settings().get("theme") in self.available_themes \
+            else THEMES[0]
         self.save_count = 0  # number of durable saves this run (tests and the crash driver read it)
 
     # --- start-up and opening sessions ---------------------------------------------------------
 
     def on_mount(self) -> None:
         self._commit_on_signals()
+        self.theme_changed_signal.subscribe(self, lambda theme: save_settings(theme=theme.name))
         # With a session given, go straight to loading it; the sessions list is only built when the
         # inspector closes the session (two screens mounting at once trips Textual's Header).
         if self.session_path is not None:
@@ -169,6 +173,7 @@ class InspectApp(ActionGate, App[int]):
         self.session = session
         self.read_only = read_only
         self.session_path = session.path
+        save_settings(last_session=str(Path(session.path).resolve()))
         if read_only:
             self.notify(f"{session.path.name}：{read_only}。可以查看，不能修改。", title="只读", timeout=8)
         if isinstance(self.screen, _loading_type()):
@@ -274,6 +279,20 @@ class InspectApp(ActionGate, App[int]):
     def action_toggle_theme(self) -> None:
         self.theme = THEMES[1] if self.theme == THEMES[0] else THEMES[0]
 
+    def action_help(self) -> None:
+        from inspect_tui.tui import navigation
+
+        screen = self.screen
+        keys = [(self.get_key_display(b), b.description, b.tooltip, state is not None)
+                for _node, b, state in self._commands(screen)]
+        navigation.open_help(self, type(screen).__name__, keys)
+
+    def action_command_palette(self) -> None:
+        from textual.command import CommandPalette
+
+        if self.use_command_palette and not CommandPalette.is_open(self):
+            self.push_screen(CommandPalette(id="--command-palette", placeholder="输入命令名称搜索……"))
+
     async def action_quit(self) -> None:
         """Save what is typed, then quit; if a field refuses its text, ask before dropping it."""
         from inspect_tui.tui.screens.unsaved import UnsavedScreen
@@ -359,9 +378,9 @@ class InspectApp(ActionGate, App[int]):
         self._return_code = EXIT_BUG
         self.panic(bug_message(error, write_crash_report(error, ["in the app"])))
 
-    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        """The palette lists our own bindings along the focus chain — every action of this screen,
-        of the focused pane, and of the app — with their keys; unavailable ones say so."""
+    def _commands(self, screen: Screen) -> Iterable[tuple[Any, Binding, bool | None]]:
+        """Our own bindings along the focus chain — every action of this screen, of the focused
+        pane and of the app — with their state (None: unavailable now); hidden ones left out."""
         seen: set[tuple[int, str]] = set()
         for namespace, bindings in binding_chain(screen):
             ours = _own_actions(namespace)  # Textual's own bindings (cursor keys, copy …) are not commands
@@ -372,15 +391,18 @@ class InspectApp(ActionGate, App[int]):
                     continue
                 seen.add((id(namespace), b.action))
                 state = action_state(self, b.action, namespace)
-                if state is False:
-                    continue
-                help_text = f"{b.tooltip or b.description}（{self.get_key_display(b)}）"
-                if state is None:
-                    help_text = f"当前不可用 · {help_text}"
-                yield SystemCommand(b.description, help_text,
-                                    partial(self._run_binding, ActiveBinding(namespace, b, bool(state))))
+                if state is not False:
+                    yield namespace, b, state
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """The palette lists :meth:`_commands` with their keys; unavailable ones say so."""
+        for namespace, b, state in self._commands(screen):
+            help_text = f"{b.tooltip or b.description}（{self.get_key_display(b)}）"
+            if state is None:
+                help_text = f"当前不可用 · {help_text}"
+            yield SystemCommand(b.description, help_text,
+                                partial(self._run_binding, ActiveBinding(namespace, b, bool(state))))
         yield SystemCommand("更换主题", "从全部主题中选择", self.action_change_theme)
-        yield SystemCommand("按键帮助", "显示当前焦点控件的帮助和全部按键", self.action_show_help_panel)
 
     async def _run_binding(self, active: ActiveBinding) -> None:
         if not active.enabled:

@@ -66,7 +66,8 @@ def open_new_session(app: App[Any], on_close: Callable[[Any], None]) -> None:
     app.push_screen(NewSessionScreen(), on_close)
 
 
-def open_help(app: App[Any]) -> None:
+def open_help(app: App[Any], screen_name: str, keys: list[tuple[str, str, str, bool]]) -> None:
     from inspect_tui.tui.screens.help import HelpScreen
 
-    app.push_screen(HelpScreen())
+    if type(app.screen).__name__ != "HelpScreen":
+        app.push_screen(HelpScreen(screen_name, keys))

@@ -98,7 +98,13 @@ class EvaluatePane(StepPane):
     def select(self, item_id: str) -> None:
         """Highlight an item's row (search jumps here)."""
         table = self.query_one("#score-items", DataTable)
+        table.focus()
         table.move_cursor(row=table.get_row_index(item_id))
+
+    def select_feedback(self, record_id: str) -> None:
+        table = self.query_one("#feedback", DataTable)
+        table.focus()
+        table.move_cursor(row=table.get_row_index(record_id))
 
     def select_item(self, item_id: str) -> None:
         commit_all(self)

@@ -82,6 +82,7 @@ class ObservePane(StepPane):
     def select(self, item_id: str) -> None:
         """Highlight an item (search jumps here)."""
         ol = self.query_one(OptionList)
+        ol.focus()
         ol.highlighted = ol.get_option_index(item_id)
 
     @on(OptionList.OptionHighlighted)

@@ -25,6 +25,7 @@ from inspect_tui.errors import UserError
 from inspect_tui.tui import navigation
 from inspect_tui.tui.dialogs.confirm import ConfirmDialog
 from inspect_tui.tui.dialogs.feedback import FeedbackModal
+from inspect_tui.tui.dialogs.search import SearchDialog
 from inspect_tui.tui.format import fmt_rate, fmt_score
 from inspect_tui.tui.screens.base import BaseScreen
 from inspect_tui.tui.screens.branch.ask import AskPane
@@ -46,6 +47,7 @@ class BranchScreen(BaseScreen):
         *[Binding(str(n), f"goto('{s.value}')", f"转到{s.label}", show=False) for n, s in enumerate(STEPS, 1)],
         Binding("d", "toggle_done", "完成", tooltip="标记/取消本环节已完成（计入进度）", id="step-done"),
         Binding("ctrl+z", "undo", "撤销", tooltip="撤销本会话的上一次修改", show=False, id="undo"),
+        Binding("ctrl+f", "search", "查找", tooltip="查找检查项或问题并转到它", show=False, id="search"),
         # At 80 columns the footer cannot hold every key of the 看/查 panes; these stay in the
         # palette and the help (Esc is the universal "back", review is also on the branches list).
         Binding("v", "review", "审阅", tooltip="查看本支部的全部记录", show=False, id="review"),
@@ -172,6 +174,24 @@ class BranchScreen(BaseScreen):
         await self.recompose()  # every pane shows the stored values again
         self.changed()
         self.focus_pane()
+
+    def action_search(self) -> None:
+        self.app.push_screen(SearchDialog("查找检查项或问题", self.bench.search_targets()), self.go_to)
+
+    def go_to(self, target: str | None) -> None:
+        """Show a search result: an item in the 看/查 step that lists it (else 评), a problem in 评."""
+        if target is None:
+            return
+        kind, _, key = target.partition(":")
+        if kind == "item":
+            here = self.step if self.step in (Step.LOOK, Step.CHECK) else Step.LOOK
+            steps = [s for s in (here, Step.LOOK, Step.CHECK) if key in {i.id for i in self.bench.items(s)}]
+            self.step = steps[0] if steps else Step.EVALUATE
+            pane = self.pane()
+            self.call_after_refresh(pane.select, key)  # type: ignore[attr-defined]
+        else:
+            self.step = Step.EVALUATE
+            self.call_after_refresh(self.query_one(EvaluatePane).select_feedback, key)
 
     def action_review(self) -> None:
         commit_all(self)
