@@ -174,10 +174,11 @@ def test_photo_embedded_scaled_with_caption(docs):
     raw = path.read_bytes()  # image dictionaries are not compressed: read their sizes directly
     widths = [int(w) for w in re.findall(rb"/Subtype /Image.{0,200}?/Width (\d+)", raw, re.S)]
     widths += [int(w) for w in re.findall(rb"/Width (\d+).{0,200}?/Subtype /Image", raw, re.S)]
-    assert widths and max(widths) == 1400, widths  # the 3000 px photo was scaled down
+    assert widths and max(widths) == 1600, widths  # the 3000 px photo was scaled down
     text = pdf_text(path)
     assert "图1" in text and "活动室标识不醒目" in text
-    assert "照片文件缺失：evil.jpg" in text and "照片文件缺失：passwd" in text
+    assert "照片缺失/无法读取：evil.jpg" in text and "照片缺失/无法读取：passwd" in text
+    assert sorted(w.split("：")[1].split("（")[0] for w in report.warnings) == ["evil.jpg", "passwd"]
     assert [Path(p).name for p in report.fetched] == ["活动室-01.jpg"]
 
 

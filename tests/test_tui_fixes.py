@@ -261,3 +261,35 @@ def test_theme_and_last_session_are_remembered_and_help_is_chinese(fresh, tmp_pa
 
     asyncio.run(first())
     asyncio.run(second())
+
+
+def test_review_folds_identical_findings_of_several_inspectors(tmp_path):  # (item 9)
+    from inspect_tui.core.demo import generate
+    from inspect_tui.store.merge_files import merge_files
+    from inspect_tui.store.session_file import write_session
+
+    paths = []
+    for copy in generate(CL, branches=1, inspectors=3, seed=5):
+        s_path = tmp_path / f"{copy.meta.inspector}.jsonl"
+        write_session(s_path, copy.meta.model_dump(mode="json"), copy.records, [])
+        with Session.open(s_path, checklist=CL) as s:
+            b = s.branches()[0].id
+            s.save(Kind.HIGHLIGHT, {"branch": b, "text": "学习强国积分榜每周公示"})
+            s.save(Kind.PROBLEM, {"branch": b, "item": CL.items()[0].id, "text": "会议记录缺少签名 "})
+        paths.append(s_path)
+    merged = tmp_path / "merged.jsonl"
+    merge_files(paths, merged, checklists=[CL])
+
+    async def go() -> None:
+        app = make_app(merged, sessions_dir=tmp_path)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_for(pilot, app, "BranchesScreen")
+            await pilot.press("v")
+            await wait_for(pilot, app, "ReviewScreen")
+            console = Console(width=120, record=True, file=io.StringIO())
+            console.print(app.screen.build())
+            text = console.export_text()
+            assert text.count("学习强国积分榜每周公示") == 1 and text.count("会议记录缺少签名") == 1
+            assert "3 位观摩员" in text
+
+    asyncio.run(go())

@@ -11,7 +11,7 @@ from inspect_tui.core.labels import FEEDBACK_KINDS, field_key, status_label
 from inspect_tui.core.records import Kind, new_id, observation_id
 from inspect_tui.core.steps import Step
 from inspect_tui.core.versions import make_version
-from inspect_tui.core.workbench import BranchWorkbench, parse_score, split_paths
+from inspect_tui.core.workbench import BranchWorkbench, parse_score
 from inspect_tui.errors import UserError
 from inspect_tui.store.session import Session, new_session
 
@@ -51,13 +51,19 @@ def test_promote_and_orphaned_problem(bench):
 
 
 def test_attachment_rule(bench, tmp_path, monkeypatch):
+    from PIL import Image
+
     monkeypatch.chdir(tmp_path)
-    Path("a.jpg").write_bytes(b"x")
-    assert split_paths(" a.jpg；b.jpg ;") == ["a.jpg", "b.jpg"]
-    with pytest.raises(UserError, match="b.jpg"):
-        bench.attach("i1", Step.LOOK, "a.jpg; b.jpg")
-    rec = bench.attach("i1", Step.LOOK, "a.jpg")
-    assert rec.data["files"] == [str((tmp_path / "a.jpg").resolve())]
+    Image.new("RGB", (4, 4), "red").save("a.png")
+    Path("b.jpg").write_bytes(b"not a photo")
+    with pytest.raises(UserError, match="照片未保存"):
+        bench.attach("i1", Step.LOOK, "a.png; b.jpg")
+    with pytest.raises(UserError):
+        bench.attach("i1", Step.LOOK, "a.png；missing.jpg")
+    assert bench.observation("i1", Step.LOOK) is None  # nothing saved unless every file is good
+    rec = bench.attach("i1", Step.LOOK, " a.png ；")
+    [ref] = rec.data["files"]
+    assert "/" not in ref and ref != "a.png"  # a reference into the session's evidence store
 
 
 def test_interview_question_id_kept_only_for_the_checklist_question(bench):

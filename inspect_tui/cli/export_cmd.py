@@ -76,6 +76,8 @@ def cmd_export(args: argparse.Namespace) -> int:
             print(r.path)
     for r in summary.skipped:
         print(f"跳过 {r.branch_name}：{r.note}", file=sys.stderr)
+    for w in summary.warnings:
+        print(f"inspect-tui: 警告：{w}", file=sys.stderr)
     for r in summary.errors:
         print(f"inspect-tui: {r.branch_name}（{r.kind}）导出失败：{r.error}", file=sys.stderr)
     print(f"共导出 {len(summary.files)} 个文件，用时 {summary.seconds:.1f} 秒（{summary.workers} 个进程）。",

@@ -7,6 +7,7 @@ from datetime import date
 from pathlib import Path
 
 from inspect_tui.core.check import check_content
+from inspect_tui.core.format import fmt_rate, fmt_score
 from inspect_tui.core.meta import SessionMeta
 from inspect_tui.core.plan import PlannedBranch, load_plan
 from inspect_tui.core.scoring import summarise
@@ -103,13 +104,13 @@ def cmd_show(args: argparse.Namespace) -> int:
         results = [s.result(b.id) for b in s.branches()]
         for r in results:
             steps = "".join(st.label if done else "·" for st, done in r.steps_done.items())
-            aware = f"{r.awareness:.0%}" if r.awareness is not None else "—"
             unsettled = f"  未定 {len(r.unsettled)}" if r.unsettled else ""
-            print(f"  {steps}  {r.total:6.1f}/{r.full_marks:g} {r.rating.label:<4} 问题 {r.problems:>2}  "
-                  f"知晓率 {aware:>4}  {r.name}{unsettled}")
+            score = f"{fmt_score(r.total)}/{fmt_score(r.full_marks)}"
+            print(f"  {steps}  {score:>10} {r.rating.label:<4} 问题 {r.problems:>2}  "
+                  f"知晓率 {fmt_rate(r.awareness):>6}  {r.name}{unsettled}")
         summary = summarise(results)
         if summary.pass_rate is not None:
-            print(f"共 {len(results)} 个支部：达标率 {summary.pass_rate:.0%}，优秀率 {summary.excellence_rate:.0%}；"
+            print(f"共 {len(results)} 个支部：达标率 {fmt_rate(summary.pass_rate)}，优秀率 {fmt_rate(summary.excellence_rate)}；"
                   f"排名：{' > '.join(r.name for r in summary.ranking[:5])}{' …' if len(results) > 5 else ''}")
     return 0
 

@@ -12,7 +12,6 @@ session (durably, validated) and raise ``UserError`` with the reason when a valu
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from inspect_tui.core.checklist import Item, Question
@@ -27,11 +26,6 @@ if TYPE_CHECKING:
     from inspect_tui.store.session import Session
 
 SHORTFALL = ("partly", "not")
-
-
-def split_paths(text: str) -> list[str]:
-    """Paths typed into one field, separated by ``;`` (or the full-width ``；``)."""
-    return [p.strip() for p in text.replace("；", ";").split(";") if p.strip()]
 
 
 def parse_score(text: str) -> float | None:
@@ -155,13 +149,12 @@ class BranchWorkbench:
         return None if self.status(item, step) in SHORTFALL else self.promoted_from(item, step)
 
     def attach(self, item: str, step: Step, text: str) -> Rec:
-        """Photos and scans for an observation: each path must name an existing file; they are stored
-        absolute so the export and the review find them whatever folder the app was started in."""
-        paths = split_paths(text)
-        missing = [p for p in paths if not Path(p).expanduser().is_file()]
-        if missing:
-            raise UserError("找不到文件：" + "、".join(missing))
-        return self.observe(item, step, files=[str(Path(p).expanduser().resolve()) for p in paths])
+        """Photos and scans for an observation: each file is copied into the session's evidence
+        store (``store.evidence``), which refuses what is missing or not an image; the observation
+        keeps the store's references, so the photos travel with the session."""
+        from inspect_tui.store.evidence import store_files
+
+        return self.observe(item, step, files=store_files(self.session.path, text))
 
     def can_promote(self, item: str, step: Step) -> bool:
         return self.session.promotable(self.observation(item, step))

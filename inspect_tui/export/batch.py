@@ -62,6 +62,7 @@ class ExportResult:
     seconds: float = 0.0
     error: str | None = None
     note: str | None = None  # e.g. "no problems: no notice"
+    warnings: list[str] = field(default_factory=list)  # exported, but e.g. a photo could not be printed
 
     @property
     def ok(self) -> bool:
@@ -82,6 +83,11 @@ class ExportSummary:
     @property
     def errors(self) -> list[ExportResult]:
         return [r for r in self.results if r.error]
+
+    @property
+    def warnings(self) -> list[str]:
+        """Each warning of each exported document, prefixed with its branch."""
+        return [f"{r.branch_name}：{w}" for r in self.results for w in r.warnings]
 
 
 Progress = Callable[[int, int, ExportResult], None]
@@ -165,21 +171,23 @@ def _write_atomic(target: Path, data: bytes) -> None:
 def render_task(task: ExportTask, output_dir: str, template_dir: str | None = None,
                 family: str | None = None, key: bytes | None = None) -> ExportResult:
     """Render one document and write it; errors become the result's message, never an exception."""
-    from inspect_tui.export.render import render_feedback, render_notice
+    from inspect_tui.export.render import RenderReport, render_feedback, render_notice
 
     template_dir = template_dir if template_dir is not None else _WORKER.get("template_dir")
     family = family or _WORKER.get("family")
     key = key or _WORKER.get("key")
     result = ExportResult(task.kind, task.branch_id, task.branch_name)
     t0 = time.perf_counter()
+    report = RenderReport()
     try:
         if task.kind == FEEDBACK:
-            pdf = render_feedback(task.vm, template_dir=template_dir, font_family=family)
+            pdf = render_feedback(task.vm, template_dir=template_dir, font_family=family, report=report)
         else:
-            pdf = render_notice(task.vm, template_dir=template_dir, font_family=family, key=key)
+            pdf = render_notice(task.vm, template_dir=template_dir, font_family=family, key=key, report=report)
         target = Path(output_dir) / task.filename
         _write_atomic(target, pdf)
         result.path = str(target)
+        result.warnings = report.warnings
     except UserError as exc:
         result.error = exc.render()
     except OSError as exc:

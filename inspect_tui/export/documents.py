@@ -15,23 +15,23 @@ follow-up visit can load it from the PDF alone.
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from inspect_tui.core.checklist import Checklist
+from inspect_tui.core.folding import Folded, fold, normalise
 from inspect_tui.core.format import fmt_rate, fmt_score
 from inspect_tui.core.index import Rec
 from inspect_tui.core.records import Kind
 from inspect_tui.core.scoring import BranchResult
 from inspect_tui.core.steps import Step
 from inspect_tui.core.versions import canonical
+from inspect_tui.store import evidence
 
 NOTICE_FORMAT = "inspect-tui/rectification-notice"
 NOTICE_FORMAT_VERSION = 1
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff"}
 
 FEEDBACK = "feedback"
 NOTICE = "notice"
@@ -46,17 +46,12 @@ def cn_date(d: date | str | None) -> str:
     return f"{d.year}年{d.month}月{d.day}日"
 
 
-def _norm(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip()
-
-
 def _unique(texts: list[str]) -> list[str]:
-    """Texts in first-seen order without repeats (several inspectors often record the same finding)."""
+    """Texts in first-seen order without repeats, compared as findings are (``core.folding``)."""
     seen: dict[str, str] = {}
     for t in texts:
-        n = _norm(t)
-        if n and n not in seen:
-            seen[n] = t.strip()
+        if t.strip():
+            seen.setdefault(normalise(t), t.strip())
     return list(seen.values())
 
 
@@ -90,6 +85,12 @@ def _sorted_by_item(checklist: Checklist, recs: list[Rec]) -> list[Rec]:
     return sorted(recs, key=lambda r: (order.get(r.data.get("item") or "", 10**6), r.at, r.id))
 
 
+def _folded_by_item(checklist: Checklist, records: list[Rec], kind: Kind) -> list[Folded]:
+    """The branch's findings of ``kind``, identical ones folded (one number everywhere), in checklist order."""
+    order = {it.id: n for n, it in enumerate(checklist.items())}
+    return sorted(fold(records, (kind,)), key=lambda f: (order.get(f.item or "", 10**6), f.at, f.record_ids[0]))
+
+
 def _item_title(checklist: Checklist, item_id: str | None) -> tuple[str, str]:
     if not item_id:
         return "其他方面", ""
@@ -98,16 +99,6 @@ def _item_title(checklist: Checklist, item_id: str | None) -> tuple[str, str]:
     except KeyError:
         return f"检查项 {item_id}", ""
     return item.title, checklist.area_of(item_id).title
-
-
-def resolve_attachment(session_path: Path, name: str) -> Path:
-    """Attached files are stored as typed: absolute, or relative — to the session file's folder
-    (the portable choice: the folder travels with the session), else to the current folder."""
-    p = Path(name).expanduser()
-    if p.is_absolute():
-        return p.resolve()
-    beside = (session_path.parent / p).resolve()
-    return beside if beside.exists() or not p.resolve().exists() else p.resolve()
 
 
 def build_feedback(*, meta: Any, checklist: Checklist, branch: Rec, records: list[Rec], result: BranchResult,
@@ -125,14 +116,12 @@ def build_feedback(*, meta: Any, checklist: Checklist, branch: Rec, records: lis
 
     # Findings: one numbered entry per checklist item with problems or suggestions, in checklist order.
     groups: dict[str | None, dict[str, list[str]]] = {}
-    for r in _sorted_by_item(checklist, by_kind.get(Kind.PROBLEM, [])):
-        g = groups.setdefault(r.data.get("item"), {"found": [], "evidence": [], "suggest": []})
-        g["found"].append(r.data["text"])
-        if r.data.get("evidence"):
-            g["evidence"].append(r.data["evidence"])
-    for r in _sorted_by_item(checklist, by_kind.get(Kind.SUGGESTION, [])):
-        groups.setdefault(r.data.get("item"), {"found": [], "evidence": [], "suggest": []})["suggest"].append(
-            r.data["text"])
+    for f in _folded_by_item(checklist, records, Kind.PROBLEM):
+        g = groups.setdefault(f.item, {"found": [], "evidence": [], "suggest": []})
+        g["found"].append(f.text)
+        g["evidence"] += f.evidence
+    for f in _folded_by_item(checklist, records, Kind.SUGGESTION):
+        groups.setdefault(f.item, {"found": [], "evidence": [], "suggest": []})["suggest"].append(f.text)
     order = {it.id: n for n, it in enumerate(checklist.items())}
     findings = []
     for n, (item_id, g) in enumerate(sorted(groups.items(), key=lambda kv: order.get(kv[0] or "", 10**6)), 1):
@@ -140,7 +129,7 @@ def build_feedback(*, meta: Any, checklist: Checklist, branch: Rec, records: lis
         ir = next((i for i in result.items if i.item.id == item_id), None)
         findings.append({
             "no": n, "item_id": item_id or "", "title": title, "area": area,
-            "found": _unique(g["found"]), "evidence": _unique(g["evidence"]), "suggestions": _unique(g["suggest"]),
+            "found": g["found"], "evidence": _unique(g["evidence"]), "suggestions": g["suggest"],
             "score": f"{fmt_score(ir.value)} / {fmt_score(ir.item.full_marks)}" if ir else "",
             "unsettled": item_id in unsettled_ids,
         })
@@ -152,23 +141,20 @@ def build_feedback(*, meta: Any, checklist: Checklist, branch: Rec, records: lis
                                         for (a, st), s in sorted(i.statuses.items(), key=lambda kv: kv[0]))}
                  for i in result.unsettled]
 
-    highlights = []
-    for r in _sorted_by_item(checklist, by_kind.get(Kind.HIGHLIGHT, [])):
-        title = _item_title(checklist, r.data.get("item"))[0] if r.data.get("item") else ""
-        highlights.append({"text": r.data["text"], "item": title})
-    highlights = list({_norm(h["text"]): h for h in highlights}.values())
+    highlights = [{"text": f.text, "item": _item_title(checklist, f.item)[0] if f.item else ""}
+                  for f in _folded_by_item(checklist, records, Kind.HIGHLIGHT)]
 
     photos, allowed = [], []
     for r in _sorted_by_item(checklist, by_kind.get(Kind.OBSERVATION, [])):
         for name in r.data.get("files") or ():
-            path = resolve_attachment(session_path, name)
+            path = evidence.locate(session_path, name)
             title = _item_title(checklist, r.data.get("item"))[0]
             step = Step(r.data["step"]).label if r.data.get("step") else ""
             caption = f"{title}（{step}）" + (f"：{r.data['note']}" if r.data.get("note") else "")
-            ok = path.suffix.lower() in IMAGE_SUFFIXES and path.is_file()
-            photos.append({"no": len(photos) + 1, "url": path.as_uri() if ok else "", "caption": caption,
-                           "file": Path(name).name, "missing": not ok})
-            if ok:
+            photos.append({"no": len(photos) + 1, "url": path.as_uri() if path else "", "caption": caption,
+                           "file": evidence.display_name(name), "path": str(path) if path else "",
+                           "missing": path is None, "reason": "" if path else "文件不在本机"})
+            if path:
                 allowed.append(str(path))
 
     inspectors = [a for a in result.authors if a in meta.inspectors] or list(meta.inspectors)
@@ -181,6 +167,7 @@ def build_feedback(*, meta: Any, checklist: Checklist, branch: Rec, records: lis
         "areas": areas, "total": fmt_score(result.total), "full_marks": fmt_score(result.full_marks),
         "rating": result.rating.label, "rating_level": result.rating.level.value,
         "awareness": f"{fmt_rate(awareness)}（{result.adequate}/{result.asked}）" if awareness is not None else "未访谈",
+        "problem_count": result.problems,
         "findings": findings, "highlights": highlights, "unsettled": unsettled, "photos": photos,
         "scored_items": result.scored_items, "item_count": len(result.items),
     }
@@ -212,8 +199,8 @@ def build_notice(*, meta: Any, checklist: Checklist, branch: Rec, records: list[
     def group(item_id: str | None) -> dict[str, list]:
         return groups.setdefault(item_id, {"problems": [], "reqs": [], "deadlines": [], "resp": []})
 
-    for r in _sorted_by_item(checklist, list(problems.values())):
-        group(r.data.get("item"))["problems"].append(r.data["text"])
+    for f in _folded_by_item(checklist, records, Kind.PROBLEM):
+        group(f.item)["problems"].append(f.text)
     for r in _sorted_by_item(checklist, rects):
         g = group(r.data.get("item"))
         g["reqs"].append(r.data["requirement"])

@@ -7,7 +7,9 @@
   it finds in the HTML. Ours serves ``data:`` URLs (the QR code), the files of the template folders
   (an organisation's letterhead image) and the photos attached to *this* document — resolved, then
   looked up in an explicit set, so ``..`` and symlinks cannot escape it. Everything else is refused
-  and recorded in ``RenderReport.refused``. Photos are scaled down with Pillow as they are fetched.
+  and recorded in ``RenderReport.refused``. Photos are never read by WeasyPrint: each is prepared
+  first (``export.photos``: scaled, upright, re-encoded, EXIF-free) and served from memory; one that
+  cannot be read is printed as a visible "missing" box and named in ``RenderReport.warnings``.
 * **No empty boxes.** WeasyPrint logs ``.notdef glyph rendered`` and carries on when a character is
   missing from every font; we turn that warning into an error naming the characters.
 * **Overridable templates.** Templates are looked up first in the organisation's folder (if given),
@@ -18,10 +20,10 @@
 from __future__ import annotations
 
 import functools
-import io
 import json
 import logging
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -35,11 +37,11 @@ from jinja2.sandbox import SandboxedEnvironment
 from inspect_tui.errors import UserError
 from inspect_tui.export.documents import FeedbackVM, NoticeVM, notice_hash
 from inspect_tui.export.embed import ATTACHMENT_NAME
+from inspect_tui.export.photos import photo_for_print
 from inspect_tui.export.qr import QRPayload, qr_png_data_uri
+from inspect_tui.store.evidence import NotAnImage
 
 PACKAGE_TEMPLATES = Path(__file__).resolve().parent / "templates"
-PHOTO_MAX_PX = 1400
-PHOTO_JPEG_QUALITY = 82
 
 
 class RenderError(UserError):
@@ -50,6 +52,7 @@ class RenderError(UserError):
 class RenderReport:
     refused: list[str] = field(default_factory=list)  # URLs the fetcher would not serve
     fetched: list[str] = field(default_factory=list)  # local files actually read
+    warnings: list[str] = field(default_factory=list)  # for the user: e.g. a photo that could not be printed
 
 
 def template_dirs(override: str | Path | None) -> list[Path]:
@@ -93,25 +96,12 @@ def _path_of(url: str) -> Path:
     return Path(url2pathname(parts.path)).resolve()  # url2pathname also percent-decodes
 
 
-@functools.lru_cache(maxsize=64)
-def _scaled_photo(path: str, mtime: float) -> bytes:
-    from PIL import Image, ImageOps
-
-    with Image.open(path) as im:
-        im = ImageOps.exif_transpose(im)
-        im.thumbnail((PHOTO_MAX_PX, PHOTO_MAX_PX))
-        if im.mode not in ("RGB", "L"):
-            im = im.convert("RGB")
-        buf = io.BytesIO()
-        im.save(buf, "JPEG", quality=PHOTO_JPEG_QUALITY, optimize=True)
-        return buf.getvalue()
-
-
-def make_fetcher(photos: list[str] | tuple[str, ...], dirs: list[Path], report: RenderReport):
-    """A WeasyPrint URL fetcher that serves only data: URLs, template files and the given photos."""
+def make_fetcher(photos: Mapping[str, bytes], dirs: list[Path], report: RenderReport):
+    """A WeasyPrint URL fetcher that serves only data: URLs, template files and the given photos
+    (resolved path → the prepared JPEG, see ``print_photos``)."""
     from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-    allowed_photos = {str(Path(p).resolve()) for p in photos}
+    allowed_photos = {str(Path(p).resolve()): body for p, body in photos.items()}
     roots = [d.resolve() for d in dirs]
 
     class RestrictedFetcher(URLFetcher):
@@ -127,10 +117,12 @@ def make_fetcher(photos: list[str] | tuple[str, ...], dirs: list[Path], report: 
                     path = _path_of(url)
                 except (ValueError, OSError):
                     path = None
-                if path is not None and str(path) in allowed_photos and path.is_file():
+                if path is not None and str(path) in allowed_photos:
                     report.fetched.append(str(path))
-                    body = _scaled_photo(str(path), path.stat().st_mtime)
-                    return URLFetcherResponse(url, body, {"Content-Type": "image/jpeg"})
+                    # Not a file: URL in the response, or WeasyPrint would embed the file it names
+                    # (LazyLocalImage) instead of these prepared bytes.
+                    return URLFetcherResponse("inspect-tui:photo", allowed_photos[str(path)],
+                                              {"Content-Type": "image/jpeg"})
                 if path is not None and path.is_file() and any(path.is_relative_to(r) for r in roots) \
                         and path.suffix.lower() in (".css", ".png", ".jpg", ".jpeg", ".svg", ".gif", ".webp"):
                     report.fetched.append(str(path))
@@ -166,7 +158,7 @@ def _font_stylesheet(family: str) -> Any:
     return CSS(string=f'html {{ font-family: "{safe}", "Noto Serif CJK SC", "Noto Sans CJK SC", serif; }}')
 
 
-def write_pdf(html: str, *, photos: list[str] | tuple[str, ...] = (), template_dir: str | Path | None = None,
+def write_pdf(html: str, *, photos: Mapping[str, bytes] | None = None, template_dir: str | Path | None = None,
               attachments: list[tuple[str, bytes, str]] = (), pdf_variant: str | None = None,
               font_family: str | None = None, report: RenderReport | None = None) -> bytes:
     """Render HTML to PDF bytes with the restricted fetcher; missing glyphs raise ``RenderError``."""
@@ -177,7 +169,7 @@ def write_pdf(html: str, *, photos: list[str] | tuple[str, ...] = (), template_d
 
     report = report if report is not None else RenderReport()
     dirs = template_dirs(template_dir)
-    fetcher = make_fetcher(photos, dirs, report)
+    fetcher = make_fetcher(photos or {}, dirs, report)
     capture = _Capture()
     logger = logging.getLogger("weasyprint")
     with _render_lock:
@@ -200,11 +192,34 @@ def write_pdf(html: str, *, photos: list[str] | tuple[str, ...] = (), template_d
     return pdf
 
 
+def print_photos(vm: FeedbackVM, report: RenderReport) -> tuple[list[dict[str, Any]], dict[str, bytes]]:
+    """The feedback's photo entries with each one prepared for print (path → JPEG); one that is
+    missing or cannot be read is marked ``missing`` with the reason and reported as a warning."""
+    allowed = {str(Path(p).resolve()) for p in vm.attachments}
+    entries, served = [], {}
+    for photo in vm.context.get("photos", ()):
+        p = dict(photo)
+        path = str(Path(p["path"]).resolve()) if p.get("path") else ""
+        if path and path in allowed:
+            try:
+                served[path] = photo_for_print(path)
+            except NotAnImage as exc:
+                p.update(missing=True, reason=str(exc))
+        else:
+            p["missing"] = True
+        if p["missing"]:
+            p["url"] = ""
+            report.warnings.append(f"照片缺失/无法读取：{p['file']}（{p.get('reason') or '文件不在本机'}）")
+        entries.append(p)
+    return entries, served
+
+
 def render_feedback(vm: FeedbackVM, *, template_dir: str | Path | None = None, font_family: str | None = None,
                     report: RenderReport | None = None) -> bytes:
-    html = render_html("feedback.html", vm.context, template_dir)
-    return write_pdf(html, photos=vm.attachments, template_dir=template_dir, font_family=font_family,
-                     report=report)
+    report = report if report is not None else RenderReport()
+    photos, served = print_photos(vm, report)
+    html = render_html("feedback.html", {**vm.context, "photos": photos}, template_dir)
+    return write_pdf(html, photos=served, template_dir=template_dir, font_family=font_family, report=report)
 
 
 def notice_json(data: dict[str, Any]) -> bytes:

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 
 from inspect_tui.core.checklist import Checklist
 from inspect_tui.core.checklist_load import load_checklist, resolve_checklist
+from inspect_tui.core.format import fmt_score
 from inspect_tui.core.index import Rec, RecordIndex
 from inspect_tui.core.meta import ChecklistRef, SessionMeta, refuse_control_chars
 from inspect_tui.core.plan import PlannedBranch
@@ -174,7 +175,7 @@ class Session:
             raise UserError(f"检查清单中没有条目 {item_id}") from None
         score = data.get("score")
         if kind in (Kind.SCORE, Kind.VERDICT) and score is not None and score > item.full_marks:
-            raise UserError(f"评分 {score:g} 超过“{item.title}”的满分 {item.full_marks:g}")
+            raise UserError(f"评分 {fmt_score(score)} 超过“{item.title}”的满分 {fmt_score(item.full_marks)}")
 
     def update(self, kind: Kind, record_id: str, **fields: Any) -> Rec:
         """Change some fields of a record (creating it from ``fields`` when it does not exist)."""
@@ -223,7 +224,8 @@ class Session:
             raise UserError("只有判定为“部分符合”或“不符合”、且尚未提出问题的观察才能提为问题")
         item = self.checklist.item(obs.data["item"])
         step = Step(obs.data["step"])
-        evidence = obs.data.get("evidence") or "; ".join(obs.data.get("files", ())) or f"{step.label}：{item.title}"
+        photos = len(obs.data.get("files", ()))
+        evidence = obs.data.get("evidence") or (f"现场照片 {photos} 张" if photos else f"{step.label}：{item.title}")
         return self.save(Kind.PROBLEM, {"branch": obs.branch, "item": item.id,
                                         "text": obs.data.get("note") or item.problems[0],
                                         "evidence": evidence, "source": obs.id})

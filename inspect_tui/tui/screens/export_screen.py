@@ -159,7 +159,8 @@ class ExportScreen(BaseScreen):
             table.add_row(result.branch_name, KIND_NAMES.get(result.kind, result.kind), "失败：" + result.error)
         else:
             self.files.append(result.path)
-            table.add_row(result.branch_name, Path(result.path).name, "完成")
+            table.add_row(result.branch_name, Path(result.path).name,
+                          "完成；" + "；".join(result.warnings) if result.warnings else "完成")
         self._message(f"已完成 {done} / {total}")
 
     def _message(self, text: str, *, error: bool = False) -> None:
@@ -191,7 +192,9 @@ class ExportScreen(BaseScreen):
             text = f"导出完成：{len(summary.files)} 个文件，用时 {summary.seconds:.1f} 秒，保存在 {self.output_dir}"
             if summary.errors:
                 text += f"；{len(summary.errors)} 个失败（见列表）"
-            self._message(text, error=bool(summary.errors))
+            if summary.warnings:
+                text += "\n警告：" + "\n".join(summary.warnings)
+            self._message(text, error=bool(summary.errors or summary.warnings))
             self.query_one("#export-start", Button).disabled = False
         elif event.state is WorkerState.ERROR:
             self._message(_error_text(worker.error), error=True)

@@ -16,6 +16,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from inspect_tui.core.folding import Folded, fold
 from inspect_tui.core.labels import KIND_LABELS, STATUS_STYLE, adequate_label, status_label
 from inspect_tui.core.records import Kind
 from inspect_tui.core.steps import Step
@@ -73,6 +74,11 @@ class ReviewScreen(BaseScreen):
             areas.add_row(a.area.title, fmt_score(a.score), fmt_score(a.full_marks))
         parts.append(areas)
 
+        def who(f: Folded) -> Text:
+            """Several inspectors' identical findings are one entry; it says whose they are."""
+            return Text(f"（{len(f.authors)} 位观摩员：{'、'.join(f.authors)}）", style="dim") \
+                if len(f.authors) > 1 else Text()
+
         def numbered(head: str, recs: list, line) -> None:
             parts.append(heading(head))
             if not recs:
@@ -80,12 +86,13 @@ class ReviewScreen(BaseScreen):
             for n, rec in enumerate(recs, 1):
                 parts.append(Text(f"{n}. ") + line(rec))
 
-        numbered(f"二、{KIND_LABELS[Kind.HIGHLIGHT]}", self.mine(Kind.HIGHLIGHT), lambda h: Text(h.data["text"]))
-        numbered(f"三、{KIND_LABELS[Kind.PROBLEM]}", self.mine(Kind.PROBLEM), lambda p: Text.assemble(
-            (f"【{title(p.data.get('item'))}】", "bold"), p.data["text"],
-            (f"\n   证据：{p.data['evidence']}" if p.data.get("evidence") else "", "dim")))
-        numbered(f"四、{KIND_LABELS[Kind.SUGGESTION]}", self.mine(Kind.SUGGESTION), lambda s: Text.assemble(
-            (f"【{title(s.data.get('item'))}】", "bold"), s.data["text"]))
+        numbered(f"二、{KIND_LABELS[Kind.HIGHLIGHT]}", fold(self.mine(Kind.HIGHLIGHT)),
+                 lambda h: Text(h.text) + who(h))
+        numbered(f"三、{KIND_LABELS[Kind.PROBLEM]}", fold(self.mine(Kind.PROBLEM)), lambda p: Text.assemble(
+            (f"【{title(p.item)}】", "bold"), p.text, who(p),
+            (f"\n   证据：{'；'.join(p.evidence)}" if p.evidence else "", "dim")))
+        numbered(f"四、{KIND_LABELS[Kind.SUGGESTION]}", fold(self.mine(Kind.SUGGESTION)), lambda s: Text.assemble(
+            (f"【{title(s.item)}】", "bold"), s.text, who(s)))
         numbered(f"五、{KIND_LABELS[Kind.RECTIFICATION]}", self.mine(Kind.RECTIFICATION), lambda z: Text.assemble(
             (f"【{title(z.data.get('item'))}】", "bold"), z.data["requirement"],
             (f"\n   时限：{z.data.get('deadline') or '未定'}  责任人：{z.data.get('responsible') or '未定'}", "dim")))
