@@ -81,7 +81,7 @@ class ExportScreen(BaseScreen):
                 yield Button("开始导出 (E)", id="export-start", variant="primary", disabled=True)
             with Vertical(id="export-right"):
                 yield Label(f"输出到：{self.output_dir}", id="export-output")
-                yield ProgressBar(id="export-progress", show_eta=False)
+                yield ProgressBar(total=100, id="export-progress", show_eta=False)  # empty, not animated, until E
                 yield Static("正在读取会话…", id="export-message")
                 yield DataTable(id="export-results", cursor_type="row", zebra_stripes=True)
         yield from self.footer()

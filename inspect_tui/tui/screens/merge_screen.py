@@ -128,15 +128,11 @@ def describe_files(folder: Path, output: Path, group: str | None) -> list[Candid
         if meta is None:
             listed.append(Candidate(p, f"{p.name}（无法读取：{_cut(error, 40)}）", False))
             continue
-        who = f"{meta.get('inspector', '?')} · {meta.get('group', '?')} · {meta.get('date', '')} · {p.name}"
-        if p.resolve() == out:
-            listed.append(Candidate(p, f"{who}（本次输出文件）", False))
-        elif meta.get("role") == "leader":
-            listed.append(Candidate(p, f"{who}（合并结果）", False))
-        elif meta.get("group") != group:
-            listed.append(Candidate(p, f"{who}（其他小组）", False))
-        else:
-            listed.append(Candidate(p, who, True))
+        reason = ("本次输出文件" if p.resolve() == out else "合并结果" if meta.get("role") == "leader"
+                  else "其他小组" if meta.get("group") != group else "")
+        label = (f"{meta.get('inspector', '?')}{f'（{reason}）' if reason else ''} · {meta.get('group', '?')}"
+                 f" · {meta.get('date', '')} · {p.name}")  # who first: a narrow list still shows it
+        listed.append(Candidate(p, label, not reason))
     return listed
 
 
@@ -338,13 +334,13 @@ class MergeScreen(BaseScreen):
         table.clear(columns=True)
         # The branch and item first (cut to fit), then the inspectors' values side by side.
         table.add_columns("支部", "项目", "方面", *[f"{n}. {name}" for n, name in enumerate(names, 1)])
-        note_len = max(4, 24 // max(len(names), 1))
+        note_len = max(2, 12 // max(len(names), 1))  # every inspector's column fits 80 columns
         for d in found:
             cells = []
             for name in names:
                 o = d.opinion_of(name)
                 cells.append("—" if o is None else o.label + (f"：{_cut(o.note, note_len)}" if o.note else ""))
-            table.add_row(_cut(d.branch_name, 10), _cut(d.item_title, 10), d.field_label, *cells)
+            table.add_row(_cut(d.branch_name, 7), _cut(d.item_title, 8), d.field_label, *cells)
         table.border_title = f"待裁定的分歧 {len(found)} 处（数字键 采纳该观摩员的值，v 看全文并输入裁定值）"
         if found:
             table.move_cursor(row=min(max(row, 0), len(found) - 1))
