@@ -12,7 +12,7 @@ import contextlib
 import functools
 import uuid
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -55,20 +55,29 @@ def open_checklist(name_or_path: str | Path | None) -> Checklist:
 
 
 def checklist_for(path: Path | str, meta: SessionMeta, checklist: Checklist | None = None) -> Checklist:
-    """The checklist a session was made with: the one given, a shipped one with the same id, version
-    and content, or else the copy embedded in the session. A different version is refused."""
+    """The checklist a session was made with: the one given, else the copy embedded in the session,
+    else a shipped one with the same id, version and content. A different version is refused.
+
+    The embedded copy is tried before the shipped YAML: it is the same content (its hash is checked)
+    and validating a dict costs milliseconds where parsing the YAML cost most of opening a session."""
     ref = meta.checklist
-    candidates: list[Checklist] = [checklist] if checklist else []
-    if not candidates:
-        with contextlib.suppress(UserError, OSError):
-            candidates.append(open_checklist(ref.id))
+
+    def candidates() -> Iterator[Checklist]:
+        if checklist is not None:
+            yield checklist
+            return
         if meta.checklist_content is not None:
             with contextlib.suppress(ValidationError):
-                candidates.append(Checklist.model_validate(meta.checklist_content))
-    for cl in candidates:
+                yield Checklist.model_validate(meta.checklist_content)
+        with contextlib.suppress(UserError, OSError):
+            yield open_checklist(ref.id)
+
+    tried: list[Checklist] = []
+    for cl in candidates():
         if cl.id == ref.id and cl.version == ref.version and cl.content_hash() == ref.hash:
             return cl
-    have = "、".join(f"{c.id} {c.version}（{c.content_hash()}）" for c in candidates) or "无"
+        tried.append(cl)
+    have = "、".join(f"{c.id} {c.version}（{c.content_hash()}）" for c in tried) or "无"
     raise file_error(path, f"会话使用检查清单 {ref.id} {ref.version}（{ref.hash}），但找到的是：{have}",
                      hint="请用 --checklist 指定创建该会话时使用的清单文件。")
 
