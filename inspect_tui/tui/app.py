@@ -1,9 +1,11 @@
 """The Textual app: one factory (``make_app``) for the console script, the tests and the benchmark.
 
-The app owns the open :class:`~inspect_tui.store.session.Session` and is the only place the UI
-writes through: :meth:`InspectApp.save` validates and durably appends via the session (≈0.5 ms, so
-it runs on the UI thread and is measured in ``bench/tui_bench.py``), refreshes every status line,
-and turns a refused value (``UserError``) into a notification instead of a traceback. Opening a
+The app owns the open :class:`~inspect_tui.store.session.Session`. Screens change it through a
+:class:`~inspect_tui.core.workbench.BranchWorkbench` (or :meth:`InspectApp.write`); every outcome
+comes back to :meth:`InspectApp.report_saved` / :meth:`InspectApp.report_refused`, which refresh
+every status line and turn a refused value into a notification instead of a traceback. A save
+(validate + durable append, ≈0.5 ms) runs on the UI thread and is measured in
+``bench/tui_bench.py``. Where each screen leads is ``tui.navigation``'s business. Opening a
 session — reading and indexing thousands of records and scoring every branch — runs in a thread
 worker behind a loading screen, so the interface never blocks.
 
@@ -15,20 +17,21 @@ unavailable in the palette. The UI computes nothing: scores, ratings, rates and 
 
 Screens and keys (all also in the command palette, Ctrl+P):
 
-* 会话 (sessions): Enter open · N new · M merge (MergeScreen) · F5 refresh
+* 会话 (sessions): Enter open · L last session · N new · M merge (MergeScreen) · F5 refresh
 * 新建会话: Ctrl+O import a CSV/YAML visit plan · Ctrl+S create · Esc cancel
-* 支部 (branches): Enter open branch · V review · A add branch · E export (ExportScreen) · M merge ·
-  Esc close session
+* 支部 (branches): Enter open branch · V review · / find · A add · R rename · Del delete · Ctrl+Z undo ·
+  E export (ExportScreen) · M merge · Esc close session
 * 支部观摩 (one branch): F2/F3 previous/next step (also [ ] and 1–5 outside text fields) · D step
-  done · V review · Esc from a field back to the step's list, then back to the branches
+  done · V review · Ctrl+F find · Ctrl+Z undo · Esc from a field back to the step's list, then back to
+  the branches
   - 述: F4 start/pause the report timer, +/- limit, Ctrl+R reset; notes (Ctrl+S or leave to save);
     Space claims an item
-  - 看/查: Y meets · P partly · N not · X n/a (then the cursor moves on) · F promote to a problem
+  - 看/查: Y meets · P partly · N not · X n/a (then the cursor moves on) · C clear · F promote to a problem
   - 问: Enter picks a question · Ctrl+N next interviewee · Del deletes an interview
   - 评: Enter edits the score · H highlight · B problem · S suggestion · Z rectification ·
     F promote the item's shortfalls · E/Enter edit · Del delete
 * 审阅 (review): E go to 评 · Esc back
-* everywhere: Ctrl+T light/dark theme · Ctrl+Q save what is typed and quit · Ctrl+P palette
+* everywhere: F1 help · Ctrl+T light/dark theme · Ctrl+Q save what is typed and quit · Ctrl+P palette
 
 Nothing an inspector does ends in a traceback, and typed text is never dropped unasked. Quitting
 with a field that refuses its value (a score above full marks, a full disk) asks whether to keep
