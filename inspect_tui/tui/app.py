@@ -77,7 +77,7 @@ THEMES = ("textual-dark", "textual-light")
 EDITING_ACTIONS = frozenset({
     "add", "add_branch", "commit", "delete_feedback", "delete_interview", "edit_feedback", "limit",
     "new_interview", "promote", "reset_timer", "save", "status", "toggle_done", "toggle_timer",
-    "clear_status", "undo",
+    "clear_status", "undo", "rename_branch", "delete_branch",
 })
 
 

@@ -100,6 +100,9 @@ class ReportPane(StepPane):
         return self.query_one("#claims", SelectionList)
 
     def _tick(self) -> None:
+        if not self.is_attached:  # the screen is going away (quitting): the time was committed
+            self._ticker.stop()
+            return
         self.timer.seconds += 1
         if self.timer.seconds % SAVE_EVERY == 0:
             self.timer.commit_now()
