@@ -20,6 +20,10 @@ def test_disagreements_numbers_inspectors_and_settle_takes_labels_and_numbers(vi
     code, out, _ = cli(capsys, "disagreements", merged)
     assert code == 0 and "（分数）" in out
     assert not re.search(r"branch/[0-9a-f]{8}", out), out  # no branch hashes
+    assert not any(i in out for i in items), out  # no checklist ids: numbers and titles
+    cl = load_default_checklist()
+    number = [n for n, i in enumerate(cl.items(), 1) if i.id == items[1]][0]
+    assert f"{number}. {cl.item(items[1]).title}（分数）" in out
     assert "【1. " in out
     numbers = {name: int(n) for n, name in re.findall(r"(\d+)\. (\S+?)[　]*：", out)}
     assert [numbers[n] for n in INSPECTORS] == [1, 2, 3]  # the session's order, as the merge screen
@@ -34,3 +38,6 @@ def test_disagreements_numbers_inspectors_and_settle_takes_labels_and_numbers(vi
     code, _, err = cli(capsys, "settle", merged, "--branch", "1", "--item", items[1], "--field", "score",
                        "--from", "9")
     assert code == 2 and "没有第 9 位" in err
+    code, out, err = cli(capsys, "settle", merged, "--branch", "1", "--item", str(number), "--field", "分数",
+                         "--from", "1")
+    assert code == 0 and cl.item(items[1]).title in out and items[1] not in out, err

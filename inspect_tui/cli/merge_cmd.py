@@ -130,6 +130,7 @@ def run_disagreements(args: argparse.Namespace) -> int:
     from inspect_tui.core.disagreements import (
         find_branch,
         format_disagreement,
+        item_number,
         list_disagreements,
         numbered_inspectors,
     )
@@ -144,6 +145,7 @@ def run_disagreements(args: argparse.Namespace) -> int:
         conflicts = [r for r in s.index.conflicts() if branch is None or r.branch == branch]
         order = {b.id: n for n, b in enumerate(s.branches(), 1)}  # the ordinal settle --branch accepts
         names = {b.id: b.data["name"] for b in s.branches()}
+        known_items = {i.id for i in s.checklist.items()}
     if not found:
         print("没有待裁定的分歧。" if not args.all else "没有分歧。")
     current = None
@@ -151,11 +153,11 @@ def run_disagreements(args: argparse.Namespace) -> int:
         if d.branch != current:
             current = d.branch
             print(f"\n【{order.get(d.branch, '?')}. {d.branch_name}】")
-        print(format_disagreement(d, numbering))
+        print(format_disagreement(d, numbering, item_number(s.checklist, d.item)))
     if conflicts:
         print(f"\n并发修改冲突 {len(conflicts)} 条（同一记录在两处被同时修改，已全部保留；再次编辑该记录即可解决）：")
         for r in conflicts[:50]:
-            item = f" {r.data['item']}" if r.data.get("item") else ""
+            item = f" {item_number(s.checklist, r.data['item'])}" if r.data.get("item") in known_items else ""
             print(f"  {names.get(r.branch, '')} {KIND_LABELS[r.kind]}{item}：{len(r.versions)} 个版本")
     return 0
 
@@ -177,10 +179,11 @@ def run_settle(args: argparse.Namespace) -> int:
             chosen = names[n - 1]
         rec = settle(s, branch.id, args.item, args.field, value=args.value, chosen_from=chosen,
                      reason=args.reason)
+        title = s.checklist.item(rec.data["item"]).title
     from inspect_tui.core.disagreements import FIELD_LABELS, status_label
 
     what = fmt_score(rec.data['score']) if args.field == "score" else status_label(rec.data.get("status"))
-    print(f"已裁定：{branch.data['name']} {args.item}（{FIELD_LABELS[args.field]}）= {what}"
+    print(f"已裁定：{branch.data['name']} {title}（{FIELD_LABELS[args.field]}）= {what}"
           + (f"（采纳 {rec.data['chosen_from']}）" if rec.data.get("chosen_from") else "")
           + (f"；理由：{rec.data['reason']}" if rec.data.get("reason") else ""))
     return 0

@@ -157,8 +157,8 @@ def numbered_inspectors(inspectors: Iterable[str], found: Iterable[Disagreement]
     return [*names, *others]
 
 
-def format_disagreement(d: Disagreement, numbering: list[str] | None = None) -> str:
-    lines = [f"  {d.item} {d.item_title}（{d.field_label}）"]
+def format_disagreement(d: Disagreement, numbering: list[str] | None = None, number: int | None = None) -> str:
+    lines = [f"  {f'{number}. ' if number else ''}{d.item_title}（{d.field_label}）"]
     numbering = numbering or sorted(o.inspector for o in d.opinions)
     width = max(len(o.inspector) for o in d.opinions)
     for n, name in enumerate(numbering, 1):
@@ -172,6 +172,24 @@ def format_disagreement(d: Disagreement, numbering: list[str] | None = None) -> 
         lines.append(f"    ✔ 小组裁定：{d.verdict_label}（{v.by}，{v.at[:16].replace('T', ' ')}）"
                      + (f" 理由：{v.data['reason']}" if v.data.get("reason") else ""))
     return "\n".join(lines)
+
+
+def item_number(checklist: Checklist, item_id: str) -> int:
+    """An item's 1-based position in its checklist: what the app and ``disagreements`` print."""
+    return next(n for n, i in enumerate(checklist.items(), 1) if i.id == item_id)
+
+
+def find_item(checklist: Checklist, text: str) -> Any:
+    """A checklist item by its number (as printed), its id or its exact title; ``UserError`` otherwise."""
+    text = str(text).strip()
+    items = checklist.items()
+    if text.isdigit() and 1 <= int(text) <= len(items):
+        return items[int(text) - 1]
+    found = [i for i in items if text in (i.id, i.title)]
+    if len(found) == 1:
+        return found[0]
+    raise UserError(f"清单 {checklist.id} {checklist.version} 中没有项目“{text}”",
+                    hint="用 disagreements 列出的项目序号，或项目名称。")
 
 
 def find_branch(index: RecordIndex, text: str) -> Rec:
@@ -236,10 +254,7 @@ def settle(session: Session, branch: str, item: str, field: str, *, value: Any =
     if field not in FIELDS:
         raise UserError(f"未知字段“{field}”", hint="可用：score（分数）、look（看）、check（查）")
     cl = session.checklist
-    try:
-        cl.item(item)
-    except KeyError:
-        raise UserError(f"清单 {cl.id} {cl.version} 中没有项目“{item}”") from None
+    item = find_item(cl, item).id
     b = session.index.live(branch)
     if b is None or b.kind is not Kind.BRANCH:
         raise UserError(f"会话中没有支部“{branch}”")

@@ -42,7 +42,7 @@ def _short(text: Any, limit: int = 40) -> str:
 
 def _what(kind: Kind, data: Mapping[str, Any], items: Mapping[str, str]) -> str:
     item = data.get("item")
-    item_part = f" {item}{('「' + items[item] + '」') if item in items else ''}" if item else ""
+    item_part = (f"「{items[item]}」" if item in items else f" {item}") if item else ""  # titles, not ids
     if kind is Kind.BRANCH:
         return f"「{data.get('name', '')}」"
     if kind is Kind.OBSERVATION:

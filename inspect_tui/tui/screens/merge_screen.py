@@ -66,7 +66,7 @@ class SettleDialog(ModalScreen[tuple[str, str] | None]):
         d = self.d
         hint = "分数" if d.field == "score" else "符合 / 部分符合 / 不符合 / 不适用"
         with Vertical():
-            yield Label(f"小组裁定：{d.branch_name} · {d.item} {d.item_title}（{d.field_label}）")
+            yield Label(f"小组裁定：{d.branch_name} · {d.item_title}（{d.field_label}）")
             for n, name in enumerate(self.numbering, 1):
                 o = d.opinion_of(name)
                 if o is not None:
@@ -393,7 +393,7 @@ class MergeScreen(BaseScreen):
         with Session.open(self.merged, checklist=self.checklist) as s:
             rec = settle(s, d.branch, d.item, d.field, value=value, reason=reason, chosen_from=chosen_from)
             found = list_disagreements(s.checklist, s.index)
-        return found, f"已裁定 {d.branch_name} {d.item}（{d.field_label}）：{rec.data.get('reason', '')}"
+        return found, f"已裁定 {d.branch_name} {d.item_title}（{d.field_label}）：{rec.data.get('reason', '')}"
 
     def action_back(self) -> None:
         if len(self.app.screen_stack) > 1:
