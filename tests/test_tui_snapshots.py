@@ -232,3 +232,11 @@ def test_merge_disagreements_80x24(group_folder, snap_compare):
 
 def test_merge_disagreements_120x40(group_folder, snap_compare):
     assert snap_compare(app_for(None), terminal_size=(120, 40), run_before=merged_keys("m"))
+
+
+def test_summary_80x24(demo, snap_compare):
+    assert snap_compare(app_for(demo), terminal_size=(80, 24), run_before=run_keys("s"))
+
+
+def test_summary_120x40(demo, snap_compare):
+    assert snap_compare(app_for(demo), terminal_size=(120, 40), run_before=run_keys("s"))

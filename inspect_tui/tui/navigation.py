@@ -54,6 +54,12 @@ def open_export(app: App[Any]) -> None:
     app.push_screen(ExportScreen(app.session.path, app.exports_dir))  # type: ignore[attr-defined]
 
 
+def open_summary(app: App[Any]) -> None:
+    from inspect_tui.tui.screens.summary import SummaryScreen
+
+    app.push_screen(SummaryScreen())
+
+
 def open_merge(app: App[Any], folder: Path, leader: str = "组长", group: str | None = None) -> None:
     from inspect_tui.tui.screens.merge_screen import MergeScreen
 

@@ -68,12 +68,13 @@ class BranchesScreen(BaseScreen):
         Binding("enter", "open_branch", "进入支部", tooltip="进入所选支部，逐步观摩", id="open-branch"),
         Binding("v", "review", "审阅", tooltip="查看所选支部的全部记录（按反馈意见的结构）", id="review"),
         Binding("a", "add_branch", "添加支部", id="add-branch"),
-        Binding("slash,ctrl+f", "search", "查找", tooltip="按名称查找支部", id="search"),
+        Binding("slash,ctrl+f", "search", "查找", tooltip="按名称查找支部（/ 或 Ctrl+F）", show=False, id="search"),
         Binding("r", "rename_branch", "改名", tooltip="修改所选支部的名称和单位", show=False, id="rename-branch"),
         Binding("delete", "delete_branch", "删除支部", tooltip="从本次观摩中删除所选支部（需确认，可撤销）",
                 show=False, id="delete-branch"),
         Binding("ctrl+z", "undo", "撤销", tooltip="撤销本会话的上一次修改", show=False, id="undo"),
         Binding("e", "export", "导出", tooltip="导出反馈意见和整改通知书", id="export"),
+        Binding("s", "summary", "汇总", tooltip="排名、各方面得分率、共性问题；生成汇总报告", id="summary"),
         Binding("m", "merge", "合并", tooltip="合并组员的会话文件（组长）", id="merge"),
         Binding("escape", "close", "关闭会话", id="close-session"),
     ]
@@ -232,6 +233,9 @@ class BranchesScreen(BaseScreen):
 
     def action_export(self) -> None:
         navigation.open_export(self.app)
+
+    def action_summary(self) -> None:
+        navigation.open_summary(self.app)
 
     def action_merge(self) -> None:
         session = self.app.session

@@ -18,8 +18,9 @@ from inspect_tui.tui.screens.base import BaseScreen
 
 GUIDES = {
     "SessionsScreen": "最近的会话文件。回车打开，N 新建，L 打开上次使用的会话，M 合并组员文件（组长）。",
-    "BranchesScreen": "本次观摩的支部和进度。回车进入支部逐步观摩，V 审阅，/ 查找支部，R 改名，Del 删除，"
+    "BranchesScreen": "本次观摩的支部和进度。回车进入支部逐步观摩，V 审阅，S 汇总，/ 查找支部，R 改名，Del 删除，"
                       "A 添加，E 导出 PDF，M 合并。",
+    "SummaryScreen": "本组的排名、各方面得分率和共性问题。W 生成汇总报告，D 生成征求意见稿，F5 重新计算，Esc 返回。",
     "BranchScreen": "一个支部的述、看、查、问、评五个环节。F2/F3 或 1–5 换环节；看/查中 Y 符合、P 部分、N 不符、"
                     "X 不适用、C 清除判定、F 提为问题；Ctrl+Z 撤销上一次修改；Ctrl+F 查找检查项和问题；"
                     "Esc 先回到列表，再返回支部列表。",
