@@ -264,6 +264,9 @@ class InspectApp(ActionGate, App[int]):
             self.bell()
             self.notify(why, title="只读", severity="warning")
 
+    def save(self, kind: Kind, data: dict[str, Any], record_id: str | None = None) -> Rec | None:
+        return self.write(lambda: self.session.save(kind, data, record_id))
+
     def update(self, kind: Kind, record_id: str, **fields: Any) -> Rec | None:
         return self.write(lambda: self.session.update(kind, record_id, **fields))
 
