@@ -69,6 +69,8 @@ COMMANDS: dict[tuple[str, ...], Callable[[World], list[object]]] = {
                             "--reason", w.name],
     ("export",): lambda w: ["all", w.session, "--branch", "1", "-o", w.outdir, "-q", "-j", "1"],
     ("verify",): lambda w: [w.pdf, "--session", w.session],
+    ("report", "group"): lambda w: [w.session, "-o", w.outdir, "--draft"],
+    ("report", "rollup"): lambda w: [w.session, w.other, "-o", w.outdir, "--draft", "-j", "1"],
     ("demo",): lambda w: [w.outdir, "--branches", "1", "--inspectors", "1"],
     ("doctor",): lambda w: ["--sessions-dir", w.outdir, "--exports-dir", w.outdir / "exports"],
 }
