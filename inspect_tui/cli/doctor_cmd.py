@@ -16,6 +16,8 @@ from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 
+from inspect_tui.errors import os_reason
+
 PACKAGES = {"textual": "textual", "tinydb": "tinydb", "pyyaml": "yaml", "pydantic": "pydantic",
             "jinja2": "jinja2", "qrcode": "qrcode", "pillow": "PIL", "jsonschema": "jsonschema",
             "pypdf": "pypdf", "pypdfium2": "pypdfium2", "zxing-cpp": "zxingcpp", "weasyprint": "weasyprint"}
@@ -45,7 +47,7 @@ def _writable(folder: Path) -> tuple[bool, str]:
             f.flush()
             os.fsync(f.fileno())
     except OSError as exc:
-        return False, f"{folder}: 不可写（{exc.strerror}）"
+        return False, f"{folder}: 不可写（{os_reason(exc)}）"
     return True, f"{folder}: 可写"
 
 

@@ -21,6 +21,8 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from inspect_tui.core.checklist import Checklist
+from inspect_tui.core.yaml_input import MAX_DEPTH, InputLoader, too_deep
+from inspect_tui.core.yaml_input import load as load_yaml
 from inspect_tui.errors import Problem, UserError
 
 SHIPPED_DIR = Path(__file__).resolve().parent.parent / "checklists"
@@ -120,9 +122,12 @@ def load_yaml_model(path: Path, model: type[M], what: str = "checklist") -> tupl
         return None, [text_or_problem]
     text = text_or_problem
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        deep = too_deep(text)
+        root = yaml.compose(text, Loader=InputLoader) if deep is None else None
     except yaml.YAMLError as exc:
         return None, [_yaml_problem(name, exc, text)]
+    if deep is not None:
+        return None, [Problem(name, f"嵌套超过 {MAX_DEPTH} 层，不是检查清单", deep.line + 1, deep.column + 1)]
     if root is None:
         return None, [Problem(name, f"the file is empty (expected a mapping of {what} fields)", 1, 1)]
     if not isinstance(root, yaml.MappingNode):
@@ -130,7 +135,7 @@ def load_yaml_model(path: Path, model: type[M], what: str = "checklist") -> tupl
         return None, [_at(name, root, f"the top level must be a mapping (key: value lines), not {kind}")]
     problems = list(_duplicate_keys(name, root))
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
     except yaml.YAMLError as exc:
         return None, [*problems, _yaml_problem(name, exc, text)]
     try:

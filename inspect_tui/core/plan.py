@@ -21,7 +21,9 @@ from typing import Any
 
 import yaml
 
-from inspect_tui.errors import Problem, UserError, file_error
+from inspect_tui.core.yaml_input import MAX_DEPTH, too_deep
+from inspect_tui.core.yaml_input import load as load_yaml
+from inspect_tui.errors import Problem, UserError, file_error, os_reason
 
 NAME_HEADERS = ("支部", "支部名称", "被观摩支部", "branch", "name")
 UNIT_HEADERS = ("单位", "所属单位", "unit")
@@ -52,7 +54,7 @@ def _read_text(path: Path) -> str:
         raise file_error(path, f"不是 UTF-8 编码的文本（第 {exc.start} 字节处）",
                          hint="请用 UTF-8 另存该文件（Excel：另存为“CSV UTF-8”）。") from None
     except OSError as exc:
-        raise file_error(path, f"无法读取：{exc.strerror}") from None
+        raise file_error(path, f"无法读取：{os_reason(exc)}") from None
 
 
 def load_plan(path: str | Path) -> VisitPlan:
@@ -96,11 +98,14 @@ def _load_csv(path: Path, text: str) -> VisitPlan:
 
 def _load_yaml(path: Path, text: str) -> VisitPlan:
     try:
-        data: Any = yaml.safe_load(text)
+        deep = too_deep(text)
+        data: Any = load_yaml(text) if deep is None else None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise file_error(path, f"YAML 格式错误：{getattr(exc, 'problem', exc)}",
                          line=mark.line + 1 if mark else None, column=mark.column + 1 if mark else None) from None
+    if deep is not None:
+        raise file_error(path, f"嵌套超过 {MAX_DEPTH} 层，不是访问计划", line=deep.line + 1, column=deep.column + 1)
     if not isinstance(data, dict) or not isinstance(data.get("branches"), list):
         raise file_error(path, "应为一个包含 branches:（支部列表）的 YAML 映射")
     branches = []
@@ -113,11 +118,11 @@ def _load_yaml(path: Path, text: str) -> VisitPlan:
         else:
             raise file_error(path, f"branches[{n}]：应为支部名称，或包含 name 的映射")
     day = data.get("date")
-    if day is not None and not isinstance(day, date):
+    if day is not None:
         try:
             day = date.fromisoformat(str(day))
         except ValueError:
-            raise file_error(path, f"date：“{day}”不是 YYYY-MM-DD 格式的日期") from None
+            raise file_error(path, f"date：“{day}”不是 YYYY-MM-DD 格式的有效日期") from None
     inspectors = data.get("inspectors") or []
     if not isinstance(inspectors, list) or not all(isinstance(i, str) for i in inspectors):
         raise file_error(path, "inspectors：应为姓名列表")

@@ -19,6 +19,7 @@ from textual.widgets import DataTable, Static
 from inspect_tui.core.format import fmt_rate
 from inspect_tui.core.ledger import Ledger, S, counts
 from inspect_tui.store.followup import ledger_of
+from inspect_tui.tui import navigation
 from inspect_tui.tui.screens.base import BaseScreen
 
 
@@ -99,18 +100,14 @@ class FollowupBranchesScreen(BaseScreen):
         self.action_open_branch()
 
     def action_open_branch(self) -> None:
-        from inspect_tui.tui.screens.followup import FollowupScreen
-
         branch = self.current()
         if branch:
-            self.app.push_screen(FollowupScreen(branch), lambda _=None: self.refresh_branch(branch))
+            navigation.open_followup_branch(self.app, branch, lambda _=None: self.refresh_branch(branch))
 
     def action_walk_branch(self) -> None:
-        from inspect_tui.tui.screens.branch import BranchScreen
-
         branch = self.current()
         if branch:
-            self.app.push_screen(BranchScreen(branch))
+            navigation.open_branch(self.app, branch)
 
     def action_close(self) -> None:
         self.app.close_session()
