@@ -9,9 +9,10 @@ from pathlib import Path
 from inspect_tui.core.check import check_content
 from inspect_tui.core.meta import SessionMeta
 from inspect_tui.core.plan import PlannedBranch, load_plan
-from inspect_tui.core.scoring import summarise
+from inspect_tui.core.report import build_group_report, summary_line
 from inspect_tui.core.versions import digest
 from inspect_tui.errors import Problem, UserError
+from inspect_tui.store.report_inputs import facts_of
 from inspect_tui.store.session import Session, checklist_for, new_session, open_checklist, parse_meta
 from inspect_tui.store.session_file import read_session, recover
 
@@ -105,12 +106,14 @@ def cmd_show(args: argparse.Namespace) -> int:
             steps = "".join(st.label if done else "·" for st, done in r.steps_done.items())
             aware = f"{r.awareness:.0%}" if r.awareness is not None else "—"
             unsettled = f"  未定 {len(r.unsettled)}" if r.unsettled else ""
-            print(f"  {steps}  {r.total:6.1f}/{r.full_marks:g} {r.rating.label:<4} 问题 {r.problems:>2}  "
+            rating = r.rating.label if r.scored_items == len(r.items) else "未评"
+            print(f"  {steps}  {r.total:6.1f}/{r.full_marks:g} {rating:<4} 问题 {r.problems:>2}  "
                   f"知晓率 {aware:>4}  {r.name}{unsettled}")
-        summary = summarise(results)
-        if summary.pass_rate is not None:
-            print(f"共 {len(results)} 个支部：达标率 {summary.pass_rate:.0%}，优秀率 {summary.excellence_rate:.0%}；"
-                  f"排名：{' > '.join(r.name for r in summary.ranking[:5])}{' …' if len(results) > 5 else ''}")
+        facts = facts_of(s)
+        if any(b.evaluated for b in facts.branches):  # the report's own figures: 未评 never ranked or counted
+            print(summary_line(build_group_report(s.checklist, [facts])))
+        elif results:
+            print(f"共 {len(results)} 个支部，尚无评完的支部：不计达标率、优秀率，不排名")
     return 0
 
 
