@@ -120,7 +120,7 @@ def _scan_set(body: bytes, table: str, raws: RawTexts) -> dict | None:
                 pos = stop
                 if text[pos] == "}":
                     break
-    except (ValueError, IndexError, StopIteration):
+    except (ValueError, IndexError, StopIteration, RecursionError):
         return None
     if pos != end - 1 or text[pos] != "}":
         return None
@@ -138,7 +138,7 @@ def decode_line(raw: bytes, raws: RawTexts | None = None, raw_table: str = "") -
     if i < 0 or not raw.endswith(b"}") or not digits.isdigit():
         try:
             json.loads(raw)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: nested thousands deep
             raise ValueError(f"不是有效的 JSON（{exc}）") from None
         raise ValueError("缺少校验和字段 \"c\"")
     start = i - 1 if raw[i - 1:i] == b"," else i
@@ -151,7 +151,7 @@ def decode_line(raw: bytes, raws: RawTexts | None = None, raw_table: str = "") -
             return scanned
     try:
         obj = json.loads(body)
-    except ValueError as exc:  # a matching checksum over invalid JSON: written by something else
+    except (ValueError, RecursionError) as exc:  # a matching checksum over invalid JSON: written by something else
         raise ValueError(f"不是有效的 JSON（{exc}）") from None
     if not isinstance(obj, dict):
         raise ValueError("不是 JSON 对象")
@@ -346,9 +346,11 @@ def write_atomic(path: Path, chunks: Iterable[bytes]) -> int:
         finally:
             os.close(fd)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and exc.filename is None:
+            exc.filename = str(path)  # a failed write knows only its fd; the user needs the path
         raise
     fsync_dir(path.parent)
     return size

@@ -63,12 +63,17 @@ def _read_owner(fd: int) -> dict:
         return {}
 
 
+class SessionBusyError(UserError):
+    """Another writer holds the file: the app then offers it read-only instead."""
+
+
 def _busy(session_path: str | Path, owner: dict, *, same_process: bool) -> UserError:
     pid = owner.get("pid", "未知")
     host = owner.get("host", "未知")
     where = "已在本进程中打开" if same_process else "正被另一个进程打开"
-    return UserError(f"{session_path} {where}（pid {pid}，主机 {host}），不能同时写入。",
-                     hint="请先关闭另一处打开的会话；只需查看时可用只读方式打开。")
+    return SessionBusyError(f"{session_path} {where}（pid {pid}，主机 {host}），不能同时写入。",
+                            hint="请先关闭另一处打开的会话；只需查看时可用只读方式打开："
+                                 f"inspect-tui --read-only {session_path}")
 
 
 class SessionLock:
@@ -91,9 +96,8 @@ class SessionLock:
             for _ in range(20):
                 try:
                     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-                except OSError as exc:
-                    raise UserError(f"{session_path}: 无法创建锁文件 {lock_path}（{exc.strerror}），不能写入",
-                                    hint="只需查看时可用只读方式打开。") from None
+                except OSError as exc:  # read-only media, no permission: said with the session's path
+                    raise OSError(exc.errno, exc.strerror, str(session_path)) from None
                 if not _try_lock(fd):
                     owner = _read_owner(fd)
                     os.close(fd)
