@@ -276,3 +276,20 @@ def test_a_settled_edit_conflict_is_no_longer_unsettled(tmp_path):
         s.save(Kind.SCORE, {"branch": b.id, "item": "i1", "score": 4}, rid)
     with Session.open(path, readonly=True) as s:
         assert all(b.unsettled == () for b in facts_of(s).branches)
+
+
+def test_session_show_gives_the_reports_figures(group_out, tmp_path, capsys):
+    """One source of truth: ``session show`` prints the rates, awareness and ranking of the report —
+    the unscored 丙支部 is 未评, neither ranked nor counted as failing."""
+    path = small_session(tmp_path)
+    capsys.readouterr()
+    assert main(["session", "show", str(path)]) == 0
+    shown = capsys.readouterr().out
+    summary = squash(shown.splitlines()[-1])
+    assert "丙支部" in shown and "未评" in shown
+    text = "".join(pages(group_out / REPORT_PDF))
+    for figure in ("达标率100.0%", "优秀率50.0%", "知晓率50.0%（1/2）"):
+        assert figure in summary and figure in text
+    assert "未评1个不计入" in summary and "1.甲支部>2.乙支部" in summary
+    ranking = list(load_workbook(group_out / WORKBOOK)["得分排名"].iter_rows(min_row=2, values_only=True))
+    assert [(r[0], r[1]) for r in ranking[:2]] == [(1, "甲支部"), (2, "乙支部")]

@@ -23,7 +23,7 @@ from inspect_tui.core.index import Rec, RecordIndex
 from inspect_tui.core.records import Kind
 from inspect_tui.core.scoring import BranchResult, analyse_branch
 
-FACTS_FORMAT = 2  # bump when the shape or meaning of the facts changes: cached digests are then rebuilt
+FACTS_FORMAT = 3  # bump when the shape or meaning of the facts changes: cached digests are then rebuilt
 
 
 _SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f-\x9f]+")

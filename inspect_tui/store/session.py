@@ -100,9 +100,9 @@ class Session:
         # laptops must never reuse one version-vector key, or one copy's edits could appear to
         # have seen the other's and silently win.
         self.replica = f"{self.meta.replica}.{uuid.uuid4().hex[:8]}"
-        self._closed = False
         # What each change of this open replaced, newest last: Ctrl+Z writes it back as a new version.
         self._undo: deque[tuple[str, Rec | None]] = deque(maxlen=UNDO_DEPTH)
+        self._closed = False
 
     # --- lifecycle -----------------------------------------------------------------------------
 
