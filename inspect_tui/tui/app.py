@@ -281,6 +281,7 @@ class InspectApp(App[int]):
             else:
                 unsaved[0].focus()
 
+        self.clear_notifications()  # the question, not a stack of toasts over it
         self.push_screen(UnsavedScreen(len(unsaved), self.last_refusal), answered)
 
     def _commit_everything(self) -> list[Any]:
