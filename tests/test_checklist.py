@@ -400,7 +400,7 @@ def test_cli_validate_good_file(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["checklist", "validate", str(DEFAULT_CHECKLIST_PATH)]) == 0
     out = capsys.readouterr().out
     checklist = load_default_checklist()
-    expected = f"ok ({len(checklist.items())} items, {len(checklist.all_questions())} questions)"
+    expected = f"正确（{len(checklist.items())} 个检查项，{len(checklist.all_questions())} 道访谈题）"
     assert out.strip() == f"{DEFAULT_CHECKLIST_PATH}: {expected}"
 
 
@@ -413,7 +413,7 @@ def test_cli_validate_reports_every_problem(tmp_path: Path, capsys: pytest.Captu
                    encoding="utf-8")
     assert main(["checklist", "validate", str(good), str(bad)]) == 2
     captured = capsys.readouterr()
-    assert f"{good}: ok (2 items, 1 questions)" in captured.out
+    assert f"{good}: 正确（2 个检查项，1 道访谈题）" in captured.out
     assert f"{bad}:3:1: title: 键 'title' 重复" in captured.err
     assert f"{bad}:30:13: areas[0].items[1].id: 编号重复 'i1'" in captured.err
     assert "Traceback" not in captured.err
