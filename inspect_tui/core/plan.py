@@ -52,6 +52,8 @@ def _read_text(path: Path) -> str:
                          hint="请用 UTF-8 另存该文件（Excel：另存为“CSV UTF-8”）。") from None
     except OSError as exc:
         raise file_error(path, f"无法读取：{os_reason(exc)}") from None
+    except ValueError:  # a NUL in the path (pasted into the app's form)
+        raise UserError(f"{str(path)!r}：路径中含有 NUL 字符，不是有效的文件路径") from None
 
 
 def load_plan(path: str | Path) -> VisitPlan:
