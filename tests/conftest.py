@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import os
+from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -28,6 +30,19 @@ TINY = {
              "problems": ["无固定场所"], "rectification": "落实场所"}]},
     ],
 }
+
+
+@pytest.fixture
+def fresh(tmp_path: Path) -> tuple[Path, str]:
+    """A new session of 王建国 with two branches and no records yet: its path and the first branch."""
+    from inspect_tui.core.checklist_load import load_default_checklist
+    from inspect_tui.store.session import new_session
+
+    s = new_session(tmp_path / "sessions", group="第三观摩小组", day=date(2026, 11, 20), inspector="王建国",
+                    checklist=load_default_checklist(), branches=["省财政厅办公室党支部", "省教育厅人事处党支部"])
+    path, branch = s.path, s.branches()[0].id
+    s.close()
+    return path, branch
 
 
 @pytest.fixture

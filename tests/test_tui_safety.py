@@ -17,37 +17,17 @@ import hashlib
 import os
 import shutil
 import subprocess
-from datetime import date
 from pathlib import Path
 
 import pytest
+from test_tui_app import ME, wait_for
 
 from inspect_tui.core.checklist_load import load_default_checklist
 from inspect_tui.core.records import Kind, score_id
 from inspect_tui.store.lock import SessionLock
-from inspect_tui.store.session import Session, new_session
+from inspect_tui.store.session import Session
 from inspect_tui.store.session_file import NotSavedError
 from inspect_tui.tui.app import make_app
-
-ME = "王建国"
-
-
-@pytest.fixture
-def fresh(tmp_path: Path) -> tuple[Path, str]:
-    s = new_session(tmp_path / "sessions", group="第三观摩小组", day=date(2026, 11, 20), inspector=ME,
-                    checklist=load_default_checklist(), branches=["省财政厅办公室党支部"])
-    path, branch = s.path, s.branches()[0].id
-    s.close()
-    return path, branch
-
-
-async def wait_for(pilot, app, name: str, tries: int = 200) -> None:
-    for _ in range(tries):
-        if type(app.screen).__name__ == name:
-            await pilot.pause()
-            return
-        await pilot.pause(0.02)
-    raise AssertionError(f"{name} never shown; at {type(app.screen).__name__}")
 
 
 def status_text(app) -> str:
