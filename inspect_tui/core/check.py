@@ -54,7 +54,8 @@ def _schema_message(error: ValidationError) -> str:
         return f"“{value}”不是可选的值"
     if kind in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
         return f"{value} 超出范围（{kind} {bound}）"
-    return f"不符合会话格式（{kind}）"
+    shown = repr(value)
+    return f"{shown[:80]}{'…' if len(shown) > 80 else ''} 不符合会话格式（{kind}）"
 
 
 def check_content(meta: dict[str, Any], records: list[dict[str, Any]], log: list[dict[str, Any]],
