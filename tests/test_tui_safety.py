@@ -260,3 +260,21 @@ def test_a_defect_in_an_action_is_reported_and_the_app_keeps_running(fresh, tmp_
     asyncio.run(go())
     (report,) = (tmp_path / "crashes").iterdir()
     assert "KeyError" in report.read_text(encoding="utf-8")
+
+
+def test_a_closed_terminal_keeps_unsaveable_text_in_a_note(fresh, tmp_path, monkeypatch):
+    """SIGHUP/SIGTERM: no one can answer the question, so the refused text goes to a note."""
+    path, _branch = fresh
+    monkeypatch.setenv("INSPECT_TUI_CRASH_DIR", str(tmp_path / "notes"))
+
+    async def go() -> None:
+        app = make_app(path, sessions_dir=tmp_path / "sessions")
+        async with app.run_test(size=(100, 32)) as pilot:
+            await _type_score_above_full_marks(pilot, app)
+            app._quit_on_signal()
+            await pilot.pause()
+        assert app.return_code == 0
+
+    asyncio.run(go())
+    (note,) = (tmp_path / "notes").iterdir()
+    assert note.name.startswith("unsaved-") and "score: 99" in note.read_text(encoding="utf-8")

@@ -275,8 +275,6 @@ class InspectApp(App[int]):
 
         def answered(discard: bool | None) -> None:
             if discard:
-                for field in unsaved:
-                    field.load(field.committed)  # nothing left to commit when focus goes
                 self._leave()
             else:
                 unsaved[0].focus()
@@ -294,6 +292,12 @@ class InspectApp(App[int]):
         return refused
 
     def _leave(self) -> None:
+        """Close and exit. Fields still holding refused text (asked about, or noted) are reset
+        first, so that losing focus on the way out tries no save into a closed session."""
+        for screen in self.screen_stack:
+            for field in screen.query("FieldInput, FieldArea"):
+                if field.dirty:  # type: ignore[attr-defined]
+                    field.load(field.committed)  # type: ignore[attr-defined]
         self.close_session()
         self.exit(0)
 
