@@ -64,7 +64,7 @@ from inspect_tui.core.index import Rec
 from inspect_tui.core.records import Kind
 from inspect_tui.core.scoring import BranchResult
 from inspect_tui.crash import bug_message, debugging, explain, write_crash_report
-from inspect_tui.errors import EXIT_BUG, UserError, describe_os_error
+from inspect_tui.errors import EXIT_BUG, UserError, describe_os_error, os_reason
 
 THEMES = ("textual-dark", "textual-light")
 
@@ -216,27 +216,29 @@ class InspectApp(App[int]):
         if self.session is None:  # a field losing focus while the app closes: nothing to save into
             return None
         if self.read_only:
-            return self._refuse(f"只读：{self.read_only}，不能修改", "只读")
+            return self._refuse_read_only()
         try:
             result = change(*args, **kwargs)
         except UserError as exc:
             self.notify(exc.render(), title="未保存", severity="error")
-            return self._refuse(exc.message, "未保存")
+            return self._refused(exc.message)
         except OSError as exc:
             self.notify(describe_os_error(exc), title="未保存", severity="error", timeout=15)
-            return self._refuse(f"写入失败（{describe_os_error(exc).split('。')[0]}）", "未保存")
+            return self._refused(f"写入失败（{os_reason(exc)}）")
         self.save_count += 1
         self.last_refusal = ""
         self._show_status("")
         return result
 
-    def _refuse(self, why: str, title: str) -> None:
+    def _refused(self, why: str) -> None:
         """A change that did not happen: the field keeps its text; the status line says why."""
         self.last_refusal = why
-        self._show_status(f"{title}：{why}" if title != "只读" else why)
-        if title == "只读":
-            self.bell()
-            self.notify(why, title="只读", severity="warning")
+        self._show_status(f"未保存：{why}")
+
+    def _refuse_read_only(self) -> None:
+        self.bell()
+        self.notify(f"{self.read_only}：可以查看，不能修改。", title="只读", severity="warning")
+        self._show_status("")
 
     def save(self, kind: Kind, data: dict[str, Any], record_id: str | None = None) -> Rec | None:
         return self.write(lambda: self.session.save(kind, data, record_id))
@@ -320,7 +322,7 @@ class InspectApp(App[int]):
         mode, and an error is shown (and a defect reported) instead of ending the app."""
         name = parse_action(action)[1] if isinstance(action, str) else action[1]
         if self.read_only and name in EDITING_ACTIONS:
-            self._refuse(f"只读：{self.read_only}，不能修改", "只读")
+            self._refuse_read_only()
             return True
         try:
             return await super().run_action(action, default_namespace, namespaces)
