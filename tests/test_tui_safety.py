@@ -6,7 +6,8 @@ it may not write read-only — by key presses, then checking the stored file.
 * read-only mode (``--read-only``, another writer holding the file, read-only media): the status
   line says 只读, editing keys are greyed out and refused, and the file stays byte for byte;
 * the new-session form says what is wrong with a plan dated 2026-13-45 or a 201-character name;
-* a defect inside an action is a notification and a crash report, and the app keeps running.
+* a defect inside an action is a notification and a crash report, and the app keeps running;
+* a file that is missing, a folder, garbage or nested 100,000 deep is reported, the list shown.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from pathlib import Path
 import pytest
 from test_tui_app import ME, wait_for
 
-from inspect_tui.core.checklist_load import load_default_checklist
+from inspect_tui.core.checklist_load import DEFAULT_CHECKLIST_PATH, load_default_checklist
 from inspect_tui.core.records import Kind, score_id
 from inspect_tui.store.lock import SessionLock
 from inspect_tui.store.session import Session
@@ -278,3 +279,30 @@ def test_a_closed_terminal_keeps_unsaveable_text_in_a_note(fresh, tmp_path, monk
     asyncio.run(go())
     (note,) = (tmp_path / "notes").iterdir()
     assert note.name.startswith("unsaved-") and "score: 99" in note.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("what", ["missing", "folder", "garbage with NUL", "nested 100,000 deep", "a checklist"])
+def test_opening_something_that_is_not_a_session_falls_back_to_the_list(tmp_path, what):
+    target = tmp_path / "sessions" / "坏文件.jsonl"
+    target.parent.mkdir()
+    if what == "folder":
+        target.mkdir()
+    elif what == "garbage with NUL":
+        target.write_bytes(b'{"format": "inspect-tui-session"\x00\xff\n\x00\x81\n')
+    elif what == "nested 100,000 deep":
+        target.write_text('{"format": "inspect-tui-session", "version": 1}\n' + "[" * 100_000 + "]" * 100_000 + "\n")
+    elif what == "a checklist":
+        shutil.copy(DEFAULT_CHECKLIST_PATH, target)
+    before = sha(target) if target.is_file() else None
+
+    async def go() -> None:
+        app = make_app(target, sessions_dir=tmp_path / "sessions")
+        notified: list[str] = []
+        app.notify = lambda message, **kw: notified.append(str(message))  # type: ignore[method-assign]
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(pilot, app, "SessionsScreen")
+            assert app.session is None and app.return_code is None
+            assert notified and str(target.name) in notified[0] and "Traceback" not in notified[0]
+
+    asyncio.run(go())
+    assert (sha(target) if target.is_file() else None) == before
