@@ -21,7 +21,8 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from inspect_tui.core.checklist import Checklist
-from inspect_tui.core.yaml_input import MAX_DEPTH, InputLoader, too_deep
+from inspect_tui.core.yaml_input import MAX_DEPTH, TooDeep
+from inspect_tui.core.yaml_input import compose as compose_yaml
 from inspect_tui.core.yaml_input import load as load_yaml
 from inspect_tui.errors import Problem, UserError, os_reason, validation_message
 
@@ -116,12 +117,13 @@ def _load(path: Path) -> tuple[Checklist | None, list[Problem]]:
         return None, [text_or_problem]
     text = text_or_problem
     try:
-        deep = too_deep(text)
-        root = yaml.compose(text, Loader=InputLoader) if deep is None else None
+        root = compose_yaml(text)
     except yaml.YAMLError as exc:
         return None, [_yaml_problem(name, exc, text)]
-    if deep is not None:
-        return None, [Problem(name, f"嵌套超过 {MAX_DEPTH} 层，不是检查清单", deep.line + 1, deep.column + 1)]
+    except TooDeep as exc:
+        mark = exc.mark
+        return None, [Problem(name, f"嵌套超过 {MAX_DEPTH} 层，不是检查清单", mark.line + 1 if mark else None,
+                              mark.column + 1 if mark else None)]
     if root is None:
         return None, [Problem(name, "文件是空的（应为包含 id、title、areas 等的映射）", 1, 1)]
     if not isinstance(root, yaml.MappingNode):

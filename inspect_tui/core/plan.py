@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from inspect_tui.core.yaml_input import MAX_DEPTH, too_deep
+from inspect_tui.core.yaml_input import MAX_DEPTH, TooDeep
 from inspect_tui.core.yaml_input import load as load_yaml
 from inspect_tui.errors import Problem, UserError, file_error, os_reason
 
@@ -95,14 +95,14 @@ def _load_csv(path: Path, text: str) -> VisitPlan:
 
 def _load_yaml(path: Path, text: str) -> VisitPlan:
     try:
-        deep = too_deep(text)
-        data: Any = load_yaml(text) if deep is None else None
+        data: Any = load_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise file_error(path, f"YAML 格式错误：{getattr(exc, 'problem', exc)}",
                          line=mark.line + 1 if mark else None, column=mark.column + 1 if mark else None) from None
-    if deep is not None:
-        raise file_error(path, f"嵌套超过 {MAX_DEPTH} 层，不是访问计划", line=deep.line + 1, column=deep.column + 1)
+    except TooDeep as exc:
+        raise file_error(path, f"嵌套超过 {MAX_DEPTH} 层，不是访问计划", line=exc.mark.line + 1 if exc.mark else None,
+                         column=exc.mark.column + 1 if exc.mark else None) from None
     if not isinstance(data, dict) or not isinstance(data.get("branches"), list):
         raise file_error(path, "应为一个包含 branches:（支部列表）的 YAML 映射")
     branches = []
