@@ -7,7 +7,8 @@ which name and date it is given — and each condition makes that world hostile 
 
 * a full disk and a read-only target: a small tmpfs (full, or remounted read-only) when this
   process may mount (root in CI), else the same refusals raised in-process (``_Refusing``);
-* inputs missing, a folder instead of a file, binary garbage with NUL bytes, nested 100,000 deep;
+* inputs missing, unreadable (no permission), a folder instead of a file, binary garbage with NUL
+  bytes, nested 100,000 deep;
 * a date that does not exist, names 201 characters long, blank, or with a NUL byte.
 
 ``main()`` runs in-process with ``INSPECT_TUI_DEBUG=1`` (conftest), so a defect raises and fails
@@ -21,6 +22,7 @@ import builtins
 import contextlib
 import errno
 import hashlib
+import io
 import os
 import shutil
 import subprocess
@@ -109,22 +111,24 @@ MOUNT = _can_mount() and not os.environ.get("INSPECT_TUI_TEST_NO_MOUNT")
 
 
 class _Refusing:
-    """Without mount: creating or writing anything under ``root`` fails with ``error``, in-process
-    (``os.open`` with a write flag, ``open`` for writing, ``mkdir``, ``replace``/``rename``)."""
+    """Creating or writing anything under ``root`` fails with ``error``, in-process (``os.open``
+    with a write flag, ``open`` for writing, ``mkdir``, ``replace``/``rename``); with ``reads``,
+    opening anything there at all (a root process reads any file whatever its mode)."""
 
-    def __init__(self, root: Path, error: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    def __init__(self, root: Path, error: int, monkeypatch: pytest.MonkeyPatch, *, reads: bool = False) -> None:
         self.root, self.error = str(root.resolve()), error
         real_open, real_builtin_open = os.open, builtins.open
         real_mkdir, real_replace, real_rename = os.mkdir, os.replace, os.rename
-        writing = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
+        writing = -1 if reads else os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
+        write_modes = set("rwax+") if reads else set("wax+")
 
         def os_open(path, flags, *a, **k):
-            if flags & writing:
+            if flags & writing or reads:
                 self.check(path)
             return real_open(path, flags, *a, **k)
 
         def b_open(file, mode="r", *a, **k):
-            if isinstance(file, str | os.PathLike) and set(str(mode)) & set("wax+"):
+            if isinstance(file, str | os.PathLike) and set(str(mode)) & write_modes:
                 self.check(file)
             return real_builtin_open(file, mode, *a, **k)
 
@@ -140,6 +144,7 @@ class _Refusing:
 
         monkeypatch.setattr(os, "open", os_open)
         monkeypatch.setattr(builtins, "open", b_open)
+        monkeypatch.setattr(io, "open", b_open)  # pathlib's read_bytes/write_text
         monkeypatch.setattr(os, "mkdir", mkdir)
         monkeypatch.setattr(os, "replace", moved(real_replace))
         monkeypatch.setattr(os, "rename", moved(real_rename))
@@ -246,6 +251,7 @@ CONDITIONS: dict[str, Callable[[World, Path], World]] = {
     "missing input": lambda w, t: replace(w, **{f: t / "没有这个文件" / getattr(w, f).name
                                                for f in ("session", "other", "plan", "checklist", "pdf")}),
     "folder as input": lambda w, t: _bad_inputs(w, t / "dirs", lambda p, s: p.mkdir()),
+    "no permission to read": lambda w, t: w,  # the inputs' folder refuses every open (see the test)
     "binary garbage with NUL": lambda w, t: _bad_inputs(w, t / "garbage", _garbage),
     "text with NUL": lambda w, t: _bad_inputs(w, t / "nul", _nul_text),
     "nested 100,000 deep": lambda w, t: _bad_inputs(w, t / "deep", _deep),
@@ -293,7 +299,10 @@ def test_bad_inputs_give_a_message_and_change_nothing(command, condition, good, 
     w = CONDITIONS[condition](good, tmp_path)
     inputs = _inputs(w)
     before = _digest(inputs)
-    code, err = _run(command, w, capsys)
+    with monkeypatch.context() as refusing:
+        if condition == "no permission to read":
+            _Refusing(w.session.parent, errno.EACCES, refusing, reads=True)
+        code, err = _run(command, w, capsys)
     _assert_clean(code, err, f"{' '.join(command)} / {condition}")
     after = _digest(inputs)
     if command == ("settle",) and code == 0:  # settle writes its session in place: that is its job

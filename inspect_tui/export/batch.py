@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from inspect_tui.core.naming import output_name, unique_names
-from inspect_tui.errors import UserError, describe_os_error, with_path
+from inspect_tui.errors import UserError, describe_os_error, os_reason, with_path
 from inspect_tui.export.documents import (
     FEEDBACK,
     KIND_LABELS,
@@ -288,7 +288,7 @@ def run_tasks(tasks: Sequence[ExportTask], output_dir: str | Path, *, template_d
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise UserError(f"{output_dir}: 无法创建输出文件夹：{exc.strerror}") from None
+        raise UserError(f"{output_dir}: 无法创建输出文件夹：{os_reason(exc)}") from None
     tdir = str(template_dir) if template_dir else None
     workers = default_workers(len(tasks)) if workers is None else max(1, workers)
     results: list[ExportResult] = []
