@@ -371,3 +371,5 @@ def test_argument_mistakes_are_explained_in_chinese(capsys):
     assert main(["export", "everything", "x.jsonl"]) == 2
     assert "不是可选的值" in capsys.readouterr().err
     assert main(["--help"]) == 0
+    assert main(["--read-only", "--no-such-flag"]) == 2  # the app's own arguments, before any screen
+    assert "无法识别的参数：--no-such-flag" in capsys.readouterr().err
