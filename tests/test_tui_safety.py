@@ -306,3 +306,26 @@ def test_opening_something_that_is_not_a_session_falls_back_to_the_list(tmp_path
 
     asyncio.run(go())
     assert (sha(target) if target.is_file() else None) == before
+
+
+def test_a_defect_outside_an_action_ends_with_a_report_not_a_traceback(fresh, tmp_path, monkeypatch):
+    """An event handler that fails has stopped its widget: the app ends, saying so in a sentence."""
+    path, _branch = fresh
+    monkeypatch.delenv("INSPECT_TUI_DEBUG")
+    monkeypatch.setenv("INSPECT_TUI_CRASH_DIR", str(tmp_path / "crashes"))
+    from inspect_tui.tui.screens.branches import BranchesScreen
+
+    monkeypatch.setattr(BranchesScreen, "on_mount", lambda self: [][0], raising=False)
+
+    async def go() -> None:
+        app = make_app(path, sessions_dir=tmp_path / "sessions")
+        async with app.run_test(size=(100, 32)):
+            for _ in range(200):  # not pilot.pause: the failed screen processes no more messages
+                if app.return_code is not None:
+                    break
+                await asyncio.sleep(0.02)
+        assert app.return_code == 70
+
+    asyncio.run(go())
+    (report,) = (tmp_path / "crashes").iterdir()
+    assert "IndexError" in report.read_text(encoding="utf-8")
