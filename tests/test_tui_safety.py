@@ -126,7 +126,8 @@ async def _try_to_edit(pilot, app) -> None:
     await pilot.press("enter")
     await wait_for(pilot, app, "BranchScreen")
     assert "只读" in status_text(app)
-    await pilot.press(*"汇报要点", "tab", "d")  # the notes field takes no typing; 'done' is refused
+    await pilot.press(*"汇报要点", "tab", "space", "d")  # no typing in the notes, no claim; 'done' refused
+    assert not app.screen.query_one("#claims").selected
     await pilot.press("f3", "y", "n", "f")  # 看: judgements and promotion refused
     await pilot.press("5", "h", "enter", *"3", "enter")  # 评: feedback and a score refused
     await pilot.pause()
