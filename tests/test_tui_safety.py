@@ -31,6 +31,14 @@ from inspect_tui.store.session_file import NotSavedError
 from inspect_tui.tui.app import make_app
 
 
+def recording_app(*args, **kwargs):
+    """``make_app``, with the notifications it shows kept in a list."""
+    app = make_app(*args, **kwargs)
+    notified: list[str] = []
+    app.notify = lambda message, **kw: notified.append(str(message))  # type: ignore[method-assign]
+    return app, notified
+
+
 def status_text(app) -> str:
     return str(app.screen.query_one("#save-status").render())
 
@@ -139,9 +147,7 @@ def test_read_only_flag_refuses_every_edit_and_writes_nothing(fresh, tmp_path):
     before = sha(path)
 
     async def go() -> None:
-        app = make_app(path, sessions_dir=tmp_path / "sessions", read_only=True)
-        notified: list[str] = []
-        app.notify = lambda message, **kw: notified.append(str(message))  # type: ignore[method-assign]
+        app, notified = recording_app(path, sessions_dir=tmp_path / "sessions", read_only=True)
         async with app.run_test(size=(100, 32)) as pilot:
             await _try_to_edit(pilot, app)
             from textual.actions import parse
@@ -248,9 +254,7 @@ def test_a_defect_in_an_action_is_reported_and_the_app_keeps_running(fresh, tmp_
     monkeypatch.setattr(InspectApp, "action_toggle_theme", lambda self: {}["oops"])
 
     async def go() -> None:
-        app = make_app(path, sessions_dir=tmp_path / "sessions")
-        notified: list[str] = []
-        app.notify = lambda message, **kw: notified.append(str(message))  # type: ignore[method-assign]
+        app, notified = recording_app(path, sessions_dir=tmp_path / "sessions")
         async with app.run_test(size=(100, 32)) as pilot:
             await wait_for(pilot, app, "BranchesScreen")
             await pilot.press("ctrl+t")
@@ -297,9 +301,7 @@ def test_opening_something_that_is_not_a_session_falls_back_to_the_list(tmp_path
     before = sha(target) if target.is_file() else None
 
     async def go() -> None:
-        app = make_app(target, sessions_dir=tmp_path / "sessions")
-        notified: list[str] = []
-        app.notify = lambda message, **kw: notified.append(str(message))  # type: ignore[method-assign]
+        app, notified = recording_app(target, sessions_dir=tmp_path / "sessions")
         async with app.run_test(size=(80, 24)) as pilot:
             await wait_for(pilot, app, "SessionsScreen")
             assert app.session is None and app.return_code is None
@@ -321,8 +323,8 @@ def test_a_defect_outside_an_action_ends_with_a_report_not_a_traceback(fresh, tm
     async def go() -> None:
         app = make_app(path, sessions_dir=tmp_path / "sessions")
         async with app.run_test(size=(100, 32)):
-            for _ in range(200):  # not pilot.pause: the failed screen processes no more messages
-                if app.return_code is not None:
+            for _ in range(500):  # not pilot.pause: the failed screen processes no more messages
+                if app.return_code is not None and not app.is_running:
                     break
                 await asyncio.sleep(0.02)
         assert app.return_code == 70
