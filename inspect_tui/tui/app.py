@@ -351,6 +351,7 @@ class InspectApp(App[int]):
             super()._handle_exception(error)
             return
         self._return_code = EXIT_BUG
+        self._exception_event.set()  # what Textual's own handler does: whoever waits on the app stops
         self.panic(bug_message(error, write_crash_report(error, ["in the app"])))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
