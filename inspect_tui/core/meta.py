@@ -21,6 +21,10 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
+def has_control_chars(*texts: str) -> bool:
+    return any(_CONTROL.search(text) for text in texts)
+
+
 def refuse_control_chars(*texts: str) -> None:
     """Names typed or imported for a new visit must be printable: a NUL or another control
     character would travel into file names, PDFs and other programs. Checked when a visit is

@@ -20,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from inspect_tui.core.meta import has_control_chars
 from inspect_tui.core.yaml_input import MAX_DEPTH, TooDeep
 from inspect_tui.core.yaml_input import load as load_yaml
 from inspect_tui.errors import Problem, UserError, file_error, os_reason
@@ -87,6 +88,9 @@ def _load_csv(path: Path, text: str) -> VisitPlan:
             problems.append(Problem(str(path), "支部名称为空", n))
             continue
         unit = row[unit_col].strip() if unit_col is not None and unit_col < len(row) else ""
+        if has_control_chars(name, unit):
+            problems.append(Problem(str(path), "支部名称或单位含有控制字符（如 NUL），请删去", n))
+            continue
         branches.append(PlannedBranch(name, unit))
     if problems:
         raise UserError(f"{path}: 访问计划有 {len(problems)} 处错误", problems=problems)
@@ -113,6 +117,8 @@ def _load_yaml(path: Path, text: str) -> VisitPlan:
             branches.append(PlannedBranch(entry["name"].strip(), str(entry.get("unit") or "").strip()))
         else:
             raise file_error(path, f"branches[{n}]：应为支部名称，或包含 name 的映射")
+        if has_control_chars(branches[-1].name, branches[-1].unit):
+            raise file_error(path, f"branches[{n}]：支部名称或单位含有控制字符（如 NUL），请删去")
     day = data.get("date")
     if day is not None:
         try:
