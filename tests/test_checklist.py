@@ -283,7 +283,7 @@ def test_ratings_not_descending(tmp_path: Path) -> None:
                   "  - {label: bad, min: 0, level: fail}\n  - {label: good, min: 60, level: pass}\n")
     p = one_problem(tmp_path, text)
     assert (p.line, p.column) == (5, 1)
-    assert p.message.startswith("ratings: 评定等次（ratings）应按 min 从高到低排列")
+    assert p.message.startswith("ratings: 等次（ratings）应按 min 从高到低排列")
 
 
 def test_unknown_extra_field(tmp_path: Path) -> None:

@@ -32,6 +32,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from conftest import small_session
 
 from inspect_tui.cli import build_parser, main
 from inspect_tui.core.checklist_load import DEFAULT_CHECKLIST_PATH, load_default_checklist
@@ -48,6 +49,7 @@ class World:
     plan: Path
     checklist: Path
     pdf: Path
+    scored: Path  # a visit whose branches are scored (what the reports sum up)
     out: Path  # a file to create
     outdir: Path  # a folder to create or fill
     name: str = "张伟"
@@ -72,6 +74,9 @@ COMMANDS: dict[tuple[str, ...], Callable[[World], list[object]]] = {
     ("export",): lambda w: ["all", w.session, "--branch", "1", "-o", w.outdir, "-q", "-j", "1"],
     ("verify",): lambda w: [w.pdf, "--session", w.session],
     ("demo",): lambda w: [w.outdir, "--branches", "1", "--inspectors", "1"],
+    ("report", "group"): lambda w: [w.scored, "-o", w.outdir, "--draft", "--csv", "--next-steps", w.plan],
+    ("report", "rollup"): lambda w: [w.scored, w.session, "-o", w.outdir, "--draft", "-j", "1",
+                                     "--cache", w.outdir / "cache"],
     ("doctor",): lambda w: ["--sessions-dir", w.outdir, "--exports-dir", w.outdir / "exports"],
 }
 
@@ -204,18 +209,22 @@ def good(tmp_path: Path) -> World:
     pdf.write_bytes(b"%PDF-1.7\n%\xe2\xe3\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n")
     out = tmp_path / "out"
     out.mkdir()
-    return World(_session(inputs / "a.jsonl", "张伟"), _session(inputs / "b.jsonl", "李秀英"), plan, checklist,
-                 pdf, out / "result.jsonl", out / "folder")
+    return World(session=_session(inputs / "a.jsonl", "张伟"), other=_session(inputs / "b.jsonl", "李秀英"),
+                 plan=plan, checklist=checklist, pdf=pdf, scored=small_session(inputs, "scored.jsonl"),
+                 out=out / "result.jsonl", outdir=out / "folder")
+
+
+INPUTS = ("session", "other", "plan", "checklist", "pdf", "scored")
 
 
 def _inputs(w: World) -> list[Path]:
-    return [w.session, w.other, w.plan, w.checklist, w.pdf]
+    return [getattr(w, f) for f in INPUTS]
 
 
 def _bad_inputs(w: World, folder: Path, make: Callable[[Path, str], None]) -> World:
     folder.mkdir()
     paths = {}
-    for field in ("session", "other", "plan", "checklist", "pdf"):
+    for field in INPUTS:
         p = folder / getattr(w, field).name
         make(p, p.suffix)
         paths[field] = p
@@ -249,7 +258,7 @@ def _plan_with(w: World, folder: Path, text: str) -> World:
 
 CONDITIONS: dict[str, Callable[[World, Path], World]] = {
     "missing input": lambda w, t: replace(w, **{f: t / "没有这个文件" / getattr(w, f).name
-                                               for f in ("session", "other", "plan", "checklist", "pdf")}),
+                                               for f in INPUTS}),
     "folder as input": lambda w, t: _bad_inputs(w, t / "dirs", lambda p, s: p.mkdir()),
     "no permission to read": lambda w, t: w,  # the inputs' folder refuses every open (see the test)
     "binary garbage with NUL": lambda w, t: _bad_inputs(w, t / "garbage", _garbage),
@@ -346,7 +355,7 @@ def test_full_disk_and_read_only_target(command, kind, good, tmp_path, capsys, m
 
 #: Commands whose output goes to the hostile target (``settle`` may still fit in its file's last page).
 WRITERS = {("session", "new"), ("session", "recover"), ("handout",), ("merge",), ("export",), ("demo",),
-           ("doctor",)}
+           ("doctor",), ("report", "group"), ("report", "rollup")}
 
 
 def test_a_defect_leaves_a_crash_report_not_a_traceback(tmp_path, capsys, monkeypatch):

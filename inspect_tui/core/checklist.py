@@ -60,6 +60,7 @@ class Item(_Strict):
     id: Id
     title: Text
     full_marks: float = Field(gt=0)
+    tags: tuple[Id, ...] = Field((), description="ids of the checklist's tags this item counts towards (e.g. 四强)")
     scoring: Scoring = Scoring()
     steps: dict[Step, StepPrompt] = Field(min_length=1)
     problems: tuple[Text, ...] = Field(min_length=1, description="typical problems found")
@@ -115,6 +116,28 @@ class RatingBand(_Strict):
     level: Level
 
 
+class Tag(_Strict):
+    """A heading that cuts across areas, such as one of the 四强 (政治功能强 …): the report shows a
+    subtotal per tag over the items that carry it."""
+
+    id: Id
+    title: Text
+
+
+class ScoreClass(_Strict):
+    """A band of total scores for grouping branches in a report (先进 / 中间 / 后进)."""
+
+    label: Text
+    min: float = Field(ge=0, le=100, description="lowest score, in percent of full marks")
+
+
+def _bands_in_order(mins: list[float], what: str, one: str) -> None:
+    if mins != sorted(mins, reverse=True) or len(set(mins)) != len(mins):
+        raise ValueError(f"{one}（{what}）应按 min 从高到低排列，且各 min 互不相同")
+    if mins[-1] != 0:
+        raise ValueError(f"最后一个{one}（{what}）的 min 必须为 0，每个分数才都有{one}")
+
+
 class Checklist(_Strict):
     id: Id
     title: Text
@@ -123,6 +146,8 @@ class Checklist(_Strict):
     ratings: tuple[RatingBand, ...] = Field(min_length=2)
     areas: tuple[Area, ...] = Field(min_length=1)
     questions: tuple[Question, ...] = Field((), description="general awareness questions for the 'ask' step")
+    tags: tuple[Tag, ...] = Field((), description="headings across areas (e.g. 四强) that items may be tagged with")
+    classes: tuple[ScoreClass, ...] = Field((), description="先进/中间/后进 bands by total score, for reports")
 
     @model_validator(mode="after")
     def _consistency(self) -> Checklist:
@@ -134,17 +159,21 @@ class Checklist(_Strict):
             if ident in seen:
                 raise ValueError(f"编号重复 '{ident}'（{_KINDS[kind]}，已被一个{_KINDS[seen[ident]]}使用）")
             seen[ident] = kind
-        mins = [b.min for b in self.ratings]
-        if mins != sorted(mins, reverse=True) or len(set(mins)) != len(mins):
-            raise ValueError("评定等次（ratings）应按 min 从高到低排列，且各 min 互不相同")
-        if mins[-1] != 0:
-            raise ValueError("最后一个等次的 min 必须为 0，每个分数才都有等次")
+        _bands_in_order([b.min for b in self.ratings], "ratings", "等次")
+        if self.classes:
+            _bands_in_order([c.min for c in self.classes], "classes", "档次")
+        tag_ids = {t.id for t in self.tags}
+        for item in self.items():
+            unknown = [t for t in item.tags if t not in tag_ids]
+            if unknown:
+                raise ValueError(f"检查项 '{item.id}' 标注了 {', '.join(unknown)}，但清单的 tags 中没有定义")
         return self
 
     def _all_ids(self) -> list[tuple[str, str]]:
         ids = [("area", a.id) for a in self.areas]
         ids += [("item", i.id) for a in self.areas for i in a.items]
         ids += [("question", q.id) for q in self.all_questions()]
+        ids += [("tag", t.id) for t in self.tags]
         return ids
 
     # --- lookups used by the model, UI and exports -------------------------------------------
@@ -177,8 +206,21 @@ class Checklist(_Strict):
                 return band
         return self.ratings[-1]
 
+    def class_for(self, score: float) -> ScoreClass | None:
+        percent = 100.0 * score / self.full_marks
+        return next((c for c in self.classes if percent >= c.min), None)
+
     def content_hash(self) -> str:
         """A hash of the checklist's meaning (not its formatting): sessions record it so that files
         made with different wording of the same version are caught before they are merged."""
-        blob = json.dumps(self.model_dump(mode="json"), ensure_ascii=False, sort_keys=True)
+        blob = json.dumps(_without_empty_additions(self.model_dump(mode="json")), ensure_ascii=False, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _without_empty_additions(dumped: dict) -> dict:
+    """Fields added to the schema after checklists were in use (``tags``, ``classes``) are left out of
+    the hash while empty, so a checklist that does not use them keeps the hash its sessions record."""
+    out = {k: v for k, v in dumped.items() if not (k in ("tags", "classes") and not v)}
+    out["areas"] = [{**a, "items": [{k: v for k, v in i.items() if not (k == "tags" and not v)} for i in a["items"]]}
+                    for a in dumped["areas"]]
+    return out

@@ -37,7 +37,8 @@ Loc = tuple[int | str, ...]
 _FOCUS: tuple[tuple[re.Pattern[str], Loc], ...] = (
     (re.compile(r"^各检查项满分合计"), ("full_marks",)),
     (re.compile(r"^各方面满分合计"), ("full_marks",)),
-    (re.compile(r"^评定等次|^最后一个等次"), ("ratings",)),
+    (re.compile(r"（ratings）"), ("ratings",)),
+    (re.compile(r"（classes）"), ("classes",)),
     (re.compile(r"^“问”（ask）环节至少需要"), ("steps", "ask")),
     (re.compile(r"^访谈题（questions）只能放在“问”（ask）环节，不能放在 '(?P<step>\w+)'"),
      ("steps", "{step}", "questions")),
