@@ -44,7 +44,7 @@ DEEP = 100_000
 
 @dataclass(frozen=True)
 class World:
-    session: Path  # read, and for `settle` written in place
+    session: Path  # read, and written in place by the IN_PLACE commands
     other: Path  # a second session (merge)
     plan: Path
     checklist: Path
@@ -66,6 +66,7 @@ COMMANDS: dict[tuple[str, ...], Callable[[World], list[object]]] = {
     ("session", "digest"): lambda w: [w.session],
     ("session", "log"): lambda w: [w.session],
     ("session", "recover"): lambda w: [w.session, "-o", w.out],
+    ("session", "photos"): lambda w: [w.session],
     ("handout",): lambda w: [w.session, "--to", w.name, "-o", w.out],
     ("merge",): lambda w: [w.session, w.other, "-o", w.out, "--as", w.name, "--checklist", w.checklist],
     ("disagreements",): lambda w: [w.session, "--branch", w.name],
@@ -79,6 +80,10 @@ COMMANDS: dict[tuple[str, ...], Callable[[World], list[object]]] = {
                                      "--cache", w.outdir / "cache"],
     ("doctor",): lambda w: ["--sessions-dir", w.outdir, "--exports-dir", w.outdir / "exports"],
 }
+
+
+#: Commands that write their session in place: in the full/read-only test it lives in the target.
+IN_PLACE = {("settle",), ("session", "photos")}
 
 
 def subcommands(parser: argparse.ArgumentParser, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
@@ -314,7 +319,7 @@ def test_bad_inputs_give_a_message_and_change_nothing(command, condition, good, 
         code, err = _run(command, w, capsys)
     _assert_clean(code, err, f"{' '.join(command)} / {condition}")
     after = _digest(inputs)
-    if command == ("settle",) and code == 0:  # settle writes its session in place: that is its job
+    if command in IN_PLACE and code == 0:  # writing its session in place is its job
         before.pop(str(w.session)), after.pop(str(w.session))
     assert after == before, f"{' '.join(command)} / {condition} changed an input"
     # What was accepted must be sound, not a file nothing can open (recover copies whatever is
@@ -326,7 +331,7 @@ def test_bad_inputs_give_a_message_and_change_nothing(command, condition, good, 
 @pytest.mark.parametrize("kind", ["full", "read-only"])
 @pytest.mark.parametrize("command", list(COMMANDS), ids=" ".join)
 def test_full_disk_and_read_only_target(command, kind, good, tmp_path, capsys, monkeypatch):
-    """Outputs go to the hostile folder; `settle`'s session (written in place) lives there too."""
+    """Outputs go to the hostile folder; the session of an IN_PLACE command lives there too."""
     monkeypatch.chdir(tmp_path)
     target = tmp_path / "target"
 
@@ -335,14 +340,14 @@ def test_full_disk_and_read_only_target(command, kind, good, tmp_path, capsys, m
 
     with hostile_fs(target, kind, populate, monkeypatch):
         w = replace(good, out=target / "result.jsonl", outdir=target / "folder")
-        if command == ("settle",):
+        if command in IN_PLACE:
             w = replace(w, session=target / "a.jsonl")
         inputs = _inputs(w)
         before, files_before = _digest(inputs), _files(target)
         code, err = _run(command, w, capsys)
         _assert_clean(code, err, f"{' '.join(command)} / {kind}")
         after = _digest(inputs)
-        if command == ("settle",) and code == 0:  # a tmpfs file's last page may still have room
+        if command in IN_PLACE and code == 0:  # a tmpfs file's last page may still have room
             before.pop(str(w.session)), after.pop(str(w.session))
         assert after == before
         if code != 0:  # nothing half-written left behind in the target

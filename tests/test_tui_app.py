@@ -7,11 +7,13 @@ import asyncio
 import io
 from pathlib import Path
 
+from PIL import Image
 from rich.console import Console
 
 from inspect_tui.core.checklist_load import load_default_checklist
 from inspect_tui.core.records import Kind, claim_id, observation_id, score_id, step_note_id
 from inspect_tui.core.steps import Step
+from inspect_tui.store.evidence import store_dir
 from inspect_tui.store.session import Session
 from inspect_tui.tui.app import make_app
 
@@ -39,7 +41,7 @@ def test_walk_one_branch_through_all_five_steps(fresh, tmp_path, monkeypatch):
 async def _walk(fresh, tmp_path):
     path, branch = fresh
     photo = Path("活动室.jpg")
-    photo.write_bytes(b"jpeg")
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(photo)
     cl = load_default_checklist()
     look_items = [i.id for i in cl.items_for(Step.LOOK)]
     check_items = [i.id for i in cl.items_for(Step.CHECK)]
@@ -133,7 +135,8 @@ async def _walk(fresh, tmp_path):
         assert look0["status"] == "meets" and look0["note"] == ""
         assert (look1["status"], look1["note"]) == ("not", "公开栏未更新")
         assert (chk0["status"], chk0["note"], chk0["evidence"]) == ("partly", "记录缺签名", "会议记录第3页")
-        assert chk0["files"] == [str(photo.resolve())]
+        (ref,) = chk0["files"]  # copied into the session's evidence store, stored by content hash
+        assert (store_dir(path) / ref).read_bytes() == photo.read_bytes()
         assert len(got[Kind.OBSERVATION]) == 3
 
         [problem] = got[Kind.PROBLEM]

@@ -15,6 +15,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from inspect_tui.core.format import fmt_score
 from inspect_tui.errors import UserError
 
 DEFAULT_LEADER = "组长"
@@ -102,6 +103,9 @@ def run_merge(args: argparse.Namespace) -> int:
     print(f"已写入 {report.output}：共 {report.records} 条记录，并发修改冲突 {report.conflicts} 条"
           + (f"，待裁定分歧 {report.unsettled} 项" if report.unsettled is not None else "")
           + f"；摘要 {report.digest}")
+    if report.photos_missing:
+        print(f"inspect-tui: 警告：{len(report.photos_missing)} 张照片不在任何输入文件旁的照片文件夹（*.files）中，"
+              "请一并拷贝观摩员的照片文件夹后重新合并", file=sys.stderr)
     print(f"查看并裁定分歧：inspect-tui disagreements {report.output}")
     return 0
 
@@ -144,7 +148,7 @@ def run_settle(args: argparse.Namespace) -> int:
                      reason=args.reason)
     from inspect_tui.core.disagreements import FIELD_LABELS, status_label
 
-    what = f"{rec.data['score']:g}" if args.field == "score" else status_label(rec.data.get("status"))
+    what = fmt_score(rec.data['score']) if args.field == "score" else status_label(rec.data.get("status"))
     print(f"已裁定：{branch.data['name']} {args.item}（{FIELD_LABELS[args.field]}）= {what}"
           + (f"（采纳 {rec.data['chosen_from']}）" if rec.data.get("chosen_from") else "")
           + (f"；理由：{rec.data['reason']}" if rec.data.get("reason") else ""))

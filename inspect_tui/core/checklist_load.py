@@ -14,10 +14,10 @@ import functools
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from inspect_tui.core.checklist import Checklist
@@ -31,6 +31,7 @@ DEFAULT_CHECKLIST_ID = "party-branch-standard"
 DEFAULT_CHECKLIST_PATH = SHIPPED_DIR / f"{DEFAULT_CHECKLIST_ID}.yaml"
 
 Loc = tuple[int | str, ...]
+M = TypeVar("M", bound=BaseModel)
 
 # Model-level validators report at the model; these send the reader to the field that needs changing.
 # Each entry: (pattern on the message, path relative to the model that raised it).
@@ -112,6 +113,11 @@ def _summary(path: str | Path, problems: Sequence[Problem]) -> str:
 
 
 def _load(path: Path) -> tuple[Checklist | None, list[Problem]]:
+    return load_yaml_model(path, Checklist, "checklist")
+
+
+def load_yaml_model(path: Path, model: type[M], what: str = "checklist") -> tuple[M | None, list[Problem]]:
+    """Read a YAML file into a pydantic ``model``: the value, or every problem as FILE:LINE:COL."""
     name = str(path)
     text_or_problem = _read_text(path)
     if isinstance(text_or_problem, Problem):
@@ -126,21 +132,21 @@ def _load(path: Path) -> tuple[Checklist | None, list[Problem]]:
         return None, [Problem(name, f"嵌套超过 {MAX_DEPTH} 层，不是检查清单", mark.line + 1 if mark else None,
                               mark.column + 1 if mark else None)]
     if root is None:
-        return None, [Problem(name, "文件是空的（应为包含 id、title、areas 等的映射）", 1, 1)]
+        return None, [Problem(name, f"文件是空的（应为由{what}各字段组成的映射）", 1, 1)]
     if not isinstance(root, yaml.MappingNode):
         kind = "列表" if isinstance(root, yaml.SequenceNode) else "单个值"
-        return None, [_at(name, root, f"顶层应为映射（id:、title:、areas: …），而不是{kind}")]
+        return None, [_at(name, root, f"顶层应为映射（“键: 值”的各行），而不是{kind}")]
     problems = list(_duplicate_keys(name, root))
     try:
         data = load_yaml(text)
     except yaml.YAMLError as exc:
         return None, [*problems, _yaml_problem(name, exc, text)]
     try:
-        checklist = Checklist.model_validate(data)
+        value = model.model_validate(data)
     except ValidationError as exc:
         problems.extend(_validation_problem(name, root, err) for err in _root_causes(exc.errors()))
         return None, _sorted(problems)
-    return (checklist if not problems else None), _sorted(problems)
+    return (value if not problems else None), _sorted(problems)
 
 
 def _read_text(path: Path) -> str | Problem:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from inspect_tui.core.checklist import Checklist
+from inspect_tui.core.format import fmt_score
 from inspect_tui.core.index import Rec, RecordIndex
 from inspect_tui.core.records import STATUS_LABELS, Kind, Status, verdict_id
 from inspect_tui.core.scoring import BranchResult, ItemResult, analyse_branch
@@ -45,7 +46,7 @@ class Opinion:
     def label(self) -> str:
         if isinstance(self.value, str):
             return STATUS_LABELS[Status(self.value)]
-        return f"{self.value:g}" + ("（按观察推算）" if self.derived else "")
+        return fmt_score(self.value) + ("（按观察推算）" if self.derived else "")
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ class Disagreement:
         if self.verdict is None:
             return ""
         d = self.verdict.data
-        return status_label(d.get("status")) if self.field != "score" else f"{d.get('score'):g}" \
+        return status_label(d.get("status")) if self.field != "score" else fmt_score(d.get("score")) \
             if d.get("score") is not None else "—"
 
 
@@ -197,7 +198,7 @@ def parse_value(checklist: Checklist, item: str, field: str, value: Any) -> dict
             raise UserError(f"分数“{value}”不是数字") from None
         full = checklist.item(item).full_marks
         if not 0 <= score <= full:
-            raise UserError(f"分数 {score:g} 超出范围：项目 {item} 满分 {full:g}")
+            raise UserError(f"分数 {fmt_score(score)} 超出范围：项目 {item} 满分 {fmt_score(full)}")
         return {"score": score}
     status = _STATUS_WORDS.get(str(value).strip().lower()) or _STATUS_WORDS.get(str(value).strip())
     if status is None:

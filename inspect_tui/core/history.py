@@ -15,6 +15,7 @@ from typing import Any
 
 from inspect_tui.core.checklist import Checklist
 from inspect_tui.core.disagreements import FIELD_LABELS
+from inspect_tui.core.format import fmt_score
 from inspect_tui.core.records import STATUS_LABELS, Kind, Status
 from inspect_tui.core.steps import STEP_LABELS
 from inspect_tui.core.versions import RecordDoc
@@ -62,10 +63,10 @@ def _what(kind: Kind, data: Mapping[str, Any], items: Mapping[str, str]) -> str:
             f"，{_short(data.get('note'))}" if data.get("note") else "")
     if kind is Kind.SCORE:
         score = data.get("score")
-        return f"{item_part}：{score:g} 分" if isinstance(score, int | float) else f"{item_part}：未评分"
+        return f"{item_part}：{fmt_score(score)} 分" if isinstance(score, int | float) else f"{item_part}：未评分"
     if kind is Kind.VERDICT:
         field = data.get("field", "")
-        value = f"{data['score']:g} 分" if field == "score" and data.get("score") is not None \
+        value = f"{fmt_score(data['score'])} 分" if field == "score" and data.get("score") is not None \
             else _status(data.get("status"))
         out = f"{item_part}（{FIELD_LABELS.get(field, field)}）= {value}"
         if data.get("chosen_from"):

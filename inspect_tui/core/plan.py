@@ -2,8 +2,9 @@
 
 A group leader usually has the plan as a spreadsheet or a short YAML file. Both are accepted:
 
-* CSV with a header row containing 支部 / 支部名称 / branch / name (and optionally 单位 / unit);
-* YAML with ``branches:`` (a list of names or of ``{name, unit}``) and optional ``group``,
+* CSV with a header row containing 支部 / 支部名称 / branch / name (and optionally 单位 / unit and
+  书记 / 支部书记 / secretary — the secretary's name, so a notice can name the person responsible);
+* YAML with ``branches:`` (a list of names or of ``{name, unit, secretary}``) and optional ``group``,
   ``date``, ``inspectors``.
 
 Errors name the file and the row or line, like every other file the tool reads.
@@ -27,12 +28,14 @@ from inspect_tui.errors import Problem, UserError, file_error, os_reason
 
 NAME_HEADERS = ("支部", "支部名称", "被观摩支部", "branch", "name")
 UNIT_HEADERS = ("单位", "所属单位", "unit")
+SECRETARY_HEADERS = ("书记", "支部书记", "secretary")
 
 
 @dataclass(frozen=True)
 class PlannedBranch:
     name: str
     unit: str = ""
+    secretary: str = ""
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,7 @@ def _load_csv(path: Path, text: str) -> VisitPlan:
     if name_col is None:
         raise file_error(path, f"第一行应为表头，且包含以下列名之一：{'、'.join(NAME_HEADERS)}", line=1)
     unit_col = next((header.index(h) for h in UNIT_HEADERS if h in header), None)
+    sec_col = next((header.index(h) for h in SECRETARY_HEADERS if h in header), None)
     branches, problems = [], []
     for n, row in enumerate(rows[1:], start=2):
         if not any(c.strip() for c in row):
@@ -88,10 +92,11 @@ def _load_csv(path: Path, text: str) -> VisitPlan:
             problems.append(Problem(str(path), "支部名称为空", n))
             continue
         unit = row[unit_col].strip() if unit_col is not None and unit_col < len(row) else ""
-        if has_control_chars(name, unit):
-            problems.append(Problem(str(path), "支部名称或单位含有控制字符（如 NUL），请删去", n))
+        secretary = row[sec_col].strip() if sec_col is not None and sec_col < len(row) else ""
+        if has_control_chars(name, unit, secretary):
+            problems.append(Problem(str(path), "支部名称、单位或书记姓名含有控制字符（如 NUL），请删去", n))
             continue
-        branches.append(PlannedBranch(name, unit))
+        branches.append(PlannedBranch(name, unit, secretary))
     if problems:
         raise UserError(f"{path}: 访问计划有 {len(problems)} 处错误", problems=problems)
     return VisitPlan(branches)
@@ -114,11 +119,12 @@ def _load_yaml(path: Path, text: str) -> VisitPlan:
         if isinstance(entry, str) and entry.strip():
             branches.append(PlannedBranch(entry.strip()))
         elif isinstance(entry, dict) and isinstance(entry.get("name"), str) and entry["name"].strip():
-            branches.append(PlannedBranch(entry["name"].strip(), str(entry.get("unit") or "").strip()))
+            branches.append(PlannedBranch(entry["name"].strip(), str(entry.get("unit") or "").strip(),
+                                          str(entry.get("secretary") or "").strip()))
         else:
             raise file_error(path, f"branches[{n}]：应为支部名称，或包含 name 的映射")
-        if has_control_chars(branches[-1].name, branches[-1].unit):
-            raise file_error(path, f"branches[{n}]：支部名称或单位含有控制字符（如 NUL），请删去")
+        if has_control_chars(branches[-1].name, branches[-1].unit, branches[-1].secretary):
+            raise file_error(path, f"branches[{n}]：支部名称、单位或书记姓名含有控制字符（如 NUL），请删去")
     day = data.get("date")
     if day is not None:
         try:

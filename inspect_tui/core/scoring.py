@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from statistics import fmean
 
 from inspect_tui.core.checklist import Area, Checklist, Item, Level, RatingBand, ScoringMethod
+from inspect_tui.core.folding import count_folded
 from inspect_tui.core.index import Rec
 from inspect_tui.core.records import Kind, Status
 from inspect_tui.core.steps import Step
@@ -78,7 +79,7 @@ class BranchResult:
     rating: RatingBand
     asked: int
     adequate: int
-    problems: int
+    problems: int  # distinct problems: identical ones from several inspectors count once (core.folding)
     steps_done: dict[Step, bool]
     authors: list[str] = field(default_factory=list)
 
@@ -105,7 +106,8 @@ def analyse_branch(checklist: Checklist, branch: Rec, records: Iterable[Rec],
     statuses: dict[str, dict[tuple[str, Step], Status]] = defaultdict(dict)
     explicit: dict[str, dict[str, float]] = defaultdict(dict)
     verdicts: dict[tuple[str, str], Rec] = {}
-    asked = adequate = problems = 0
+    asked = adequate = 0
+    problem_recs: list[Rec] = []
     done: dict[Step, bool] = dict.fromkeys(Step, False)
     seen_authors: set[str] = set()
     for r in records:
@@ -124,7 +126,7 @@ def analyse_branch(checklist: Checklist, branch: Rec, records: Iterable[Rec],
             asked += 1
             adequate += bool(d["adequate"])
         elif r.kind is Kind.PROBLEM:
-            problems += 1
+            problem_recs.append(r)
         elif r.kind is Kind.STEP_NOTE and d.get("done"):
             done[Step(d["step"])] = True
 
@@ -142,7 +144,8 @@ def analyse_branch(checklist: Checklist, branch: Rec, records: Iterable[Rec],
     total = round(sum(a.score for a in areas), 2)
     return BranchResult(branch=branch.id, name=branch.data["name"], items=items, areas=areas, total=total,
                         full_marks=checklist.full_marks, rating=checklist.rating_for(total), asked=asked,
-                        adequate=adequate, problems=problems, steps_done=done, authors=sorted(seen_authors))
+                        adequate=adequate, problems=count_folded(problem_recs), steps_done=done,
+                        authors=sorted(seen_authors))
 
 
 def _item_result(item: Item, area: Area, statuses: dict[tuple[str, Step], Status], explicit: dict[str, float],

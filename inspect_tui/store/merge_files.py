@@ -54,6 +54,7 @@ from inspect_tui.core.meta import SessionMeta
 from inspect_tui.core.scoring import analyse_branch
 from inspect_tui.core.versions import canonical, now_iso
 from inspect_tui.errors import Problem, UserError, file_error
+from inspect_tui.store import evidence
 from inspect_tui.store.journal import RawTexts, paused_gc
 from inspect_tui.store.session import parse_meta
 from inspect_tui.store.session_file import _read_bytes, _read_session, _write_session, write_session
@@ -74,6 +75,7 @@ class MergeReport:
     matching: BranchMatching | None = None
     excluded: list[str] = field(default_factory=list)
     unsettled: int | None = None
+    photos_missing: list[str] = field(default_factory=list)  # referenced photos found in no input's store
 
     def table(self) -> list[str]:
         """The per-input summary as aligned text lines (Chinese headers)."""
@@ -330,10 +332,11 @@ def _merge(paths: Sequence[str | Path], out: Path, leader: str, exclude: Iterabl
     # Records passed on unchanged are the inputs' own documents: written as the text they were read
     # from (checksummed, then hash-verified above) instead of being encoded again.
     _write_session(out, meta.model_dump(mode="json"), result.records.values(), log, force=force, raws=raws)
+    photos_missing = evidence.carry([s.name for s in sources], out, result.records.values())
     if progress:
         progress(1.0, "完成")
     return MergeReport(out, meta, result.stats, len(result.records), len(result.conflicts), result.digest(),
-                       result.aliases, matching, excluded, unsettled)
+                       result.aliases, matching, excluded, unsettled, photos_missing)
 
 
 def _merged_log(sources: Sequence[Source], result: MergeResult, when: str, leader: str,
@@ -374,4 +377,5 @@ def handout(path: str | Path, output: str | Path, inspector: str, *, force: bool
     log = [*src.log, {"event": "handout", "at": now_iso(), "by": src.meta.inspector, "to": inspector,
                       "source": path.name, "digest": digest(src.records)}]
     write_session(out, meta.model_dump(mode="json"), src.records, log, force=force)
+    evidence.carry([path], out, src.records)
     return out

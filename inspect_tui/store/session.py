@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from inspect_tui.core.checklist import Checklist
 from inspect_tui.core.checklist_load import load_checklist, resolve_checklist
+from inspect_tui.core.format import fmt_score
 from inspect_tui.core.index import Rec, RecordIndex
 from inspect_tui.core.meta import ChecklistRef, SessionMeta, refuse_control_chars
 from inspect_tui.core.plan import PlannedBranch
@@ -70,8 +71,8 @@ def checklist_for(path: Path | str, meta: SessionMeta, checklist: Checklist | No
 
 
 def branch_doc(name: str, order: int, *, author: str, replica: str, unit: str = "",
-               branch_id: str | None = None) -> RecordDoc:
-    data = BranchData(name=name, unit=unit, order=order).model_dump(mode="json")
+               branch_id: str | None = None, secretary: str = "") -> RecordDoc:
+    data = BranchData(name=name, unit=unit, order=order, secretary=secretary).model_dump(mode="json")
     v = make_version(kind=Kind.BRANCH, data=data, author=author, by=author, replica=replica)
     return {"id": branch_id or new_id(Kind.BRANCH), "versions": [v]}
 
@@ -107,8 +108,9 @@ class Session:
         for n, b in enumerate(branches, 1):
             b = b if isinstance(b, PlannedBranch) else PlannedBranch(b)
             try:
-                refuse_control_chars(b.name, b.unit)
-                docs.append(branch_doc(b.name, n, unit=b.unit, author=meta.inspector, replica=meta.replica))
+                refuse_control_chars(b.name, b.unit, b.secretary)
+                docs.append(branch_doc(b.name, n, unit=b.unit, author=meta.inspector, replica=meta.replica,
+                                       secretary=b.secretary))
             except (ValidationError, ValueError) as exc:
                 why = first_error(exc) if isinstance(exc, ValidationError) else str(exc)
                 shown = f"“{b.name[:20]}{'…' if len(b.name) > 20 else ''}”" if b.name.strip() else ""
@@ -164,7 +166,7 @@ class Session:
             raise UserError(f"检查清单中没有条目 {item_id}") from None
         score = data.get("score")
         if kind in (Kind.SCORE, Kind.VERDICT) and score is not None and score > item.full_marks:
-            raise UserError(f"评分 {score:g} 超过“{item.title}”的满分 {item.full_marks:g}")
+            raise UserError(f"评分 {fmt_score(score)} 超过“{item.title}”的满分 {fmt_score(item.full_marks)}")
 
     def update(self, kind: Kind, record_id: str, **fields: Any) -> Rec:
         """Change some fields of a record (creating it from ``fields`` when it does not exist)."""
@@ -193,7 +195,8 @@ class Session:
             raise UserError("只有判定为“部分符合”或“不符合”、且尚未提出问题的观察才能提为问题")
         item = self.checklist.item(obs.data["item"])
         step = Step(obs.data["step"])
-        evidence = obs.data.get("evidence") or "; ".join(obs.data.get("files", ())) or f"{step.label}：{item.title}"
+        photos = len(obs.data.get("files", ()))
+        evidence = obs.data.get("evidence") or (f"现场照片 {photos} 张" if photos else f"{step.label}：{item.title}")
         return self.save(Kind.PROBLEM, {"branch": obs.branch, "item": item.id,
                                         "text": obs.data.get("note") or item.problems[0],
                                         "evidence": evidence, "source": obs.id})

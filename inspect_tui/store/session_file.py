@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from inspect_tui.errors import Problem, UserError, file_error, os_reason
+from inspect_tui.store import evidence
 from inspect_tui.store.journal import (
     O_BINARY,
     JournalDB,
@@ -611,6 +612,7 @@ def recover(path: str | Path, out: str | Path) -> RecoverReport:
     torn = 0 if data.endswith(b"\n") or len(data) <= start else 1
     dropped = total - r.lines + torn
     write_atomic(out, [head, *(data[a:b] for a, b in r.kept)])
+    evidence.carry([path], out, r.tables.get(RECORDS, {}).values())  # the photos go with the records
     records = len(r.tables.get(RECORDS, {}))
     first = r.damaged[0] if r.damaged else None
     return RecoverReport(path, out, r.lines, dropped, first.line if first else None, first.reason if first else "",

@@ -50,6 +50,7 @@ from inspect_tui.core.records import (
 from inspect_tui.core.scoring import BranchResult
 from inspect_tui.core.steps import STEPS, Step
 from inspect_tui.errors import UserError
+from inspect_tui.store.evidence import store_files
 from inspect_tui.tui.format import STATUS_MARK, STATUS_STYLE, fmt_rate, fmt_score, status_label
 from inspect_tui.tui.screens.base import BaseScreen
 from inspect_tui.tui.widgets.fields import FieldArea, FieldInput, commit_all
@@ -293,15 +294,8 @@ class ObservePane(StepPane):
         return True
 
     def _save_files(self, value: str) -> bool:
-        from pathlib import Path
-
-        paths = [p.strip() for p in value.replace("；", ";").split(";") if p.strip()]
-        missing = [p for p in paths if not Path(p).expanduser().is_file()]
-        if missing:
-            self.app.notify("找不到文件：" + "、".join(missing), title="未保存", severity="error")
-            return False
-        # stored absolute: the export and the review find them whatever folder the app started in
-        return self._save_field(files=[str(Path(p).expanduser().resolve()) for p in paths])
+        refs = self.app.write(store_files, self.app.session.path, value)  # copied into the evidence store
+        return refs is not None and self._save_field(files=refs)
 
     def _refresh_option(self) -> None:
         ol = self.query_one(OptionList)

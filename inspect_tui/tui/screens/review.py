@@ -15,8 +15,10 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from inspect_tui.core.folding import fold
 from inspect_tui.core.records import Kind
 from inspect_tui.core.steps import Step
+from inspect_tui.store.evidence import display_name
 from inspect_tui.tui.format import STATUS_STYLE, fmt_rate, fmt_score, status_label
 from inspect_tui.tui.screens.base import BaseScreen
 
@@ -80,12 +82,12 @@ class ReviewScreen(BaseScreen):
             for n, rec in enumerate(recs, 1):
                 parts.append(Text(f"{n}. ") + line(rec))
 
-        numbered("二、亮点", self.mine(Kind.HIGHLIGHT), lambda h: Text(h.data["text"]))
-        numbered("三、问题", self.mine(Kind.PROBLEM), lambda p: Text.assemble(
-            (f"【{title(p.data.get('item'))}】", "bold"), p.data["text"],
-            (f"\n   证据：{p.data['evidence']}" if p.data.get("evidence") else "", "dim")))
-        numbered("四、建议", self.mine(Kind.SUGGESTION), lambda s: Text.assemble(
-            (f"【{title(s.data.get('item'))}】", "bold"), s.data["text"]))
+        numbered("二、亮点", fold(self.mine(Kind.HIGHLIGHT)), lambda h: Text(h.text))
+        numbered("三、问题", fold(self.mine(Kind.PROBLEM)), lambda p: Text.assemble(
+            (f"【{title(p.item)}】", "bold"), p.text,
+            (f"\n   证据：{'；'.join(p.evidence)}" if p.evidence else "", "dim")))
+        numbered("四、建议", fold(self.mine(Kind.SUGGESTION)), lambda s: Text.assemble(
+            (f"【{title(s.item)}】", "bold"), s.text))
         numbered("五、整改要求", self.mine(Kind.RECTIFICATION), lambda z: Text.assemble(
             (f"【{title(z.data.get('item'))}】", "bold"), z.data["requirement"],
             (f"\n   时限：{z.data.get('deadline') or '未定'}  责任人：{z.data.get('responsible') or '未定'}", "dim")))
@@ -111,7 +113,7 @@ class ReviewScreen(BaseScreen):
                     if d.get(key):
                         line.append(f"  {label}：{d[key]}")
                 if d.get("files"):
-                    line.append(f"  附件：{'; '.join(d['files'])}")
+                    line.append(f"  照片：{'; '.join(map(display_name, d['files']))}")
                 parts.append(line)
 
         parts.append(heading("七、汇报与访谈"))
