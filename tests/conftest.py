@@ -51,6 +51,12 @@ def tiny_checklist() -> Checklist:
     return Checklist.model_validate(TINY)
 
 
+@pytest.fixture(autouse=True)
+def _own_settings(tmp_path_factory, monkeypatch):
+    """Each test remembers its own theme and last session, never the user's."""
+    monkeypatch.setenv("INSPECT_TUI_CONFIG", str(tmp_path_factory.mktemp("config") / "settings.json"))
+
+
 def tagged() -> Checklist:
     """The tiny checklist (i1 6, i2 6 | i3 8; 20 marks) with two tags and three classes."""
     data = copy.deepcopy(TINY)

@@ -20,6 +20,8 @@ pytestmark = pytest.mark.skipif(fonts.find_cjk_font() is None or not fonts.harfb
 
 
 class _Host(App[None]):
+    session = None
+
     def __init__(self, session: Path, out: Path) -> None:
         super().__init__()
         self._args = (session, out)

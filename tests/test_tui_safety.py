@@ -102,7 +102,7 @@ def test_a_full_disk_keeps_the_typed_text_and_says_why(fresh, tmp_path):
                 raise NotSavedError(errno.ENOSPC, "No space left on device", str(path))
 
             app.session.file.put = full
-            await pilot.press(*"书记汇报了三会一课", "ctrl+s")
+            await pilot.press("tab", *"书记汇报了三会一课", "ctrl+s")  # the claims list has focus first
             await pilot.pause()
             notes = app.focused
             assert notes.text == "书记汇报了三会一课" and notes.has_class("-unsaved")

@@ -99,6 +99,10 @@ class BranchResult:
         return next(i for i in self.items if i.item.id == item_id)
 
 
+_STEPS = {s.value: s for s in Step}  # dict lookups instead of enum calls: scoring every branch at
+_STATUSES = {s.value: s for s in Status}  # open time makes tens of thousands of them
+
+
 def analyse_branch(checklist: Checklist, branch: Rec, records: Iterable[Rec],
                    authors: Collection[str] | None = None) -> BranchResult:
     """Scores, rating, awareness and progress for one branch, from ``authors``' records (all when
@@ -119,7 +123,7 @@ def analyse_branch(checklist: Checklist, branch: Rec, records: Iterable[Rec],
         seen_authors.add(r.author)
         d = r.data
         if r.kind is Kind.OBSERVATION and d.get("status"):
-            statuses[d["item"]][(r.author, Step(d["step"]))] = Status(d["status"])
+            statuses[d["item"]][(r.author, _STEPS[d["step"]])] = _STATUSES[d["status"]]
         elif r.kind is Kind.SCORE and d.get("score") is not None:
             explicit[d["item"]][r.author] = float(d["score"])
         elif r.kind is Kind.INTERVIEW and d.get("adequate") is not None:
@@ -128,7 +132,7 @@ def analyse_branch(checklist: Checklist, branch: Rec, records: Iterable[Rec],
         elif r.kind is Kind.PROBLEM:
             problem_recs.append(r)
         elif r.kind is Kind.STEP_NOTE and d.get("done"):
-            done[Step(d["step"])] = True
+            done[_STEPS[d["step"]]] = True
 
     items: list[ItemResult] = []
     areas: list[AreaResult] = []

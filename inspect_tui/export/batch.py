@@ -94,19 +94,26 @@ Progress = Callable[[int, int, ExportResult], None]
 
 
 def select_branches(session, wanted: Sequence[str] | None):
-    """Branches by id or exact name (all when ``wanted`` is empty); unknown names are a ``UserError``."""
+    """Branches by id, 1-based position or name — the rule ``settle`` uses (``find_branch``) — all
+    when ``wanted`` is empty; unknown ones are a ``UserError``."""
+    from inspect_tui.core.disagreements import find_branch
+
     branches = session.branches()
     if not wanted:
         return branches
-    by_key = {}
-    for b in branches:
-        by_key.setdefault(b.id, b)
-        by_key.setdefault(b.data["name"], b)
-    missing = [w for w in wanted if w not in by_key]
+    chosen: dict[str, Any] = {}
+    missing = []
+    for w in wanted:
+        try:
+            b = find_branch(session.index, w)
+        except UserError:
+            missing.append(w)
+            continue
+        chosen.setdefault(b.id, b)
     if missing:
         known = "、".join(b.data["name"] for b in branches[:12]) + ("……" if len(branches) > 12 else "")
         raise UserError(f"会话中没有这些支部：{'、'.join(missing)}", hint=f"已有支部：{known}")
-    return list({by_key[w].id: by_key[w] for w in wanted}.values())
+    return list(chosen.values())
 
 
 def plan_export(session, kinds: Iterable[str] = KINDS, branches: Sequence[str] | None = None, *,

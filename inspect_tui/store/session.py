@@ -11,7 +11,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import uuid
-from collections.abc import Iterable, Mapping
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,8 @@ from inspect_tui.core.versions import RecordDoc, make_version
 from inspect_tui.errors import UserError, file_error, first_error
 from inspect_tui.store.paths import session_filename
 from inspect_tui.store.session_file import SessionFile
+
+UNDO_DEPTH = 200  # changes Ctrl+Z can take back, per open session
 
 
 def parse_meta(path: Path | str, raw: Mapping[str, Any]) -> SessionMeta:
@@ -52,20 +55,29 @@ def open_checklist(name_or_path: str | Path | None) -> Checklist:
 
 
 def checklist_for(path: Path | str, meta: SessionMeta, checklist: Checklist | None = None) -> Checklist:
-    """The checklist a session was made with: the one given, a shipped one with the same id, version
-    and content, or else the copy embedded in the session. A different version is refused."""
+    """The checklist a session was made with: the one given, else the copy embedded in the session,
+    else a shipped one with the same id, version and content. A different version is refused.
+
+    The embedded copy is tried before the shipped YAML: it is the same content (its hash is checked)
+    and validating a dict costs milliseconds where parsing the YAML cost most of opening a session."""
     ref = meta.checklist
-    candidates: list[Checklist] = [checklist] if checklist else []
-    if not candidates:
-        with contextlib.suppress(UserError, OSError):
-            candidates.append(open_checklist(ref.id))
+
+    def candidates() -> Iterator[Checklist]:
+        if checklist is not None:
+            yield checklist
+            return
         if meta.checklist_content is not None:
             with contextlib.suppress(ValidationError):
-                candidates.append(Checklist.model_validate(meta.checklist_content))
-    for cl in candidates:
+                yield Checklist.model_validate(meta.checklist_content)
+        with contextlib.suppress(UserError, OSError):
+            yield open_checklist(ref.id)
+
+    tried: list[Checklist] = []
+    for cl in candidates():
         if cl.id == ref.id and cl.version == ref.version and cl.content_hash() == ref.hash:
             return cl
-    have = "、".join(f"{c.id} {c.version}（{c.content_hash()}）" for c in candidates) or "无"
+        tried.append(cl)
+    have = "、".join(f"{c.id} {c.version}（{c.content_hash()}）" for c in tried) or "无"
     raise file_error(path, f"会话使用检查清单 {ref.id} {ref.version}（{ref.hash}），但找到的是：{have}",
                      hint="请用 --checklist 指定创建该会话时使用的清单文件。")
 
@@ -87,6 +99,8 @@ class Session:
         # laptops must never reuse one version-vector key, or one copy's edits could appear to
         # have seen the other's and silently win.
         self.replica = f"{self.meta.replica}.{uuid.uuid4().hex[:8]}"
+        # What each change of this open replaced, newest last: Ctrl+Z writes it back as a new version.
+        self._undo: deque[tuple[str, Rec | None]] = deque(maxlen=UNDO_DEPTH)
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -140,6 +154,12 @@ class Session:
     def save(self, kind: Kind, data: Mapping[str, Any], record_id: str | None = None, *,
              deleted: bool = False) -> Rec:
         """Durably record ``data`` as the new value of ``record_id`` (a new record when None)."""
+        before = self.index.get(record_id) if record_id else None
+        rec = self._write(kind, data, record_id, deleted=deleted)
+        self._undo.append((rec.id, before))
+        return rec
+
+    def _write(self, kind: Kind, data: Mapping[str, Any], record_id: str | None, *, deleted: bool = False) -> Rec:
         try:
             clean = validate_data(kind, dict(data))
         except ValidationError as exc:
@@ -180,6 +200,26 @@ class Session:
         if current is None:
             raise UserError(f"没有这条记录：{record_id}")
         return self.save(current.kind, current.data, record_id, deleted=True)
+
+    @property
+    def can_undo(self) -> bool:
+        return bool(self._undo)
+
+    def undo(self) -> Rec | None:
+        """Undo the last change made through this session: the value it replaced comes back as a new
+        version (a record that did not exist before is deleted), so the undo is durable and merges
+        like any edit. None when there is nothing to undo."""
+        if not self._undo:
+            return None
+        rid, before = self._undo[-1]
+        current = self.index.get(rid)
+        if before is None or before.deleted:
+            assert current is not None
+            rec = self._write(current.kind, current.data, rid, deleted=True)
+        else:
+            rec = self._write(before.kind, before.data, rid)
+        self._undo.pop()
+        return rec
 
     def promotable(self, obs: Rec | None) -> bool:
         """An observation judged partly or not met, not yet turned into a problem."""

@@ -1,9 +1,11 @@
 """The Textual app: one factory (``make_app``) for the console script, the tests and the benchmark.
 
-The app owns the open :class:`~inspect_tui.store.session.Session` and is the only place the UI
-writes through: :meth:`InspectApp.save` validates and durably appends via the session (≈0.5 ms, so
-it runs on the UI thread and is measured in ``bench/tui_bench.py``), refreshes every status line,
-and turns a refused value (``UserError``) into a notification instead of a traceback. Opening a
+The app owns the open :class:`~inspect_tui.store.session.Session`. Screens change it through a
+:class:`~inspect_tui.core.workbench.BranchWorkbench` (or :meth:`InspectApp.write`); every outcome
+comes back to :meth:`InspectApp.report_saved` / :meth:`InspectApp.report_refused`, which refresh
+every status line and turn a refused value into a notification instead of a traceback. A save
+(validate + durable append, ≈0.5 ms) runs on the UI thread and is measured in
+``bench/tui_bench.py``. Where each screen leads is ``tui.navigation``'s business. Opening a
 session — reading and indexing thousands of records and scoring every branch — runs in a thread
 worker behind a loading screen, so the interface never blocks.
 
@@ -15,20 +17,21 @@ unavailable in the palette. The UI computes nothing: scores, ratings, rates and 
 
 Screens and keys (all also in the command palette, Ctrl+P):
 
-* 会话 (sessions): Enter open · N new · M merge (MergeScreen) · F5 refresh
+* 会话 (sessions): Enter open · L last session · N new · M merge (MergeScreen) · F5 refresh
 * 新建会话: Ctrl+O import a CSV/YAML visit plan · Ctrl+S create · Esc cancel
-* 支部 (branches): Enter open branch · V review · A add branch · E export (ExportScreen) · M merge ·
-  Esc close session
+* 支部 (branches): Enter open branch · V review · / find · A add · R rename · Del delete · Ctrl+Z undo ·
+  E export (ExportScreen) · M merge · Esc close session
 * 支部观摩 (one branch): F2/F3 previous/next step (also [ ] and 1–5 outside text fields) · D step
-  done · V review · Esc from a field back to the step's list, then back to the branches
+  done · V review · Ctrl+F find · Ctrl+Z undo · Esc from a field back to the step's list, then back to
+  the branches
   - 述: F4 start/pause the report timer, +/- limit, Ctrl+R reset; notes (Ctrl+S or leave to save);
     Space claims an item
-  - 看/查: Y meets · P partly · N not · X n/a (then the cursor moves on) · F promote to a problem
+  - 看/查: Y meets · P partly · N not · X n/a (then the cursor moves on) · C clear · F promote to a problem
   - 问: Enter picks a question · Ctrl+N next interviewee · Del deletes an interview
   - 评: Enter edits the score · H highlight · B problem · S suggestion · Z rectification ·
     F promote the item's shortfalls · E/Enter edit · Del delete
 * 审阅 (review): E go to 评 · Esc back
-* everywhere: Ctrl+T light/dark theme · Ctrl+Q save what is typed and quit · Ctrl+P palette
+* everywhere: F1 help · Ctrl+T light/dark theme · Ctrl+Q save what is typed and quit · Ctrl+P palette
 
 Nothing an inspector does ends in a traceback, and typed text is never dropped unasked. Quitting
 with a field that refuses its value (a score above full marks, a full disk) asks whether to keep
@@ -65,6 +68,8 @@ from inspect_tui.core.records import Kind
 from inspect_tui.core.scoring import BranchResult
 from inspect_tui.crash import bug_message, debugging, explain, write_crash_report
 from inspect_tui.errors import EXIT_BUG, UserError, describe_os_error, os_reason
+from inspect_tui.tui.settings import load_settings, save_settings
+from inspect_tui.tui.textual_adapter import ActionGate, action_state, binding_chain
 
 THEMES = ("textual-dark", "textual-light")
 
@@ -72,10 +77,11 @@ THEMES = ("textual-dark", "textual-light")
 EDITING_ACTIONS = frozenset({
     "add", "add_branch", "commit", "delete_feedback", "delete_interview", "edit_feedback", "limit",
     "new_interview", "promote", "reset_timer", "save", "status", "toggle_done", "toggle_timer",
+    "clear_status", "undo", "rename_branch", "delete_branch",
 })
 
 
-class InspectApp(App[int]):
+class InspectApp(ActionGate, App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "交叉观摩检查"
     SUB_TITLE = "述 · 看 · 查 · 问 · 评"
@@ -83,7 +89,8 @@ class InspectApp(App[int]):
     COMMAND_PALETTE_BINDING = "ctrl+p"
     BINDINGS = [
         Binding("ctrl+q", "quit", "退出", tooltip="保存当前输入并退出", priority=True, id="quit"),
-        Binding("ctrl+t", "toggle_theme", "主题", tooltip="切换浅色/深色主题", show=False, id="theme"),
+        Binding("ctrl+t", "toggle_theme", "主题", tooltip="切换浅色/深色主题（下次启动沿用）", show=False, id="theme"),
+        Binding("f1", "help", "帮助", tooltip="本屏幕的全部按键和用法说明", show=False, id="help"),
         Binding("ctrl+p", "command_palette", "命令", tooltip="打开命令面板：本屏幕的全部操作", show=False,
                 priority=True, id="palette"),
     ]
@@ -98,13 +105,15 @@ class InspectApp(App[int]):
         self.sessions_dir = Path(sessions_dir)
         self.exports_dir = Path(exports_dir)
         self.session: Any = None  # inspect_tui.store.session.Session once a session is open
-        self.theme = THEMES[0]
+        self.theme = load_settings().get("theme") if load_settings().get("theme") in self.available_themes \
+            else THEMES[0]
         self.save_count = 0  # number of durable saves this run (tests and the crash driver read it)
 
     # --- start-up and opening sessions ---------------------------------------------------------
 
     def on_mount(self) -> None:
         self._commit_on_signals()
+        self.theme_changed_signal.subscribe(self, lambda theme: save_settings(theme=theme.name))
         # With a session given, go straight to loading it; the sessions list is only built when the
         # inspector closes the session (two screens mounting at once trips Textual's Header).
         if self.session_path is not None:
@@ -167,6 +176,7 @@ class InspectApp(App[int]):
         self.session = session
         self.read_only = read_only
         self.session_path = session.path
+        save_settings(last_session=str(Path(session.path).resolve()))
         if read_only:
             self.notify(f"{session.path.name}：{read_only}。可以查看，不能修改。", title="只读", timeout=8)
         if isinstance(self.screen, _loading_type()):
@@ -220,18 +230,33 @@ class InspectApp(App[int]):
         try:
             result = change(*args, **kwargs)
         except UserError as exc:
-            self.notify(exc.render(), title="未保存", severity="error")
-            return self._refused(exc.message)
+            self.report_refused(exc)
+            return None
         except OSError as exc:
-            self.notify(describe_os_error(exc), title="未保存", severity="error", timeout=15)
-            return self._refused(f"写入失败（{os_reason(exc)}）")
-        self.save_count += 1
-        self.last_refusal = ""
-        self._show_status("")
+            self.report_refused(exc)
+            return None
+        self.report_saved()
         return result
 
-    def _refused(self, why: str) -> None:
-        """A change that did not happen: the field keeps its text; the status line says why."""
+    def report_saved(self, *, wrote: bool = True) -> None:
+        """A change was stored (or a refused value withdrawn): count it and clear any earlier
+        refusal from the status lines."""
+        self.save_count += wrote
+        self.last_refusal = ""
+        self._show_status("")
+
+    def report_refused(self, exc: UserError | OSError) -> None:
+        """A change that did not happen, and why: a notification and the status lines (the field
+        keeps its text)."""
+        if self.read_only:
+            self._refuse_read_only()
+            return
+        if isinstance(exc, OSError):
+            self.notify(describe_os_error(exc), title="未保存", severity="error", timeout=15)
+            why = f"写入失败（{os_reason(exc)}）"
+        else:
+            self.notify(exc.render(), title="未保存", severity="error")
+            why = exc.message
         self.last_refusal = why
         self._show_status(f"未保存：{why}")
 
@@ -245,9 +270,6 @@ class InspectApp(App[int]):
 
     def update(self, kind: Kind, record_id: str, **fields: Any) -> Rec | None:
         return self.write(lambda: self.session.update(kind, record_id, **fields))
-
-    def delete(self, record_id: str) -> Rec | None:
-        return self.write(lambda: self.session.delete(record_id))
 
     def _show_status(self, message: str) -> None:
         from inspect_tui.tui.widgets.status import SaveStatus
@@ -263,6 +285,20 @@ class InspectApp(App[int]):
 
     def action_toggle_theme(self) -> None:
         self.theme = THEMES[1] if self.theme == THEMES[0] else THEMES[0]
+
+    def action_help(self) -> None:
+        from inspect_tui.tui import navigation
+
+        screen = self.screen
+        keys = [(self.get_key_display(b), b.description, b.tooltip, state is not None)
+                for _node, b, state in self._commands(screen)]
+        navigation.open_help(self, type(screen).__name__, keys)
+
+    def action_command_palette(self) -> None:
+        from textual.command import CommandPalette
+
+        if self.use_command_palette and not CommandPalette.is_open(self):
+            self.push_screen(CommandPalette(id="--command-palette", placeholder="输入命令名称搜索……"))
 
     async def action_quit(self) -> None:
         """Save what is typed, then quit; if a field refuses its text, ask before dropping it."""
@@ -285,11 +321,14 @@ class InspectApp(App[int]):
         self.push_screen(UnsavedScreen(len(unsaved), self.last_refusal), answered)
 
     def _commit_everything(self) -> list[Any]:
-        """Commit every dirty field on every screen; the fields that refused their text."""
+        """Commit every dirty field (and the report timer) on every screen; the text fields that
+        refused their text."""
+        from inspect_tui.tui.widgets.fields import COMMITS, FieldArea, FieldInput
+
         refused = []
         for screen in self.screen_stack:
-            for field in screen.query("FieldInput, FieldArea"):
-                if not field.commit_now():  # type: ignore[attr-defined]
+            for field in screen.query(f".{COMMITS}"):
+                if not field.commit_now() and isinstance(field, FieldInput | FieldArea):  # type: ignore[attr-defined]
                     refused.append(field)
         return refused
 
@@ -332,11 +371,9 @@ class InspectApp(App[int]):
             self.show_error(exc, f"action: {action}")
             return True
 
-    def _check_action_state(self, action: str, default_namespace: Any) -> bool | None:
+    def action_allowed(self, name: str) -> bool:
         """Greys out editing keys in read-only mode (footer and palette read this)."""
-        if self.read_only and parse_action(action)[1] in EDITING_ACTIONS:
-            return None
-        return super()._check_action_state(action, default_namespace)
+        return not (self.read_only and name in EDITING_ACTIONS)
 
     def show_error(self, exc: BaseException, context: str = "") -> None:
         """Tell the user about ``exc``: their mistake, the machine's refusal, or our defect."""
@@ -354,11 +391,11 @@ class InspectApp(App[int]):
         self._exception_event.set()  # what Textual's own handler does: whoever waits on the app stops
         self.panic(bug_message(error, write_crash_report(error, ["in the app"])))
 
-    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        """The palette lists our own bindings along the focus chain — every action of this screen,
-        of the focused pane, and of the app — with their keys; unavailable ones say so."""
+    def _commands(self, screen: Screen) -> Iterable[tuple[Any, Binding, bool | None]]:
+        """Our own bindings along the focus chain — every action of this screen, of the focused
+        pane and of the app — with their state (None: unavailable now); hidden ones left out."""
         seen: set[tuple[int, str]] = set()
-        for namespace, bindings in screen._modal_binding_chain:
+        for namespace, bindings in binding_chain(screen):
             ours = _own_actions(namespace)  # Textual's own bindings (cursor keys, copy …) are not commands
             for _key, b in bindings:
                 if (b.action, b.description) not in ours:
@@ -366,16 +403,19 @@ class InspectApp(App[int]):
                 if not b.description or b.action == "command_palette" or (id(namespace), b.action) in seen:
                     continue
                 seen.add((id(namespace), b.action))
-                state = self._check_action_state(b.action, namespace)
-                if state is False:
-                    continue
-                help_text = f"{b.tooltip or b.description}（{self.get_key_display(b)}）"
-                if state is None:
-                    help_text = f"当前不可用 · {help_text}"
-                yield SystemCommand(b.description, help_text,
-                                    partial(self._run_binding, ActiveBinding(namespace, b, bool(state))))
+                state = action_state(self, b.action, namespace)
+                if state is not False:
+                    yield namespace, b, state
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """The palette lists :meth:`_commands` with their keys; unavailable ones say so."""
+        for namespace, b, state in self._commands(screen):
+            help_text = f"{b.tooltip or b.description}（{self.get_key_display(b)}）"
+            if state is None:
+                help_text = f"当前不可用 · {help_text}"
+            yield SystemCommand(b.description, help_text,
+                                partial(self._run_binding, ActiveBinding(namespace, b, bool(state))))
         yield SystemCommand("更换主题", "从全部主题中选择", self.action_change_theme)
-        yield SystemCommand("按键帮助", "显示当前焦点控件的帮助和全部按键", self.action_show_help_panel)
 
     async def _run_binding(self, active: ActiveBinding) -> None:
         if not active.enabled:
@@ -390,7 +430,7 @@ def _own_actions(node: object) -> set[tuple[str, str]]:
     own: set[tuple[str, str]] = set()
     for cls in type(node).__mro__:
         if cls.__module__.startswith("inspect_tui"):
-            for b in cls.__dict__.get("BINDINGS", []):
+            for b in vars(cls).get("BINDINGS", []):
                 if isinstance(b, Binding):
                     own.add((b.action, b.description))
     return own

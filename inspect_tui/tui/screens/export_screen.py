@@ -22,13 +22,10 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import (
     Button,
     Checkbox,
     DataTable,
-    Footer,
-    Header,
     Input,
     Label,
     ProgressBar,
@@ -40,6 +37,7 @@ from textual.widgets import (
 from textual.worker import Worker, WorkerState
 
 from inspect_tui.crash import explain
+from inspect_tui.tui.screens.base import BaseScreen
 
 KIND_OPTIONS = (("both", "两者都导出", ("feedback", "notice")),
                 ("feedback", "点对点反馈意见", ("feedback",)),
@@ -47,7 +45,7 @@ KIND_OPTIONS = (("both", "两者都导出", ("feedback", "notice")),
 KIND_NAMES = {"feedback": "反馈意见", "notice": "整改通知书"}
 
 
-class ExportScreen(Screen[None]):
+class ExportScreen(BaseScreen):
     DEFAULT_CSS = """
     ExportScreen #export-body { height: 1fr; }
     ExportScreen #export-left { width: 44; padding: 0 1; }
@@ -75,7 +73,7 @@ class ExportScreen(Screen[None]):
         self.errors: list[str] = []
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield from self.header()
         with Horizontal(id="export-body"):
             with Vertical(id="export-left"):
                 yield Label("导出内容", classes="title")
@@ -91,11 +89,11 @@ class ExportScreen(Screen[None]):
                 yield Button("开始导出 (E)", id="export-start", variant="primary", disabled=True)
             with Vertical(id="export-right"):
                 yield Label(f"输出到：{self.output_dir}", id="export-output")
-                yield ProgressBar(id="export-progress", show_eta=False)
+                yield ProgressBar(total=100, id="export-progress", show_eta=False)  # empty, not animated, until E
                 yield Static("正在读取会话…", id="export-message")
                 yield Static("", id="export-review")
                 yield DataTable(id="export-results", cursor_type="row", zebra_stripes=True)
-        yield Footer(compact=True)
+        yield from self.footer()
 
     def on_mount(self) -> None:
         self.query_one("#export-results", DataTable).add_columns("支部", "文件", "结果")
