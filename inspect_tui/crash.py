@@ -20,6 +20,7 @@ from datetime import datetime
 from pathlib import Path
 
 import inspect_tui
+from inspect_tui.errors import UserError, describe_os_error
 
 
 def debugging() -> bool:
@@ -78,8 +79,6 @@ def bug_message(exc: BaseException, report: Path | None) -> str:
 def explain(exc: BaseException, context: Sequence[str] = ()) -> str:
     """Any exception as the one message a user should read: their mistake (``UserError``), what
     the machine refused (``OSError``), or — for anything else — a defect, reported to a file."""
-    from inspect_tui.errors import UserError, describe_os_error
-
     if isinstance(exc, UserError):
         return exc.render()
     if isinstance(exc, OSError):

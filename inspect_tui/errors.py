@@ -160,7 +160,7 @@ def validation_message(err: Mapping[str, Any]) -> str:
                  "less_than_equal": ("le", "不能大于"), "less_than": ("lt", "应小于")}[kind]
         return f"{bound[1]} {ctx.get(bound[0])}"
     if kind in ("enum", "literal_error"):
-        return f"“{given}”不是可选的值（可选：{ctx.get('expected', '')}）"
+        return f"“{given}”不是可选的值（可选：{str(ctx.get('expected', '')).replace(' or ', '、')}）"
     if kind in ("dict_type", "model_type", "model_attributes_type"):
         return "应为映射（“键: 值”的形式）"
     if kind in ("list_type", "tuple_type", "set_type"):

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from inspect_tui.core.checklist import Checklist
+from inspect_tui.core.checklist_load import load_default_checklist
 from inspect_tui.core.records import Kind, score_id
 from inspect_tui.store.report_digest import CACHE_ENV
 from inspect_tui.store.session import new_session
@@ -43,18 +44,26 @@ TINY = {
 
 
 @pytest.fixture
+def fresh(tmp_path: Path) -> tuple[Path, str]:
+    """A new session of 王建国 with two branches and no records yet: its path and the first branch."""
+    s = new_session(tmp_path / "sessions", group="第三观摩小组", day=dt.date(2026, 11, 20), inspector="王建国",
+                    checklist=load_default_checklist(), branches=["省财政厅办公室党支部", "省教育厅人事处党支部"])
+    path, branch = s.path, s.branches()[0].id
+    s.close()
+    return path, branch
+
+
+@pytest.fixture
 def tiny_checklist() -> Checklist:
     return Checklist.model_validate(TINY)
-
-
-# Defects raise in tests instead of being turned into crash reports (see inspect_tui/crash.py).
-os.environ["INSPECT_TUI_DEBUG"] = "1"
 
 
 @pytest.fixture(autouse=True)
 def _own_settings(tmp_path_factory, monkeypatch):
     """Each test remembers its own theme and last session, never the user's."""
     monkeypatch.setenv("INSPECT_TUI_CONFIG", str(tmp_path_factory.mktemp("config") / "settings.json"))
+
+
 def tagged() -> Checklist:
     """The tiny checklist (i1 6, i2 6 | i3 8; 20 marks) with two tags and three classes."""
     data = copy.deepcopy(TINY)
@@ -93,3 +102,7 @@ def small_session(folder: Path, name: str = "visit.jsonl", group: str = "第三�
         s.save(Kind.INTERVIEW, {"branch": b.id, "role": "支部委员", "question": "支部多久开一次党员大会？",
                                 "answer": "不清楚", "adequate": False})
         return s.path
+
+
+# Defects raise in tests instead of being turned into crash reports (see inspect_tui/crash.py).
+os.environ["INSPECT_TUI_DEBUG"] = "1"

@@ -171,75 +171,75 @@ def test_default_checklist_mentions_the_key_records() -> None:
 def test_yaml_syntax_error(tmp_path: Path) -> None:
     p = one_problem(tmp_path, mutate("title: Mini\n", "title: Mini: more\n"))
     assert (p.line, p.column) == (2, 12)
-    assert "YAML syntax error" in p.message and "mapping values are not allowed" in p.message
+    assert "YAML 语法错误" in p.message and "mapping values are not allowed" in p.message
 
 
 def test_tab_indentation(tmp_path: Path) -> None:
     p = one_problem(tmp_path, mutate("    title: Area one\n", "\ttitle: Area one\n"))
     assert p.line == 10
-    assert "tab" in p.message
+    assert "制表符" in p.message
 
 
 def test_unclosed_flow_sequence(tmp_path: Path) -> None:
     p = one_problem(tmp_path, mutate("records: [minutes]", "records: [minutes"))
     assert p.line == 20
-    assert "YAML syntax error" in p.message
+    assert "YAML 语法错误" in p.message
 
 
 def test_top_level_is_a_list(tmp_path: Path) -> None:
     p = one_problem(tmp_path, "- id: mini\n- title: Mini\n")
     assert (p.line, p.column) == (1, 1)
-    assert "top level must be a mapping" in p.message and "list" in p.message
+    assert "顶层应为映射" in p.message and "列表" in p.message
 
 
 def test_empty_file(tmp_path: Path) -> None:
     p = one_problem(tmp_path, "# nothing here\n")
-    assert "empty" in p.message
+    assert "文件是空的" in p.message
 
 
 def test_wrong_type_for_full_marks(tmp_path: Path) -> None:
     p = one_problem(tmp_path, mutate("full_marks: 4\n", 'full_marks: "ten"\n'))
     assert (p.line, p.column) == (15, 21)
     assert p.message.startswith("areas[0].items[0].full_marks: ")
-    assert "number" in p.message
+    assert "应为数字" in p.message
 
 
 def test_missing_required_field(tmp_path: Path) -> None:
     text = mutate("        problems: [p2]\n        rectification: fix it\n", "        problems: [p2]\n")
     p = one_problem(tmp_path, text)
     assert (p.line, p.column) == (29, 9)
-    assert p.message == "areas[0].items[1].rectification: required field is missing"
+    assert p.message == "areas[0].items[1].rectification: 缺少此项（必填）"
 
 
 def test_duplicate_item_id(tmp_path: Path) -> None:
     p = one_problem(tmp_path, mutate("- id: i2", "- id: i1"))
     assert (p.line, p.column) == (29, 13)
-    assert p.message.startswith("areas[0].items[1].id: duplicate id 'i1'")
+    assert p.message.startswith("areas[0].items[1].id: 编号重复 'i1'")
 
 
 def test_duplicate_question_id(tmp_path: Path) -> None:
     p = one_problem(tmp_path, BASE + "questions:\n  - id: q1\n    text: general question\n")
     assert (p.line, p.column) == (40, 9)
-    assert p.message.startswith("questions[0].id: duplicate id 'q1'")
+    assert p.message.startswith("questions[0].id: 编号重复 'q1'")
 
 
 def test_duplicate_key_in_a_mapping(tmp_path: Path) -> None:
     p = one_problem(tmp_path, mutate("title: Mini\n", "title: Mini\ntitle: Again\n"))
     assert (p.line, p.column) == (3, 1)
-    assert "duplicate key 'title' (first at line 2)" in p.message
+    assert "键 'title' 重复（首次出现在第 2 行）" in p.message
 
 
 def test_duplicate_key_deep_inside_still_validates_the_rest(tmp_path: Path) -> None:
     p = one_problem(tmp_path, mutate("            prompt: walk around\n",
                                      "            prompt: walk around\n            prompt: again\n"))
     assert (p.line, p.column) == (35, 13)
-    assert p.message.startswith("areas[0].items[1].steps.look.prompt: duplicate key 'prompt'")
+    assert p.message.startswith("areas[0].items[1].steps.look.prompt: 键 'prompt' 重复")
 
 
 def test_unknown_step_name(tmp_path: Path) -> None:
     p = one_problem(tmp_path, mutate("          look:\n", "          inspect:\n"))
     assert (p.line, p.column) == (33, 11)
-    assert p.message.startswith("areas[0].items[1].steps.inspect: unknown step 'inspect'")
+    assert p.message.startswith("areas[0].items[1].steps.inspect: 未知的环节 'inspect'")
     assert "'look'" in p.message
 
 
@@ -247,7 +247,7 @@ def test_ask_step_without_questions(tmp_path: Path) -> None:
     text = mutate("            questions:\n              - id: q1\n                text: what?\n", "")
     p = one_problem(tmp_path, text)
     assert (p.line, p.column) == (20, 11)
-    assert p.message == "areas[0].items[0].steps.ask: the 'ask' step needs at least one question"
+    assert p.message == "areas[0].items[0].steps.ask: “问”（ask）环节至少需要一道访谈题（questions）"
 
 
 def test_questions_under_a_non_ask_step(tmp_path: Path) -> None:
@@ -257,25 +257,25 @@ def test_questions_under_a_non_ask_step(tmp_path: Path) -> None:
                   "              - {id: q9, text: hi}\n")
     p = one_problem(tmp_path, text)
     assert (p.line, p.column) == (35, 13)
-    assert p.message.startswith("areas[0].items[1].steps.look.questions: questions belong to the 'ask' step")
+    assert p.message.startswith("areas[0].items[1].steps.look.questions: 访谈题（questions）只能放在“问”（ask）环节")
 
 
 def test_empty_prompt_text(tmp_path: Path) -> None:
     p = one_problem(tmp_path, mutate("prompt: walk around", 'prompt: ""'))
     assert (p.line, p.column) == (34, 21)
-    assert p.message == "areas[0].items[1].steps.look.prompt: must not be empty"
+    assert p.message == "areas[0].items[1].steps.look.prompt: 不能为空"
 
 
 def test_item_weights_do_not_add_up_to_the_area(tmp_path: Path) -> None:
     p = one_problem(tmp_path, mutate("full_marks: 6\n", "full_marks: 5\n"))
     assert (p.line, p.column) == (11, 17)
-    assert p.message.startswith("areas[0].full_marks: item full marks add up to 9")
+    assert p.message.startswith("areas[0].full_marks: 各检查项满分合计 9")
 
 
 def test_area_weights_do_not_add_up_to_full_marks(tmp_path: Path) -> None:
     p = one_problem(tmp_path, mutate("full_marks: 10\nratings", "full_marks: 20\nratings"))
     assert (p.line, p.column) == (4, 13)
-    assert p.message.startswith("full_marks: area full marks add up to 10, but full_marks is 20")
+    assert p.message.startswith("full_marks: 各方面满分合计 10，但 full_marks 是 20")
 
 
 def test_ratings_not_descending(tmp_path: Path) -> None:
@@ -283,14 +283,14 @@ def test_ratings_not_descending(tmp_path: Path) -> None:
                   "  - {label: bad, min: 0, level: fail}\n  - {label: good, min: 60, level: pass}\n")
     p = one_problem(tmp_path, text)
     assert (p.line, p.column) == (5, 1)
-    assert p.message.startswith("ratings: ratings must be listed from the highest")
+    assert p.message.startswith("ratings: 等次（ratings）应按 min 从高到低排列")
 
 
 def test_unknown_extra_field(tmp_path: Path) -> None:
     text = mutate("        title: Item one\n", "        title: Item one\n        weight: 3\n")
     p = one_problem(tmp_path, text)
     assert (p.line, p.column) == (15, 9)
-    assert p.message.startswith("areas[0].items[0].weight: unknown field")
+    assert p.message.startswith("areas[0].items[0].weight: 未知的字段")
 
 
 def test_item_without_evaluate_step(tmp_path: Path) -> None:
@@ -298,13 +298,13 @@ def test_item_without_evaluate_step(tmp_path: Path) -> None:
                   "            prompt: walk around\n")
     p = one_problem(tmp_path, text)
     assert (p.line, p.column) == (32, 9)
-    assert p.message == "areas[0].items[1].steps: every item needs an 'evaluate' prompt (how to judge it)"
+    assert p.message == "areas[0].items[1].steps: 每个检查项都需要“评”（evaluate）环节的提示（如何评判）"
 
 
 def test_unquoted_number_where_text_is_expected(tmp_path: Path) -> None:
     p = one_problem(tmp_path, mutate('version: "1"', "version: 2026.1"))
     assert (p.line, p.column) == (3, 10)
-    assert "quotes" in p.message and '"2026.1"' in p.message
+    assert "请加引号" in p.message and '"2026.1"' in p.message
 
 
 def test_bad_rating_level(tmp_path: Path) -> None:
@@ -316,7 +316,7 @@ def test_bad_rating_level(tmp_path: Path) -> None:
 def test_python_tags_are_refused(tmp_path: Path) -> None:
     p = one_problem(tmp_path, mutate("title: Mini", "title: !!python/object/apply:os.system [echo hi]"))
     assert (p.line, p.column) == (2, 8)
-    assert p.message.startswith("unsupported YAML: could not determine a constructor")
+    assert p.message.startswith("不支持的 YAML：could not determine a constructor")
 
 
 def test_steps_given_as_a_list(tmp_path: Path) -> None:
@@ -324,19 +324,19 @@ def test_steps_given_as_a_list(tmp_path: Path) -> None:
                   "          - look\n")
     p = one_problem(tmp_path, text)
     assert (p.line, p.column) == (32, 9)
-    assert p.message == "areas[0].items[1].steps: should be a mapping (key: value lines)"
+    assert p.message == "areas[0].items[1].steps: 应为映射（“键: 值”的形式）"
 
 
 def test_empty_list_of_problems(tmp_path: Path) -> None:
     p = one_problem(tmp_path, mutate("problems: [p2]", "problems: []"))
     assert (p.line, p.column) == (37, 9)
-    assert p.message == "areas[0].items[1].problems: needs at least 1 entries, has 0"
+    assert p.message == "areas[0].items[1].problems: 至少需要 1 项，现有 0 项"
 
 
 def test_non_utf8_file(tmp_path: Path) -> None:
     p = one_problem(tmp_path, mutate("title: Mini", "title: 党支部").encode("gbk"))
     assert (p.line, p.column) == (2, 8)
-    assert "not UTF-8" in p.message
+    assert "不是 UTF-8" in p.message
 
 
 def test_utf8_bom_is_accepted(tmp_path: Path) -> None:
@@ -348,7 +348,7 @@ def test_utf8_bom_is_accepted(tmp_path: Path) -> None:
 def test_file_not_found(tmp_path: Path) -> None:
     missing = tmp_path / "nope.yaml"
     found = validate_checklist_files([missing])
-    assert [str(p) for p in found] == [f"{missing}: file not found"]
+    assert [str(p) for p in found] == [f"{missing}: 文件不存在"]
     with pytest.raises(UserError):
         load_checklist(missing)
 
@@ -359,9 +359,9 @@ def test_three_errors_are_all_reported(tmp_path: Path) -> None:
     text = mutate("        title: Item two\n", "        title: Item two\n        colour: red\n", text)
     found = problems_for(tmp_path, text)
     assert [(p.line, p.column) for p in found] == [(3, 1), (16, 21), (32, 9)]
-    assert "duplicate key 'title'" in found[0].message
+    assert "键 'title' 重复" in found[0].message
     assert found[1].message.startswith("areas[0].items[0].full_marks:")
-    assert found[2].message.startswith("areas[0].items[1].colour: unknown field")
+    assert found[2].message.startswith("areas[0].items[1].colour: 未知的字段")
 
 
 @pytest.mark.parametrize("case", sorted(CASES.glob("*.yaml")), ids=lambda p: p.name)
@@ -400,7 +400,7 @@ def test_cli_validate_good_file(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["checklist", "validate", str(DEFAULT_CHECKLIST_PATH)]) == 0
     out = capsys.readouterr().out
     checklist = load_default_checklist()
-    expected = f"ok ({len(checklist.items())} items, {len(checklist.all_questions())} questions)"
+    expected = f"正确（{len(checklist.items())} 个检查项，{len(checklist.all_questions())} 道访谈题）"
     assert out.strip() == f"{DEFAULT_CHECKLIST_PATH}: {expected}"
 
 
@@ -413,9 +413,9 @@ def test_cli_validate_reports_every_problem(tmp_path: Path, capsys: pytest.Captu
                    encoding="utf-8")
     assert main(["checklist", "validate", str(good), str(bad)]) == 2
     captured = capsys.readouterr()
-    assert f"{good}: ok (2 items, 1 questions)" in captured.out
-    assert f"{bad}:3:1: title: duplicate key 'title'" in captured.err
-    assert f"{bad}:30:13: areas[0].items[1].id: duplicate id 'i1'" in captured.err
+    assert f"{good}: 正确（2 个检查项，1 道访谈题）" in captured.out
+    assert f"{bad}:3:1: title: 键 'title' 重复" in captured.err
+    assert f"{bad}:30:13: areas[0].items[1].id: 编号重复 'i1'" in captured.err
     assert "Traceback" not in captured.err
 
 

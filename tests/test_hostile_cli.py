@@ -7,7 +7,8 @@ which name and date it is given — and each condition makes that world hostile 
 
 * a full disk and a read-only target: a small tmpfs (full, or remounted read-only) when this
   process may mount (root in CI), else the same refusals raised in-process (``_Refusing``);
-* inputs missing, a folder instead of a file, binary garbage with NUL bytes, nested 100,000 deep;
+* inputs missing, unreadable (no permission), a folder instead of a file, binary garbage with NUL
+  bytes, nested 100,000 deep;
 * a date that does not exist, names 201 characters long, blank, or with a NUL byte.
 
 ``main()`` runs in-process with ``INSPECT_TUI_DEBUG=1`` (conftest), so a defect raises and fails
@@ -21,6 +22,7 @@ import builtins
 import contextlib
 import errno
 import hashlib
+import io
 import os
 import shutil
 import subprocess
@@ -30,6 +32,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from conftest import small_session
 
 from inspect_tui.cli import build_parser, main
 from inspect_tui.core.checklist_load import DEFAULT_CHECKLIST_PATH, load_default_checklist
@@ -41,11 +44,12 @@ DEEP = 100_000
 
 @dataclass(frozen=True)
 class World:
-    session: Path  # read, and for `settle` written in place
+    session: Path  # read, and written in place by the IN_PLACE commands
     other: Path  # a second session (merge)
     plan: Path
     checklist: Path
     pdf: Path
+    scored: Path  # a visit whose branches are scored (what the reports sum up)
     out: Path  # a file to create
     outdir: Path  # a folder to create or fill
     name: str = "张伟"
@@ -62,6 +66,7 @@ COMMANDS: dict[tuple[str, ...], Callable[[World], list[object]]] = {
     ("session", "digest"): lambda w: [w.session],
     ("session", "log"): lambda w: [w.session],
     ("session", "recover"): lambda w: [w.session, "-o", w.out],
+    ("session", "photos"): lambda w: [w.session],
     ("handout",): lambda w: [w.session, "--to", w.name, "-o", w.out],
     ("merge",): lambda w: [w.session, w.other, "-o", w.out, "--as", w.name, "--checklist", w.checklist],
     ("disagreements",): lambda w: [w.session, "--branch", w.name],
@@ -69,8 +74,6 @@ COMMANDS: dict[tuple[str, ...], Callable[[World], list[object]]] = {
                             "--reason", w.name],
     ("export",): lambda w: ["all", w.session, "--branch", "1", "-o", w.outdir, "-q", "-j", "1"],
     ("verify",): lambda w: [w.pdf, "--session", w.session],
-    ("report", "group"): lambda w: [w.session, "-o", w.outdir, "--draft"],
-    ("report", "rollup"): lambda w: [w.session, w.other, "-o", w.outdir, "--draft", "-j", "1"],
     ("followup", "new"): lambda w: [w.pdf, "--session", w.session, "-o", w.out, "--inspector", w.name, "--date", w.day],
     ("followup", "show"): lambda w: [w.session, "--today", w.day],
     ("followup", "set"): lambda w: [w.session, w.name, "--measures", w.name],
@@ -80,8 +83,16 @@ COMMANDS: dict[tuple[str, ...], Callable[[World], list[object]]] = {
     ("followup", "export"): lambda w: [w.session, "-o", w.outdir, "--today", w.day],
     ("followup", "import"): lambda w: [w.session, w.other],
     ("demo",): lambda w: [w.outdir, "--branches", "1", "--inspectors", "1"],
+    ("report", "group"): lambda w: [w.scored, "-o", w.outdir, "--draft", "--csv", "--next-steps", w.plan],
+    ("report", "rollup"): lambda w: [w.scored, w.session, "-o", w.outdir, "--draft", "-j", "1",
+                                     "--cache", w.outdir / "cache"],
     ("doctor",): lambda w: ["--sessions-dir", w.outdir, "--exports-dir", w.outdir / "exports"],
 }
+
+
+#: Commands that write their session in place (export records the numbers it issues): in the
+#: full/read-only test that session lives in the target.
+IN_PLACE = {("settle",), ("session", "photos"), ("export",)}  # export records its 发文字号
 
 
 def subcommands(parser: argparse.ArgumentParser, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
@@ -119,22 +130,24 @@ MOUNT = _can_mount() and not os.environ.get("INSPECT_TUI_TEST_NO_MOUNT")
 
 
 class _Refusing:
-    """Without mount: creating or writing anything under ``root`` fails with ``error``, in-process
-    (``os.open`` with a write flag, ``open`` for writing, ``mkdir``, ``replace``/``rename``)."""
+    """Creating or writing anything under ``root`` fails with ``error``, in-process (``os.open``
+    with a write flag, ``open`` for writing, ``mkdir``, ``replace``/``rename``); with ``reads``,
+    opening anything there at all (a root process reads any file whatever its mode)."""
 
-    def __init__(self, root: Path, error: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    def __init__(self, root: Path, error: int, monkeypatch: pytest.MonkeyPatch, *, reads: bool = False) -> None:
         self.root, self.error = str(root.resolve()), error
         real_open, real_builtin_open = os.open, builtins.open
         real_mkdir, real_replace, real_rename = os.mkdir, os.replace, os.rename
-        writing = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
+        writing = -1 if reads else os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
+        write_modes = set("rwax+") if reads else set("wax+")
 
         def os_open(path, flags, *a, **k):
-            if flags & writing:
+            if flags & writing or reads:
                 self.check(path)
             return real_open(path, flags, *a, **k)
 
         def b_open(file, mode="r", *a, **k):
-            if isinstance(file, str | os.PathLike) and set(str(mode)) & set("wax+"):
+            if isinstance(file, str | os.PathLike) and set(str(mode)) & write_modes:
                 self.check(file)
             return real_builtin_open(file, mode, *a, **k)
 
@@ -150,6 +163,7 @@ class _Refusing:
 
         monkeypatch.setattr(os, "open", os_open)
         monkeypatch.setattr(builtins, "open", b_open)
+        monkeypatch.setattr(io, "open", b_open)  # pathlib's read_bytes/write_text
         monkeypatch.setattr(os, "mkdir", mkdir)
         monkeypatch.setattr(os, "replace", moved(real_replace))
         monkeypatch.setattr(os, "rename", moved(real_rename))
@@ -209,18 +223,22 @@ def good(tmp_path: Path) -> World:
     pdf.write_bytes(b"%PDF-1.7\n%\xe2\xe3\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n")
     out = tmp_path / "out"
     out.mkdir()
-    return World(_session(inputs / "a.jsonl", "张伟"), _session(inputs / "b.jsonl", "李秀英"), plan, checklist,
-                 pdf, out / "result.jsonl", out / "folder")
+    return World(session=_session(inputs / "a.jsonl", "张伟"), other=_session(inputs / "b.jsonl", "李秀英"),
+                 plan=plan, checklist=checklist, pdf=pdf, scored=small_session(inputs, "scored.jsonl"),
+                 out=out / "result.jsonl", outdir=out / "folder")
+
+
+INPUTS = ("session", "other", "plan", "checklist", "pdf", "scored")
 
 
 def _inputs(w: World) -> list[Path]:
-    return [w.session, w.other, w.plan, w.checklist, w.pdf]
+    return [getattr(w, f) for f in INPUTS]
 
 
 def _bad_inputs(w: World, folder: Path, make: Callable[[Path, str], None]) -> World:
     folder.mkdir()
     paths = {}
-    for field in ("session", "other", "plan", "checklist", "pdf"):
+    for field in INPUTS:
         p = folder / getattr(w, field).name
         make(p, p.suffix)
         paths[field] = p
@@ -254,8 +272,9 @@ def _plan_with(w: World, folder: Path, text: str) -> World:
 
 CONDITIONS: dict[str, Callable[[World, Path], World]] = {
     "missing input": lambda w, t: replace(w, **{f: t / "没有这个文件" / getattr(w, f).name
-                                               for f in ("session", "other", "plan", "checklist", "pdf")}),
+                                               for f in INPUTS}),
     "folder as input": lambda w, t: _bad_inputs(w, t / "dirs", lambda p, s: p.mkdir()),
+    "no permission to read": lambda w, t: w,  # the inputs' folder refuses every open (see the test)
     "binary garbage with NUL": lambda w, t: _bad_inputs(w, t / "garbage", _garbage),
     "text with NUL": lambda w, t: _bad_inputs(w, t / "nul", _nul_text),
     "nested 100,000 deep": lambda w, t: _bad_inputs(w, t / "deep", _deep),
@@ -303,18 +322,25 @@ def test_bad_inputs_give_a_message_and_change_nothing(command, condition, good, 
     w = CONDITIONS[condition](good, tmp_path)
     inputs = _inputs(w)
     before = _digest(inputs)
-    code, err = _run(command, w, capsys)
+    with monkeypatch.context() as refusing:
+        if condition == "no permission to read":
+            _Refusing(w.session.parent, errno.EACCES, refusing, reads=True)
+        code, err = _run(command, w, capsys)
     _assert_clean(code, err, f"{' '.join(command)} / {condition}")
     after = _digest(inputs)
-    if command == ("settle",) and code == 0:  # settle writes its session in place: that is its job
+    if command in IN_PLACE and code == 0:  # writing its session in place is its job
         before.pop(str(w.session)), after.pop(str(w.session))
     assert after == before, f"{' '.join(command)} / {condition} changed an input"
+    # What was accepted must be sound, not a file nothing can open (recover copies whatever is
+    # intact, which from garbage is nothing: its output is a rescue, not a session).
+    if code == 0 and w.out.is_file() and command != ("session", "recover"):
+        assert main(["session", "check", str(w.out)]) == 0, f"{' '.join(command)} / {condition}"
 
 
 @pytest.mark.parametrize("kind", ["full", "read-only"])
 @pytest.mark.parametrize("command", list(COMMANDS), ids=" ".join)
 def test_full_disk_and_read_only_target(command, kind, good, tmp_path, capsys, monkeypatch):
-    """Outputs go to the hostile folder; `settle`'s session (written in place) lives there too."""
+    """Outputs go to the hostile folder; the session of an IN_PLACE command lives there too."""
     monkeypatch.chdir(tmp_path)
     target = tmp_path / "target"
 
@@ -323,18 +349,21 @@ def test_full_disk_and_read_only_target(command, kind, good, tmp_path, capsys, m
 
     with hostile_fs(target, kind, populate, monkeypatch):
         w = replace(good, out=target / "result.jsonl", outdir=target / "folder")
-        if command == ("settle",):
+        if command in IN_PLACE:
             w = replace(w, session=target / "a.jsonl")
         inputs = _inputs(w)
         before, files_before = _digest(inputs), _files(target)
         code, err = _run(command, w, capsys)
         _assert_clean(code, err, f"{' '.join(command)} / {kind}")
         after = _digest(inputs)
-        if command == ("settle",) and code == 0:  # a tmpfs file's last page may still have room
-            before.pop(str(w.session)), after.pop(str(w.session))
+        if command in IN_PLACE:
+            # A tmpfs file's last page may still have room for a whole committed change (export
+            # records its numbers before the PDFs fail): allowed, if the session is still sound.
+            before.pop(str(w.session)), after.pop(str(w.session)), files_before.pop(str(w.session))
+            assert main(["session", "check", str(w.session)]) == 0
         assert after == before
         if code != 0:  # nothing half-written left behind in the target
-            assert _files(target) == files_before, f"{' '.join(command)} / {kind}: {err}"
+            assert {k: v for k, v in _files(target).items() if k != str(w.session)} == files_before, err
         if command in WRITERS:
             assert code != 0, f"{' '.join(command)} / {kind}: wrote to a {kind} target?"
         if code == 3:
@@ -343,7 +372,7 @@ def test_full_disk_and_read_only_target(command, kind, good, tmp_path, capsys, m
 
 #: Commands whose output goes to the hostile target (``settle`` may still fit in its file's last page).
 WRITERS = {("session", "new"), ("session", "recover"), ("handout",), ("merge",), ("export",), ("demo",),
-           ("doctor",)}
+           ("doctor",), ("report", "group"), ("report", "rollup")}
 
 
 def test_a_defect_leaves_a_crash_report_not_a_traceback(tmp_path, capsys, monkeypatch):
@@ -368,3 +397,5 @@ def test_argument_mistakes_are_explained_in_chinese(capsys):
     assert main(["export", "everything", "x.jsonl"]) == 2
     assert "不是可选的值" in capsys.readouterr().err
     assert main(["--help"]) == 0
+    assert main(["--read-only", "--no-such-flag"]) == 2  # the app's own arguments, before any screen
+    assert "无法识别的参数：--no-such-flag" in capsys.readouterr().err

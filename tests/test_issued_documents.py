@@ -70,10 +70,10 @@ def issuer(tmp_path) -> Path:
 @pytest.mark.parametrize(("text", "where", "words"), [
     ("body: 工委\nnumber: 观摩〔{year}〕号\n", ":2:9:", "{n}"),
     ("body: 工委\nnumber: 观摩〔{yaer}〕{n}号\n", ":2:9:", "{yaer}"),
-    ("body: 工委\nreply_days: 七天\n", ":2:13:", "integer"),
-    ("body: 工委\nsael: seal.png\n", ":2:1:", "unknown field"),
+    ("body: 工委\nreply_days: 七天\n", ":2:13:", "应为整数"),
+    ("body: 工委\nsael: seal.png\n", ":2:1:", "未知的字段"),
     ("body: 工委\n  cc: [a\n", ":2:", "YAML"),
-    ("- body\n", ":1:1:", "mapping"),
+    ("- body\n", ":1:1:", "顶层应为映射"),
 ])
 def test_issuer_file_errors_name_file_line_and_column(tmp_path, capsys, text, where, words):
     path = tmp_path / "发文设置.yaml"

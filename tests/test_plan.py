@@ -32,6 +32,11 @@ def test_yaml_plan(tmp_path):
     ("e.yaml", "- a\n- b\n", "应为一个包含 branches:"),
     ("f.yaml", "date: 20-11\nbranches: [a]\n", "不是 YYYY-MM-DD"),
     ("g.yaml", "branches: [a, 3]\n", "branches[1]"),
+    ("h.yaml", "date: 2026-13-45\nbranches: [a]\n", "date：“2026-13-45”不是 YYYY-MM-DD 格式的有效日期"),
+    ("i.yaml", "branches: " + "[" * 100_000 + "]" * 100_000 + "\n", "i.yaml:1:74: 嵌套超过 64 层"),
+    ("j.yaml", "branches: [a]\ngroup: " + "{a: " * 100_000 + "1" + "}" * 100_000 + "\n", "j.yaml:2:"),
+    ("k.csv", "支部\n甲\x00乙\n", "k.csv:2: 支部名称、单位或书记姓名含有控制字符"),
+    ("l.yaml", 'branches: ["甲\\0乙"]\n', "branches[0]：支部名称、单位或书记姓名含有控制字符"),
 ])
 def test_bad_plans_name_file_and_place(tmp_path, name, content, expected):
     p = tmp_path / name

@@ -187,7 +187,7 @@ def test_checklist_tags_and_classes_are_validated():
         Checklist.model_validate(data)
     data = copy.deepcopy(TINY)
     data["classes"] = [{"label": "后进", "min": 0}, {"label": "先进", "min": 90}]
-    with pytest.raises(ValidationError, match="classes must be listed"):
+    with pytest.raises(ValidationError, match="档次（classes）应按 min 从高到低排列"):
         Checklist.model_validate(data)
 
 

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import io
-from datetime import date
 from pathlib import Path
 
-import pytest
 from PIL import Image
 from rich.console import Console
 
@@ -16,20 +14,10 @@ from inspect_tui.core.checklist_load import load_default_checklist
 from inspect_tui.core.records import Kind, claim_id, observation_id, score_id, step_note_id
 from inspect_tui.core.steps import Step
 from inspect_tui.store.evidence import store_dir
-from inspect_tui.store.session import Session, new_session
+from inspect_tui.store.session import Session
 from inspect_tui.tui.app import make_app
 
 ME = "王建国"
-
-
-@pytest.fixture
-def fresh(tmp_path: Path) -> tuple[Path, str]:
-    """A new session with two branches and no records yet."""
-    s = new_session(tmp_path / "sessions", group="第三观摩小组", day=date(2026, 11, 20), inspector=ME,
-                    checklist=load_default_checklist(), branches=["省财政厅办公室党支部", "省教育厅人事处党支部"])
-    path, branch = s.path, s.branches()[0].id
-    s.close()
-    return path, branch
 
 
 async def wait_for(pilot, app, name: str, tries: int = 100) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from rich.cells import cell_len
 from rich.console import Console
-from test_tui_app import ME, fresh, type_text, wait_for  # noqa: F401  (fixture)
+from test_tui_app import ME, type_text, wait_for
 
 from inspect_tui.core.checklist_load import load_default_checklist
 from inspect_tui.core.records import Kind, observation_id, step_note_id

@@ -6,7 +6,8 @@ it may not write read-only — by key presses, then checking the stored file.
 * read-only mode (``--read-only``, another writer holding the file, read-only media): the status
   line says 只读, editing keys are greyed out and refused, and the file stays byte for byte;
 * the new-session form says what is wrong with a plan dated 2026-13-45 or a 201-character name;
-* a defect inside an action is a notification and a crash report, and the app keeps running.
+* a defect inside an action is a notification and a crash report, and the app keeps running;
+* a file that is missing, a folder, garbage or nested 100,000 deep is reported, the list shown.
 """
 
 from __future__ import annotations
@@ -17,37 +18,25 @@ import hashlib
 import os
 import shutil
 import subprocess
-from datetime import date
 from pathlib import Path
 
 import pytest
+from test_tui_app import ME, wait_for
 
-from inspect_tui.core.checklist_load import load_default_checklist
+from inspect_tui.core.checklist_load import DEFAULT_CHECKLIST_PATH, load_default_checklist
 from inspect_tui.core.records import Kind, score_id
 from inspect_tui.store.lock import SessionLock
-from inspect_tui.store.session import Session, new_session
+from inspect_tui.store.session import Session
 from inspect_tui.store.session_file import NotSavedError
 from inspect_tui.tui.app import make_app
 
-ME = "王建国"
 
-
-@pytest.fixture
-def fresh(tmp_path: Path) -> tuple[Path, str]:
-    s = new_session(tmp_path / "sessions", group="第三观摩小组", day=date(2026, 11, 20), inspector=ME,
-                    checklist=load_default_checklist(), branches=["省财政厅办公室党支部"])
-    path, branch = s.path, s.branches()[0].id
-    s.close()
-    return path, branch
-
-
-async def wait_for(pilot, app, name: str, tries: int = 200) -> None:
-    for _ in range(tries):
-        if type(app.screen).__name__ == name:
-            await pilot.pause()
-            return
-        await pilot.pause(0.02)
-    raise AssertionError(f"{name} never shown; at {type(app.screen).__name__}")
+def recording_app(*args, **kwargs):
+    """``make_app``, with the notifications it shows kept in a list."""
+    app = make_app(*args, **kwargs)
+    notified: list[str] = []
+    app.notify = lambda message, **kw: notified.append(str(message))  # type: ignore[method-assign]
+    return app, notified
 
 
 def status_text(app) -> str:
@@ -145,7 +134,8 @@ async def _try_to_edit(pilot, app) -> None:
     await pilot.press("enter")
     await wait_for(pilot, app, "BranchScreen")
     assert "只读" in status_text(app)
-    await pilot.press(*"汇报要点", "tab", "d")  # the notes field takes no typing; 'done' is refused
+    await pilot.press(*"汇报要点", "tab", "space", "d")  # no typing in the notes, no claim; 'done' refused
+    assert not app.screen.query_one("#claims").selected
     await pilot.press("f3", "y", "n", "f")  # 看: judgements and promotion refused
     await pilot.press("5", "h", "enter", *"3", "enter")  # 评: feedback and a score refused
     await pilot.pause()
@@ -157,9 +147,7 @@ def test_read_only_flag_refuses_every_edit_and_writes_nothing(fresh, tmp_path):
     before = sha(path)
 
     async def go() -> None:
-        app = make_app(path, sessions_dir=tmp_path / "sessions", read_only=True)
-        notified: list[str] = []
-        app.notify = lambda message, **kw: notified.append(str(message))  # type: ignore[method-assign]
+        app, notified = recording_app(path, sessions_dir=tmp_path / "sessions", read_only=True)
         async with app.run_test(size=(100, 32)) as pilot:
             await _try_to_edit(pilot, app)
             from textual.actions import parse
@@ -266,9 +254,7 @@ def test_a_defect_in_an_action_is_reported_and_the_app_keeps_running(fresh, tmp_
     monkeypatch.setattr(InspectApp, "action_toggle_theme", lambda self: {}["oops"])
 
     async def go() -> None:
-        app = make_app(path, sessions_dir=tmp_path / "sessions")
-        notified: list[str] = []
-        app.notify = lambda message, **kw: notified.append(str(message))  # type: ignore[method-assign]
+        app, notified = recording_app(path, sessions_dir=tmp_path / "sessions")
         async with app.run_test(size=(100, 32)) as pilot:
             await wait_for(pilot, app, "BranchesScreen")
             await pilot.press("ctrl+t")
@@ -280,3 +266,69 @@ def test_a_defect_in_an_action_is_reported_and_the_app_keeps_running(fresh, tmp_
     asyncio.run(go())
     (report,) = (tmp_path / "crashes").iterdir()
     assert "KeyError" in report.read_text(encoding="utf-8")
+
+
+def test_a_closed_terminal_keeps_unsaveable_text_in_a_note(fresh, tmp_path, monkeypatch):
+    """SIGHUP/SIGTERM: no one can answer the question, so the refused text goes to a note."""
+    path, _branch = fresh
+    monkeypatch.setenv("INSPECT_TUI_CRASH_DIR", str(tmp_path / "notes"))
+
+    async def go() -> None:
+        app = make_app(path, sessions_dir=tmp_path / "sessions")
+        async with app.run_test(size=(100, 32)) as pilot:
+            await _type_score_above_full_marks(pilot, app)
+            app._quit_on_signal()
+            await pilot.pause()
+        assert app.return_code == 0
+
+    asyncio.run(go())
+    (note,) = (tmp_path / "notes").iterdir()
+    assert note.name.startswith("unsaved-") and "score: 99" in note.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("what", ["missing", "folder", "garbage with NUL", "nested 100,000 deep", "a checklist"])
+def test_opening_something_that_is_not_a_session_falls_back_to_the_list(tmp_path, what):
+    target = tmp_path / "sessions" / "坏文件.jsonl"
+    target.parent.mkdir()
+    if what == "folder":
+        target.mkdir()
+    elif what == "garbage with NUL":
+        target.write_bytes(b'{"format": "inspect-tui-session"\x00\xff\n\x00\x81\n')
+    elif what == "nested 100,000 deep":
+        target.write_text('{"format": "inspect-tui-session", "version": 1}\n' + "[" * 100_000 + "]" * 100_000 + "\n")
+    elif what == "a checklist":
+        shutil.copy(DEFAULT_CHECKLIST_PATH, target)
+    before = sha(target) if target.is_file() else None
+
+    async def go() -> None:
+        app, notified = recording_app(target, sessions_dir=tmp_path / "sessions")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(pilot, app, "SessionsScreen")
+            assert app.session is None and app.return_code is None
+            assert notified and str(target.name) in notified[0] and "Traceback" not in notified[0]
+
+    asyncio.run(go())
+    assert (sha(target) if target.is_file() else None) == before
+
+
+def test_a_defect_outside_an_action_ends_with_a_report_not_a_traceback(fresh, tmp_path, monkeypatch):
+    """An event handler that fails has stopped its widget: the app ends, saying so in a sentence."""
+    path, _branch = fresh
+    monkeypatch.delenv("INSPECT_TUI_DEBUG")
+    monkeypatch.setenv("INSPECT_TUI_CRASH_DIR", str(tmp_path / "crashes"))
+    from inspect_tui.tui.screens.branches import BranchesScreen
+
+    monkeypatch.setattr(BranchesScreen, "on_mount", lambda self: [][0], raising=False)
+
+    async def go() -> None:
+        app = make_app(path, sessions_dir=tmp_path / "sessions")
+        async with app.run_test(size=(100, 32)):
+            for _ in range(500):  # not pilot.pause: the failed screen processes no more messages
+                if app.return_code is not None and not app.is_running:
+                    break
+                await asyncio.sleep(0.02)
+        assert app.return_code == 70
+
+    asyncio.run(go())
+    (report,) = (tmp_path / "crashes").iterdir()
+    assert "IndexError" in report.read_text(encoding="utf-8")

@@ -49,7 +49,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     for name in args.files:
         checklist, found = try_load_checklist(name)
         if checklist is not None and not found:
-            print(f"{name}: ok ({len(checklist.items())} items, {len(checklist.all_questions())} questions)")
+            print(f"{name}: 正确（{len(checklist.items())} 个检查项，{len(checklist.all_questions())} 道访谈题）")
         else:
             bad_files += 1
             problems.extend(found)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, ValidationError
 
 from inspect_tui.core.checklist import Checklist
 from inspect_tui.core.records import Kind
@@ -37,12 +37,33 @@ def _where(path: Sequence[Any], content: dict[str, Any]) -> str:
     return "/".join(str(p) for p in parts) or "（顶层）"
 
 
+def _schema_message(error: ValidationError) -> str:
+    """A JSON Schema finding in Chinese (jsonschema words its messages in English)."""
+    kind, bound, value = error.validator, error.validator_value, error.instance
+    if kind == "maxLength":
+        return f"太长：最多 {bound} 个字（现有 {len(value) if isinstance(value, str) else '?'} 个）"
+    if kind == "minLength":
+        return "不能为空" if bound == 1 else f"至少 {bound} 个字"
+    if kind == "required":
+        return f"缺少必填项：{error.message.split(' ', 1)[0]}"
+    if kind == "additionalProperties":
+        return f"有未知的字段（{error.message}）"
+    if kind == "type":
+        return f"类型不对：应为 {bound}，而不是 {type(value).__name__}"
+    if kind in ("enum", "const"):
+        return f"“{value}”不是可选的值"
+    if kind in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
+        return f"{value} 超出范围（{kind} {bound}）"
+    shown = repr(value)
+    return f"{shown[:80]}{'…' if len(shown) > 80 else ''} 不符合会话格式（{kind}）"
+
+
 def check_content(meta: dict[str, Any], records: list[dict[str, Any]], log: list[dict[str, Any]],
                   checklist: Checklist | None = None, limit: int = 50) -> list[str]:
     """Everything wrong with a session's content, as messages (empty when the session is sound)."""
     content = {"meta": meta, "records": records, "log": log}
     errors = sorted(_schema_validator().iter_errors(content), key=lambda e: list(map(str, e.absolute_path)))
-    out = [f"{_where(e.absolute_path, content)}: {e.message}" for e in errors[:limit]]
+    out = [f"{_where(e.absolute_path, content)}: {_schema_message(e)}" for e in errors[:limit]]
     if out:
         return out
     out += [f"记录 {rid}: 内容与其校验值不符（文件可能被手工改动）" for rid in bad_hashes(records)]

@@ -38,6 +38,9 @@ class Scoring(_Strict):
     rule: Text | None = Field(None, description="the scoring rule in words, shown to the inspector")
 
 
+_KINDS = {"area": "方面", "item": "检查项", "question": "访谈题"}
+
+
 class Question(_Strict):
     id: Id
     text: Text
@@ -67,14 +70,14 @@ class Item(_Strict):
     def _step_rules(self) -> Item:
         ask = self.steps.get(Step.ASK)
         if ask is not None and not ask.questions:
-            raise ValueError("the 'ask' step needs at least one question")
+            raise ValueError("“问”（ask）环节至少需要一道访谈题（questions）")
         for step, prompt in self.steps.items():
             if prompt.questions and step is not Step.ASK:
-                raise ValueError(f"questions belong to the 'ask' step, not '{step.value}'")
+                raise ValueError(f"访谈题（questions）只能放在“问”（ask）环节，不能放在 '{step.value}'")
         if Step.EVALUATE not in self.steps:
-            raise ValueError("every item needs an 'evaluate' prompt (how to judge it)")
+            raise ValueError("每个检查项都需要“评”（evaluate）环节的提示（如何评判）")
         if not {Step.LOOK, Step.CHECK} & self.steps.keys():
-            raise ValueError("every item needs a 'look' or 'check' prompt (how it is observed)")
+            raise ValueError("每个检查项都需要“看”（look）或“查”（check）环节的提示（如何观察）")
         return self
 
     def applies_to(self, step: Step) -> bool:
@@ -96,7 +99,7 @@ class Area(_Strict):
     def _weights(self) -> Area:
         total = sum(i.full_marks for i in self.items)
         if abs(total - self.full_marks) > 1e-6:
-            raise ValueError(f"item full marks add up to {total:g}, but the area's full_marks is {self.full_marks:g}")
+            raise ValueError(f"各检查项满分合计 {total:g}，但本方面的 full_marks 是 {self.full_marks:g}")
         return self
 
 
@@ -130,9 +133,9 @@ class ScoreClass(_Strict):
 
 def _bands_in_order(mins: list[float], what: str, one: str) -> None:
     if mins != sorted(mins, reverse=True) or len(set(mins)) != len(mins):
-        raise ValueError(f"{what} must be listed from the highest 'min' to the lowest, each min different")
+        raise ValueError(f"{one}（{what}）应按 min 从高到低排列，且各 min 互不相同")
     if mins[-1] != 0:
-        raise ValueError(f"the last {one} must start at min: 0 so every score has one")
+        raise ValueError(f"最后一个{one}（{what}）的 min 必须为 0，每个分数才都有{one}")
 
 
 class Checklist(_Strict):
@@ -150,20 +153,20 @@ class Checklist(_Strict):
     def _consistency(self) -> Checklist:
         total = sum(a.full_marks for a in self.areas)
         if abs(total - self.full_marks) > 1e-6:
-            raise ValueError(f"area full marks add up to {total:g}, but full_marks is {self.full_marks:g}")
+            raise ValueError(f"各方面满分合计 {total:g}，但 full_marks 是 {self.full_marks:g}")
         seen: dict[str, str] = {}
         for kind, ident in self._all_ids():
             if ident in seen:
-                raise ValueError(f"duplicate id '{ident}' ({kind}, already used by a {seen[ident]})")
+                raise ValueError(f"编号重复 '{ident}'（{_KINDS[kind]}，已被一个{_KINDS[seen[ident]]}使用）")
             seen[ident] = kind
-        _bands_in_order([b.min for b in self.ratings], "ratings", "rating band")
+        _bands_in_order([b.min for b in self.ratings], "ratings", "等次")
         if self.classes:
-            _bands_in_order([c.min for c in self.classes], "classes", "class")
+            _bands_in_order([c.min for c in self.classes], "classes", "档次")
         tag_ids = {t.id for t in self.tags}
         for item in self.items():
             unknown = [t for t in item.tags if t not in tag_ids]
             if unknown:
-                raise ValueError(f"item '{item.id}' is tagged {', '.join(unknown)}, which the checklist's tags do not define")
+                raise ValueError(f"检查项 '{item.id}' 标注了 {', '.join(unknown)}，但清单的 tags 中没有定义")
         return self
 
     def _all_ids(self) -> list[tuple[str, str]]:

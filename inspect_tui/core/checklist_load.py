@@ -21,9 +21,10 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from inspect_tui.core.checklist import Checklist
-from inspect_tui.core.yaml_input import MAX_DEPTH, InputLoader, too_deep
+from inspect_tui.core.yaml_input import MAX_DEPTH, TooDeep
+from inspect_tui.core.yaml_input import compose as compose_yaml
 from inspect_tui.core.yaml_input import load as load_yaml
-from inspect_tui.errors import Problem, UserError
+from inspect_tui.errors import Problem, UserError, os_reason, validation_message
 
 SHIPPED_DIR = Path(__file__).resolve().parent.parent / "checklists"
 DEFAULT_CHECKLIST_ID = "party-branch-standard"
@@ -35,15 +36,16 @@ M = TypeVar("M", bound=BaseModel)
 # Model-level validators report at the model; these send the reader to the field that needs changing.
 # Each entry: (pattern on the message, path relative to the model that raised it).
 _FOCUS: tuple[tuple[re.Pattern[str], Loc], ...] = (
-    (re.compile(r"^item full marks add up"), ("full_marks",)),
-    (re.compile(r"^area full marks add up"), ("full_marks",)),
-    (re.compile(r"^ratings must|^the last rating band"), ("ratings",)),
-    (re.compile(r"^the 'ask' step needs"), ("steps", "ask")),
-    (re.compile(r"^questions belong to the 'ask' step, not '(?P<step>\w+)'"),
+    (re.compile(r"^各检查项满分合计"), ("full_marks",)),
+    (re.compile(r"^各方面满分合计"), ("full_marks",)),
+    (re.compile(r"（ratings）"), ("ratings",)),
+    (re.compile(r"（classes）"), ("classes",)),
+    (re.compile(r"^“问”（ask）环节至少需要"), ("steps", "ask")),
+    (re.compile(r"^访谈题（questions）只能放在“问”（ask）环节，不能放在 '(?P<step>\w+)'"),
      ("steps", "{step}", "questions")),
-    (re.compile(r"^every item needs"), ("steps",)),
+    (re.compile(r"^每个检查项都需要"), ("steps",)),
 )
-_DUPLICATE_ID = re.compile(r"^duplicate id '(?P<ident>[^']*)'")
+_DUPLICATE_ID = re.compile(r"^编号重复 '(?P<ident>[^']*)'")
 
 
 def load_checklist(path: str | Path) -> Checklist:
@@ -122,17 +124,18 @@ def load_yaml_model(path: Path, model: type[M], what: str = "checklist") -> tupl
         return None, [text_or_problem]
     text = text_or_problem
     try:
-        deep = too_deep(text)
-        root = yaml.compose(text, Loader=InputLoader) if deep is None else None
+        root = compose_yaml(text)
     except yaml.YAMLError as exc:
         return None, [_yaml_problem(name, exc, text)]
-    if deep is not None:
-        return None, [Problem(name, f"嵌套超过 {MAX_DEPTH} 层，不是检查清单", deep.line + 1, deep.column + 1)]
+    except TooDeep as exc:
+        mark = exc.mark
+        return None, [Problem(name, f"嵌套超过 {MAX_DEPTH} 层，不是检查清单", mark.line + 1 if mark else None,
+                              mark.column + 1 if mark else None)]
     if root is None:
-        return None, [Problem(name, f"the file is empty (expected a mapping of {what} fields)", 1, 1)]
+        return None, [Problem(name, f"文件是空的（应为由{what}各字段组成的映射）", 1, 1)]
     if not isinstance(root, yaml.MappingNode):
-        kind = "a list" if isinstance(root, yaml.SequenceNode) else "a single value"
-        return None, [_at(name, root, f"the top level must be a mapping (key: value lines), not {kind}")]
+        kind = "列表" if isinstance(root, yaml.SequenceNode) else "单个值"
+        return None, [_at(name, root, f"顶层应为映射（“键: 值”的各行），而不是{kind}")]
     problems = list(_duplicate_keys(name, root))
     try:
         data = load_yaml(text)
@@ -151,19 +154,19 @@ def _read_text(path: Path) -> str | Problem:
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        return Problem(name, "file not found")
+        return Problem(name, "文件不存在")
     except IsADirectoryError:
-        return Problem(name, "is a directory, not a checklist file")
+        return Problem(name, "这是一个文件夹，不是清单文件")
     except OSError as exc:
-        return Problem(name, f"cannot read the file: {exc.strerror or exc}")
+        return Problem(name, f"无法读取：{os_reason(exc)}")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         before = raw[: exc.start]
         line = before.count(b"\n") + 1
         column = len(before) - (before.rfind(b"\n") + 1) + 1
-        return Problem(name, f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the file as UTF-8 "
-                             "(GBK/GB2312 files must be converted)", line, column)
+        return Problem(name, f"不是 UTF-8 文本（字节 0x{raw[exc.start]:02x}）；请把文件另存为 UTF-8"
+                             "（GBK/GB2312 文件须先转换）", line, column)
     return text.removeprefix("\ufeff")
 
 
@@ -172,16 +175,16 @@ def _yaml_problem(name: str, exc: yaml.YAMLError, text: str) -> Problem:
     problem = getattr(exc, "problem", None)
     context = getattr(exc, "context", None)
     if problem:
-        kind = "unsupported YAML" if isinstance(exc, yaml.constructor.ConstructorError) else "YAML syntax error"
-        message = f"{kind}: " + "; ".join(s for s in (problem, context) if s)
+        kind = "不支持的 YAML" if isinstance(exc, yaml.constructor.ConstructorError) else "YAML 语法错误"
+        message = f"{kind}：" + "；".join(s for s in (problem, context) if s)
     else:
-        message = f"YAML error: {exc}"
+        message = f"YAML 错误：{exc}"
     if mark is None:
         return Problem(name, message)
     lines = text.splitlines()
     source_line = lines[mark.line] if mark.line < len(lines) else ""
     if "\t" in source_line[: len(source_line) - len(source_line.lstrip())] or "'\\t'" in message:
-        message += " (a tab is used for indentation; YAML needs spaces)"
+        message += "（缩进用了制表符 Tab；YAML 只能用空格缩进）"
     return Problem(name, message, mark.line + 1, mark.column + 1)
 
 
@@ -205,8 +208,8 @@ def _duplicate_keys(name: str, root: yaml.Node) -> Iterator[Problem]:
                     if sig in first:
                         line = first[sig].start_mark.line + 1
                         path = _join(where, key.value)
-                        yield _at(name, key, f"{path}: duplicate key '{key.value}' (first at line {line}); "
-                                             "YAML would silently keep only the last one")
+                        yield _at(name, key, f"{path}: 键 '{key.value}' 重复（首次出现在第 {line} 行）；"
+                                             "YAML 会悄悄只保留最后一个")
                     else:
                         first[sig] = key
                     stack.append((value, _join(where, key.value)))
@@ -283,28 +286,10 @@ def _find_ids(node: yaml.Node, ident: str, where: str = "") -> list[tuple[yaml.N
 
 
 def _message(err: ErrorDetails) -> str:
-    kind = err["type"]
-    if kind == "missing":
-        return "required field is missing"
-    if kind == "extra_forbidden":
-        return "unknown field (not part of the file's format; check the spelling and indentation)"
-    if kind == "value_error":
-        return str(err.get("ctx", {}).get("error", err["msg"]))
-    msg = err["msg"]
-    if kind == "enum" and err["loc"] and err["loc"][-1] == "[key]":
-        return f"unknown step '{err['input']}': {msg}"
-    if kind == "string_type" and isinstance(err.get("input"), int | float):
-        return f"{msg} (put quotes around it, e.g. \"{err['input']}\")"
-    if kind in ("dict_type", "model_type", "model_attributes_type"):
-        return "should be a mapping (key: value lines)"
-    if kind in ("tuple_type", "list_type"):
-        return "should be a list (lines starting with '- ')"
-    if kind == "string_too_short":
-        return "must not be empty"
-    if kind == "too_short":
-        ctx = err.get("ctx", {})
-        return f"needs at least {ctx.get('min_length', 1)} entries, has {ctx.get('actual_length', 0)}"
-    return msg
+    """pydantic's finding in Chinese (``validation_message``), with what only a checklist has."""
+    if err["type"] == "enum" and err["loc"] and err["loc"][-1] == "[key]":
+        return f"未知的环节 '{err['input']}'（可选：{str(err.get('ctx', {}).get('expected', '')).replace(' or ', '、')}）"
+    return validation_message(err)
 
 
 def _root_causes(errors: list[ErrorDetails]) -> list[ErrorDetails]:

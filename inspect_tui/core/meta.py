@@ -11,13 +11,18 @@ import uuid
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from inspect_tui.core.checklist import Checklist
 from inspect_tui.core.versions import now_iso
+from inspect_tui.errors import UserError, first_error
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def has_control_chars(*texts: str) -> bool:
+    return any(_CONTROL.search(text) for text in texts)
 
 
 def refuse_control_chars(*texts: str) -> None:
@@ -58,5 +63,12 @@ class SessionMeta(BaseModel):
     def for_inspector(self, inspector: str, role: Literal["inspector", "leader"] = "inspector") -> SessionMeta:
         """The same visit handed to another person: a new replica, their name."""
         names = self.inspectors if inspector in self.inspectors else (*self.inspectors, inspector)
-        return self.model_copy(update={"inspector": inspector, "role": role, "inspectors": names,
-                                       "replica": uuid.uuid4().hex[:12], "created_at": now_iso()})
+        try:  # validated, not copied: a name typed for a hand-out obeys the same rules as at creation
+            refuse_control_chars(inspector)
+            return SessionMeta.model_validate({**self.model_dump(), "inspector": inspector, "role": role,
+                                               "inspectors": names, "replica": uuid.uuid4().hex[:12],
+                                               "created_at": now_iso()})
+        except ValidationError as exc:
+            raise UserError(first_error(exc)) from None
+        except ValueError as exc:
+            raise UserError(str(exc)) from None

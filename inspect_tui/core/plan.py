@@ -21,7 +21,8 @@ from typing import Any
 
 import yaml
 
-from inspect_tui.core.yaml_input import MAX_DEPTH, too_deep
+from inspect_tui.core.meta import has_control_chars
+from inspect_tui.core.yaml_input import MAX_DEPTH, TooDeep
 from inspect_tui.core.yaml_input import load as load_yaml
 from inspect_tui.errors import Problem, UserError, file_error, os_reason
 
@@ -55,6 +56,8 @@ def _read_text(path: Path) -> str:
                          hint="请用 UTF-8 另存该文件（Excel：另存为“CSV UTF-8”）。") from None
     except OSError as exc:
         raise file_error(path, f"无法读取：{os_reason(exc)}") from None
+    except ValueError:  # a NUL in the path (pasted into the app's form)
+        raise UserError(f"{str(path)!r}：路径中含有 NUL 字符，不是有效的文件路径") from None
 
 
 def load_plan(path: str | Path) -> VisitPlan:
@@ -90,6 +93,9 @@ def _load_csv(path: Path, text: str) -> VisitPlan:
             continue
         unit = row[unit_col].strip() if unit_col is not None and unit_col < len(row) else ""
         secretary = row[sec_col].strip() if sec_col is not None and sec_col < len(row) else ""
+        if has_control_chars(name, unit, secretary):
+            problems.append(Problem(str(path), "支部名称、单位或书记姓名含有控制字符（如 NUL），请删去", n))
+            continue
         branches.append(PlannedBranch(name, unit, secretary))
     if problems:
         raise UserError(f"{path}: 访问计划有 {len(problems)} 处错误", problems=problems)
@@ -98,14 +104,14 @@ def _load_csv(path: Path, text: str) -> VisitPlan:
 
 def _load_yaml(path: Path, text: str) -> VisitPlan:
     try:
-        deep = too_deep(text)
-        data: Any = load_yaml(text) if deep is None else None
+        data: Any = load_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise file_error(path, f"YAML 格式错误：{getattr(exc, 'problem', exc)}",
                          line=mark.line + 1 if mark else None, column=mark.column + 1 if mark else None) from None
-    if deep is not None:
-        raise file_error(path, f"嵌套超过 {MAX_DEPTH} 层，不是访问计划", line=deep.line + 1, column=deep.column + 1)
+    except TooDeep as exc:
+        raise file_error(path, f"嵌套超过 {MAX_DEPTH} 层，不是访问计划", line=exc.mark.line + 1 if exc.mark else None,
+                         column=exc.mark.column + 1 if exc.mark else None) from None
     if not isinstance(data, dict) or not isinstance(data.get("branches"), list):
         raise file_error(path, "应为一个包含 branches:（支部列表）的 YAML 映射")
     branches = []
@@ -117,6 +123,8 @@ def _load_yaml(path: Path, text: str) -> VisitPlan:
                                           str(entry.get("secretary") or "").strip()))
         else:
             raise file_error(path, f"branches[{n}]：应为支部名称，或包含 name 的映射")
+        if has_control_chars(branches[-1].name, branches[-1].unit, branches[-1].secretary):
+            raise file_error(path, f"branches[{n}]：支部名称、单位或书记姓名含有控制字符（如 NUL），请删去")
     day = data.get("date")
     if day is not None:
         try:

@@ -2,10 +2,10 @@
 
 Two things PyYAML does that a user must never see as a traceback:
 
-* its composer and constructor recurse once per nesting level, so a file nested a few thousand
-  levels deep (``[[[[…``) raises ``RecursionError``. The event parser does not recurse, so
-  ``too_deep`` walks the events first and reports the place where the nesting goes past
-  ``MAX_DEPTH`` — far deeper than any checklist or plan needs;
+* its composer and constructor recurse once per nesting level, so a file nested a few hundred
+  levels deep (``[[[[…``) raises ``RecursionError``. That is caught, and ``too_deep`` — which walks
+  the event stream, and the parser does not recurse — finds the place to report. Only a file that
+  already failed pays for the second pass;
 * it turns anything that looks like a date into ``datetime.date`` while parsing, so
   ``date: 2026-13-45`` raises ``ValueError`` from inside the loader, with no line. ``InputLoader``
   keeps such values as text; the field that wants a date checks it and names it.
@@ -13,9 +13,12 @@ Two things PyYAML does that a user must never see as a traceback:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import yaml
 
-MAX_DEPTH = 64
+MAX_DEPTH = 64  #: reported as the limit: far deeper than any checklist or plan needs
 
 
 class InputLoader(yaml.SafeLoader):
@@ -28,9 +31,16 @@ InputLoader.yaml_implicit_resolvers = {
 }
 
 
+class TooDeep(Exception):
+    """The text nests deeper than PyYAML can follow; ``mark`` is where it passes ``MAX_DEPTH``."""
+
+    def __init__(self, mark: yaml.Mark | None) -> None:
+        super().__init__(f"nested deeper than {MAX_DEPTH} levels")
+        self.mark = mark
+
+
 def too_deep(text: str, limit: int = MAX_DEPTH) -> yaml.Mark | None:
-    """Where the nesting of ``text`` first exceeds ``limit`` levels, or None. May raise ``YAMLError``
-    for text that is not YAML at all (the caller reports it like any syntax error)."""
+    """Where the nesting of ``text`` first exceeds ``limit`` levels, or None."""
     depth = 0
     for event in yaml.parse(text, Loader=InputLoader):
         if isinstance(event, yaml.CollectionStartEvent):
@@ -42,6 +52,18 @@ def too_deep(text: str, limit: int = MAX_DEPTH) -> yaml.Mark | None:
     return None
 
 
-def load(text: str) -> object:
-    """Parse trusted-shape-unknown YAML: ``InputLoader``; call ``too_deep`` first."""
-    return yaml.load(text, Loader=InputLoader)  # noqa: S506 - InputLoader is a SafeLoader
+def _guarded(parse: Callable[[str], Any], text: str) -> Any:
+    try:
+        return parse(text)
+    except RecursionError:
+        raise TooDeep(too_deep(text)) from None
+
+
+def load(text: str) -> Any:
+    """The data in ``text`` (``InputLoader``); ``TooDeep`` or ``yaml.YAMLError`` when it has none."""
+    return _guarded(lambda t: yaml.load(t, Loader=InputLoader), text)  # noqa: S506 - a SafeLoader
+
+
+def compose(text: str) -> yaml.Node | None:
+    """The node tree of ``text`` (with source marks); ``TooDeep`` or ``yaml.YAMLError``."""
+    return _guarded(lambda t: yaml.compose(t, Loader=InputLoader), text)

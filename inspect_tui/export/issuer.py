@@ -59,9 +59,9 @@ class Issuer(BaseModel):
         names = _PLACEHOLDER.findall(v)
         unknown = sorted(set(names) - NUMBER_FIELDS)
         if unknown:
-            raise ValueError(f"unknown placeholder {{{unknown[0]}}} (allowed: {{year}}, {{n}}, {{group}})")
+            raise ValueError(f"未知的占位符 {{{unknown[0]}}}（可用：{{year}}、{{n}}、{{group}}）")
         if "n" not in names:
-            raise ValueError("the number pattern needs {n} (the serial number), e.g. 某观摩〔{year}〕{n}号")
+            raise ValueError("发文字号格式中需要 {n}（序号），如 某观摩〔{year}〕{n}号")
         return v
 
     @field_validator("addressee")
@@ -69,7 +69,7 @@ class Issuer(BaseModel):
     def _addressee_pattern(cls, v: str) -> str:
         unknown = sorted(set(_PLACEHOLDER.findall(v)) - {"branch", "unit"})
         if unknown:
-            raise ValueError(f"unknown placeholder {{{unknown[0]}}} (allowed: {{branch}}, {{unit}})")
+            raise ValueError(f"未知的占位符 {{{unknown[0]}}}（可用：{{branch}}、{{unit}}）")
         return v
 
     def format_number(self, group: str, year: int, n: int) -> str:

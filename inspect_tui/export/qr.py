@@ -87,12 +87,12 @@ def _mac(key: bytes, text: str) -> str:
 
 def load_key(path: str | Path) -> bytes:
     """A group key file: any secret bytes (e.g. 64 random hex digits); surrounding whitespace ignored."""
-    from inspect_tui.errors import file_error
+    from inspect_tui.errors import file_error, os_reason
 
     try:
         key = Path(path).expanduser().read_bytes().strip()
     except OSError as exc:
-        raise file_error(path, f"无法读取小组密钥文件：{exc.strerror}") from None
+        raise file_error(path, f"无法读取小组密钥文件：{os_reason(exc)}") from None
     if len(key) < 16:
         raise file_error(path, "小组密钥太短（至少 16 个字节）",
                          hint='可用 python -c "import secrets; print(secrets.token_hex(32))" > 小组密钥.key 生成。')

@@ -16,8 +16,9 @@ from inspect_tui.errors import os_reason
 from inspect_tui.store.lock import SessionBusyError
 from inspect_tui.store.session import Session
 
-#: Refusals that mean "you may read but not write here", as opposed to a missing or broken file.
-_READ_ONLY_ERRNOS = {errno.EROFS, errno.EACCES, errno.EPERM}
+#: Refusals that mean "you may read but not write here", as opposed to a missing or broken file
+#: (a disk too full even for the lock file can still be read).
+_READ_ONLY_ERRNOS = {errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EDQUOT}
 
 
 def read_only_reason(path: str | Path) -> str | None:

@@ -124,12 +124,13 @@ class Session:
         for n, b in enumerate(branches, 1):
             b = b if isinstance(b, PlannedBranch) else PlannedBranch(b)
             try:
-                refuse_control_chars(b.name, b.unit)
+                refuse_control_chars(b.name, b.unit, b.secretary)
                 docs.append(branch_doc(b.name, n, unit=b.unit, author=meta.inspector, replica=meta.replica,
                                        secretary=b.secretary))
             except (ValidationError, ValueError) as exc:
                 why = first_error(exc) if isinstance(exc, ValidationError) else str(exc)
-                raise UserError(f"第 {n} 个支部“{b.name[:20]}{'…' if len(b.name) > 20 else ''}”：{why}") from None
+                shown = f"“{b.name[:20]}{'…' if len(b.name) > 20 else ''}”" if b.name.strip() else ""
+                raise UserError(f"第 {n} 个支部{shown}：{why}") from None
         file = SessionFile.create(path, meta.model_dump(mode="json"), docs, force=force)
         return cls(file, cl)
 

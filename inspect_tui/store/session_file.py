@@ -35,7 +35,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from inspect_tui.errors import Problem, UserError, file_error
+from inspect_tui.errors import Problem, UserError, file_error, os_reason
 from inspect_tui.store import evidence
 from inspect_tui.store.journal import (
     O_BINARY,
@@ -157,7 +157,7 @@ def _read_bytes(path: Path) -> bytes:
     except IsADirectoryError:
         raise file_error(path, "这是一个文件夹，不是会话文件") from None
     except OSError as exc:
-        raise file_error(path, f"无法读取：{exc.strerror}") from None
+        raise file_error(path, f"无法读取：{os_reason(exc)}") from None
 
 
 class CorruptSessionError(UserError):
@@ -349,7 +349,7 @@ class SessionFile:
         try:
             fd = _open_append(path)
         except OSError as exc:
-            raise file_error(path, f"无法以写入方式打开：{exc.strerror}") from None
+            raise file_error(path, f"无法以写入方式打开：{os_reason(exc)}") from None
         storage = JournalStorage(path, r.tables, fd=fd, valid_size=r.valid_size, file_size=r.file_size,
                                  lines=r.lines)
         try:
@@ -498,7 +498,7 @@ def _write_new(path: Path, chunks: list[bytes], *, force: bool) -> None:
     try:
         write_atomic(path, chunks)
     except PermissionError as exc:
-        raise file_error(path, f"无法写入：{exc.strerror}") from None
+        raise file_error(path, f"无法写入：{os_reason(exc)}") from None
     except OSError as exc:
         raise NotSavedError(exc.errno, f"未保存：{exc.strerror}", str(path)) from exc
 

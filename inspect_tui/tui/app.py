@@ -67,7 +67,7 @@ from inspect_tui.core.index import Rec
 from inspect_tui.core.records import Kind
 from inspect_tui.core.scoring import BranchResult
 from inspect_tui.crash import bug_message, debugging, explain, write_crash_report
-from inspect_tui.errors import EXIT_BUG, UserError, describe_os_error
+from inspect_tui.errors import EXIT_BUG, UserError, describe_os_error, os_reason
 from inspect_tui.tui.settings import load_settings, save_settings
 from inspect_tui.tui.textual_adapter import ActionGate, action_state, binding_chain
 
@@ -230,7 +230,7 @@ class InspectApp(ActionGate, App[int]):
         if self.session is None:  # a field losing focus while the app closes: nothing to save into
             return None
         if self.read_only:
-            return self._refuse(f"只读：{self.read_only}，不能修改", "只读")
+            return self._refuse_read_only()
         try:
             result = change(*args, **kwargs)
         except UserError as exc:
@@ -250,23 +250,24 @@ class InspectApp(ActionGate, App[int]):
         self._show_status("")
 
     def report_refused(self, exc: UserError | OSError) -> None:
-        """A change that did not happen, and why: a notification and the status lines."""
+        """A change that did not happen, and why: a notification and the status lines (the field
+        keeps its text)."""
         if self.read_only:
-            self._refuse(f"只读：{self.read_only}，不能修改", "只读")
-        elif isinstance(exc, OSError):
+            self._refuse_read_only()
+            return
+        if isinstance(exc, OSError):
             self.notify(describe_os_error(exc), title="未保存", severity="error", timeout=15)
-            self._refuse(f"写入失败（{describe_os_error(exc).split('。')[0]}）", "未保存")
+            why = f"写入失败（{os_reason(exc)}）"
         else:
             self.notify(exc.render(), title="未保存", severity="error")
-            self._refuse(exc.message, "未保存")
-
-    def _refuse(self, why: str, title: str) -> None:
-        """A change that did not happen: the field keeps its text; the status line says why."""
+            why = exc.message
         self.last_refusal = why
-        self._show_status(f"{title}：{why}" if title != "只读" else why)
-        if title == "只读":
-            self.bell()
-            self.notify(why, title="只读", severity="warning")
+        self._show_status(f"未保存：{why}")
+
+    def _refuse_read_only(self) -> None:
+        self.bell()
+        self.notify(f"{self.read_only}：可以查看，不能修改。", title="只读", severity="warning")
+        self._show_status("")
 
     def save(self, kind: Kind, data: dict[str, Any], record_id: str | None = None) -> Rec | None:
         return self.write(lambda: self.session.save(kind, data, record_id))
@@ -316,12 +317,11 @@ class InspectApp(ActionGate, App[int]):
 
         def answered(discard: bool | None) -> None:
             if discard:
-                for field in unsaved:
-                    field.load(field.committed)  # nothing left to commit when focus goes
                 self._leave()
             else:
                 unsaved[0].focus()
 
+        self.clear_notifications()  # the question, not a stack of toasts over it
         self.push_screen(UnsavedScreen(len(unsaved), self.last_refusal), answered)
 
     def _commit_everything(self) -> list[Any]:
@@ -337,6 +337,12 @@ class InspectApp(ActionGate, App[int]):
         return refused
 
     def _leave(self) -> None:
+        """Close and exit. Fields still holding refused text (asked about, or noted) are reset
+        first, so that losing focus on the way out tries no save into a closed session."""
+        for screen in self.screen_stack:
+            for field in screen.query("FieldInput, FieldArea"):
+                if field.dirty:  # type: ignore[attr-defined]
+                    field.load(field.committed)  # type: ignore[attr-defined]
         self.close_session()
         self.exit(0)
 
@@ -359,7 +365,7 @@ class InspectApp(ActionGate, App[int]):
         mode, and an error is shown (and a defect reported) instead of ending the app."""
         name = parse_action(action)[1] if isinstance(action, str) else action[1]
         if self.read_only and name in EDITING_ACTIONS:
-            self._refuse(f"只读：{self.read_only}，不能修改", "只读")
+            self._refuse_read_only()
             return True
         try:
             return await super().run_action(action, default_namespace, namespaces)
@@ -386,6 +392,7 @@ class InspectApp(ActionGate, App[int]):
             super()._handle_exception(error)
             return
         self._return_code = EXIT_BUG
+        self._exception_event.set()  # what Textual's own handler does: whoever waits on the app stops
         self.panic(bug_message(error, write_crash_report(error, ["in the app"])))
 
     def _commands(self, screen: Screen) -> Iterable[tuple[Any, Binding, bool | None]]:

@@ -28,6 +28,12 @@ class BaseScreen(Screen[ResultT]):
         yield status
         yield QuietFooter(compact=True)
 
+    def on_mount(self) -> None:
+        # Read-only: choices that save the moment they change (claims, 答对/未答对) take no input.
+        if getattr(self.app, "read_only", None):
+            for widget in self.query("SelectionList, Select"):
+                widget.disabled = True
+
     def on_screen_suspend(self, event: ScreenSuspend) -> None:
         # Switching screens commits whatever is typed in this one.
         commit_all(self)

@@ -16,7 +16,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Header, Input, Label, Select, Static, TextArea
 
 from inspect_tui.core.plan import PlannedBranch
-from inspect_tui.errors import UserError
+from inspect_tui.errors import UserError, describe_os_error
 from inspect_tui.tui.screens.base import BaseScreen
 from inspect_tui.tui.widgets.footer import QuietFooter
 
@@ -79,6 +79,9 @@ class NewSessionScreen(BaseScreen[Path | None]):
         except UserError as exc:
             self._error(exc.render())
             return
+        except OSError as exc:
+            self._error(describe_os_error(exc))
+            return
         lines = [f"{b.name},{b.unit}" if b.unit else b.name for b in plan.branches]
         self.query_one("#branches", TextArea).load_text("\n".join(lines))
         if plan.group:
@@ -131,7 +134,7 @@ class NewSessionScreen(BaseScreen[Path | None]):
             self._error(exc.render())
             return
         except OSError as exc:
-            self._error(f"无法创建会话文件：{exc}")
+            self._error(f"无法创建会话文件：{describe_os_error(exc)}")
             return
         path = session.path
         session.close()

@@ -26,6 +26,7 @@ from textual.worker import Worker, WorkerState
 from inspect_tui.core.format import fmt_rate, fmt_score
 from inspect_tui.core.naming import safe_stem
 from inspect_tui.core.report import GroupReport, area_shares
+from inspect_tui.crash import explain
 from inspect_tui.errors import UserError
 from inspect_tui.export.report_charts import heat_colour
 from inspect_tui.tui.screens.base import BaseScreen
@@ -168,8 +169,8 @@ class SummaryScreen(BaseScreen):
             self.notify("已写入：" + "、".join(str(f) for f in files), title="汇总报告", timeout=10)
         else:
             error = event.worker.error
-            message = error.render() if isinstance(error, UserError) else f"{type(error).__name__}: {error}"
-            self.notify(message, title="汇总报告生成失败", severity="error", timeout=10)
+            self.notify(explain(error, ["worker: write-report"]), title="汇总报告生成失败", severity="error",
+                        timeout=10)
 
     def action_back(self) -> None:
         self.app.pop_screen()
