@@ -19,13 +19,14 @@ from tinydb.table import Document
 
 from inspect_tui.errors import UserError
 from inspect_tui.store import session_file as sfm
-from inspect_tui.store.journal import NotSavedError, decode_line, encode_line
+from inspect_tui.store.integrity import recover
+from inspect_tui.store.journal import NotSavedError
+from inspect_tui.store.lines import decode_line, encode_line
 from inspect_tui.store.session_file import (
     FORMAT,
     CorruptSessionError,
     SessionFile,
     read_session,
-    recover,
     write_session,
 )
 

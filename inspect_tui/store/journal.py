@@ -29,8 +29,6 @@ import contextlib
 import errno
 import gc
 import json
-import json.decoder
-import json.scanner
 import os
 import secrets
 import sys
@@ -38,11 +36,26 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tinydb import TinyDB
 from tinydb.storages import Storage
 from tinydb.table import Table
+
+from inspect_tui.store.lines import (
+    Chain,
+    Link,
+    RawTexts,
+    _dumps,
+    check_change,
+    decode_chained,
+    decode_line,
+    encode_line,
+    is_seal,
+)
+
+if TYPE_CHECKING:
+    from inspect_tui.store.lock import SessionLock
 
 Tables = dict[str, dict[str, dict]]
 
@@ -61,117 +74,6 @@ class JournalError(Exception):
         super().__init__(f"line {line}: {reason}")
         self.line = line
         self.reason = reason
-
-
-# --------------------------------------------------------------------------- lines
-
-
-def _dumps(obj: Any) -> str:
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-
-
-def encode_line(obj: Mapping[str, Any]) -> bytes:
-    """One journal line: compact JSON with ``"c"`` (CRC-32 of the rest) as its last field."""
-    body = _dumps(obj).encode("utf-8")
-    crc = zlib.crc32(body)
-    if body == b"{}":
-        return b'{"c":%d}\n' % crc
-    return body[:-1] + b',"c":%d}\n' % crc
-
-
-#: Raw JSON text of documents, by ``id(doc)``: ``(doc, text)``. The document is kept alongside so
-#: that its id cannot be reused while the entry exists; a user checks ``entry[0] is doc``.
-RawTexts = dict[int, tuple[dict, str]]
-
-_SCANNER: Any = json.scanner.make_scanner(json.JSONDecoder())  # json.loads's own (C) value parser
-
-
-def _scan_set(body: bytes, table: str, raws: RawTexts) -> dict | None:
-    """Parse a plain ``{"t": table, "set": {...}}`` change line (the compacted form) document by
-    document with json's own scanner, recording each document's exact JSON text in ``raws``.
-    ``None`` (nothing recorded) for any other shape: the caller then uses ``json.loads``. Why: a
-    document passed on unchanged — most of a leader's merge — can then be written back as the text
-    it was read from instead of being encoded again (0.4 s of a 50k-record merge)."""
-    prefix = b'{"t":' + json.dumps(table).encode() + b',"set":{'
-    if not body.startswith(prefix) or not body.endswith(b"}}"):
-        return None
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-    scan, scanstring = _SCANNER, json.decoder.scanstring
-    sets: dict[str, Any] = {}
-    found: RawTexts = {}
-    pos, end = len(prefix) - 1, len(text) - 1  # the "{" opening "set"; the final "}"
-    try:
-        if text[pos + 1] == "}":
-            pos += 1
-        else:
-            while text[pos] in "{,":
-                if text[pos + 1] != '"':
-                    return None
-                key, pos = scanstring(text, pos + 2)
-                if text[pos] != ":":
-                    return None
-                doc, stop = scan(text, pos + 1)
-                sets[key] = doc
-                if isinstance(doc, dict):
-                    found[id(doc)] = (doc, text[pos + 1:stop])
-                pos = stop
-                if text[pos] == "}":
-                    break
-    except (ValueError, IndexError, StopIteration):
-        return None
-    if pos != end - 1 or text[pos] != "}":
-        return None
-    raws.update(found)
-    return {"t": table, "set": sets}
-
-
-def decode_line(raw: bytes, raws: RawTexts | None = None, raw_table: str = "") -> dict:
-    """Check a line's checksum and parse it (``raw`` without its newline); ``ValueError`` says why not.
-    With ``raws``, the documents of a plain ``set`` line of ``raw_table`` also get their JSON text."""
-    if raw.endswith(b"\r"):
-        raw = raw[:-1]
-    i = raw.rfind(b'"c":')
-    digits = raw[i + 4:-1] if i >= 0 else b""
-    if i < 0 or not raw.endswith(b"}") or not digits.isdigit():
-        try:
-            json.loads(raw)
-        except ValueError as exc:
-            raise ValueError(f"不是有效的 JSON（{exc}）") from None
-        raise ValueError("缺少校验和字段 \"c\"")
-    start = i - 1 if raw[i - 1:i] == b"," else i
-    body = raw[:start] + b"}"
-    if zlib.crc32(body) != int(digits):
-        raise ValueError("校验和不符（该行被改动或已损坏）")
-    if raws is not None:
-        scanned = _scan_set(body, raw_table, raws)
-        if scanned is not None:
-            return scanned
-    try:
-        obj = json.loads(body)
-    except ValueError as exc:  # a matching checksum over invalid JSON: written by something else
-        raise ValueError(f"不是有效的 JSON（{exc}）") from None
-    if not isinstance(obj, dict):
-        raise ValueError("不是 JSON 对象")
-    return obj
-
-
-def check_change(obj: dict) -> None:
-    """Raise ``ValueError`` unless ``obj`` has the shape of a change line."""
-    if not isinstance(obj.get("t"), str):
-        raise ValueError('缺少表名 "t"')
-    sets = obj.get("set", {})
-    if not isinstance(sets, dict) or not all(
-            isinstance(k, str) and k.isdigit() and isinstance(v, dict) for k, v in sets.items()):
-        raise ValueError('"set" 应为 {编号: 文档}')
-    dels = obj.get("del", [])
-    if not isinstance(dels, list) or not all(isinstance(k, str) and k.isdigit() for k in dels):
-        raise ValueError('"del" 应为编号列表')
-    for flag in ("clear", "drop", "more"):
-        if not isinstance(obj.get(flag, False), bool):
-            raise ValueError(f'"{flag}" 应为 true 或 false')
 
 
 def apply_change(tables: Tables, obj: dict) -> None:
@@ -221,65 +123,173 @@ class Replay:
     dropped_tail: int = 0  # lines of an unfinished commit plus a torn last line (never acknowledged)
     damaged: list[JournalError] = field(default_factory=list)  # lines skipped by ``skip_damage``
     kept: list[tuple[int, int]] = field(default_factory=list)  # byte ranges of applied lines (skip mode)
+    chain: Chain | None = None  # format 2: where the next line goes (after the last commit)
+    sealed: bool = False  # format 2: the file ends with its seal (closed cleanly)
+    seal_size: int = 0  # bytes of the seal line: part of ``file_size``, not of ``valid_size``
+    open_newline: bool = False  # the last committed line is whole but lacks its "\n" (kept)
+    reordered: bool = False  # ``salvage``: lines were out of order and have been put back in order
+
+    @property
+    def torn_bytes(self) -> int:
+        """Bytes after the last commit (and its seal) that are ignored: a write that never returned."""
+        return self.file_size - self.valid_size - self.seal_size
 
 
-def iter_lines(data: bytes, start: int) -> Iterator[tuple[int, int, bytes | None]]:
-    """Yield ``(line_no, end_offset, raw)`` for each complete line after ``start`` (line 2 on);
-    a final line without newline comes last with ``raw=None``."""
+def iter_lines(data: bytes, start: int) -> Iterator[tuple[int, int, bytes, bool]]:
+    """Yield ``(line_no, end_offset, raw, complete)`` for each line after ``start`` (line 2 on); a
+    final line without newline comes last with ``complete=False``."""
     pos, n, line_no = start, len(data), 2
     while pos < n:
         nl = data.find(b"\n", pos)
         if nl < 0:
-            yield line_no, n, None
+            yield line_no, n, data[pos:], False
             return
-        yield line_no, nl + 1, data[pos:nl]
+        yield line_no, nl + 1, data[pos:nl], True
         pos, line_no = nl + 1, line_no + 1
 
 
+def chain_error(line_no: int, link: Link, chain: Chain) -> str | None:
+    """Why a checksum-valid line is not the one that belongs at ``line_no`` (``None``: it is)."""
+    if link.fid != chain.fid:
+        return f"这一行属于另一个会话文件（文件标识 {link.fid}，本文件为 {chain.fid}），是被拼接进来的"
+    if link.n > line_no:
+        missing = link.n - line_no
+        return f"这一行是原文件的第 {link.n} 行：它之前少了 {missing} 行（行被删除或次序颠倒）"
+    if link.n < line_no:
+        return f"这一行是原文件的第 {link.n} 行，在此重复出现或次序颠倒"
+    if link.p != chain.head:
+        return "这一行与上一行接不上（来自同一文件的另一份副本，或上一行被替换）"
+    return None
+
+
 def replay(data: bytes, header: dict, header_end: int, *, skip_damage: bool = False, raws: RawTexts | None = None,
-           raw_table: str = "") -> Replay:
-    """Rebuild the tables from the change lines. Raises ``JournalError`` at the first damaged line. With
-    ``skip_damage`` (recovery) a damaged line and the commit it belongs to are skipped and every
-    intact commit after it is still applied: each line sets whole documents, so skipping one loses
-    only that change. ``raws`` collects the JSON text of ``raw_table``'s documents (``_scan_set``)."""
+           raw_table: str = "", chain: Chain | None = None) -> Replay:
+    """Rebuild the tables from the change lines. Raises ``JournalError`` at the first damaged line.
+
+    ``chain`` (format 2: ``Chain.after_header``) checks that every line is the one that belongs
+    where it sits, and finds the seal. A last line without its newline is a torn write — unless it
+    is whole and in its place: then only the newline was lost, and the line is kept.
+
+    With ``skip_damage`` (recovery of a format-1 file; format 2 uses ``salvage``) a damaged line
+    and the commit it belongs to are skipped and every intact commit after it is still applied.
+    ``raws`` collects the JSON text of ``raw_table``'s documents (``_scan_set``)."""
     r = Replay(header=header, header_end=header_end, valid_size=header_end, file_size=len(data))
     pending: list[dict] = []
-    pending_lines = 0
     group_start = line_start = header_end
-    for line_no, end, raw in iter_lines(data, header_end):
+    committed = (chain.n, chain.head) if chain is not None else (0, 0)
+    for line_no, end, raw, complete in iter_lines(data, header_end):
         if not pending:
             group_start = line_start
         line_start = end
-        if raw is None:  # torn tail: never acknowledged
-            r.dropped_tail += 1
-            break
-        if not raw.strip():
-            err = JournalError(line_no, "空行（文件被编辑过？）")
-        else:
-            try:
+        err: JournalError | None = None
+        obj: dict = {}
+        try:
+            if r.sealed:
+                raise ValueError("文件已在上一行封存，其后不应再有内容")
+            if not raw.strip():
+                raise ValueError("空行（文件被编辑过？）")
+            if chain is None:
                 obj = decode_line(raw, raws, raw_table)
+            else:
+                obj, link = decode_chained(raw, raws, raw_table)
+                why = chain_error(line_no, link, chain)
+                if why is not None:
+                    raise ValueError(why)
+            if chain is not None and is_seal(obj):
+                if pending:
+                    raise ValueError("封存行出现在一次未完成的修改之中")
+            else:
                 check_change(obj)
-                err = None
-            except ValueError as exc:
-                err = JournalError(line_no, str(exc))
+        except ValueError as exc:
+            if not complete and not r.sealed:  # torn tail: never acknowledged
+                pending.append({})
+                break
+            err = JournalError(line_no, str(exc))
         if err is not None:
             if skip_damage:
                 r.damaged.append(err)
-                pending, pending_lines = [], 0
+                pending = []
                 continue
             raise err
+        if chain is not None:
+            chain.n, chain.head = link.n + 1, link.c
+            if is_seal(obj):
+                r.sealed, r.seal_size = True, end - r.valid_size
+                continue
         pending.append(obj)
-        pending_lines += 1
         if not obj.get("more"):
             for o in pending:
                 apply_change(r.tables, o)
-            r.lines += pending_lines
+            r.lines += len(pending)
             r.valid_size = end
+            r.open_newline = not complete
+            if chain is not None:
+                committed = (chain.n, chain.head)
             if skip_damage:
                 r.kept.append((group_start, end))
-            pending, pending_lines = [], 0
-    r.dropped_tail += pending_lines
+            pending = []
+    r.dropped_tail += len(pending)
+    if chain is not None:
+        chain.n, chain.head = committed
+        r.chain = chain
     return r
+
+
+def salvage(data: bytes, header_end: int, chain: Chain) -> tuple[Replay, list[int]]:
+    """Recovery of a format-2 journal: every checksum-valid change line of *this* file (its ``f``),
+    each line number once, applied in line-number order; commits with a missing line are skipped.
+    A line from another file, a damaged line, a repeat and the loser of two different lines with
+    one number (the other copy's) go to ``damaged``. Returns the replay and the line numbers that are missing altogether."""
+    r = Replay(header={}, header_end=header_end, valid_size=header_end, file_size=len(data))
+    found: dict[int, list[tuple[int, dict, Link]]] = {}
+    for line_no, _end, raw, complete in iter_lines(data, header_end):
+        try:
+            obj, link = decode_chained(raw)
+            if link.fid != chain.fid:
+                raise ValueError(chain_error(line_no, link, chain))
+            if not is_seal(obj):
+                check_change(obj)
+        except ValueError as exc:
+            if complete:
+                r.damaged.append(JournalError(line_no, str(exc)))
+            else:
+                r.dropped_tail += 1
+            continue
+        found.setdefault(link.n, []).append((line_no, obj, link))
+    followed = {link.p for cands in found.values() for _l, _o, link in cands}
+    order: list[tuple[int, dict]] = []
+    positions: list[int] = []
+    for n in sorted(found):
+        cands = found[n]
+        best = next((c for c in cands if c[2].c in followed), cands[0])
+        for c in cands:
+            if c is not best:
+                why = (f"重复了第 {best[0]} 行" if c[2].c == best[2].c else f"与第 {best[0]} 行同为原文件第 {n} 行")
+                r.damaged.append(JournalError(c[0], why))
+        positions.append(best[0])
+        if is_seal(best[1]):
+            r.sealed = True
+        else:
+            order.append((n, best[1]))
+    r.damaged.sort(key=lambda e: e.line)
+    r.reordered = positions != sorted(positions)
+    top = max(found, default=1)
+    missing = [n for n in range(2, top + 1) if n not in found]
+    group: list[dict] = []
+    prev = 0
+    for n, obj in order:
+        if group and n != prev + 1:  # a line of this commit is missing: drop the commit
+            r.dropped_tail += len(group)
+            group = []
+        group.append(obj)
+        prev = n
+        if not obj.get("more"):
+            for o in group:
+                apply_change(r.tables, o)
+            r.lines += len(group)
+            group = []
+    r.dropped_tail += len(group)
+    return r, missing
 
 
 # --------------------------------------------------------------------------- files
@@ -326,16 +336,19 @@ def temp_name(path: Path, tag: str = "tmp") -> Path:
     return path.with_name(f".{path.name}.{tag}-{os.getpid()}-{secrets.token_hex(4)}")
 
 
-def write_atomic(path: Path, chunks: Iterable[bytes]) -> int:
+def write_atomic(path: Path, chunks: Iterable[bytes], lock: SessionLock | None = None) -> int:
     """Write ``chunks`` to a temp file beside ``path``, fsync, ``os.replace``, fsync the folder.
-    Returns the size written. The old file (if any) stays whole until the swap."""
-    path = Path(path)
+    Returns the size written. The old file (if any) stays whole until the swap. A symbolic link is
+    followed: its target is replaced, not the link. With ``lock`` (held on the old file, or on a
+    path with no file yet) the new file is locked *before* it takes the old one's place, and the
+    lock then follows it: no moment exists at which the path names an unlocked file."""
+    path = Path(os.path.realpath(path))
     tmp = temp_name(path)
     try:
         mode = os.stat(path).st_mode & 0o777
     except OSError:
         mode = 0o644
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | O_BINARY, mode)
+    fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | O_BINARY, mode)
     size = 0
     try:
         try:
@@ -343,13 +356,19 @@ def write_atomic(path: Path, chunks: Iterable[bytes]) -> int:
                 _write_all(fd, chunk)
                 size += len(chunk)
             sync_file(fd)
+            if lock is not None:
+                lock.hold_next(fd)
         finally:
             os.close(fd)
         os.replace(tmp, path)
     except BaseException:
+        if lock is not None:
+            lock.drop_next()
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+    if lock is not None:
+        lock.move_to_next()
     fsync_dir(path.parent)
     return size
 
@@ -357,37 +376,44 @@ def write_atomic(path: Path, chunks: Iterable[bytes]) -> int:
 CHUNK_DOCS = 256
 
 
-def journal_chunks(header: dict, tables: Tables, raws: RawTexts | None = None) -> Iterator[bytes]:
-    """A compact journal: the header, then ``set`` lines of at most ``CHUNK_DOCS`` documents per
-    table — bounded lines, so one damaged byte costs a recovery at most one chunk, not the table. A
-    document found in ``raws`` (the very object, read by ``_scan_set``) is written as the text it
-    was read from."""
-    yield encode_line(header)
+def journal_chunks(header: dict, tables: Tables, raws: RawTexts | None = None, *,
+                   state: Chain | None = None) -> Iterator[bytes]:
+    """A compact, sealed format-2 journal: the header, then ``set`` lines of at most ``CHUNK_DOCS``
+    documents per table — bounded lines, so one damaged byte costs a recovery at most one chunk,
+    not the table — then the seal. A document found in ``raws`` (the very object, read by
+    ``_scan_set``) is written as the text it was read from. ``state``, if given, is set to where the
+    next change goes once the journal is written (before the seal, which the next append replaces)."""
+    first = encode_line(header)
+    yield first
+    chain = Chain.after_header(header, first)
     for name, table in tables.items():
         items = list(table.items())
         for i in range(0, max(len(items), 1), CHUNK_DOCS):
             chunk = dict(items[i:i + CHUNK_DOCS])
             if raws:
-                yield from _set_line(name, chunk, raws)
+                yield from _set_line(name, chunk, raws, chain)
             else:
-                yield encode_line({"t": name, "set": chunk})
+                yield chain.encode({"t": name, "set": chunk})
+    if state is not None:
+        state.fid, state.n, state.head = chain.fid, chain.n, chain.head
+    yield chain.seal()
 
 
-def _set_line(name: str, table: Mapping[str, dict], raws: RawTexts) -> list[bytes]:
-    """``encode_line({"t": name, "set": table})``, in pieces, with the documents' JSON text taken
+def _set_line(name: str, table: Mapping[str, dict], raws: RawTexts, chain: Chain) -> list[bytes]:
+    """``chain.encode({"t": name, "set": table})``, in pieces, with the documents' JSON text taken
     from ``raws`` where it is there (the same bytes when that text came from this encoder). If
     ``NaN`` or ``Infinity`` shows up (``json.loads`` accepts them, the journal refuses them) the
-    whole line is encoded again, so exactly the same documents are refused as by ``encode_line``."""
+    whole line is encoded again, so exactly the same documents are refused as by ``encode``."""
     if not all(type(k) is str for k in table):
-        return [encode_line({"t": name, "set": table})]
+        return [chain.encode({"t": name, "set": table})]
     get, key_text = raws.get, json.encoder.encode_basestring  # how dumps spells a str key
     docs = ",".join([f"{key_text(key)}:{e[1] if (e := get(id(doc))) is not None and e[0] is doc else _dumps(doc)}"
                      for key, doc in table.items()]).encode("utf-8")
     if b"NaN" in docs or b"Infinity" in docs:
-        return [encode_line({"t": name, "set": table})]
+        return [chain.encode({"t": name, "set": table})]
     head = b'{"t":' + _dumps(name).encode("utf-8") + b',"set":{'
-    crc = zlib.crc32(b"}}", zlib.crc32(docs, zlib.crc32(head)))  # the checksum of the whole line body
-    return [head, docs, b'},"c":%d}\n' % crc]
+    crc = zlib.crc32(b"}", zlib.crc32(docs, zlib.crc32(head)))  # the line's checksum up to the chain
+    return [head, docs, chain.close(b"}", crc)]
 
 
 # --------------------------------------------------------------------------- storage
@@ -397,17 +423,22 @@ class JournalStorage(Storage):
     """TinyDB storage: tables in memory, each write appended to the journal and fsynced.
 
     ``fd`` is ``None`` for a read-only storage. ``valid_size`` is where the last complete commit ends;
-    anything after it (a torn write) is cut off before the next append.
+    anything after it (a torn write, or the seal of a cleanly closed file) is cut off before the next
+    append, which continues the chain from the last commit. ``seal`` ends the file on a clean close.
     """
 
-    def __init__(self, path: Path, tables: Tables, *, fd: int | None, valid_size: int, file_size: int,
-                 lines: int) -> None:
+    def __init__(self, path: Path, r: Replay, *, fd: int | None) -> None:
+        if fd is not None and r.chain is None:  # pragma: no cover - callers migrate first
+            raise ValueError("only a format-2 journal can be written")
         self.path = Path(path)
-        self._tables = tables
+        self._tables = r.tables
         self._fd = fd
-        self._size = valid_size
-        self._tail_dirty = file_size != valid_size
-        self.lines = lines
+        self._size = r.valid_size
+        self._tail_dirty = r.file_size != r.valid_size
+        self._open_newline = r.open_newline
+        self._chain = r.chain
+        self.sealed = r.sealed
+        self.lines = r.lines
         self._broken: str | None = None
 
     # -- TinyDB's interface
@@ -471,29 +502,63 @@ class JournalStorage(Storage):
     def append(self, changes: list[dict]) -> None:
         """Append one commit (one or more change lines) and fsync. On any failure the file is cut
         back to its previous size and ``NotSavedError`` (an ``OSError``) is raised."""
-        if self._fd is None:
+        chain = self._writable_chain()
+        last = len(changes) - 1
+        payload = b"".join(chain.encode({**c, "more": True} if i < last else c)
+                           for i, c in enumerate(changes))  # TypeError/ValueError before any I/O
+        self._write(payload)
+        self._size += len(payload) + self._open_newline
+        self._open_newline = False
+        self._chain = chain
+        self.sealed = False
+        self.lines += len(changes)
+
+    def seal(self) -> None:
+        """Mark a clean close: append the seal line (the line count and chain head). The seal is
+        not a commit: a later append cuts it off and continues the chain where it stood."""
+        if self.sealed:
+            return
+        chain = self._writable_chain()
+        self._write(chain.seal())
+        self._tail_dirty = True
+        self._open_newline = False
+        self.sealed = True
+
+    def unseal(self) -> None:
+        """Cut off whatever follows the last commit — the seal, or a torn write — now rather than at
+        the first save: a writable open does this, so the file says "not closed cleanly" for as
+        long as a writer has it (a copy taken meanwhile is not sealed) and every save stays one
+        append and one flush."""
+        if self._tail_dirty:
+            self._write(b"")
+
+    def _writable_chain(self) -> Chain:
+        if self._fd is None or self._chain is None:
             raise PermissionError(errno.EBADF, "会话文件以只读方式打开，不能保存", str(self.path))
         if self._broken:
             raise NotSavedError(errno.EIO, f"未保存：{self._broken}", str(self.path))
-        last = len(changes) - 1
-        payload = b"".join(encode_line({**c, "more": True} if i < last else c)
-                           for i, c in enumerate(changes))  # TypeError/ValueError before any I/O
+        return self._chain.copy()
+
+    def _write(self, payload: bytes) -> None:
+        """Write ``payload`` after the last commit (cutting off whatever follows it, adding the
+        newline a kept last line lacked) and flush it to the disk."""
         fd = self._fd
+        assert fd is not None
         try:
             if self._tail_dirty:
                 os.ftruncate(fd, self._size)
                 sync_file(fd)
                 self._tail_dirty = False
-            _write_all(fd, payload)
-            sync_file(fd)
+                self.sealed = False
+            if payload:
+                _write_all(fd, b"\n" + payload if self._open_newline else payload)
+                sync_file(fd)
         except BaseException as exc:
             self._cut_back()
             if isinstance(exc, OSError):
                 raise NotSavedError(exc.errno or errno.EIO, f"未保存：{exc.strerror or exc}",
                                     str(self.path)) from exc
             raise
-        self._size += len(payload)
-        self.lines += len(changes)
 
     def _cut_back(self) -> None:
         try:
@@ -504,12 +569,15 @@ class JournalStorage(Storage):
         with contextlib.suppress(OSError):
             sync_file(self._fd)
 
-    def reopen(self, fd: int, size: int, lines: int) -> None:
-        """Switch to a freshly written file (after compaction)."""
+    def reopen(self, fd: int, size: int, lines: int, chain: Chain) -> None:
+        """Switch to a freshly written, sealed file (after compaction); ``size`` is where its seal
+        starts."""
         old, self._fd = self._fd, fd
         if old is not None:
             os.close(old)
-        self._size, self._tail_dirty, self.lines, self._broken = size, False, lines, None
+        self._size, self.lines, self._chain, self._broken = size, lines, chain, None
+        self._tail_dirty = self.sealed = True
+        self._open_newline = False
 
 
 # --------------------------------------------------------------------------- table
