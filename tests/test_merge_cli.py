@@ -164,15 +164,16 @@ def _unchanged(paths):
     return {p: p.read_bytes() for p in paths}
 
 
-def test_refuses_existing_output(visit, capsys):
+def test_never_overwrites_an_existing_output_that_is_not_a_session(visit, capsys):
     folder, paths, _ = visit
     out = folder / "exists.jsonl"
     out.write_text("keep me")
-    code, _, err = cli(capsys, "merge", *paths, "-o", out)
-    assert code == 2 and "已存在" in err and "--force" in err
-    assert out.read_text() == "keep me"
-    assert cli(capsys, "merge", *paths, "-o", out, "--force")[0] == 0
-    assert read_session(out)[0]["role"] == "leader"
+    for extra in ((), ("--replace",)):
+        code, _, err = cli(capsys, "merge", *paths, "-o", out, *extra)
+        assert code == 2 and "已存在" in err and "不会覆盖" in err and "Traceback" not in err
+        assert out.read_text() == "keep me"
+    code, _, err = cli(capsys, "merge", *paths, "-o", out, "--force")
+    assert code == 2 and "--replace" in err and out.read_text() == "keep me"
 
 
 def test_refuses_truncated_file_and_exclude_proceeds(visit, capsys):
@@ -216,7 +217,7 @@ def test_refuses_unknown_format_version(visit, capsys):
     folder, paths, _ = visit
     data = paths[0].read_bytes()
     head, rest = data.split(b"\n", 1)
-    paths[0].write_bytes(head.replace(b'"version":1', b'"version":99') + b"\n" + rest)
+    paths[0].write_bytes(head.replace(b'"version":2', b'"version":99') + b"\n" + rest)
     code, _, err = cli(capsys, "merge", *paths, "-o", folder / "o.jsonl")
     assert code == 2 and str(paths[0]) in err and "99" in err
     assert not (folder / "o.jsonl").exists()

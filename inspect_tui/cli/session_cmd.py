@@ -37,7 +37,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     check = ss.add_parser(
         "check", help="检查会话文件是否完整、是否正常关闭、内容是否符合格式",
         description="逐行核对校验和与行链、封存行，再按 JSON Schema 检查内容。退出码：0 完好且已正常关闭"
-                    "（或正被写入）；3 完好但未正常关闭；4 末尾有未完成的写入；5 已损坏；2 不是会话文件或无法读取。"
+                    "（或正被写入）；3 完好但未正常关闭；4 末尾有未完成的写入；5 已损坏；2 不是会话文件、无法读取或内容"
+                    "不符合格式。"
                     "多个文件时取最大值。")
     check.add_argument("files", nargs="+", type=Path)
     check.set_defaults(func=cmd_check)
@@ -112,17 +113,20 @@ def cmd_check(args: argparse.Namespace) -> int:
         content = check_content(meta, records, log, checklist)
         problems += [Problem(str(path), msg) for msg in content]
         if content:
-            code = max(code, EXIT_CODES[State.DAMAGED])
+            code = max(code, 2)
             continue
         code = max(code, found.exit_code)
         if checklist is not None:
             label = "正常" if found.sound else "注意"
             print(f"{path}: {label}：{found.describe()}（{len(records)} 条记录，摘要 {digest(records)}）")
     if problems:
-        print("inspect-tui: " + UserError(f"{len(problems)} 处问题", problems=problems,
-                        hint="损坏的文件可用 inspect-tui session recover 文件 -o 新文件 抢救完好的修改。").render(),
+        hint = RECOVER_HINT if code == EXIT_CODES[State.DAMAGED] else ""
+        print("inspect-tui: " + UserError(f"{len(problems)} 处问题", problems=problems, hint=hint).render(),
               file=sys.stderr)
     return code
+
+
+RECOVER_HINT = "损坏的文件可用 inspect-tui session recover 文件 -o 新文件 抢救其中全部完好的修改（原文件不会被改动）。"
 
 
 def cmd_show(args: argparse.Namespace) -> int:

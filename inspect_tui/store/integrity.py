@@ -122,6 +122,12 @@ def examine(path: str | Path, data: bytes | None = None) -> Examined:
         return Examined(path, State.DAMAGED, version, damaged_line=exc.line, reason=f"：{exc.reason}")
     for v in range(version, 2):
         r.tables = MIGRATIONS[v](r.tables)
+    return judge(path, r)
+
+
+def judge(path: Path, r: Replay) -> Examined:
+    """The state of ``path``, replayed as ``r`` without damage: sealed, open, unsealed or torn."""
+    version = r.header["version"]
     writer = holder(path)
     if r.torn_bytes:
         state = State.TORN

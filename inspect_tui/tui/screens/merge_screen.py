@@ -195,7 +195,7 @@ class MergeScreen(Screen[None]):
         def progress(fraction: float, message: str) -> None:
             self.app.call_from_thread(self._progress, fraction, message)
 
-        report = merge_files(paths, output, leader=self.leader, force=force, match_branches=match,
+        report = merge_files(paths, output, leader=self.leader, replace=force, match_branches=match,
                              progress=progress, checklists=[self.checklist] if self.checklist else ())
         try:
             return report, self._load_disagreements(output), ""
