@@ -466,8 +466,10 @@ class SessionFile:
         """Whether the file on disk ends with its seal (it does once closed cleanly)."""
         return self._storage.sealed
 
-    def compact(self) -> None:
-        """Rewrite the journal as a compact, sealed journal (atomic); the lock follows the new file."""
+    def compact(self, *, keep_seal: bool = False) -> None:
+        """Rewrite the journal as a compact journal (atomic); the lock follows the new file. It is
+        written sealed; unless ``keep_seal`` (closing), the seal is cut off again at once, since the
+        file is still open."""
         with self._mutex:
             self._check_writable()
             header = dict(self.header, id=new_file_id(), compacted=_now().isoformat(timespec="seconds"))
@@ -478,8 +480,10 @@ class SessionFile:
             seal = len(state.copy().seal())
             self._storage.reopen(_open_append(self.path), size - seal, state.n - 2, state)
             self.header = header
+            if not keep_seal:
+                self._storage.unseal()
 
-    def _compact_if_worthwhile(self) -> bool:
+    def _compact_if_worthwhile(self, *, closing: bool = False) -> bool:
         """Compact when the journal has grown well beyond its documents — unless the file has other
         hard links, which replacing it would split into two files. Whether it was compacted."""
         if self.readonly or not _worth_compacting(self._storage.lines, self._storage.tables):
@@ -487,7 +491,7 @@ class SessionFile:
         try:
             if os.stat(self.path).st_nlink > 1:
                 return False
-            self.compact()
+            self.compact(keep_seal=closing)
         except OSError as exc:  # the journal is still whole; compaction can wait
             warnings.warn(f"{self.path}: 压缩会话文件失败（{exc}），文件保持原样", stacklevel=2)
             return False
@@ -500,7 +504,7 @@ class SessionFile:
             if self._closed:
                 return
             try:
-                if not self.readonly and not self._compact_if_worthwhile():
+                if not self.readonly and not self._compact_if_worthwhile(closing=True):
                     try:
                         self._storage.seal()
                     except OSError as exc:
