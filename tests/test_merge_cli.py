@@ -363,3 +363,33 @@ def test_ctrl_d_at_the_confirmation_means_no(tmp_path, checklist, capsys, monkey
     out = tmp_path / "m.jsonl"
     code, _text, err = cli(capsys, "merge", tmp_path / "王建国.jsonl", tmp_path / "李秀英.jsonl", "-o", out)
     assert code == 2 and "Traceback" not in err and not out.exists()
+
+
+# --- merging into an existing output ----------------------------------------------------------------
+
+
+def _verdicts(path: Path) -> set[str]:
+    return {r["id"] for r in read_session(path)[1] if r["versions"][0]["kind"] == "verdict"}
+
+
+def test_merging_into_an_existing_output_keeps_the_leaders_verdicts(visit, capsys):
+    folder, paths, items = visit
+    merged = folder / "merged.jsonl"
+    assert cli(capsys, "merge", *paths, "-o", merged)[0] == 0
+    assert cli(capsys, "settle", merged, "--branch", "1", "--item", items[1], "--field", "score",
+               "--value", "1.75", "--reason", "两人意见折中")[0] == 0
+    verdicts = _verdicts(merged)
+    assert len(verdicts) == 1
+    code, out, _ = cli(capsys, "merge", *paths, "-o", merged)  # again, after the inspectors' new saves
+    assert code == 0 and "已作为输入之一合并" in out
+    assert _verdicts(merged) == verdicts
+    with Session.open(merged) as s:  # the leader has it open: nobody may replace it meanwhile
+        before = merged.read_bytes()
+        code, _, err = cli(capsys, "merge", *paths, "-o", merged)
+        assert code == 2 and "不能同时写入" in err and merged.read_bytes() == before
+        assert s.file.path == merged
+    code, _, err = cli(capsys, "merge", *paths, "-o", merged, "--force")
+    assert code == 2 and "--replace" in err and _verdicts(merged) == verdicts
+    code, _, err = cli(capsys, "merge", *paths, "-o", merged, "--replace")  # says what goes, then goes
+    assert code == 0 and "将丢失" in err and "裁定 1 项" in err and next(iter(verdicts)) in err
+    assert _verdicts(merged) == set()

@@ -23,6 +23,7 @@ from inspect_tui.store.integrity import recover
 from inspect_tui.store.journal import NotSavedError
 from inspect_tui.store.lines import Chain, decode_chained, decode_line, encode_line
 from inspect_tui.store.lock import SessionLock
+from inspect_tui.store.lock import holder as lock_holder
 from inspect_tui.store.session_file import (
     FORMAT,
     CorruptSessionError,
@@ -378,10 +379,75 @@ def test_open_held_by_another_process_refused_then_freed_by_kill(path: Path) -> 
     finally:
         holder.send_signal(signal.SIGKILL)
         holder.wait()
-    # the dead holder's lock file is still there, but it does not block
+    # the dead holder's owner note is still there, but it does not block
     assert any(p.name.endswith(".lock") for p in path.parent.iterdir())
     with SessionFile.open(path) as sf:
         sf.put(rec(4))
+
+
+def _other_names(path: Path) -> list[Path]:
+    """The same file under two more names: a hard link and a symbolic link (in another folder)."""
+    elsewhere = path.parent / "elsewhere"
+    elsewhere.mkdir(exist_ok=True)
+    hard, soft = elsewhere / "hard.session", elsewhere / "soft.session"
+    os.link(path, hard)
+    soft.symlink_to(path)
+    return [hard, soft]
+
+
+def test_one_writer_whatever_the_path_in_process(path: Path) -> None:
+    make(path).close()
+    names = _other_names(path)
+    with SessionFile.open(path) as sf:
+        for other in names:
+            with pytest.raises(UserError, match="已在本进程中打开"):
+                SessionFile.open(other)
+        sf.put(rec(7))
+    for first in names:  # through either other name first, the real name is refused
+        with SessionFile.open(first) as sf:
+            with pytest.raises(UserError, match="已在本进程中打开"):
+                SessionFile.open(path)
+            sf.put(rec(8))
+    assert os.path.samefile(path, names[0]) and names[1].is_symlink()  # still one file under three names
+    assert {"r7", "r8"} <= {r["id"] for r in read_session(path)[1]}
+
+
+def test_one_writer_whatever_the_path_across_processes(path: Path) -> None:
+    make(path).close()
+    hard, soft = _other_names(path)
+    holder = _run_holder(hard)
+    try:
+        for name in (path, soft, hard):
+            with pytest.raises(UserError, match="正被另一个进程打开"):
+                SessionFile.open(name)
+        assert lock_holder(soft) is not None and lock_holder(path) is not None
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+    assert lock_holder(path) is None
+    with SessionFile.open(soft) as sf:
+        sf.put(rec(5))
+    assert os.path.samefile(path, hard) and soft.is_symlink()
+
+
+def test_a_hard_linked_file_is_never_replaced_by_compaction(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sfm, "COMPACT_MIN_LINES", 5)
+    make(path).close()
+    hard, _soft = _other_names(path)
+    with SessionFile.open(hard) as sf:
+        for i in range(30):
+            sf.put(rec(i % 3, n=i))
+    assert os.path.samefile(path, hard)  # compaction would have split the two names into two files
+    assert read_session(path)[1] == read_session(hard)[1]
+
+
+def test_the_lock_follows_the_file_through_compaction(path: Path) -> None:
+    sf = make(path)
+    sf.compact()  # a new file (inode) took the path: it must be locked before it got there
+    holder = subprocess.run([sys.executable, "-c", HOLDER, str(path)], capture_output=True, text=True,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+    assert holder.returncode != 0 and "正被另一个进程打开" in holder.stderr
+    sf.close()
 
 
 # --------------------------------------------------------------------------- damage
