@@ -357,3 +357,68 @@ def test_format_1_file_recovers_and_merges_with_confirmation(tmp_path, capsys):
     out = tmp_path / "m.jsonl"
     assert main(["merge", str(path), "-o", str(out)]) == 2 and "格式版本 1" in capsys.readouterr().err
     assert main(["merge", str(path), "-o", str(out), "--accept-unsealed"]) == 0
+
+
+# --------------------------------------------------------------------------- the documented rules
+
+
+def verify_as_documented(data: bytes) -> tuple[str, int | None]:
+    """An independent verifier written from docs/session-format.md ("Verifying a file") alone:
+    ("sealed" | "unsealed" | "torn" | "damaged", line)."""
+    import json
+    import re
+    import zlib
+
+    lines = data.split(b"\n")
+    last = lines.pop()  # b"" when the file ends with a newline
+    header_raw = lines[0]
+    body, _, c = header_raw.rpartition(b',"c":')
+    header = json.loads(header_raw)
+    if zlib.crc32(body + b"}") != int(c[:-1]) or not re.fullmatch("[0-9a-f]+", header["id"]):
+        return "damaged", 1
+    head, sealed = header["c"], False
+    tail = re.compile(rb',"f":"([0-9a-f]+)","n":(\d+),"p":(\d+),"c":(\d+)\}\Z')
+    numbered = [(i + 2, raw, True) for i, raw in enumerate(lines[1:])] + ([(len(lines) + 1, last, False)] if last else [])
+    for number, raw, complete in numbered:
+        m = tail.search(raw)
+        ok = m is not None and zlib.crc32(raw[:m.start(4) - 5] + b"}") == int(m[4])
+        if ok and (m[1].decode() != header["id"] or int(m[2]) != number or int(m[3]) != head or sealed):
+            ok = False
+        if not ok:
+            return ("damaged", number) if complete else ("torn", None)
+        head = int(m[4])
+        sealed = json.loads(raw[:m.start()] + b"}") == {"seal": True}
+    return ("sealed" if sealed else "unsealed"), None
+
+
+def test_the_documented_example_is_a_sealed_file():
+    doc = (Path(__file__).parents[1] / "docs" / "session-format.md").read_text(encoding="utf-8")
+    example = doc.split('```\n{"format":"inspect-tui-session"', 1)[1].split("```", 1)[0]
+    data = ('{"format":"inspect-tui-session"' + example).encode("utf-8")
+    assert verify_as_documented(data) == ("sealed", None)
+    found = examine(Path("/nonexistent/example.jsonl"), data)
+    assert found.state is State.SEALED and found.replay.lines == 5
+
+
+@PROPS
+@given(data=st.data())
+def test_the_documented_rules_judge_every_damage_as_the_code_does(base, data):
+    lines, other = base
+    kind = data.draw(st.sampled_from(["remove", "swap", "repeat", "splice", "cut", "none"]))
+    i = data.draw(st.integers(1, len(lines) - 1))
+    j = data.draw(st.integers(1, len(lines) - 1))
+    damaged = list(lines)
+    if kind == "remove":
+        del damaged[i]
+    elif kind == "swap":
+        damaged[i], damaged[j] = damaged[j], damaged[i]
+    elif kind == "repeat":
+        damaged.insert(j, lines[i])
+    elif kind == "splice":
+        damaged[i] = other[min(i, len(other) - 1)]
+    blob = b"".join(damaged)
+    if kind == "cut":
+        blob = blob[:data.draw(st.integers(len(lines[0]), len(blob)))]
+    found = examine(Path("/nonexistent/prop.jsonl"), blob)
+    expected = {State.SEALED: "sealed", State.UNSEALED: "unsealed", State.TORN: "torn", State.DAMAGED: "damaged"}
+    assert verify_as_documented(blob) == (expected[found.state], found.damaged_line)
