@@ -792,3 +792,22 @@ def test_a_lock_dropped_during_release_does_not_deadlock(tmp_path: Path) -> None
     assert not b.held and not (tmp_path / ".b.session.lock").exists()
     a.release()
     lock_mod.SessionLock.acquire(tmp_path / "b.session").release()
+
+
+def test_a_file_that_cannot_be_written_says_so_and_opens_read_only(path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    make(path).close()
+    before = path.read_bytes()
+
+    def read_only_media(p: Path) -> int:
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(sfm, "_open_append", read_only_media)  # what a write-protected USB stick answers
+    with pytest.raises(sfm.NotWritableError, match="无法以写入方式打开：Read-only file system"):
+        SessionFile.open(path)
+    with SessionFile.open(path, readonly=True) as ro:
+        assert len(ro) == 3 and ro.readonly
+        with pytest.raises(PermissionError):
+            ro.put(rec(9))
+    assert path.read_bytes() == before
+    SessionLock.acquire(path).release()  # the refused open let go of its lock

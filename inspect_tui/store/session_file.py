@@ -57,7 +57,7 @@ from inspect_tui.store.journal import (
 from inspect_tui.store.lock import SessionLock
 
 __all__ = [
-    "FORMAT", "FORMAT_VERSION", "CorruptSessionError", "MIGRATIONS", "NotSavedError",
+    "FORMAT", "FORMAT_VERSION", "CorruptSessionError", "MIGRATIONS", "NotSavedError", "NotWritableError",
     "SessionFile", "read_session", "write_session",
 ]
 
@@ -181,6 +181,17 @@ class CorruptSessionError(UserError):
         self.path = path
         self.line = line
         self.reason = reason
+
+
+class NotWritableError(UserError):
+    """The file cannot be opened for writing (read-only media, no permission, cannot be upgraded in
+    place); nothing was changed. It can still be opened read-only: ``SessionFile.open(path,
+    readonly=True)`` takes no lock and refuses every write."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        problem = Problem(str(path), f"无法以写入方式打开：{reason}")
+        super().__init__(str(problem), problems=[problem], hint="只需查看时可用只读方式打开。")
+        self.path = path
 
 
 def _corrupt(path: Path, line: int, reason: str) -> UserError:
@@ -356,14 +367,16 @@ class SessionFile:
     def _open_locked(cls, path: Path, lock: SessionLock) -> SessionFile:
         _remove_stale_temps(path)
         r, version = _load(path)
+        if not os.access(path, os.W_OK):
+            raise NotWritableError(path, "文件或其所在的介质是只读的")
         header = r.header
-        if version < FORMAT_VERSION:
-            header = _migrate_on_disk(path, r, version, lock)
-            r, _ = _load(path)
         try:
+            if version < FORMAT_VERSION:
+                header = _migrate_on_disk(path, r, version, lock)
+                r, _ = _load(path)
             fd = _open_append(path)
         except OSError as exc:
-            raise file_error(path, f"无法以写入方式打开：{exc.strerror}") from None
+            raise NotWritableError(path, exc.strerror or str(exc)) from None
         storage = JournalStorage(path, r, fd=fd)
         try:
             sf = cls(path, storage, lock, header)
@@ -371,7 +384,7 @@ class SessionFile:
             storage.unseal()
         except NotSavedError as exc:
             storage.close()
-            raise file_error(path, f"无法以写入方式打开：{exc.strerror}") from None
+            raise NotWritableError(path, exc.strerror or str(exc)) from None
         except BaseException:
             storage.close()
             raise
