@@ -192,9 +192,8 @@ def replay(data: bytes, header: dict, header_end: int, *, skip_damage: bool = Fa
                 obj = decode_line(raw, raws, raw_table)
             else:
                 obj, link = decode_chained(raw, raws, raw_table)
-                why = chain_error(line_no, link, chain)
-                if why is not None:
-                    raise ValueError(why)
+                if link.n != line_no or link.p != chain.head or link.fid != chain.fid:
+                    raise ValueError(chain_error(line_no, link, chain))
             if chain is not None and is_seal(obj):
                 if pending:
                     raise ValueError("封存行出现在一次未完成的修改之中")

@@ -28,8 +28,7 @@ import json.scanner
 import re
 import zlib
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 BAD_CHECKSUM = "校验和不符（该行被改动或已损坏）"
 SEAL: dict[str, Any] = {"seal": True}
@@ -154,10 +153,9 @@ _TAIL = re.compile(rb',"f":"([0-9a-f]{1,32})","n":([0-9]{1,18}),"p":([0-9]{1,10}
 _TAIL_MAX = 100  # bytes: the longest tail the pattern above can match, and some
 
 
-@dataclass(frozen=True)
-class Link:
+class Link(NamedTuple):
     """A format-2 line's place: the file it belongs to, its number, its predecessor's checksum and
-    its own checksum."""
+    its own checksum. (A tuple: one is made per line read.)"""
 
     fid: str
     n: int
