@@ -250,7 +250,7 @@ def test_raw_texts_are_the_parsed_documents_and_write_back_identically(path: Pat
 def test_raw_texts_fall_back_and_refuse_as_before(path: Path) -> None:
     from inspect_tui.store import journal, lines
 
-    raws: journal.RawTexts = {}
+    raws: lines.RawTexts = {}
     spaced = b'{"t": "records", "set": {"1": {"id": "a"}}}'
     assert lines._scan_set(spaced, "records", raws) is None and raws == {}
     nan_line = encode_line({"t": "records", "set": {"1": {"id": "a", "x": 1.0}}}).replace(b"1.0", b"NaN")

@@ -24,9 +24,10 @@ from enum import Enum
 from pathlib import Path
 
 from inspect_tui.errors import file_error
-from inspect_tui.store.journal import Chain, JournalError, Replay, paused_gc, replay, salvage, write_atomic
-from inspect_tui.store.lines import decode_chained
+from inspect_tui.store.journal import paused_gc, write_atomic
+from inspect_tui.store.lines import Chain, decode_chained
 from inspect_tui.store.lock import holder
+from inspect_tui.store.replay import JournalError, Replay, replay, salvage
 from inspect_tui.store.session_file import (
     MIGRATIONS,
     RECORDS,

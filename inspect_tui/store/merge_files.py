@@ -59,7 +59,8 @@ from inspect_tui.core.scoring import analyse_branch
 from inspect_tui.core.versions import canonical, now_iso
 from inspect_tui.errors import Problem, UserError, file_error
 from inspect_tui.store.integrity import Examined, judge
-from inspect_tui.store.journal import RawTexts, paused_gc
+from inspect_tui.store.journal import paused_gc
+from inspect_tui.store.lines import RawTexts
 from inspect_tui.store.lock import SessionLock
 from inspect_tui.store.session import parse_meta
 from inspect_tui.store.session_file import _read_bytes, _read_session, _write_session, write_session

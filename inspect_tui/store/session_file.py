@@ -40,21 +40,16 @@ from typing import Any
 from inspect_tui.errors import Problem, UserError, file_error
 from inspect_tui.store.journal import (
     O_BINARY,
-    Chain,
     JournalDB,
-    JournalError,
     JournalStorage,
     NotSavedError,
-    RawTexts,
-    Replay,
-    Tables,
-    decode_line,
     journal_chunks,
     paused_gc,
-    replay,
     write_atomic,
 )
+from inspect_tui.store.lines import Chain, RawTexts, decode_line
 from inspect_tui.store.lock import SessionLock
+from inspect_tui.store.replay import JournalError, Replay, Tables, replay
 
 __all__ = [
     "FORMAT", "FORMAT_VERSION", "CorruptSessionError", "MIGRATIONS", "NotSavedError", "NotWritableError",
