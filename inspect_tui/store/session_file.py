@@ -292,6 +292,7 @@ def _worth_compacting(lines: int, tables: Tables) -> bool:
 
 
 def _remove_stale_temps(path: Path) -> None:
+    path = Path(os.path.realpath(path))  # temporary files are written beside the real file
     for p in path.parent.glob(f".{path.name}.tmp-*"):
         with contextlib.suppress(OSError):
             p.unlink()
