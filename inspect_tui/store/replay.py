@@ -12,7 +12,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from inspect_tui.store.lines import Chain, Link, RawTexts, check_change, decode_chained, decode_line, is_seal
+from inspect_tui.store.lines import (
+    Chain,
+    Link,
+    RawTexts,
+    check_change,
+    decode_chained,
+    decode_here,
+    decode_line,
+    is_seal,
+)
 
 Tables = dict[str, dict[str, dict]]
 
@@ -120,9 +129,14 @@ def replay(data: bytes, header: dict, header_end: int, *, skip_damage: bool = Fa
             if chain is None:
                 obj = decode_line(raw, raws, raw_table)
             else:
-                obj, link = decode_chained(raw, raws, raw_table)
-                if link.n != line_no or link.p != chain.head or link.fid != chain.fid:
-                    raise ValueError(chain_error(line_no, link, chain))
+                here = decode_here(raw, chain, raws, raw_table)
+                if here is None:  # not the line expected here: say why
+                    obj, link = decode_chained(raw, raws, raw_table)
+                    why = chain_error(line_no, link, chain)
+                    if why is not None:
+                        raise ValueError(why)
+                    here = obj, link.c
+                obj, crc = here
             if chain is not None and is_seal(obj):
                 if pending:
                     raise ValueError("封存行出现在一次未完成的修改之中")
@@ -140,7 +154,7 @@ def replay(data: bytes, header: dict, header_end: int, *, skip_damage: bool = Fa
                 continue
             raise err
         if chain is not None:
-            chain.n, chain.head = link.n + 1, link.c
+            chain.n, chain.head = line_no + 1, crc
             if is_seal(obj):
                 r.sealed, r.seal_size = True, end - r.valid_size
                 continue
