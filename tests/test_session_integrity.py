@@ -151,10 +151,11 @@ def test_recover_keeps_every_intact_commit_and_nothing_foreign(work):
     everything = set().union(*ids)
     assert everything == {r["id"] for r in read_session(good)[1]}
     n = len(lines)
-    for name, damage, _line in _damaged_cases(n):
+    for name, damage, line_no in _damaged_cases(n):
         path = tmp_path / f"{name}.jsonl"
         path.write_bytes(b"".join(damage(list(lines), other)))
         report = recover(path, tmp_path / f"{name}.recovered")
+        assert f"第 {line_no} 行" in str(report) or report.missing_lines or report.reordered, name
         got = {r["id"] for r in read_session(report.out)[1]}
         replaced = name.startswith(("remove-", "splice-"))  # the line at k is gone
         lost = ids[int(name.split("-")[1])] if replaced else set()
@@ -202,8 +203,10 @@ def test_cut_exactly_after_a_line_is_not_closed_cleanly(work, capsys):
         assert main(["merge", str(good), str(path), "-o", str(out), "--accept-unsealed"]) == 0
         assert str(path) in capsys.readouterr().out
         assert {r["id"] for r in read_session(out)[1]} >= set().union(*ids[:k])
-        report = recover(path, tmp_path / f"after-{k}.recovered")
-        assert {r["id"] for r in read_session(report.out)[1]} == set().union(*ids[:k])
+        recovered = tmp_path / f"after-{k}.recovered"
+        assert main(["session", "recover", str(path), "-o", str(recovered)]) == 0
+        assert "没有发现损坏" in capsys.readouterr().out
+        assert {r["id"] for r in read_session(recovered)[1]} == set().union(*ids[:k])
 
 
 def test_missing_final_newline_keeps_the_line_through_the_next_save(work, capsys):
