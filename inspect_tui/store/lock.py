@@ -23,6 +23,7 @@ mandatory lock there blocks no reader.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import socket
@@ -58,14 +59,18 @@ def _key(fd: int) -> FileKey:
     return st.st_dev, st.st_ino
 
 
-def _try_lock(fd: int, *, shared: bool = False) -> bool:
+def _try_lock(fd: int, *, shared: bool = False, busy_only: bool = False) -> bool:
+    """Whether the lock was taken. ``busy_only``: only "someone holds it" counts as not taken; any
+    other failure (a file system without locks) raises."""
     try:
         if fcntl is not None:
             fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
         else:  # pragma: no cover - Windows
             os.lseek(fd, _WINDOWS_LOCK_AT, os.SEEK_SET)
             msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-    except OSError:
+    except OSError as exc:
+        if busy_only and exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+            raise
         return False
     return True
 
@@ -113,8 +118,11 @@ def holder(session_path: str | Path) -> dict | None:
         with _held_mutex:
             if key in _held:
                 return {"pid": os.getpid(), "host": socket.gethostname()}
-        if _try_lock(fd, shared=True):
-            _unlock(fd)
+        try:
+            if _try_lock(fd, shared=True, busy_only=True):
+                _unlock(fd)
+                return None
+        except OSError:  # no locks on this file system: nobody can be told to hold one
             return None
         return _read_owner(session_path, key)
     finally:
