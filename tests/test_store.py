@@ -6,6 +6,7 @@ import errno
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -428,6 +429,27 @@ def test_one_writer_whatever_the_path_across_processes(path: Path) -> None:
     with SessionFile.open(soft) as sf:
         sf.put(rec(5))
     assert os.path.samefile(path, hard) and soft.is_symlink()
+
+
+def test_one_writer_through_a_bind_mount(path: Path, tmp_path: Path) -> None:
+    """A bind mount gives the file a path no link leads to; the lock still holds (another process
+    in its own mount namespace, where the file is bind-mounted onto another one elsewhere)."""
+    if shutil.which("unshare") is None:
+        pytest.skip("no unshare")
+    make(path).close()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    target = elsewhere / "mounted.session"  # the file itself is bind-mounted here: no sidecar is shared
+    target.write_bytes(b"")
+    opener = "import sys; from inspect_tui.store.session_file import SessionFile; SessionFile.open(sys.argv[1])"
+    script = 'mount --bind "$1" "$2" && echo BOUND >&2 && exec "$3" -c "$4" "$2"'
+    with SessionFile.open(path):
+        run = subprocess.run(["unshare", "-m", "sh", "-c", script, "sh", str(path), str(target), sys.executable,
+                              opener], capture_output=True, text=True, timeout=120,
+                             env={**os.environ, "PYTHONPATH": str(ROOT)})
+        if "BOUND" not in run.stderr:
+            pytest.skip(f"cannot bind-mount here: {run.stderr.strip()[:80]}")
+        assert run.returncode != 0 and "正被另一个进程打开" in run.stderr
 
 
 def test_a_hard_linked_file_is_never_replaced_by_compaction(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
