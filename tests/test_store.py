@@ -833,3 +833,13 @@ def test_a_file_that_cannot_be_written_says_so_and_opens_read_only(path: Path,
             ro.put(rec(9))
     assert path.read_bytes() == before
     SessionLock.acquire(path).release()  # the refused open let go of its lock
+
+
+def test_a_pipe_given_as_a_session_file_is_refused_not_waited_on(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.session"
+    os.mkfifo(fifo)
+    for readonly in (True, False):
+        with pytest.raises(UserError, match="不是普通文件"):
+            SessionFile.open(fifo, readonly=readonly)
+    with pytest.raises(UserError, match="不是普通文件"):
+        read_session(fifo)

@@ -46,6 +46,8 @@ _held: set[FileKey] = set()
 # thread while the mutex is held; a plain Lock would deadlock right there.
 _held_mutex = threading.RLock()
 _WINDOWS_LOCK_AT = 1 << 40
+# Read-only is enough for flock; non-blocking so that a FIFO given as a session file cannot hang us.
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
 
 
 def info_path_for(session_path: str | Path) -> Path:
@@ -110,7 +112,7 @@ def holder(session_path: str | Path) -> dict | None:
     """Whether a writer has ``session_path`` open: ``None`` if not, else what is known of it
     (``pid``, ``host``; possibly nothing). Probes with a shared lock, taken and dropped at once."""
     try:
-        fd = os.open(session_path, os.O_RDONLY)
+        fd = os.open(session_path, _OPEN_FLAGS)
     except OSError:
         return None
     try:
@@ -148,7 +150,7 @@ class SessionLock:
         path = Path(session_path)
         for _ in range(20):
             try:
-                fd = os.open(path, os.O_RDONLY)
+                fd = os.open(path, _OPEN_FLAGS)
             except FileNotFoundError:
                 return cls(path, None)
             except OSError as exc:

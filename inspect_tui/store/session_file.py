@@ -30,6 +30,7 @@ import contextlib
 import json
 import os
 import secrets
+import stat
 import threading
 import warnings
 from collections.abc import Callable, Iterable
@@ -156,8 +157,16 @@ def _encode_new(tables: Tables, header: dict | None = None, raws: RawTexts | Non
 
 
 def _read_bytes(path: Path) -> bytes:
+    """The whole file. Opened non-blocking and checked to be a regular file first: a FIFO or a
+    device given as a session file is refused instead of hanging the program."""
     try:
-        with open(path, "rb") as f:
+        fd = os.open(path, os.O_RDONLY | O_BINARY | getattr(os, "O_NONBLOCK", 0))
+        with open(fd, "rb") as f:
+            mode = os.fstat(fd).st_mode
+            if stat.S_ISDIR(mode):
+                raise IsADirectoryError
+            if not stat.S_ISREG(mode):
+                raise file_error(path, "不是普通文件（管道、设备等），不是会话文件")
             return f.read()
     except FileNotFoundError:
         raise file_error(path, "会话文件不存在") from None
