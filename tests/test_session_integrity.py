@@ -47,7 +47,7 @@ def line_ids(lines: list[bytes]) -> list[set[str]]:
     return out
 
 
-@pytest.fixture(scope="module", params=[(1, 6), (4, 40)], ids=["small", "large"])
+@pytest.fixture(scope="module", params=[(1, 6), (12, 60)], ids=["small", "large"])
 def files(request, tmp_path_factory):
     branches, edits = request.param
     folder = tmp_path_factory.mktemp("matrix")
