@@ -24,17 +24,18 @@ from enum import Enum
 from pathlib import Path
 
 from inspect_tui.errors import file_error
-from inspect_tui.store.journal import paused_gc, write_atomic
+from inspect_tui.store.journal import journal_chunks, paused_gc, write_atomic
 from inspect_tui.store.lines import Chain, decode_chained
 from inspect_tui.store.lock import holder
 from inspect_tui.store.replay import JournalError, Replay, replay, salvage
 from inspect_tui.store.session_file import (
-    MIGRATIONS,
+    CHAINED_SINCE,
     RECORDS,
     CorruptSessionError,
     _header,
     _read_bytes,
-    journal_chunks,
+    chain_after_header,
+    migrate,
     parse_header,
 )
 
@@ -90,7 +91,7 @@ class Examined:
                 text = f"末尾 {r.torn_bytes} 字节是未完成的写入，已忽略；其前内容完好，未正常关闭"
             if self.writer is not None:
                 text += f"；正被写入（{_who(self.writer)}）"
-            elif self.version < 2:
+            elif self.version < CHAINED_SINCE:
                 text += f"：格式版本 {self.version} 没有封存，无法证明完整（以写入方式打开一次即升级到当前格式）"
             elif self.state is State.TORN:
                 text += "：没有进程在写入——程序曾在写入中途崩溃，或这是中途截断的副本"
@@ -114,15 +115,12 @@ def examine(path: str | Path, data: bytes | None = None) -> Examined:
         header, start = parse_header(path, data)
     except CorruptSessionError as exc:
         return Examined(path, State.DAMAGED, 0, damaged_line=exc.line, reason=f"：{exc.reason}")
-    version = header["version"]
-    chain = Chain.after_header(header, data[:start]) if version >= 2 else None
     try:
         with paused_gc():
-            r = replay(data, header, start, raw_table=RECORDS, chain=chain)
+            r = replay(data, header, start, raw_table=RECORDS, chain=chain_after_header(header, data, start))
     except JournalError as exc:
-        return Examined(path, State.DAMAGED, version, damaged_line=exc.line, reason=f"：{exc.reason}")
-    for v in range(version, 2):
-        r.tables = MIGRATIONS[v](r.tables)
+        return Examined(path, State.DAMAGED, header["version"], damaged_line=exc.line, reason=f"：{exc.reason}")
+    r.tables = migrate(r.tables, header["version"])
     return judge(path, r)
 
 
@@ -134,7 +132,7 @@ def judge(path: Path, r: Replay) -> Examined:
         state = State.TORN
     elif r.sealed:
         state = State.SEALED
-    elif writer is not None and version >= 2:
+    elif writer is not None and version >= CHAINED_SINCE:
         state = State.OPEN
     else:
         state = State.UNSEALED
@@ -197,7 +195,7 @@ def recover(path: str | Path, out: str | Path) -> RecoverReport:
     header_rebuilt = False
     try:
         header, start = parse_header(path, data)
-        chain = Chain.after_header(header, data[:start]) if header["version"] >= 2 else None
+        chain = chain_after_header(header, data, start)
     except CorruptSessionError:
         # Only a damaged header of what is otherwise our journal is rebuilt; a newer version, an
         # empty file or a foreign format is refused as when opening.
@@ -209,8 +207,7 @@ def recover(path: str | Path, out: str | Path) -> RecoverReport:
         r, missing = salvage(data, start, chain)
     else:
         r = replay(data, header, start, skip_damage=True)
-        for v in range(header["version"], 2):
-            r.tables = MIGRATIONS[v](r.tables)
+        r.tables = migrate(r.tables, header["version"])
     total = data.count(b"\n", start) + (0 if data.endswith(b"\n") or len(data) <= start else 1)
     new = _header(recovered=True, **({"recovered_from": header["id"]} if "id" in header else {}))
     write_atomic(out, journal_chunks(new, r.tables))

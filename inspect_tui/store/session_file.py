@@ -71,6 +71,22 @@ def _framing_only(tables: Tables) -> Tables:
 #: written anew in the current framing (``journal_chunks``), whatever changed.
 MIGRATIONS: dict[int, Callable[[Tables], Tables]] = {1: _framing_only}
 
+#: The first format whose lines are chained and whose files are sealed (format 1 has neither).
+CHAINED_SINCE = 2
+
+
+def chain_after_header(header: dict, data: bytes, start: int) -> Chain | None:
+    """Where line 2 of ``data`` goes in the chain; ``None`` for a format without one."""
+    return Chain.after_header(header, data[:start]) if header["version"] >= CHAINED_SINCE else None
+
+
+def migrate(tables: Tables, version: int) -> Tables:
+    """The tables of a format-``version`` file in the current format (``MIGRATIONS``, in turn)."""
+    for v in range(version, FORMAT_VERSION):
+        tables = MIGRATIONS[v](tables)
+    return tables
+
+
 #: Compact when the journal has more than ``COMPACT_FACTOR * docs + COMPACT_MIN_LINES`` lines.
 COMPACT_FACTOR = 2
 COMPACT_MIN_LINES = 1000
@@ -250,7 +266,7 @@ def parse_header(path: Path, data: bytes) -> tuple[dict, int]:
         header = decode_line(first)
     except ValueError as exc:
         raise _corrupt(path, 1, f"文件头{exc}") from None
-    if version >= 2 and not (isinstance(header.get("id"), str) and header["id"]
+    if version >= CHAINED_SINCE and not (isinstance(header.get("id"), str) and header["id"]
                              and all(ch in "0123456789abcdef" for ch in header["id"])):
         raise _corrupt(path, 1, f"文件头的文件标识 id 无效：{header.get('id')!r}")
     if version < FORMAT_VERSION:
@@ -268,16 +284,14 @@ def _load(path: Path, raws: RawTexts | None = None, data: bytes | None = None) -
     if data is None:
         data = _read_bytes(path)
     header, start = parse_header(path, data)
-    chain = Chain.after_header(header, data[:start]) if header["version"] >= 2 else None
+    chain = chain_after_header(header, data, start)
     try:
         with paused_gc():
             r = replay(data, header, start, raws=raws, raw_table=RECORDS, chain=chain)
     except JournalError as exc:
         raise _corrupt(path, exc.line, exc.reason) from None
-    version = header["version"]
-    for v in range(version, FORMAT_VERSION):
-        r.tables = MIGRATIONS[v](r.tables)
-    return r, version
+    r.tables = migrate(r.tables, header["version"])
+    return r, header["version"]
 
 
 def _index(path: Path, records: dict[str, dict]) -> dict[str, int]:
