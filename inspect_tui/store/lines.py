@@ -260,4 +260,5 @@ def decode_here(raw: bytes, chain: Chain, raws: RawTexts | None = None, raw_tabl
 
 
 def is_seal(obj: Mapping[str, Any]) -> bool:
-    return obj.get("seal") is True
+    """Exactly ``{"seal": true}`` (a change line that also says "seal" is not one)."""
+    return obj.get("seal") is True and len(obj) == 1
