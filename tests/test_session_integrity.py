@@ -425,3 +425,23 @@ def test_the_documented_rules_judge_every_damage_as_the_code_does(base, data):
     found = examine(Path("/nonexistent/prop.jsonl"), blob)
     expected = {State.SEALED: "sealed", State.UNSEALED: "unsealed", State.TORN: "torn", State.DAMAGED: "damaged"}
     assert verify_as_documented(blob) == (expected[found.state], found.damaged_line)
+
+
+def test_a_line_from_another_copy_of_the_same_file_is_caught(tmp_path):
+    """Two copies of one file share every line up to where they part; a line of one spliced into
+    the other has the right file id and number, and still breaks the chain."""
+    path = build(tmp_path / "a", branches=1, edits=1, seed=9)
+    copy = tmp_path / "copy.jsonl"
+    shutil.copy(path, copy)
+    for p, text in ((path, "甲"), (copy, "乙")):
+        with Session.open(p) as s:
+            for i in range(3):
+                s.save(Kind.HIGHLIGHT, {"branch": s.branches()[0].id, "text": f"{text}{i}"})
+    mine, theirs = (p.read_bytes().splitlines(keepends=True) for p in (path, copy))
+    parted = next(i for i, (a, b) in enumerate(zip(mine, theirs, strict=True)) if a != b)
+    for k in range(parted, len(mine) - 1):  # each of the lines after the parting, and the seal
+        spliced = [*mine[:k], theirs[k], *mine[k + 1:]]
+        found = examine(tmp_path / "x.jsonl", b"".join(spliced))
+        # the first line after the parting fits where it is (same prefix): the line after it breaks
+        assert (found.state, found.damaged_line) == (State.DAMAGED, k + 2 if k == parted else k + 1), k
+        assert "接不上" in found.describe()
