@@ -843,3 +843,22 @@ def test_a_pipe_given_as_a_session_file_is_refused_not_waited_on(tmp_path: Path)
             SessionFile.open(fifo, readonly=readonly)
     with pytest.raises(UserError, match="不是普通文件"):
         read_session(fifo)
+
+
+def test_a_file_put_in_place_of_the_locked_one_is_not_written(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two creators of one new file: the one whose file was replaced by the other's must not go on
+    to append to the other's (locked) file."""
+    real_load = sfm._load
+
+    def load_then_replaced(p, *a, **kw):
+        out = real_load(p, *a, **kw)
+        write_session(path.with_name("other.session"), META, [rec(9)], [])
+        os.replace(path.with_name("other.session"), path)  # the other creator's rename lands now
+        return out
+
+    monkeypatch.setattr(sfm, "_load", load_then_replaced)
+    with pytest.raises(UserError, match="被另一个程序替换"):
+        make(path)
+    monkeypatch.undo()
+    assert [r["id"] for r in read_session(path)[1]] == ["r9"]
+    SessionFile.open(path).close()  # and nothing is left locked

@@ -181,6 +181,10 @@ class SessionLock:
     def held(self) -> bool:
         return not self._released
 
+    def guards(self, fd: int) -> bool:
+        """Whether ``fd`` is open on the very file this lock holds (not one put in its place)."""
+        return self._key is not None and _key(fd) == self._key
+
     def hold_next(self, fd: int) -> None:
         """Lock the file about to replace the locked one (``fd``: open on it, not yet renamed)."""
         self.drop_next()

@@ -396,6 +396,9 @@ class SessionFile:
             fd = _open_append(path)
         except OSError as exc:
             raise NotWritableError(path, exc.strerror or str(exc)) from None
+        if not lock.guards(fd):  # another process put a file of its own there since we locked
+            os.close(fd)
+            raise UserError(f"{path}: 文件在打开过程中被另一个程序替换，未打开", hint="请稍后再试。")
         storage = JournalStorage(path, r, fd=fd)
         try:
             sf = cls(path, storage, lock, header)
