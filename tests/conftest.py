@@ -1,8 +1,14 @@
 from __future__ import annotations
 
+import copy
+import datetime as dt
+from pathlib import Path
+
 import pytest
 
 from inspect_tui.core.checklist import Checklist
+from inspect_tui.core.records import Kind, score_id
+from inspect_tui.store.session import new_session
 
 TINY = {
     "id": "tiny", "title": "小清单", "version": "1", "full_marks": 20,
@@ -31,3 +37,43 @@ TINY = {
 @pytest.fixture
 def tiny_checklist() -> Checklist:
     return Checklist.model_validate(TINY)
+
+
+def tagged() -> Checklist:
+    """The tiny checklist (i1 6, i2 6 | i3 8; 20 marks) with two tags and three classes."""
+    data = copy.deepcopy(TINY)
+    data["tags"] = [{"id": "t-pol", "title": "政治功能强"}, {"id": "t-base", "title": "作用发挥强"}]
+    data["classes"] = [{"label": "先进", "min": 90}, {"label": "中间", "min": 70}, {"label": "后进", "min": 0}]
+    data["areas"][0]["items"][0]["tags"] = ["t-pol"]
+    data["areas"][0]["items"][1]["tags"] = ["t-base"]
+    data["areas"][1]["items"][0]["tags"] = ["t-base"]
+    return Checklist.model_validate(data)
+
+
+FORMULA_PROBLEM = "=SUM(A1:A9) 记录不全"
+MINUS_PROBLEM = "-3分 扣分原因不明"
+PLUS_SUGGESTION = "+建议补齐签名"
+AT_ANSWER = "@所有人 按时参加"
+
+
+def small_session(folder: Path, name: str = "visit.jsonl", group: str = "第三观摩小组") -> Path:
+    """Three branches on the tagged tiny checklist: 甲 20/20, 乙 14/20, 丙 not scored (未评)."""
+    cl = tagged()
+    with new_session(folder, group=group, day=dt.date(2026, 11, 20), inspector="张伟", checklist=cl,
+                     branches=["甲支部", "乙支部", "丙支部"], path=folder / name) as s:
+        me = s.meta.inspector
+        a, b, _c = s.branches()
+        for br, scores in ((a, (6, 6, 8)), (b, (3, 6, 5))):
+            for item, score in zip(("i1", "i2", "i3"), scores, strict=True):
+                s.save(Kind.SCORE, {"branch": br.id, "item": item, "score": score}, score_id(br.id, item, me))
+        pid = s.save(Kind.PROBLEM, {"branch": a.id, "item": "i1", "text": FORMULA_PROBLEM, "evidence": "会议记录本"}).id
+        s.save(Kind.SUGGESTION, {"branch": a.id, "item": "i1", "text": PLUS_SUGGESTION})
+        s.save(Kind.RECTIFICATION, {"branch": a.id, "item": "i1", "problem": pid, "requirement": "补齐会议记录",
+                                    "deadline": "2026-12-31", "responsible": "支部书记"})
+        s.save(Kind.PROBLEM, {"branch": b.id, "item": "i3", "text": MINUS_PROBLEM})
+        s.save(Kind.HIGHLIGHT, {"branch": a.id, "item": "i2", "text": "主题党日与业务攻坚结合"})
+        s.save(Kind.INTERVIEW, {"branch": a.id, "role": "普通党员", "question": "支部多久开一次党员大会？",
+                                "answer": AT_ANSWER, "adequate": True})
+        s.save(Kind.INTERVIEW, {"branch": b.id, "role": "支部委员", "question": "支部多久开一次党员大会？",
+                                "answer": "不清楚", "adequate": False})
+        return s.path

@@ -164,3 +164,11 @@ def test_new_session_form_80x24(demo, snap_compare):
 
 def test_light_theme_branches_80x24(demo, snap_compare):
     assert snap_compare(app_for(demo), terminal_size=(80, 24), run_before=run_keys("ctrl+t"))
+
+
+def test_summary_80x24(demo, snap_compare):
+    assert snap_compare(app_for(demo), terminal_size=(80, 24), run_before=run_keys("s"))
+
+
+def test_summary_120x40(demo, snap_compare):
+    assert snap_compare(app_for(demo), terminal_size=(120, 40), run_before=run_keys("s"))

@@ -27,6 +27,7 @@ COMMAND_MODULES = {
     "handout": "inspect_tui.cli.merge_cmd",
     "export": "inspect_tui.cli.export_cmd",
     "verify": "inspect_tui.cli.export_cmd",
+    "report": "inspect_tui.cli.report_cmd",
 }
 
 

@@ -57,6 +57,7 @@ class Item(_Strict):
     id: Id
     title: Text
     full_marks: float = Field(gt=0)
+    tags: tuple[Id, ...] = Field((), description="ids of the checklist's tags this item counts towards (e.g. 四强)")
     scoring: Scoring = Scoring()
     steps: dict[Step, StepPrompt] = Field(min_length=1)
     problems: tuple[Text, ...] = Field(min_length=1, description="typical problems found")
@@ -112,6 +113,28 @@ class RatingBand(_Strict):
     level: Level
 
 
+class Tag(_Strict):
+    """A heading that cuts across areas, such as one of the 四强 (政治功能强 …): the report shows a
+    subtotal per tag over the items that carry it."""
+
+    id: Id
+    title: Text
+
+
+class ScoreClass(_Strict):
+    """A band of total scores for grouping branches in a report (先进 / 中间 / 后进)."""
+
+    label: Text
+    min: float = Field(ge=0, le=100, description="lowest score, in percent of full marks")
+
+
+def _bands_in_order(mins: list[float], what: str, one: str) -> None:
+    if mins != sorted(mins, reverse=True) or len(set(mins)) != len(mins):
+        raise ValueError(f"{what} must be listed from the highest 'min' to the lowest, each min different")
+    if mins[-1] != 0:
+        raise ValueError(f"the last {one} must start at min: 0 so every score has one")
+
+
 class Checklist(_Strict):
     id: Id
     title: Text
@@ -120,6 +143,8 @@ class Checklist(_Strict):
     ratings: tuple[RatingBand, ...] = Field(min_length=2)
     areas: tuple[Area, ...] = Field(min_length=1)
     questions: tuple[Question, ...] = Field((), description="general awareness questions for the 'ask' step")
+    tags: tuple[Tag, ...] = Field((), description="headings across areas (e.g. 四强) that items may be tagged with")
+    classes: tuple[ScoreClass, ...] = Field((), description="先进/中间/后进 bands by total score, for reports")
 
     @model_validator(mode="after")
     def _consistency(self) -> Checklist:
@@ -131,17 +156,21 @@ class Checklist(_Strict):
             if ident in seen:
                 raise ValueError(f"duplicate id '{ident}' ({kind}, already used by a {seen[ident]})")
             seen[ident] = kind
-        mins = [b.min for b in self.ratings]
-        if mins != sorted(mins, reverse=True) or len(set(mins)) != len(mins):
-            raise ValueError("ratings must be listed from the highest 'min' to the lowest, each min different")
-        if mins[-1] != 0:
-            raise ValueError("the last rating band must start at min: 0 so every score has a rating")
+        _bands_in_order([b.min for b in self.ratings], "ratings", "rating band")
+        if self.classes:
+            _bands_in_order([c.min for c in self.classes], "classes", "class")
+        tag_ids = {t.id for t in self.tags}
+        for item in self.items():
+            unknown = [t for t in item.tags if t not in tag_ids]
+            if unknown:
+                raise ValueError(f"item '{item.id}' is tagged {', '.join(unknown)}, which the checklist's tags do not define")
         return self
 
     def _all_ids(self) -> list[tuple[str, str]]:
         ids = [("area", a.id) for a in self.areas]
         ids += [("item", i.id) for a in self.areas for i in a.items]
         ids += [("question", q.id) for q in self.all_questions()]
+        ids += [("tag", t.id) for t in self.tags]
         return ids
 
     # --- lookups used by the model, UI and exports -------------------------------------------
@@ -174,8 +203,21 @@ class Checklist(_Strict):
                 return band
         return self.ratings[-1]
 
+    def class_for(self, score: float) -> ScoreClass | None:
+        percent = 100.0 * score / self.full_marks
+        return next((c for c in self.classes if percent >= c.min), None)
+
     def content_hash(self) -> str:
         """A hash of the checklist's meaning (not its formatting): sessions record it so that files
         made with different wording of the same version are caught before they are merged."""
-        blob = json.dumps(self.model_dump(mode="json"), ensure_ascii=False, sort_keys=True)
+        blob = json.dumps(_without_empty_additions(self.model_dump(mode="json")), ensure_ascii=False, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _without_empty_additions(dumped: dict) -> dict:
+    """Fields added to the schema after checklists were in use (``tags``, ``classes``) are left out of
+    the hash while empty, so a checklist that does not use them keeps the hash its sessions record."""
+    out = {k: v for k, v in dumped.items() if not (k in ("tags", "classes") and not v)}
+    out["areas"] = [{**a, "items": [{k: v for k, v in i.items() if not (k == "tags" and not v)} for i in a["items"]]}
+                    for a in dumped["areas"]]
+    return out

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from inspect_tui.core.checklist import Checklist
 from inspect_tui.core.index import Rec, RecordIndex
 from inspect_tui.core.records import STATUS_LABELS, Kind, Status, verdict_id
-from inspect_tui.core.scoring import ItemResult, analyse_branch
+from inspect_tui.core.scoring import BranchResult, ItemResult, analyse_branch
 from inspect_tui.core.steps import Step
 from inspect_tui.errors import UserError
 
@@ -94,10 +94,11 @@ def _note(rec: Rec | None) -> str:
 
 
 def branch_disagreements(checklist: Checklist, branch: Rec, records: Iterable[Rec], *,
-                         include_settled: bool = False) -> list[Disagreement]:
-    """Every field of every item of ``branch`` on which inspectors differ, in checklist order."""
+                         include_settled: bool = False, result: BranchResult | None = None) -> list[Disagreement]:
+    """Every field of every item of ``branch`` on which inspectors differ, in checklist order
+    (``result``: the branch's ``analyse_branch`` over the same records, when the caller has it)."""
     records = list(records)
-    result = analyse_branch(checklist, branch, records)
+    result = result or analyse_branch(checklist, branch, records)
     scores: dict[tuple[str, str], Rec] = {}
     observations: dict[tuple[str, str, str], Rec] = {}
     verdicts: dict[tuple[str, str], Rec] = {}

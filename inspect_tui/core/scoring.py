@@ -183,8 +183,13 @@ class GroupSummary:
         return sorted(self.results, key=lambda r: -r.total)
 
 
+def rates(levels: Collection[Level]) -> tuple[float | None, float | None]:
+    """达标率 and 优秀率 of the given ratings: every level but fail passes; ``None`` for no branch."""
+    n = len(levels)
+    if not n:
+        return None, None
+    return sum(lv is not Level.FAIL for lv in levels) / n, sum(lv is Level.EXCELLENT for lv in levels) / n
+
+
 def summarise(results: list[BranchResult]) -> GroupSummary:
-    n = len(results)
-    passed = sum(1 for r in results if r.rating.level is not Level.FAIL)
-    excellent = sum(1 for r in results if r.rating.level is Level.EXCELLENT)
-    return GroupSummary(results, passed / n if n else None, excellent / n if n else None)
+    return GroupSummary(results, *rates([r.rating.level for r in results]))

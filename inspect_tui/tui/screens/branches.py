@@ -58,6 +58,7 @@ class BranchesScreen(BaseScreen):
         Binding("v", "review", "审阅", tooltip="查看所选支部的全部记录（按反馈意见的结构）", id="review"),
         Binding("a", "add_branch", "添加支部", id="add-branch"),
         Binding("e", "export", "导出", tooltip="导出反馈意见和整改通知书", id="export"),
+        Binding("s", "summary", "汇总", tooltip="排名、各方面得分率、共性问题；生成汇总报告", id="summary"),
         Binding("m", "merge", "合并", tooltip="合并组员的会话文件（组长）", id="merge"),
         Binding("escape", "close", "关闭会话", id="close-session"),
     ]
@@ -153,6 +154,11 @@ class BranchesScreen(BaseScreen):
         from inspect_tui.tui.screens.export_screen import ExportScreen
 
         self.app.push_screen(ExportScreen(self.app.session.path, self.app.exports_dir))
+
+    def action_summary(self) -> None:
+        from inspect_tui.tui.screens.summary import SummaryScreen
+
+        self.app.push_screen(SummaryScreen())
 
     def action_merge(self) -> None:
         from inspect_tui.tui.screens.merge_screen import MergeScreen

@@ -1,0 +1,164 @@
+"""Writing a report's files: the one function behind ``inspect-tui report …`` and the app's key.
+
+Everything is computed and rendered in memory first — facts, report, PDF bytes, sheets — and only
+then written, each file atomically: a refused input (a damaged file, mixed checklists, unsettled
+disagreements without ``draft``) leaves the output folder exactly as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import tempfile
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from inspect_tui.core.common_problems import DEFAULT_SHARE
+from inspect_tui.core.report import GroupReport, build_group_report
+from inspect_tui.core.rollup import Rollup, build_rollup
+from inspect_tui.errors import UserError, file_error
+from inspect_tui.export.report_pdf import render_report_pdf
+from inspect_tui.export.report_sheets import group_sheets
+from inspect_tui.export.workbook import Sheet, write_csv, write_xlsx
+
+REPORT_PDF = "交叉观摩情况汇总报告.pdf"
+WORKBOOK = "汇总.xlsx"
+ROLLUP_PDF = "交叉观摩情况汇总报告（多组汇总）.pdf"
+ROLLUP_WORKBOOK = "汇总（多组）.xlsx"
+
+
+def refuse_unsettled(unsettled: Sequence[tuple[str, str]], draft: bool) -> None:
+    if unsettled and not draft:
+        shown = "；".join(f"{b} · {w}" for b, w in unsettled[:8]) + ("……" if len(unsettled) > 8 else "")
+        raise UserError(f"还有 {len(unsettled)} 处分歧未裁定，排名只是暂定，不能出正式报告：{shown}",
+                        hint="请先裁定分歧（inspect-tui disagreements / settle），或加 --draft 生成征求意见稿。")
+
+
+def prepare_output(outdir: Path) -> None:
+    if outdir.exists() and not outdir.is_dir():
+        raise file_error(outdir, "输出位置已存在且不是文件夹")
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise file_error(outdir, f"无法创建输出文件夹：{exc.strerror}") from None
+
+
+def write_bytes(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=".part-", suffix=path.suffix, dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _render_and_write(outdir: Path, pdf_name: str, render_pdf: Callable[[], bytes], book_name: str,
+                      sheets: list[Sheet], csv: bool) -> list[Path]:
+    """Render the PDF while another process builds the workbook (both are CPU-bound pure Python;
+    on two cores the slower one sets the time), then put both in place. The workbook goes to a
+    temporary folder first, so a PDF that fails to render leaves the output folder untouched."""
+    try:
+        with tempfile.TemporaryDirectory(prefix="inspect-tui-report-") as tmp:
+            book_tmp = Path(tmp) / "book.xlsx"
+            with _side_process() as pool:
+                pending = pool.submit(write_xlsx, book_tmp, sheets) if pool else None
+                pdf = render_pdf()
+                try:
+                    if pending is None:
+                        raise BrokenProcessPool
+                    pending.result()
+                except BrokenProcessPool:  # no helper, or it died: write the workbook here
+                    write_xlsx(book_tmp, sheets)
+            prepare_output(outdir)
+            write_bytes(outdir / pdf_name, pdf)
+            write_bytes(outdir / book_name, book_tmp.read_bytes())
+            written = [outdir / pdf_name, outdir / book_name]
+            if csv:
+                written += write_csv(outdir, sheets, Path(book_name).stem)
+    except OSError as exc:
+        raise file_error(outdir, f"写入失败：{exc.strerror or exc}") from None
+    return written
+
+
+@contextlib.contextmanager
+def _side_process():
+    """One forked helper process — only from a single-threaded program (the CLI): forking a program
+    with threads (the app) can copy a held lock, so there the workbook is written in line."""
+    if threading.active_count() > 1 or "fork" not in multiprocessing.get_all_start_methods():
+        yield None
+        return
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
+        yield pool
+
+
+def group_report(sessions: Sequence[Any], *, share: Fraction = DEFAULT_SHARE, next_steps: str = "") -> GroupReport:
+    """The report of open sessions (``store.session.Session``), facts computed from their records."""
+    from inspect_tui.store.report_inputs import facts_of
+
+    if not sessions:
+        raise UserError("没有给出会话文件")
+    return build_group_report(sessions[0].checklist, [facts_of(s) for s in sessions], share=share,
+                              next_steps=next_steps)
+
+
+@dataclass
+class PreparedReport:
+    """Everything read from the sessions; rendering and writing need nothing else (so the app can
+    do those in a worker thread while the inspector goes on editing)."""
+
+    report: GroupReport
+    sheets: list[Sheet]
+    draft: bool
+
+
+def prepare_group_report(sessions: Sequence[Any], *, draft: bool = False, share: Fraction = DEFAULT_SHARE,
+                         next_steps: str = "") -> PreparedReport:
+    report = group_report(sessions, share=share, next_steps=next_steps)
+    refuse_unsettled(report.unsettled, draft)
+    return PreparedReport(report, group_sheets(report, sessions), draft)
+
+
+def write_prepared(prepared: PreparedReport, outdir: Path, *, csv: bool = False,
+                   template_dir: str | Path | None = None) -> list[Path]:
+    def pdf() -> bytes:
+        return render_report_pdf(prepared.report, draft=prepared.draft, template_dir=template_dir)
+
+    return _render_and_write(outdir, REPORT_PDF, pdf, WORKBOOK, prepared.sheets, csv)
+
+
+def write_group_report(sessions: Sequence[Any], outdir: Path, *, draft: bool = False, csv: bool = False,
+                       share: Fraction = DEFAULT_SHARE, next_steps: str = "",
+                       template_dir: str | Path | None = None) -> list[Path]:
+    prepared = prepare_group_report(sessions, draft=draft, share=share, next_steps=next_steps)
+    return write_prepared(prepared, outdir, csv=csv, template_dir=template_dir)
+
+
+def write_rollup(paths: Sequence[Path], outdir: Path, *, draft: bool = False, csv: bool = False,
+                 share: Fraction = DEFAULT_SHARE, cache: Path | None = None, workers: int | None = None,
+                 template_dir: str | Path | None = None,
+                 progress: Callable[[int, int], None] | None = None) -> tuple[list[Path], Rollup]:
+    from inspect_tui.export.rollup_export import render_rollup_pdf, rollup_sheets
+    from inspect_tui.store.report_inputs import load_digests
+
+    facts, checklists = load_digests(paths, cache=cache, workers=workers, progress=progress)
+    rollup = build_rollup(facts, checklists, share=share)
+    unsettled = [(b.name, u) for s in facts for b in s.branches for u in b.unsettled]
+    refuse_unsettled(unsettled, draft)
+    sheets = rollup_sheets(rollup)
+
+    def pdf() -> bytes:
+        return render_rollup_pdf(rollup, draft=draft, template_dir=template_dir)
+
+    return _render_and_write(outdir, ROLLUP_PDF, pdf, ROLLUP_WORKBOOK, sheets, csv), rollup

@@ -1,0 +1,170 @@
+"""Reading the sessions a report is made from: whole sessions for one group, cached digests for many.
+
+One group's report opens each session read-only (the workbook lists every interview and every
+rectification item, which only the records hold). A rollup over hundreds of sessions needs only
+the facts (``core.report_facts``) — a few kilobytes per session instead of megabytes — so it keeps
+them in a *digest cache*: one JSON file per session, named by the SHA-256 of the session file's
+bytes and the facts format. A session that changes has another hash, so a stale digest is never
+used; a digest that cannot be read is simply rebuilt. Sessions without a digest are parsed in a
+process pool (parsing is pure Python and CPU-bound). See docs/benchmarks.md for the figures.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+
+from inspect_tui.core.checklist import Checklist
+from inspect_tui.core.report_facts import FACTS_FORMAT, SessionFacts, session_facts
+from inspect_tui.errors import UserError, file_error
+from inspect_tui.store.session import Session
+from inspect_tui.store.session_file import _read_bytes
+
+
+def open_sessions(paths: Sequence[Path]) -> list[Session]:
+    """Every session read-only; if one cannot be opened, the others are closed and its error raised."""
+    sessions: list[Session] = []
+    try:
+        for p in paths:
+            sessions.append(_open(p))
+    except BaseException:
+        for s in sessions:
+            s.close()
+        raise
+    return sessions
+
+
+def _open(path: Path) -> Session:
+    if not Path(path).is_file():
+        raise file_error(path, "会话文件不存在" if not Path(path).exists() else "不是会话文件")
+    try:
+        return Session.open(path, readonly=True)
+    except OSError as exc:
+        raise file_error(path, f"无法读取：{exc.strerror or exc}") from None
+
+
+def facts_of(session: Session) -> SessionFacts:
+    return session_facts(session.meta, session.checklist, session.index, str(session.path))
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "inspect-tui" / "report-digests"
+
+
+def _file_hash(path: Path) -> str:
+    return hashlib.sha256(_read_bytes(path)).hexdigest()
+
+
+def _digest_path(cache: Path, sha: str) -> Path:
+    return cache / f"{sha}.f{FACTS_FORMAT}.json"
+
+
+def _parse(path: str) -> tuple[dict | None, dict | None, str | None]:
+    """Worker: (facts as JSON, checklist as JSON, error message). Errors travel as text so that a
+    user's damaged file becomes one file-named message, never a traceback from a worker."""
+    try:
+        with Session.open(path, readonly=True) as s:
+            return facts_of(s).to_json(), s.checklist.model_dump(mode="json"), None
+    except UserError as exc:
+        return None, None, exc.render()
+    except OSError as exc:
+        return None, None, f"{path}: 无法读取：{exc.strerror or exc}"
+
+
+def load_digests(paths: Sequence[Path], *, cache: Path | None = None, workers: int | None = None,
+                 progress: Callable[[int, int], None] | None = None
+                 ) -> tuple[list[SessionFacts], dict[str, Checklist]]:
+    """Facts of every session (from the cache when its digest is there) and the checklists by
+    content hash. Any session that cannot be read is reported with every other one that failed."""
+    cache = cache or default_cache_dir()
+    hashes = [_file_hash(Path(p)) for p in paths]
+    facts: list[SessionFacts | None] = [None] * len(paths)
+    checklists: dict[str, Checklist] = {}
+    todo: list[int] = []
+    for k, sha in enumerate(hashes):
+        loaded = _read_digest(_digest_path(cache, sha), checklists)
+        if loaded is None:
+            todo.append(k)
+            continue
+        facts[k] = _relabel(loaded, str(paths[k]))
+    errors: list[str] = []
+    for done, (k, (data, cl, err)) in enumerate(zip(todo, _parse_all([str(paths[k]) for k in todo], workers),
+                                                    strict=True), 1):
+        if progress:
+            progress(done, len(todo))
+        if err is not None:
+            errors.append(err)
+            continue
+        facts[k] = SessionFacts.from_json(data)
+        if facts[k].checklist[2] not in checklists:
+            checklists[facts[k].checklist[2]] = Checklist.model_validate(cl)
+        _write_digest(_digest_path(cache, hashes[k]), data, cl)
+    if errors:
+        raise UserError(f"{len(errors)} 个会话文件无法读取，未生成任何报告：\n" + "\n".join(errors))
+    return [f for f in facts if f is not None], checklists
+
+
+def _parse_all(paths: list[str], workers: int | None) -> Iterator[tuple[dict | None, dict | None, str | None]]:
+    """``_parse`` of every path, in order: in a pool of processes when there is more than one to do
+    and more than one core; should a helper process die (out of memory, killed), the rest are
+    parsed here."""
+    n = min(len(paths), workers or os.cpu_count() or 1)
+    done = 0
+    if n > 1:
+        import multiprocessing
+
+        ctx = multiprocessing.get_context("forkserver" if "forkserver" in multiprocessing.get_all_start_methods()
+                                          else "spawn")
+        try:
+            with ProcessPoolExecutor(n, mp_context=ctx) as pool:
+                for result in pool.map(_parse, paths, chunksize=1):
+                    done += 1
+                    yield result
+            return
+        except BrokenProcessPool:
+            pass
+    for path in paths[done:]:
+        yield _parse(path)
+
+
+def _relabel(facts: SessionFacts, source: str) -> SessionFacts:
+    """A cached digest may have been made from a copy elsewhere: report the file as given now."""
+    if facts.source == source:
+        return facts
+    from dataclasses import replace
+
+    return replace(facts, source=source, branches=tuple(replace(b, source=source) for b in facts.branches))
+
+
+def _read_digest(path: Path, checklists: dict[str, Checklist]) -> SessionFacts | None:
+    """A cached digest, or None when there is none or it cannot be used (then it is rebuilt). Its
+    checklist is validated once per content hash, not once per session."""
+    try:
+        blob = json.loads(path.read_text(encoding="utf-8"))
+        facts = SessionFacts.from_json(blob["facts"])
+        if facts.checklist[2] not in checklists:
+            cl = Checklist.model_validate(blob["checklist"])
+            if cl.content_hash() != facts.checklist[2]:
+                return None
+            checklists[facts.checklist[2]] = cl
+        return facts
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def _write_digest(path: Path, facts: dict, checklist: dict) -> None:
+    """Best effort: a cache that cannot be written only costs time next run."""
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".part-", dir=path.parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump({"facts": facts, "checklist": checklist}, fh, ensure_ascii=False, separators=(",", ":"))
+        os.replace(tmp, path)
