@@ -1,6 +1,13 @@
 """TUI timings: time to the first usable screen, per-keystroke and per-save latency.
 
 Usage:  .venv/bin/python bench/tui_bench.py [--branches 40] [--inspectors 5] [--keys 60]
+        .venv/bin/python bench/tui_bench.py --terminal [--repeat 5]
+
+``--terminal`` measures start-up the way a user feels it: a new process in a real terminal (a
+pseudo-terminal of 120×40, as tmux gives), timed from the moment it is started until the branch
+table's first row is on screen — imports, opening, scoring and the first render included. Beside it,
+in the same run and timed the same way, a bare Textual app (Header, a 40-row DataTable, Footer). The
+sessions: an inspector's copy (~5k records), the leader's merged file (~25k) and a 100k-record file.
 
 Two sessions are built from the deterministic demo visit (``core.demo``): one inspector's copy of a
 40-branch visit, and the group leader's merged file holding all five inspectors' records (the
@@ -22,6 +29,7 @@ import asyncio
 import gc
 import json
 import platform
+import re
 import statistics
 import sys
 import tempfile
@@ -203,13 +211,99 @@ async def floor(n: int) -> dict[str, float]:
     return out
 
 
+BARE_APP = """
+from textual.app import App
+from textual.widgets import DataTable, Footer, Header
+
+class Bare(App):
+    def compose(self):
+        yield Header()
+        yield DataTable()
+        yield Footer()
+
+    def on_mount(self):
+        table = self.query_one(DataTable)
+        table.add_columns("序", "支部", "得分")
+        for k in range(40):
+            table.add_row(str(k + 1), f"第{k + 1}裸党支部", "90")
+
+Bare().run()
+"""
+_ANSI = re.compile(rb"\x1b(\[[0-9;?<>=]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[@-Z\\-_])")
+
+
+def terminal_start(argv: list[str], marker: str, cwd: Path, timeout: float = 60.0) -> float:
+    """Seconds from starting ``argv`` in a 120×40 pseudo-terminal until ``marker`` is on screen."""
+    import fcntl
+    import os
+    import pty
+    import signal
+    import struct
+    import subprocess
+    import termios
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "120", "LINES": "40",
+           "INSPECT_TUI_CONFIG": str(cwd / "settings.json")}
+    t = time.perf_counter()
+    proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, cwd=cwd, env=env,
+                            start_new_session=True)
+    os.close(slave)
+    seen = b""
+    wanted = marker.encode("utf-8")
+    try:
+        while time.perf_counter() - t < timeout:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+            if wanted in _ANSI.sub(b"", seen[-200000:]):
+                return time.perf_counter() - t
+        raise RuntimeError(f"{marker!r} never appeared on screen")
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        os.close(master)
+
+
+def terminal_main(repeat: int, big_branches: int) -> None:
+    from inspect_tui.store.session import Session
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        one, many, n_one, n_many = build(folder, 40, 5)
+        big_dir = folder / "big"
+        big_dir.mkdir()
+        _, big, _, n_big = build(big_dir, big_branches, 5)
+        exe = str(Path(sys.executable).parent / "inspect-tui")
+        bare = min(terminal_start([sys.executable, "-c", BARE_APP], "第1裸党支部", folder) for _ in range(repeat))
+        print(f"# Start-up in a real terminal (120×40 pty) — {platform.python_version()}, {platform.machine()}\n")
+        print("| session | records | inspect-tui, process start → branch table on screen | bare Textual app | ratio |")
+        print("|---|---|---|---|---|")
+        for label, path, n in (("inspector's copy", one, n_one), ("leader's merged file", many, n_many),
+                               ("large merged file", big, n_big)):
+            with Session.open(path, readonly=True) as s:
+                first = s.branches()[0].data["name"]
+            ours = min(terminal_start([exe, str(path)], first, folder) for _ in range(repeat))
+            print(f"| {label} | {n} | {ours * 1000:.0f} ms | {bare * 1000:.0f} ms | {ours / bare:.2f}× |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
+    ap.add_argument("--terminal", action="store_true", help="start-up in a real (pseudo-)terminal")
+    ap.add_argument("--big-branches", type=int, default=160, help="branches of the large file (--terminal)")
     ap.add_argument("--branches", type=int, default=40)
     ap.add_argument("--inspectors", type=int, default=5)
     ap.add_argument("--keys", type=int, default=60)
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
+    if args.terminal:
+        terminal_main(args.repeat, args.big_branches)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         one, many, n_one, n_many = build(Path(tmp), args.branches, args.inspectors)
         print(f"# TUI benchmark — {platform.python_version()}, {platform.machine()}\n")

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import os
 from pathlib import Path
 
 import pytest
@@ -39,6 +40,14 @@ def tiny_checklist() -> Checklist:
     return Checklist.model_validate(TINY)
 
 
+# Defects raise in tests instead of being turned into crash reports (see inspect_tui/crash.py).
+os.environ["INSPECT_TUI_DEBUG"] = "1"
+
+
+@pytest.fixture(autouse=True)
+def _own_settings(tmp_path_factory, monkeypatch):
+    """Each test remembers its own theme and last session, never the user's."""
+    monkeypatch.setenv("INSPECT_TUI_CONFIG", str(tmp_path_factory.mktemp("config") / "settings.json"))
 def tagged() -> Checklist:
     """The tiny checklist (i1 6, i2 6 | i3 8; 20 marks) with two tags and three classes."""
     data = copy.deepcopy(TINY)

@@ -9,6 +9,7 @@ def test_doctor_on_a_ready_machine(tmp_path, capsys):
     out = capsys.readouterr().out
     assert code == 0, out
     assert "✓ textual" in out and "✓ weasyprint" in out and "中文字体" in out and "HarfBuzz" in out
+    assert "表情符号" in out and "生僻字" in out
     assert (tmp_path / "s").is_dir() and (tmp_path / "e").is_dir()
 
 

@@ -10,9 +10,11 @@ from inspect_tui.core.checklist_load import load_default_checklist
 from inspect_tui.core.demo import generate
 from inspect_tui.core.format import fmt_score as fmt_num
 from inspect_tui.core.index import RecordIndex
+from inspect_tui.core.records import Kind
 from inspect_tui.core.scoring import analyse_branch
 from inspect_tui.core.versions import join_records
-from inspect_tui.export.documents import branch_numbers, build_feedback, build_notice, cn_date, notice_hash
+from inspect_tui.export.documents import build_feedback, cn_date, cn_ordinal
+from inspect_tui.export.notice import build_notice, notice_context, notice_hash, notice_items
 from inspect_tui.export.qr import QRPayload
 
 
@@ -42,40 +44,65 @@ def test_feedback_model_numbers_come_from_scoring(visit, tmp_path):
     ctx = vm.context
     assert ctx["total"] == fmt_num(result.total) and ctx["rating"] == result.rating.label
     assert [a["score"] for a in ctx["areas"]] == [fmt_num(a.score) for a in result.areas]
-    assert len(ctx["unsettled"]) == len(result.unsettled)
-    assert "组长" not in ctx["inspectors"]  # the plan's author is not an inspector of the branch
-    # the same finding recorded by three inspectors is listed once
-    for f in ctx["findings"]:
-        assert len(f["found"]) == len(set(f["found"]))
-        assert f["no"] == ctx["findings"].index(f) + 1
+    assert ctx["problem_count"] == result.problems == sum(len(g["entries"]) for g in ctx["problems"])
+    # numbering: （一） per area, 1. per problem; 亮点 and 建议 （一）（二）…
+    assert [g["no"] for g in ctx["problems"]] == [f"（{cn_ordinal(n)}）" for n in range(1, len(ctx["problems"]) + 1)]
+    for g in ctx["problems"]:
+        assert [e["no"] for e in g["entries"]] == [f"{n}." for n in range(1, len(g["entries"]) + 1)]
+    assert list(ctx["heads"].values())[:5] == ["一、总体评价", "二、得分情况", "三、亮点与经验做法", "四、存在问题", "五、意见建议"]
+    # the branch never sees who said what: no inspector names, no per-inspector values
+    flat = repr(ctx)
+    assert not any(name in flat for name in meta.inspectors)
+    assert ctx["evaluation"].startswith("经观摩")  # composed, since the leader wrote no 评 note
 
 
-def test_notice_groups_by_item_and_hash_is_stable(visit):
+def test_cn_ordinal():
+    assert [cn_ordinal(n) for n in (1, 9, 10, 11, 20, 21)] == ["一", "九", "十", "十一", "二十", "二十一"]
+
+
+def test_notice_rows_are_recorded_demands_and_hash_is_stable(visit):
     cl, meta, index = visit
     branch = index.branches()[0]
-    vm = build_notice(meta=meta, checklist=cl, branch=branch, records=index.of_branch(branch.id), position=3)
+    vm = build_notice(meta=meta, checklist=cl, branch=branch, records=index.of_branch(branch.id), number="某〔2026〕3号")
     assert vm is not None
     items = vm.data["items"]
     assert [i["no"] for i in items] == list(range(1, len(items) + 1))
-    assert len({i["item_id"] for i in items}) == len(items)
-    assert vm.data["notice_no"].endswith("-03") and vm.data["notice_no"].isascii()
+    demands = {r.data["requirement"] for r in index.of_branch(branch.id, Kind.RECTIFICATION)}
+    assert {i["requirement"] for i in items} <= demands  # nothing invented
+    assert vm.data["doc_no"] == "某〔2026〕3号"
     assert vm.data["deadline"] == max(i["deadline"] for i in items if i["deadline"])
     again = build_notice(meta=meta, checklist=cl, branch=branch, records=list(reversed(index.of_branch(branch.id))),
-                         position=3)
+                         number="某〔2026〕3号")
     assert notice_hash(again.data) == vm.sha256  # record order does not change the notice
+    context, warnings = notice_context(vm.data)
+    assert context["deadline"] == cn_date(vm.data["deadline"]) and not warnings
+
+
+def test_problem_without_demand_and_role_responsible_are_gaps(visit, tiny_checklist):
+    from inspect_tui.core.index import Rec
+
+    def rec(rid, kind, data):
+        return Rec(id=rid, kind=kind, data=data, author="王", by="王", at=rid, deleted=False, versions=())
+
+    records = [rec("p1", Kind.PROBLEM, {"branch": "b", "item": "i1", "text": "记录不全"}),
+               rec("p2", Kind.PROBLEM, {"branch": "b", "item": "i2", "text": "流于形式"}),
+               rec("r1", Kind.RECTIFICATION, {"branch": "b", "item": "i1", "problem": "p1", "requirement": "补齐记录",
+                                              "deadline": None, "responsible": "支部书记"})]
+    items, gaps = notice_items(tiny_checklist, records)
+    assert [i["requirement"] for i in items] == ["补齐记录"]  # the checklist's default text is never added
+    assert any("没有整改时限" in g for g in gaps)
+    assert any("职务" in g and "支部书记" in g for g in gaps)
+    assert any("流于形式" in g and "没有整改要求" in g for g in gaps)
+    orphan = [rec("r2", Kind.RECTIFICATION, {"branch": "b", "item": "i3", "problem": None, "requirement": "落实场所",
+                                              "deadline": "2026-12-31", "responsible": "张红梅"})]
+    assert notice_items(tiny_checklist, orphan)[1] == ["第 1 项（活动室）的整改要求没有对应的问题记录"]
 
 
 def test_no_problems_no_notice(visit):
     cl, meta, index = visit
     branch = index.branches()[0]
     clean = [r for r in index.of_branch(branch.id) if r.kind.value not in ("problem", "rectification")]
-    assert build_notice(meta=meta, checklist=cl, branch=branch, records=clean, position=1) is None
-
-
-def test_branch_numbers_prefer_unique_order(visit):
-    _, _, index = visit
-    branches = index.branches()
-    assert branch_numbers(branches) == {b.id: b.data["order"] for b in branches}
+    assert build_notice(meta=meta, checklist=cl, branch=branch, records=clean, number=None) is None
 
 
 def test_qr_payload_round_trip_with_odd_ids():

@@ -20,6 +20,8 @@ pytestmark = pytest.mark.skipif(fonts.find_cjk_font() is None or not fonts.harfb
 
 
 class _Host(App[None]):
+    session = None
+
     def __init__(self, session: Path, out: Path) -> None:
         super().__init__()
         self._args = (session, out)
@@ -87,3 +89,61 @@ async def _bad_templates(session: Path, tmp_path: Path) -> None:
         await _until(pilot, lambda: "模板文件夹不存在" in str(message.render()))
         assert message.has_class("error") and not screen.query_one("#export-start", Button).disabled
         assert not (tmp_path / "out").exists()
+
+
+def test_export_screen_shows_the_review_refuses_issued_and_exports_a_draft(tmp_path):
+    from inspect_tui.core.versions import join_records
+
+    copies = generate(load_default_checklist(), branches=1, inspectors=2, seed=11)
+    records: dict = {}
+    for c in copies:
+        records = join_records(records, {d["id"]: d for d in c.records})
+    path = tmp_path / "s.jsonl"
+    write_session(path, copies[0].meta.model_dump(mode="json"), list(records.values()), [])
+    asyncio.run(_review_then_draft(path, tmp_path / "out"))
+
+
+async def _review_then_draft(session: Path, out: Path) -> None:
+    from textual.widgets import Checkbox
+
+    app = _Host(session, out)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await _until(pilot, lambda: isinstance(app.screen, ExportScreen)
+                     and not app.screen.query_one("#export-start", Button).disabled)
+        screen = app.screen
+        review = str(screen.query_one("#export-review", Static).render())
+        assert "分歧未裁定" in review and "签发前请核对" in str(screen.query_one("#export-message", Static).render())
+        await pilot.press("e")
+        message = screen.query_one("#export-message", Static)
+        await _until(pilot, lambda: "导出完成" in str(message.render()))
+        assert "未导出" in str(message.render()) and not screen.files  # issued: refused
+        screen.query_one("#export-draft", Checkbox).value = True
+        await pilot.press("e")
+        await _until(pilot, lambda: "导出完成" in str(message.render()) and screen.files)
+        assert all("征求意见稿" in Path(f).name for f in screen.files) and len(screen.files) == 2
+
+
+def test_export_screen_names_a_photo_it_could_not_print(small_session, tmp_path):
+    from inspect_tui.core.records import Kind, observation_id
+    from inspect_tui.core.steps import Step
+    from inspect_tui.store.session import Session
+
+    with Session.open(small_session) as s:
+        b = s.branches()[0]
+        item = s.checklist.items_for(Step.LOOK)[0].id
+        s.save(Kind.OBSERVATION, {"branch": b.id, "item": item, "step": "look", "status": "not",
+                                  "files": [str(tmp_path / "lost-photo.jpg")]},
+               observation_id(b.id, item, Step.LOOK, s.meta.inspector))
+    asyncio.run(_photo_warning(small_session, tmp_path / "out"))
+
+
+async def _photo_warning(session: Path, out: Path) -> None:
+    app = _Host(session, out)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await _until(pilot, lambda: isinstance(app.screen, ExportScreen)
+                     and not app.screen.query_one("#export-start", Button).disabled)
+        screen = app.screen
+        await pilot.press("e")  # every branch, both documents
+        await _until(pilot, lambda: "导出完成" in str(screen.query_one("#export-message", Static).render()))
+        message = str(screen.query_one("#export-message", Static).render())
+        assert "警告" in message and "lost-photo.jpg" in message and not screen.errors

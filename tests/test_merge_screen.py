@@ -14,11 +14,14 @@ from inspect_tui.core.demo import generate
 from inspect_tui.core.records import verdict_id
 from inspect_tui.core.versions import digest
 from inspect_tui.store.session_file import read_session, write_session
+from inspect_tui.tui.dialogs.confirm import ConfirmDialog
 from inspect_tui.tui.screens.merge_screen import MergeScreen, SettleDialog
 
 
 class MergeApp(App[None]):
-    def __init__(self, folder: Path, output: Path) -> None:
+    session = None
+
+    def __init__(self, folder: Path, output: Path | None) -> None:
         super().__init__()
         self.folder, self.output = folder, output
 
@@ -50,6 +53,7 @@ async def _merge_and_settle(folder: Path) -> None:
     async with app.run_test(size=(140, 50)) as pilot:
         screen = app.screen
         assert isinstance(screen, MergeScreen)
+        await settle_workers(pilot)
         assert len(screen.query_one(SelectionList).selected) == 3
         await pilot.press("m")
         await settle_workers(pilot)
@@ -62,7 +66,13 @@ async def _merge_and_settle(folder: Path) -> None:
         first = screen.disagreements[0]
         who = screen.inspectors.index(first.opinions[0].inspector) + 1
         table.focus()
-        await pilot.press(str(who))  # adopt that inspector's value
+        await pilot.press(str(who))  # adopt that inspector's value: asks first
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmDialog)
+        await pilot.press("n")
+        await settle_workers(pilot)
+        assert table.row_count == before
+        await pilot.press(str(who), "y")
         await settle_workers(pilot)
         assert table.row_count == before - 1
         # type a value and a reason for the next one
@@ -95,6 +105,8 @@ async def _bad_file(folder: Path) -> None:
     app = MergeApp(folder, out)
     async with app.run_test(size=(140, 50)) as pilot:
         screen = app.screen
+        await settle_workers(pilot)
+        screen.query_one(SelectionList).select(str(bad))  # ticked by hand despite the warning
         await pilot.press("m")
         await settle_workers(pilot)
         problems = str(screen.query_one("#merge-problems", Static).render())
@@ -112,3 +124,39 @@ async def _bad_file(folder: Path) -> None:
         assert screen.query_one("#merge-summary", DataTable).row_count == 3
         assert digest(read_session(out)[1]) == digest(before)
     assert bad.read_bytes() == data[:-30]
+
+
+def test_defaults_merge_inspectors_copies_into_the_folder(folder: Path, tmp_path_factory, monkeypatch) -> None:
+    """Opened on a folder with an earlier merge result and another group's file: the output lands in
+    the folder (not folder/folder/…), only this group's inspectors' copies start ticked, and another
+    folder (a USB stick) can be listed without copying."""
+    usb = tmp_path_factory.mktemp("usb")
+    monkeypatch.chdir(folder.parent)  # the app is started beside its sessions folder
+    asyncio.run(_defaults(Path(folder.name), usb))
+
+
+async def _defaults(folder: Path, usb: Path) -> None:
+    copies = generate(load_default_checklist(), branches=1, inspectors=2, seed=9)
+    other = copies[0].meta.model_copy(update={"group": "第九观摩小组"})
+    write_session(folder / "别组.jsonl", other.model_dump(mode="json"), copies[0].records, [])
+    earlier = copies[1].meta.model_copy(update={"role": "leader"})
+    write_session(folder / "上次合并.jsonl", earlier.model_dump(mode="json"), copies[1].records, [])
+    (usb / "孙.jsonl").write_bytes((folder / "王建国.jsonl").read_bytes())
+    app = MergeApp(folder, None)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        await settle_workers(pilot)
+        files = screen.query_one(SelectionList)
+        ticked = sorted(Path(v).name for v in files.selected)
+        assert "别组.jsonl" not in ticked and "上次合并.jsonl" not in ticked and len(ticked) == 3
+        labels = [str(files.get_option_at_index(i).prompt) for i in range(files.option_count)]
+        assert any("其他小组" in t for t in labels) and any("合并结果" in t for t in labels)
+        await pilot.press("m")
+        await settle_workers(pilot)
+        assert (folder / "合并结果.jsonl").exists()
+        assert "不存在" not in str(screen.query_one("#merge-problems", Static).render())
+        screen.query_one("#merge-folder").value = str(usb)
+        screen.query_one("#merge-folder").focus()
+        await pilot.press("enter")
+        await settle_workers(pilot)
+        assert [Path(v).name for v in files.selected] == ["孙.jsonl"]

@@ -110,11 +110,11 @@ def test_rectification_sheet_matches_the_notice(group_out, tmp_path):
     from inspect_tui.store.session import Session
 
     with Session.open(group_out.parent / "visit.jsonl", readonly=True) as s:
-        tasks, _ = plan_export(s, kinds=["notice"])
-    notice_items = [(t.vm.data["notice_no"], i["problem"], i["requirement"]) for t in tasks for i in t.vm.data["items"]]
+        tasks, _, _ = plan_export(s, kinds=["notice"], draft=True)  # not yet issued: no 发文字号 on either side
+    notice_items = [(t.vm.data["doc_no"], i["problem"], i["requirement"]) for t in tasks for i in t.vm.data["items"]]
     ws = load_workbook(group_out / WORKBOOK)["整改事项"]
-    rows = [(r[0], r[6], r[7]) for r in ws.iter_rows(min_row=2, values_only=True)]
-    assert rows == notice_items and len(rows) == 2
+    rows = [(r[0] or "", r[6], r[7]) for r in ws.iter_rows(min_row=2, values_only=True)]
+    assert rows == notice_items and len(rows) == 1  # only the recorded demand: no row is invented for the other problem
 
 
 def test_csv_has_bom_and_neutralised_formulas(group_out):

@@ -9,11 +9,13 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from rich.console import Console
 
 from inspect_tui.core.checklist_load import load_default_checklist
 from inspect_tui.core.records import Kind, claim_id, observation_id, score_id, step_note_id
 from inspect_tui.core.steps import Step
+from inspect_tui.store.evidence import store_dir
 from inspect_tui.store.session import Session, new_session
 from inspect_tui.tui.app import make_app
 
@@ -51,7 +53,7 @@ def test_walk_one_branch_through_all_five_steps(fresh, tmp_path, monkeypatch):
 async def _walk(fresh, tmp_path):
     path, branch = fresh
     photo = Path("活动室.jpg")
-    photo.write_bytes(b"jpeg")
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(photo)
     cl = load_default_checklist()
     look_items = [i.id for i in cl.items_for(Step.LOOK)]
     check_items = [i.id for i in cl.items_for(Step.CHECK)]
@@ -65,10 +67,12 @@ async def _walk(fresh, tmp_path):
         await wait_for(pilot, app, "BranchScreen")
         screen = app.screen
 
-        # 述: notes (focused first), a claimed item, step done
-        await type_text(pilot, "书记汇报了三会一课做法")
-        await pilot.press("tab")  # leaving the notes field commits them
+        # 述: a claimed item (the list has focus first, not the notes), notes, step done
+        assert app.focused.id == "claims"
         await pilot.press("space")  # claim the first item
+        await pilot.press("tab")
+        await type_text(pilot, "书记汇报了三会一课做法")
+        await pilot.press("escape")  # back to the list: leaving the notes field commits them
         await pilot.press("d")
         assert screen.result.steps_done[Step.REPORT]
 
@@ -145,7 +149,8 @@ async def _walk(fresh, tmp_path):
         assert look0["status"] == "meets" and look0["note"] == ""
         assert (look1["status"], look1["note"]) == ("not", "公开栏未更新")
         assert (chk0["status"], chk0["note"], chk0["evidence"]) == ("partly", "记录缺签名", "会议记录第3页")
-        assert chk0["files"] == [str(photo.resolve())]
+        (ref,) = chk0["files"]  # copied into the session's evidence store, stored by content hash
+        assert (store_dir(path) / ref).read_bytes() == photo.read_bytes()
         assert len(got[Kind.OBSERVATION]) == 3
 
         [problem] = got[Kind.PROBLEM]
@@ -159,7 +164,7 @@ async def _walk(fresh, tmp_path):
         [score] = got[Kind.SCORE]
         assert score.id == score_id(branch, first.id, ME) and score.data["score"] == 2.5
         [highlight] = got[Kind.HIGHLIGHT]
-        assert highlight.data["text"] == "活动室布置规范" and highlight.data["item"] == first.id
+        assert highlight.data["text"] == "活动室布置规范" and highlight.data["item"] is None  # not pre-linked
         [rect] = got[Kind.RECTIFICATION]
         assert (rect.data["requirement"], rect.data["deadline"], rect.data["responsible"]) == (
             "补齐会议记录签名", "2026-12-31", "支部书记")
@@ -308,7 +313,12 @@ def test_edit_and_delete_records_then_review(fresh, tmp_path):
             assert len(interviews()) == 2
             first = next(r for r in interviews() if r.data["role"] == "普通党员")
             assert first.data["answer"] == "基本能答出"
-            await pilot.press("tab", "tab", "delete")  # delete the selected interview
+            await pilot.press("tab", "tab", "delete")  # delete the selected interview: asks first
+            await wait_for(pilot, app, "ConfirmDialog")
+            await pilot.press("n")  # no: nothing deleted
+            assert len(interviews()) == 2
+            await pilot.press("delete", "y")
+            await pilot.pause()
             assert [r.data["role"] for r in interviews()] == ["支部书记"]
 
             await pilot.press("f3", "b")
@@ -321,6 +331,8 @@ def test_edit_and_delete_records_then_review(fresh, tmp_path):
             await pilot.press("s", *"建议补齐台账", "ctrl+s")
             await pilot.pause()
             await pilot.press("tab", "tab", "tab", "delete")  # the feedback list: delete the problem
+            await wait_for(pilot, app, "ConfirmDialog")
+            await pilot.press("enter")
             await pilot.pause()
             assert screen.result.problems == 0
             assert [r.data["text"] for r in app.session.records(branch, Kind.SUGGESTION)] == ["建议补齐台账"]
@@ -349,7 +361,7 @@ async def _limit(fresh, tmp_path):
         await wait_for(pilot, app, "BranchesScreen")
         await pilot.press("enter")
         await wait_for(pilot, app, "BranchScreen")
-        await pilot.press("tab", "plus", "plus", "plus", "minus")
+        await pilot.press("plus", "plus", "plus", "minus")
         await pilot.pause()
         assert "限时 17 分钟" in str(app.screen.query_one("#timer").render())
     with Session.open(path, readonly=True) as s:

@@ -45,7 +45,7 @@ async def drive(path: Path) -> None:
             await pilot.pause(0.02)
         await pilot.press("enter")
         await pilot.pause()
-        await pilot.press(*"汇报要点", "tab")
+        await pilot.press("tab", *"汇报要点", "escape")  # the claims list has focus first
         await say("report")
         await pilot.press("f3", "n", "up", "tab", *"标识不清", "enter")
         await say("look")

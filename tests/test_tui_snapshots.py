@@ -166,6 +166,74 @@ def test_light_theme_branches_80x24(demo, snap_compare):
     assert snap_compare(app_for(demo), terminal_size=(80, 24), run_before=run_keys("ctrl+t"))
 
 
+def test_ask_80x24(demo, snap_compare):
+    assert snap_compare(app_for(demo), terminal_size=(80, 24), run_before=run_keys("enter", "4"))
+
+
+def test_help_80x24(demo, snap_compare):
+    assert snap_compare(app_for(demo), terminal_size=(80, 24), run_before=run_keys("enter", "2", "f1"))
+
+
+def test_export_80x24(demo, snap_compare):
+    assert snap_compare(app_for(demo), terminal_size=(80, 24), run_before=run_keys("e"))
+
+
+def test_export_120x40(demo, snap_compare):
+    assert snap_compare(app_for(demo), terminal_size=(120, 40), run_before=run_keys("e"))
+
+
+@pytest.fixture
+def group_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Three inspectors' copies of one visit (they disagree on some items), an earlier merge result
+    and another group's file, in ``sessions``."""
+    from inspect_tui.core.demo import generate
+    from inspect_tui.store.session_file import write_session
+
+    monkeypatch.chdir(tmp_path)
+    folder = Path("sessions")
+    folder.mkdir()
+    copies = generate(load_default_checklist(), branches=2, inspectors=3, seed=5)
+    for copy in copies:
+        write_session(folder / f"2026-11-20-第三观摩小组-{copy.meta.inspector}.jsonl",
+                      copy.meta.model_dump(mode="json"), copy.records, [])
+    other = copies[0].meta.model_copy(update={"group": "第九观摩小组"})
+    write_session(folder / "2026-11-20-第九观摩小组-孙.jsonl", other.model_dump(mode="json"), copies[0].records, [])
+    for p in folder.iterdir():
+        os.utime(p, (FIXED, FIXED))
+    return folder
+
+
+def merged_keys(*keys: str):
+    async def before(pilot) -> None:
+        for _ in range(200):
+            if type(pilot.app.screen).__name__ == "SessionsScreen":
+                break
+            await pilot.pause(0.02)
+        await pilot.press("m")
+        await pilot.pause()
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press(*keys)
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.pause()
+        status = pilot.app.screen.query_one("#merge-status")
+        status.update(str(status.render()).split("摘要")[0])  # the digest changes with the clock
+    return before
+
+
+def test_merge_files_80x24(group_folder, snap_compare):
+    assert snap_compare(app_for(None), terminal_size=(80, 24), run_before=merged_keys())
+
+
+def test_merge_disagreements_80x24(group_folder, snap_compare):
+    assert snap_compare(app_for(None), terminal_size=(80, 24), run_before=merged_keys("m", "tab", "tab"))
+
+
+def test_merge_disagreements_120x40(group_folder, snap_compare):
+    assert snap_compare(app_for(None), terminal_size=(120, 40), run_before=merged_keys("m"))
+
+
 def test_summary_80x24(demo, snap_compare):
     assert snap_compare(app_for(demo), terminal_size=(80, 24), run_before=run_keys("s"))
 

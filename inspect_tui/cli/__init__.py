@@ -1,9 +1,16 @@
-"""The command-line front door.
+"""The command-line front door, and the one error boundary of every command.
 
 Every non-interactive job is a subcommand; each lives in its own module and registers itself with
 ``register(subparsers)``. With no subcommand (or a session file as the only argument) the TUI
-opens. User mistakes (``UserError``) become a message on stderr and exit code 2; nothing a user can
-type should produce a traceback.
+opens. Nothing a user can do produces a traceback; ``main`` tells three families apart:
+
+* exit 2 — a mistake in the input (``UserError``, or bad arguments): which file, where, what;
+* exit 3 — the machine refused (``OSError``: disk full, read-only media, no permission, a path
+  that does not exist): which path and what to do. Nothing was half-written: files are written
+  beside their target and renamed over it only when complete;
+* exit 70 — a defect of inspect-tui: one sentence and a crash report file (``crash.py``).
+
+Also: 1 — a command's own "no" (``verify`` failed, some exports failed), 130 — interrupted.
 """
 
 from __future__ import annotations
@@ -11,10 +18,13 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import re
 import sys
 from collections.abc import Sequence
+from typing import Any, NoReturn
 
-from inspect_tui.errors import UserError
+from inspect_tui.crash import bug_message, debugging, write_crash_report
+from inspect_tui.errors import EXIT_BUG, EXIT_ENVIRONMENT, EXIT_USER, UserError, describe_os_error
 
 COMMAND_MODULES = {
     "checklist": "inspect_tui.cli.checklist_cmd",
@@ -31,8 +41,52 @@ COMMAND_MODULES = {
 }
 
 
+#: argparse's own sentences, in Chinese (its ``%s`` parts are kept as they are).
+_ARGPARSE_MESSAGES = (
+    (re.compile(r"^the following arguments are required: (.*)$"), r"缺少必需的参数：\1"),
+    (re.compile(r"^unrecognized arguments: (.*)$"), r"无法识别的参数：\1"),
+    (re.compile(r"^one of the arguments (.*) is required$"), r"必须给出以下参数之一：\1"),
+    (re.compile(r"^ambiguous option: (\S+) could match (.*)$"), r"选项 \1 有歧义，可能是：\2"),
+    (re.compile(r"^argument (.*?): invalid choice: (.*) \(choose from (.*)\)$"), r"参数 \1：\2 不是可选的值（可选：\3）"),
+    (re.compile(r"^argument (.*?): expected one argument$"), r"参数 \1 后面需要一个值"),
+    (re.compile(r"^argument (.*?): expected at least one argument$"), r"参数 \1 后面至少需要一个值"),
+    (re.compile(r"^argument (.*?): expected (.*) arguments?$"), r"参数 \1 后面需要 \2 个值"),
+    (re.compile(r"^argument (.*?): invalid (\w+) value: (.*)$"), r"参数 \1：\3 不是有效的 \2 值"),
+    (re.compile(r"^argument (.*?): not allowed with argument (.*)$"), r"参数 \1 不能与 \2 同时使用"),
+    (re.compile(r"^argument (.*?): ignored explicit argument (.*)$"), r"参数 \1 不接受值 \2"),
+    (re.compile(r"^argument (.*?): (.*)$"), r"参数 \1：\2"),
+)
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse that speaks Chinese: its errors, its headings and the help option."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._positionals.title = "参数"
+        self._optionals.title = "选项"
+        for action in self._actions:
+            if isinstance(action, argparse._HelpAction):
+                action.help = "显示本帮助并退出"
+
+    def format_usage(self) -> str:
+        return super().format_usage().replace("usage: ", "用法：", 1)
+
+    def format_help(self) -> str:
+        return super().format_help().replace("usage: ", "用法：", 1)
+
+    def error(self, message: str) -> NoReturn:
+        for pattern, chinese in _ARGPARSE_MESSAGES:
+            if pattern.match(message):
+                message = pattern.sub(chinese, message).replace("有效的 int 值", "整数").replace(
+                    "有效的 float 值", "数字")
+                break
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USER, f"{self.prog}：参数错误：{message}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="inspect-tui",
         description="交叉观摩检查工具 — 述、看、查、问、评。不带子命令时打开界面；也可直接给出会话文件。",
     )
@@ -51,26 +105,35 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run_tui(argv: Sequence[str]) -> int:
-    parser = argparse.ArgumentParser(prog="inspect-tui", description="打开交叉观摩检查界面。")
+    parser = ArgumentParser(prog="inspect-tui", description="打开交叉观摩检查界面。")
     parser.add_argument("session", nargs="?", help="要打开的会话文件（默认：选择最近的会话）")
     parser.add_argument("--sessions-dir", default="sessions", help="会话文件所在目录")
-    args = parser.parse_args(argv)
+    parser.add_argument("--read-only", action="store_true",
+                        help="只读方式打开：可以查看，不能修改（只读介质、无写权限或文件已在别处打开时自动如此）")
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
     from inspect_tui.tui.app import run_app
 
-    return run_app(args.session, sessions_dir=args.sessions_dir)
+    return run_app(args.session, sessions_dir=args.sessions_dir, read_only=args.read_only)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
+        if any("\0" in arg for arg in argv):
+            raise UserError("参数中含有 NUL 字符（\\0），无法作为名称或路径使用")
         if not argv or (argv[0] not in COMMAND_MODULES and argv[0] not in ("-h", "--help")):
             return _run_tui(argv)
-        parser = build_parser()
-        args = parser.parse_args(argv)
+        try:
+            args = build_parser().parse_args(argv)
+        except SystemExit as exc:  # --help, or bad arguments (already explained on stderr)
+            return int(exc.code or 0)
         return int(args.func(args) or 0)
     except UserError as exc:
         print(f"inspect-tui: {exc.render()}", file=sys.stderr)
-        return 2
+        return EXIT_USER
     except KeyboardInterrupt:
         print("inspect-tui: 已中断", file=sys.stderr)
         return 130
@@ -78,3 +141,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         # the reader (e.g. `| head`) went away: not an error of ours; silence the interpreter's flush
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except OSError as exc:
+        print(f"inspect-tui: {describe_os_error(exc)}", file=sys.stderr)
+        return EXIT_ENVIRONMENT
+    except Exception as exc:
+        if debugging():
+            raise
+        report = write_crash_report(exc, [f"argv: {argv!r}", f"cwd: {os.getcwd()}"])
+        print(f"inspect-tui: {bug_message(exc, report)}", file=sys.stderr)
+        return EXIT_BUG

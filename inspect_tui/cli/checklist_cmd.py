@@ -12,6 +12,7 @@ from typing import Any
 
 from inspect_tui.core.checklist import Checklist, ScoringMethod
 from inspect_tui.core.checklist_load import load_checklist, resolve_checklist, try_load_checklist
+from inspect_tui.core.format import fmt_score
 from inspect_tui.core.steps import STEPS
 from inspect_tui.errors import Problem, UserError
 
@@ -68,18 +69,18 @@ def render_outline(checklist: Checklist) -> str:
     """The checklist as plain text: header, rating bands, then areas and items with their marks."""
     lines = [
         f"{checklist.title}",
-        f"编号 {checklist.id} · 版本 {checklist.version} · 满分 {checklist.full_marks:g} · "
+        f"编号 {checklist.id} · 版本 {checklist.version} · 满分 {fmt_score(checklist.full_marks)} · "
         f"{len(checklist.items())} 个检查项 · {len(checklist.all_questions())} 道访谈题",
-        "评定等次：" + "；".join(f"{b.label} ≥{b.min:g}%" for b in checklist.ratings),
+        "评定等次：" + "；".join(f"{b.label} ≥{fmt_score(b.min)}%" for b in checklist.ratings),
         "",
     ]
     for index, area in enumerate(checklist.areas):
         numeral = _AREA_NUMERALS[index] if index < len(_AREA_NUMERALS) else str(index + 1)
-        lines.append(f"{numeral}、{area.title}（{area.id}）  {area.full_marks:g} 分")
+        lines.append(f"{numeral}、{area.title}（{area.id}）  {fmt_score(area.full_marks)} 分")
         for item in area.items:
             steps = "".join(s.label if item.applies_to(s) else "·" for s in STEPS)
             method = _METHOD_LABELS.get(item.scoring.method, str(item.scoring.method))
-            lines.append(f"    {item.id:<8} {item.title}  {item.full_marks:g} 分  [{steps}] {method}")
+            lines.append(f"    {item.id:<8} {item.title}  {fmt_score(item.full_marks)} 分  [{steps}] {method}")
         lines.append("")
     if checklist.questions:
         lines.append(f"通用访谈题 {len(checklist.questions)} 道")

@@ -16,6 +16,8 @@ from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 
+from inspect_tui.errors import os_reason
+
 PACKAGES = {"textual": "textual", "tinydb": "tinydb", "pyyaml": "yaml", "pydantic": "pydantic",
             "jinja2": "jinja2", "qrcode": "qrcode", "pillow": "PIL", "jsonschema": "jsonschema",
             "pypdf": "pypdf", "pypdfium2": "pypdfium2", "zxing-cpp": "zxingcpp", "weasyprint": "weasyprint"}
@@ -45,13 +47,17 @@ def _writable(folder: Path) -> tuple[bool, str]:
             f.flush()
             os.fsync(f.fileno())
     except OSError as exc:
-        return False, f"{folder}: 不可写（{exc.strerror}）"
+        return False, f"{folder}: 不可写（{os_reason(exc)}）"
     return True, f"{folder}: 可写"
+
+
+FALLBACK_FONTS = (("表情符号", "😀", "fonts-noto-color-emoji"), ("生僻字（CJK 扩展 B）", "𠀀", "fonts-hanazono"),
+                  ("其他文字（如藏文、蒙古文）", "ཀ", "fonts-noto-core"))
 
 
 def _pdf_checks() -> list[tuple[bool, str]]:
     try:
-        from inspect_tui.export.fonts import find_cjk_font, harfbuzz_subset_available
+        from inspect_tui.export.fonts import find_cjk_font, harfbuzz_subset_available, has_glyph
     except Exception as exc:
         return [(False, f"PDF 导出模块无法加载：{exc}")]
     font = find_cjk_font()
@@ -60,6 +66,10 @@ def _pdf_checks() -> list[tuple[bool, str]]:
     out.append((True, "HarfBuzz 子集化库：已找到") if harfbuzz_subset_available() else
                (False, "缺少 HarfBuzz 子集化库，中文 PDF 会慢约 30 倍。"
                        "Debian/Ubuntu：apt-get install libharfbuzz-subset0"))
+    # Optional: without these, such typed characters print as a visible [U+XXXX] placeholder.
+    for label, sample, package in FALLBACK_FONTS:
+        out.append((True, f"{label}：可打印" if has_glyph(sample) else
+                    f"{label}：无字体，将印为占位符 [U+{ord(sample):04X}]（可选：apt-get install {package}）"))
     return out
 
 

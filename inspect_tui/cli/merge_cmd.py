@@ -15,6 +15,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from inspect_tui.core.format import fmt_score
 from inspect_tui.errors import UserError
 
 DEFAULT_LEADER = "组长"
@@ -57,10 +58,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("file", metavar="FILE")
     s.add_argument("--branch", required=True, metavar="B", help="支部（编号、名称或序号）")
     s.add_argument("--item", required=True, metavar="I", help="检查项目编号")
-    s.add_argument("--field", required=True, choices=["score", "look", "check"], help="分数 / 看 / 查")
+    s.add_argument("--field", required=True, type=_field, choices=["score", "look", "check"],
+                   help="score（分数）/ look（看）/ check（查），也可写中文")
     how = s.add_mutually_exclusive_group(required=True)
     how.add_argument("--value", metavar="V", help="裁定值：分数，或 符合/部分符合/不符合/不适用（meets/partly/not/na）")
-    how.add_argument("--from", dest="from_", metavar="INSPECTOR", help="采纳某位观摩员的值")
+    how.add_argument("--from", dest="from_", metavar="INSPECTOR",
+                     help="采纳某位观摩员的值（姓名，或 disagreements 列出的序号）")
     s.add_argument("--reason", default="", metavar="TEXT", help="裁定理由（直接给出裁定值时必填）")
     s.add_argument("--checklist", metavar="FILE", help="清单文件（默认按会话记录的清单编号查找）")
     s.set_defaults(func=run_settle)
@@ -123,8 +126,18 @@ def run_merge(args: argparse.Namespace) -> int:
     print(f"已写入 {report.output}：共 {report.records} 条记录，并发修改冲突 {report.conflicts} 条"
           + (f"，待裁定分歧 {report.unsettled} 项" if report.unsettled is not None else "")
           + f"；摘要 {report.digest}")
+    if report.photos_missing:
+        print(f"inspect-tui: 警告：{len(report.photos_missing)} 张照片不在任何输入文件旁的照片文件夹（*.files）中，"
+              "请一并拷贝观摩员的照片文件夹后重新合并", file=sys.stderr)
     print(f"查看并裁定分歧：inspect-tui disagreements {report.output}")
     return 0
+
+
+def _field(text: str) -> str:
+    """``--field`` by key or by the label ``disagreements`` prints (分数 / 看 / 查)."""
+    from inspect_tui.core.labels import field_key
+
+    return field_key(text)
 
 
 def _open_session(path: str, checklist: str | None, *, readonly: bool):
@@ -135,38 +148,63 @@ def _open_session(path: str, checklist: str | None, *, readonly: bool):
 
 
 def run_disagreements(args: argparse.Namespace) -> int:
-    from inspect_tui.core.disagreements import find_branch, format_disagreement, list_disagreements
+    from inspect_tui.core.disagreements import (
+        find_branch,
+        format_disagreement,
+        item_number,
+        list_disagreements,
+        numbered_inspectors,
+    )
+    from inspect_tui.core.labels import KIND_LABELS
 
     with _open_session(args.file, args.checklist, readonly=True) as s:
         branch = find_branch(s.index, args.branch).id if args.branch else None
         found = list_disagreements(s.checklist, s.index, branch=branch, include_settled=args.all)
+        numbering = numbered_inspectors(s.meta.inspectors, list_disagreements(s.checklist, s.index,
+                                                                              include_settled=True),
+                                        s.meta.inspector)
         conflicts = [r for r in s.index.conflicts() if branch is None or r.branch == branch]
+        order = {b.id: n for n, b in enumerate(s.branches(), 1)}  # the ordinal settle --branch accepts
+        names = {b.id: b.data["name"] for b in s.branches()}
+        known_items = {i.id for i in s.checklist.items()}
     if not found:
         print("没有待裁定的分歧。" if not args.all else "没有分歧。")
     current = None
     for d in found:
         if d.branch != current:
             current = d.branch
-            print(f"\n【{d.branch_name}】（{d.branch}）")
-        print(format_disagreement(d))
+            print(f"\n【{order.get(d.branch, '?')}. {d.branch_name}】")
+        print(format_disagreement(d, numbering, item_number(s.checklist, d.item)))
     if conflicts:
         print(f"\n并发修改冲突 {len(conflicts)} 条（同一记录在两处被同时修改，已全部保留；再次编辑该记录即可解决）：")
         for r in conflicts[:50]:
-            print(f"  {r.id}：{len(r.versions)} 个版本")
+            item = f" {item_number(s.checklist, r.data['item'])}" if r.data.get("item") in known_items else ""
+            print(f"  {names.get(r.branch, '')} {KIND_LABELS[r.kind]}{item}：{len(r.versions)} 个版本")
     return 0
 
 
 def run_settle(args: argparse.Namespace) -> int:
-    from inspect_tui.core.disagreements import find_branch, settle
+    from inspect_tui.core.disagreements import find_branch, list_disagreements, numbered_inspectors, settle
 
     with _open_session(args.file, args.checklist, readonly=False) as s:
         branch = find_branch(s.index, args.branch)
-        rec = settle(s, branch.id, args.item, args.field, value=args.value, chosen_from=args.from_,
+        chosen = args.from_
+        if chosen is not None and chosen.strip().isdigit():  # the number ``disagreements`` printed
+            names = numbered_inspectors(s.meta.inspectors, list_disagreements(s.checklist, s.index,
+                                                                              include_settled=True),
+                                        s.meta.inspector)
+            n = int(chosen)
+            if not 1 <= n <= len(names):
+                raise UserError(f"没有第 {n} 位观摩员", hint="可用：" + "、".join(
+                    f"{i}. {name}" for i, name in enumerate(names, 1)))
+            chosen = names[n - 1]
+        rec = settle(s, branch.id, args.item, args.field, value=args.value, chosen_from=chosen,
                      reason=args.reason)
+        title = s.checklist.item(rec.data["item"]).title
     from inspect_tui.core.disagreements import FIELD_LABELS, status_label
 
-    what = f"{rec.data['score']:g}" if args.field == "score" else status_label(rec.data.get("status"))
-    print(f"已裁定：{branch.data['name']} {args.item}（{FIELD_LABELS[args.field]}）= {what}"
+    what = fmt_score(rec.data['score']) if args.field == "score" else status_label(rec.data.get("status"))
+    print(f"已裁定：{branch.data['name']} {title}（{FIELD_LABELS[args.field]}）= {what}"
           + (f"（采纳 {rec.data['chosen_from']}）" if rec.data.get("chosen_from") else "")
           + (f"；理由：{rec.data['reason']}" if rec.data.get("reason") else ""))
     return 0

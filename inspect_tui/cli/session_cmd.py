@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 
 from inspect_tui.core.check import check_content
+from inspect_tui.core.format import fmt_rate, fmt_score
 from inspect_tui.core.meta import SessionMeta
 from inspect_tui.core.plan import PlannedBranch, load_plan
 from inspect_tui.core.scoring import summarise
@@ -54,6 +55,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     log = ss.add_parser("log", help="会话历史：谁在何时改了什么，合并记录与裁定理由")
     log.add_argument("file", type=Path)
     log.set_defaults(func=cmd_log)
+
+    photos = ss.add_parser("photos", help="把按路径记录的照片收入会话的照片文件夹（旧会话迁移）")
+    photos.add_argument("file", type=Path)
+    photos.set_defaults(func=cmd_photos)
 
     rec = ss.add_parser("recover", help="从损坏的会话文件中抢救有效内容到新文件")
     rec.add_argument("file", type=Path)
@@ -136,13 +141,13 @@ def cmd_show(args: argparse.Namespace) -> int:
         results = [s.result(b.id) for b in s.branches()]
         for r in results:
             steps = "".join(st.label if done else "·" for st, done in r.steps_done.items())
-            aware = f"{r.awareness:.0%}" if r.awareness is not None else "—"
             unsettled = f"  未定 {len(r.unsettled)}" if r.unsettled else ""
-            print(f"  {steps}  {r.total:6.1f}/{r.full_marks:g} {r.rating.label:<4} 问题 {r.problems:>2}  "
-                  f"知晓率 {aware:>4}  {r.name}{unsettled}")
+            score = f"{fmt_score(r.total)}/{fmt_score(r.full_marks)}"
+            print(f"  {steps}  {score:>10} {r.rating.label:<4} 问题 {r.problems:>2}  "
+                  f"知晓率 {fmt_rate(r.awareness):>6}  {r.name}{unsettled}")
         summary = summarise(results)
         if summary.pass_rate is not None:
-            print(f"共 {len(results)} 个支部：达标率 {summary.pass_rate:.0%}，优秀率 {summary.excellence_rate:.0%}；"
+            print(f"共 {len(results)} 个支部：达标率 {fmt_rate(summary.pass_rate)}，优秀率 {fmt_rate(summary.excellence_rate)}；"
                   f"排名：{' > '.join(r.name for r in summary.ranking[:5])}{' …' if len(results) > 5 else ''}")
     return 0
 
@@ -160,6 +165,17 @@ def cmd_log(args: argparse.Namespace) -> int:
     for line in history_lines(meta, records, log):
         print(line)
     return 0
+
+
+def cmd_photos(args: argparse.Namespace) -> int:
+    from inspect_tui.store.evidence import adopt_paths, store_dir
+
+    with Session.open(args.file) as s:
+        done = adopt_paths(s)
+    print(f"已把 {done.copied} 张照片收入 {store_dir(args.file)}（{done.observations} 条观察记录已更新）")
+    for entry in done.left:
+        print(f"inspect-tui: 未收入：{entry}", file=sys.stderr)
+    return 1 if done.left else 0
 
 
 def cmd_recover(args: argparse.Namespace) -> int:

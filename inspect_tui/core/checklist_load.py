@@ -14,13 +14,15 @@ import functools
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from inspect_tui.core.checklist import Checklist
+from inspect_tui.core.yaml_input import MAX_DEPTH, InputLoader, too_deep
+from inspect_tui.core.yaml_input import load as load_yaml
 from inspect_tui.errors import Problem, UserError
 
 SHIPPED_DIR = Path(__file__).resolve().parent.parent / "checklists"
@@ -28,6 +30,7 @@ DEFAULT_CHECKLIST_ID = "party-branch-standard"
 DEFAULT_CHECKLIST_PATH = SHIPPED_DIR / f"{DEFAULT_CHECKLIST_ID}.yaml"
 
 Loc = tuple[int | str, ...]
+M = TypeVar("M", bound=BaseModel)
 
 # Model-level validators report at the model; these send the reader to the field that needs changing.
 # Each entry: (pattern on the message, path relative to the model that raised it).
@@ -108,31 +111,39 @@ def _summary(path: str | Path, problems: Sequence[Problem]) -> str:
 
 
 def _load(path: Path) -> tuple[Checklist | None, list[Problem]]:
+    return load_yaml_model(path, Checklist, "checklist")
+
+
+def load_yaml_model(path: Path, model: type[M], what: str = "checklist") -> tuple[M | None, list[Problem]]:
+    """Read a YAML file into a pydantic ``model``: the value, or every problem as FILE:LINE:COL."""
     name = str(path)
     text_or_problem = _read_text(path)
     if isinstance(text_or_problem, Problem):
         return None, [text_or_problem]
     text = text_or_problem
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        deep = too_deep(text)
+        root = yaml.compose(text, Loader=InputLoader) if deep is None else None
     except yaml.YAMLError as exc:
         return None, [_yaml_problem(name, exc, text)]
+    if deep is not None:
+        return None, [Problem(name, f"嵌套超过 {MAX_DEPTH} 层，不是检查清单", deep.line + 1, deep.column + 1)]
     if root is None:
-        return None, [Problem(name, "the file is empty (expected a mapping with id, title, areas…)", 1, 1)]
+        return None, [Problem(name, f"the file is empty (expected a mapping of {what} fields)", 1, 1)]
     if not isinstance(root, yaml.MappingNode):
         kind = "a list" if isinstance(root, yaml.SequenceNode) else "a single value"
-        return None, [_at(name, root, f"the top level must be a mapping (id:, title:, areas: …), not {kind}")]
+        return None, [_at(name, root, f"the top level must be a mapping (key: value lines), not {kind}")]
     problems = list(_duplicate_keys(name, root))
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
     except yaml.YAMLError as exc:
         return None, [*problems, _yaml_problem(name, exc, text)]
     try:
-        checklist = Checklist.model_validate(data)
+        value = model.model_validate(data)
     except ValidationError as exc:
         problems.extend(_validation_problem(name, root, err) for err in _root_causes(exc.errors()))
         return None, _sorted(problems)
-    return (checklist if not problems else None), _sorted(problems)
+    return (value if not problems else None), _sorted(problems)
 
 
 def _read_text(path: Path) -> str | Problem:
@@ -276,7 +287,7 @@ def _message(err: ErrorDetails) -> str:
     if kind == "missing":
         return "required field is missing"
     if kind == "extra_forbidden":
-        return "unknown field (not part of the checklist format; check the spelling and indentation)"
+        return "unknown field (not part of the file's format; check the spelling and indentation)"
     if kind == "value_error":
         return str(err.get("ctx", {}).get("error", err["msg"]))
     msg = err["msg"]

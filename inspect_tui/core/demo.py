@@ -27,6 +27,7 @@ from inspect_tui.core.scoring import suggested_score
 from inspect_tui.core.steps import Step
 from inspect_tui.core.versions import RecordDoc, make_version
 
+RESPONSIBLE = ["张红梅", "李志刚", "王海燕", "赵国庆", "陈晓东", "刘建华", "孙玉兰", "周文斌"]
 INSPECTORS = ["王建国", "李秀英", "张伟", "刘洋", "陈静", "杨帆", "赵敏", "黄磊", "周婷", "吴强", "孙丽", "马骏"]
 UNITS = ["省财政厅", "省教育厅", "省卫生健康委", "省交通运输厅", "省自然资源厅", "省商务厅", "省水利厅", "省统计局"]
 DIVISIONS = ["办公室", "预算处", "人事处", "规划处", "综合处", "法规处", "信息中心", "机关服务中心", "审计处", "科技处"]
@@ -180,5 +181,5 @@ def _inspector_records(checklist: Checklist, meta: SessionMeta, branch: str, q: 
         add(Kind.RECTIFICATION, {"branch": branch, "item": item.id, "problem": pid,
                                  "requirement": item.rectification,
                                  "deadline": (meta.date + timedelta(days=rng.choice([30, 45, 60]))).isoformat(),
-                                 "responsible": "支部书记"})
+                                 "responsible": rng.choice(RESPONSIBLE)})
     return out

@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from inspect_tui.core.checklist import Checklist
+from inspect_tui.core.format import fmt_score
 from inspect_tui.core.index import Rec, RecordIndex
+from inspect_tui.core.labels import FIELD_LABELS, status_label
 from inspect_tui.core.records import STATUS_LABELS, Kind, Status, verdict_id
 from inspect_tui.core.scoring import BranchResult, ItemResult, analyse_branch
 from inspect_tui.core.steps import Step
@@ -26,7 +28,6 @@ if TYPE_CHECKING:
     from inspect_tui.store.session import Session
 
 FIELDS = ("score", "look", "check")
-FIELD_LABELS = {"score": "分数", "look": "看", "check": "查"}
 _STATUS_WORDS = {**{s.value: s for s in Status}, **{label: s for s, label in STATUS_LABELS.items()}}
 
 
@@ -45,7 +46,7 @@ class Opinion:
     def label(self) -> str:
         if isinstance(self.value, str):
             return STATUS_LABELS[Status(self.value)]
-        return f"{self.value:g}" + ("（按观察推算）" if self.derived else "")
+        return fmt_score(self.value) + ("（按观察推算）" if self.derived else "")
 
 
 @dataclass(frozen=True)
@@ -78,12 +79,8 @@ class Disagreement:
         if self.verdict is None:
             return ""
         d = self.verdict.data
-        return status_label(d.get("status")) if self.field != "score" else f"{d.get('score'):g}" \
+        return status_label(d.get("status")) if self.field != "score" else fmt_score(d.get("score")) \
             if d.get("score") is not None else "—"
-
-
-def status_label(value: str | None) -> str:
-    return STATUS_LABELS[Status(value)] if value else "—"
 
 
 def _note(rec: Rec | None) -> str:
@@ -152,17 +149,48 @@ def list_disagreements(checklist: Checklist, index: RecordIndex, *, branch: str 
     return out
 
 
-def format_disagreement(d: Disagreement) -> str:
-    lines = [f"  {d.item} {d.item_title}（{d.field_label}）"]
+def numbered_inspectors(inspectors: Iterable[str], found: Iterable[Disagreement], leader: str = "") -> list[str]:
+    """The one numbering of inspectors for adopting a value: the session's inspectors in their order
+    (the leader left out), then anyone else with an opinion. The merge table's number keys, the
+    settle dialog and ``disagreements``/``settle --from N`` all use it."""
+    names = [n for n in inspectors if n != leader]
+    others = sorted({o.inspector for d in found for o in d.opinions} - set(names))
+    return [*names, *others]
+
+
+def format_disagreement(d: Disagreement, numbering: list[str] | None = None, number: int | None = None) -> str:
+    lines = [f"  {f'{number}. ' if number else ''}{d.item_title}（{d.field_label}）"]
+    numbering = numbering or sorted(o.inspector for o in d.opinions)
     width = max(len(o.inspector) for o in d.opinions)
-    for o in d.opinions:
+    for n, name in enumerate(numbering, 1):
+        o = d.opinion_of(name)
+        if o is None:
+            continue
         pad = "　" * (width - len(o.inspector))
-        lines.append(f"    {o.inspector}{pad}：{o.label}" + (f" — {o.note}" if o.note else ""))
+        lines.append(f"    {n}. {o.inspector}{pad}：{o.label}" + (f" — {o.note}" if o.note else ""))
     if d.verdict is not None:
         v = d.verdict
         lines.append(f"    ✔ 小组裁定：{d.verdict_label}（{v.by}，{v.at[:16].replace('T', ' ')}）"
                      + (f" 理由：{v.data['reason']}" if v.data.get("reason") else ""))
     return "\n".join(lines)
+
+
+def item_number(checklist: Checklist, item_id: str) -> int:
+    """An item's 1-based position in its checklist: what the app and ``disagreements`` print."""
+    return next(n for n, i in enumerate(checklist.items(), 1) if i.id == item_id)
+
+
+def find_item(checklist: Checklist, text: str) -> Any:
+    """A checklist item by its number (as printed), its id or its exact title; ``UserError`` otherwise."""
+    text = str(text).strip()
+    items = checklist.items()
+    if text.isdigit() and 1 <= int(text) <= len(items):
+        return items[int(text) - 1]
+    found = [i for i in items if text in (i.id, i.title)]
+    if len(found) == 1:
+        return found[0]
+    raise UserError(f"清单 {checklist.id} {checklist.version} 中没有项目“{text}”",
+                    hint="用 disagreements 列出的项目序号，或项目名称。")
 
 
 def find_branch(index: RecordIndex, text: str) -> Rec:
@@ -197,7 +225,7 @@ def parse_value(checklist: Checklist, item: str, field: str, value: Any) -> dict
             raise UserError(f"分数“{value}”不是数字") from None
         full = checklist.item(item).full_marks
         if not 0 <= score <= full:
-            raise UserError(f"分数 {score:g} 超出范围：项目 {item} 满分 {full:g}")
+            raise UserError(f"分数 {fmt_score(score)} 超出范围：项目 {item} 满分 {fmt_score(full)}")
         return {"score": score}
     status = _STATUS_WORDS.get(str(value).strip().lower()) or _STATUS_WORDS.get(str(value).strip())
     if status is None:
@@ -227,10 +255,7 @@ def settle(session: Session, branch: str, item: str, field: str, *, value: Any =
     if field not in FIELDS:
         raise UserError(f"未知字段“{field}”", hint="可用：score（分数）、look（看）、check（查）")
     cl = session.checklist
-    try:
-        cl.item(item)
-    except KeyError:
-        raise UserError(f"清单 {cl.id} {cl.version} 中没有项目“{item}”") from None
+    item = find_item(cl, item).id
     b = session.index.live(branch)
     if b is None or b.kind is not Kind.BRANCH:
         raise UserError(f"会话中没有支部“{branch}”")

@@ -14,16 +14,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from inspect_tui.core.checklist import Checklist
-from inspect_tui.core.disagreements import FIELD_LABELS
-from inspect_tui.core.records import STATUS_LABELS, Kind, Status
+from inspect_tui.core.format import fmt_score
+from inspect_tui.core.labels import FIELD_LABELS, KIND_LABELS, adequate_label, status_label
+from inspect_tui.core.records import Kind
 from inspect_tui.core.steps import STEP_LABELS
 from inspect_tui.core.versions import RecordDoc
-
-KIND_LABELS = {
-    Kind.BRANCH: "支部", Kind.STEP_NOTE: "环节记录", Kind.CLAIM: "汇报认定", Kind.OBSERVATION: "观察",
-    Kind.INTERVIEW: "访谈", Kind.SCORE: "评分", Kind.HIGHLIGHT: "亮点", Kind.PROBLEM: "问题",
-    Kind.SUGGESTION: "建议", Kind.RECTIFICATION: "整改要求", Kind.VERDICT: "小组裁定",
-}
 
 
 def _when(at: Any) -> str:
@@ -45,28 +40,21 @@ def _short(text: Any, limit: int = 40) -> str:
     return s if len(s) <= limit else s[: limit - 1] + "…"
 
 
-def _status(value: Any) -> str:
-    try:
-        return STATUS_LABELS[Status(value)]
-    except ValueError:
-        return "未判断"
-
-
 def _what(kind: Kind, data: Mapping[str, Any], items: Mapping[str, str]) -> str:
     item = data.get("item")
-    item_part = f" {item}{('「' + items[item] + '」') if item in items else ''}" if item else ""
+    item_part = (f"「{items[item]}」" if item in items else f" {item}") if item else ""  # titles, not ids
     if kind is Kind.BRANCH:
         return f"「{data.get('name', '')}」"
     if kind is Kind.OBSERVATION:
-        return f"{item_part}（{STEP_LABELS.get(data.get('step'), '')}）：{_status(data.get('status'))}" + (
+        return f"{item_part}（{STEP_LABELS.get(data.get('step'), '')}）：{status_label(data.get('status'))}" + (
             f"，{_short(data.get('note'))}" if data.get("note") else "")
     if kind is Kind.SCORE:
         score = data.get("score")
-        return f"{item_part}：{score:g} 分" if isinstance(score, int | float) else f"{item_part}：未评分"
+        return f"{item_part}：{fmt_score(score)} 分" if isinstance(score, int | float) else f"{item_part}：未评分"
     if kind is Kind.VERDICT:
         field = data.get("field", "")
-        value = f"{data['score']:g} 分" if field == "score" and data.get("score") is not None \
-            else _status(data.get("status"))
+        value = f"{fmt_score(data['score'])} 分" if field == "score" and data.get("score") is not None \
+            else status_label(data.get("status"))
         out = f"{item_part}（{FIELD_LABELS.get(field, field)}）= {value}"
         if data.get("chosen_from"):
             out += f"，采纳 {data['chosen_from']} 的意见"
@@ -78,7 +66,7 @@ def _what(kind: Kind, data: Mapping[str, Any], items: Mapping[str, str]) -> str:
     if kind is Kind.CLAIM:
         return f"{item_part}：{'汇报称已达到' if data.get('claimed') else '撤销认定'}"
     if kind is Kind.INTERVIEW:
-        ok = {True: "回答到位", False: "回答不到位"}.get(data.get("adequate"), "未判断")
+        ok = adequate_label(data.get("adequate"))
         return f"：{data.get('role', '')}，{_short(data.get('question'), 30)}，{ok}"
     text = data.get("text") or data.get("requirement") or ""
     return f"{item_part}：{_short(text)}"

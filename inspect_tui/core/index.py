@@ -15,6 +15,8 @@ from typing import Any
 from inspect_tui.core.records import Kind
 from inspect_tui.core.versions import RecordDoc, VersionDoc, winner
 
+_KINDS = {k.value: k for k in Kind}  # a dict lookup: ``Kind(x)`` per record was a fifth of opening
+
 
 @dataclass(frozen=True)
 class Rec:
@@ -40,7 +42,7 @@ class Rec:
     @classmethod
     def of(cls, doc: RecordDoc) -> Rec:
         v = winner(doc["versions"])
-        return cls(id=doc["id"], kind=Kind(v["kind"]), data=v["data"], author=v["author"], by=v["by"],
+        return cls(id=doc["id"], kind=_KINDS[v["kind"]], data=v["data"], author=v["author"], by=v["by"],
                    at=v["at"], deleted=v["deleted"], versions=tuple(doc["versions"]))
 
 
@@ -48,13 +50,16 @@ class RecordIndex:
     def __init__(self, docs: Iterable[RecordDoc] = ()) -> None:
         self._all: dict[str, Rec] = {}
         self._by_branch: dict[str, dict[str, Rec]] = defaultdict(dict)
+        self.changes: dict[str, int] = defaultdict(int)  # per branch: bumped on every applied change
         for doc in docs:
             self.apply(doc)
 
     def apply(self, doc: RecordDoc) -> Rec:
         rec = Rec.of(doc)
         self._all[rec.id] = rec
-        self._by_branch[rec.branch][rec.id] = rec
+        branch = rec.branch
+        self._by_branch[branch][rec.id] = rec
+        self.changes[branch] += 1
         return rec
 
     def get(self, record_id: str) -> Rec | None:

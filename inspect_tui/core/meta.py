@@ -6,6 +6,7 @@ plan; ``inspector`` and ``replica`` are local to one copy (one laptop) and never
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import date
 from typing import Annotated, Any, Literal
@@ -16,6 +17,16 @@ from inspect_tui.core.checklist import Checklist
 from inspect_tui.core.versions import now_iso
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def refuse_control_chars(*texts: str) -> None:
+    """Names typed or imported for a new visit must be printable: a NUL or another control
+    character would travel into file names, PDFs and other programs. Checked when a visit is
+    created, not when a file is read, so an old file with such a name still opens."""
+    for text in texts:
+        if _CONTROL.search(text):
+            raise ValueError(f"“{_CONTROL.sub('�', text)[:40]}”含有控制字符（如 NUL），请删去后重试")
 
 
 class ChecklistRef(BaseModel):

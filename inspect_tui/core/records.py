@@ -32,6 +32,7 @@ class Kind(StrEnum):
     SUGGESTION = "suggestion"
     RECTIFICATION = "rectification"
     VERDICT = "verdict"
+    DOC_NUMBER = "doc_number"
 
 
 class Status(StrEnum):
@@ -56,6 +57,7 @@ class BranchData(_Data):
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
     unit: str = ""
     order: int = 0
+    secretary: str = Field("", description="the branch secretary's name (from the plan): who 支部书记 means")
 
 
 class StepNoteData(_Data):
@@ -142,6 +144,14 @@ class VerdictData(_Data):
     chosen_from: str | None = Field(None, description="inspector whose value was adopted, if one was")
 
 
+class DocNumberData(_Data):
+    """The number (发文字号) a document was issued under: given once, kept for every re-export."""
+
+    branch: Ref
+    document: Literal["feedback", "notice"]
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
 DATA_MODELS: dict[Kind, type[_Data]] = {
     Kind.BRANCH: BranchData,
     Kind.STEP_NOTE: StepNoteData,
@@ -154,6 +164,7 @@ DATA_MODELS: dict[Kind, type[_Data]] = {
     Kind.SUGGESTION: SuggestionData,
     Kind.RECTIFICATION: RectificationData,
     Kind.VERDICT: VerdictData,
+    Kind.DOC_NUMBER: DocNumberData,
 }
 
 
@@ -192,3 +203,8 @@ def verdict_id(branch: str, item: str, field: str) -> str:
     """One verdict per branch, item and field for the whole group: two leaders settling the same
     point concurrently produce a conflict, not two verdicts."""
     return "/".join([Kind.VERDICT.value, branch, item, field])
+
+
+def doc_number_id(branch: str, document: str) -> str:
+    """One number per branch and document for the whole group (like verdicts)."""
+    return "/".join([Kind.DOC_NUMBER.value, branch, document])

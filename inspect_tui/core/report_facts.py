@@ -11,17 +11,17 @@ the checklist by ``core.report``.
 from __future__ import annotations
 
 import re
-from collections.abc import Hashable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from inspect_tui.core.checklist import Checklist
 from inspect_tui.core.disagreements import branch_disagreements
+from inspect_tui.core.folding import fold
 from inspect_tui.core.index import Rec, RecordIndex
 from inspect_tui.core.records import Kind
 from inspect_tui.core.scoring import BranchResult, analyse_branch
 
-FACTS_FORMAT = 1  # bump when the shape or meaning of the facts changes: cached digests are then rebuilt
+FACTS_FORMAT = 2  # bump when the shape or meaning of the facts changes: cached digests are then rebuilt
 
 
 _SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f-\x9f]+")
@@ -101,13 +101,6 @@ class SessionFacts:
                    inspectors=tuple(data["inspectors"]), checklist=tuple(data["checklist"]), branches=branches)
 
 
-def _unique(pairs: Iterable[tuple[Hashable, Any]]) -> list[Any]:
-    seen: dict[Hashable, Any] = {}
-    for key, value in pairs:
-        seen.setdefault(key, value)
-    return list(seen.values())
-
-
 def branch_facts(checklist: Checklist, branch: Rec, records: list[Rec], *, group: str = "", source: str = "",
                  result: BranchResult | None = None) -> BranchFacts:
     """The facts of one branch; problems and highlights several inspectors typed alike count once."""
@@ -116,13 +109,11 @@ def branch_facts(checklist: Checklist, branch: Rec, records: list[Rec], *, group
     for r in records:
         if r.kind is Kind.SUGGESTION:
             suggestions.setdefault(r.data.get("item"), []).append(norm_text(r.data["text"]))
-    problems = _unique(
-        ((r.data.get("item") or "", norm_text(r.data["text"])),
-         ProblemFact(r.data.get("item"), norm_text(r.data["text"]), norm_text(r.data.get("evidence") or ""),
-                     "；".join(dict.fromkeys(suggestions.get(r.data.get("item"), [])))))
-        for r in sorted(records, key=lambda r: (r.at, r.id)) if r.kind is Kind.PROBLEM)
-    highlights = _unique((norm_text(r.data["text"]), HighlightFact(r.data.get("item"), norm_text(r.data["text"])))
-                         for r in sorted(records, key=lambda r: (r.at, r.id)) if r.kind is Kind.HIGHLIGHT)
+    folded = fold(records, (Kind.PROBLEM, Kind.HIGHLIGHT))  # the same findings, and count, as everywhere else
+    problems = [ProblemFact(f.item, norm_text(f.text), norm_text("；".join(f.evidence)),
+                            "；".join(dict.fromkeys(suggestions.get(f.item, []))))
+                for f in folded if f.kind is Kind.PROBLEM]
+    highlights = [HighlightFact(f.item, norm_text(f.text)) for f in folded if f.kind is Kind.HIGHLIGHT]
     fields: dict[str, list[str]] = {}
     for d in branch_disagreements(checklist, branch, records, result=result):
         fields.setdefault(d.item_title, []).append(d.field_label)

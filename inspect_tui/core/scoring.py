@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from statistics import fmean
 
 from inspect_tui.core.checklist import Area, Checklist, Item, Level, RatingBand, ScoringMethod
+from inspect_tui.core.folding import count_folded
 from inspect_tui.core.index import Rec
 from inspect_tui.core.records import Kind, Status
 from inspect_tui.core.steps import Step
@@ -78,7 +79,7 @@ class BranchResult:
     rating: RatingBand
     asked: int
     adequate: int
-    problems: int
+    problems: int  # distinct problems: identical ones from several inspectors count once (core.folding)
     steps_done: dict[Step, bool]
     authors: list[str] = field(default_factory=list)
 
@@ -98,6 +99,10 @@ class BranchResult:
         return next(i for i in self.items if i.item.id == item_id)
 
 
+_STEPS = {s.value: s for s in Step}  # dict lookups instead of enum calls: scoring every branch at
+_STATUSES = {s.value: s for s in Status}  # open time makes tens of thousands of them
+
+
 def analyse_branch(checklist: Checklist, branch: Rec, records: Iterable[Rec],
                    authors: Collection[str] | None = None) -> BranchResult:
     """Scores, rating, awareness and progress for one branch, from ``authors``' records (all when
@@ -105,7 +110,8 @@ def analyse_branch(checklist: Checklist, branch: Rec, records: Iterable[Rec],
     statuses: dict[str, dict[tuple[str, Step], Status]] = defaultdict(dict)
     explicit: dict[str, dict[str, float]] = defaultdict(dict)
     verdicts: dict[tuple[str, str], Rec] = {}
-    asked = adequate = problems = 0
+    asked = adequate = 0
+    problem_recs: list[Rec] = []
     done: dict[Step, bool] = dict.fromkeys(Step, False)
     seen_authors: set[str] = set()
     for r in records:
@@ -117,16 +123,16 @@ def analyse_branch(checklist: Checklist, branch: Rec, records: Iterable[Rec],
         seen_authors.add(r.author)
         d = r.data
         if r.kind is Kind.OBSERVATION and d.get("status"):
-            statuses[d["item"]][(r.author, Step(d["step"]))] = Status(d["status"])
+            statuses[d["item"]][(r.author, _STEPS[d["step"]])] = _STATUSES[d["status"]]
         elif r.kind is Kind.SCORE and d.get("score") is not None:
             explicit[d["item"]][r.author] = float(d["score"])
         elif r.kind is Kind.INTERVIEW and d.get("adequate") is not None:
             asked += 1
             adequate += bool(d["adequate"])
         elif r.kind is Kind.PROBLEM:
-            problems += 1
+            problem_recs.append(r)
         elif r.kind is Kind.STEP_NOTE and d.get("done"):
-            done[Step(d["step"])] = True
+            done[_STEPS[d["step"]]] = True
 
     items: list[ItemResult] = []
     areas: list[AreaResult] = []
@@ -142,7 +148,8 @@ def analyse_branch(checklist: Checklist, branch: Rec, records: Iterable[Rec],
     total = round(sum(a.score for a in areas), 2)
     return BranchResult(branch=branch.id, name=branch.data["name"], items=items, areas=areas, total=total,
                         full_marks=checklist.full_marks, rating=checklist.rating_for(total), asked=asked,
-                        adequate=adequate, problems=problems, steps_done=done, authors=sorted(seen_authors))
+                        adequate=adequate, problems=count_folded(problem_recs), steps_done=done,
+                        authors=sorted(seen_authors))
 
 
 def _item_result(item: Item, area: Area, statuses: dict[tuple[str, Step], Status], explicit: dict[str, float],

@@ -26,19 +26,14 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from inspect_tui.core.naming import output_name, unique_names
-from inspect_tui.errors import UserError
-from inspect_tui.export.documents import (
-    FEEDBACK,
-    KIND_LABELS,
-    NOTICE,
-    FeedbackVM,
-    NoticeVM,
-    branch_numbers,
-    build_feedback,
-    build_notice,
-)
+from inspect_tui.errors import UserError, describe_os_error, with_path
+from inspect_tui.export.documents import FEEDBACK, KIND_LABELS, NOTICE, FeedbackVM, build_feedback
+from inspect_tui.export.issuer import Issuer, assign_numbers, assigned_number
+from inspect_tui.export.notice import NoticeVM, build_notice
+from inspect_tui.export.review import BranchReview, branch_review
 
 KINDS = (FEEDBACK, NOTICE)
 
@@ -61,6 +56,7 @@ class ExportResult:
     seconds: float = 0.0
     error: str | None = None
     note: str | None = None  # e.g. "no problems: no notice"
+    warnings: list[str] = field(default_factory=list)  # exported, but: placeholders, photos not printed
 
     @property
     def ok(self) -> bool:
@@ -73,6 +69,7 @@ class ExportSummary:
     skipped: list[ExportResult] = field(default_factory=list)
     seconds: float = 0.0
     workers: int = 1
+    reviews: list[BranchReview] = field(default_factory=list)  # what the leader must see, per branch
 
     @property
     def files(self) -> list[str]:
@@ -82,50 +79,91 @@ class ExportSummary:
     def errors(self) -> list[ExportResult]:
         return [r for r in self.results if r.error]
 
+    @property
+    def refused(self) -> list[ExportResult]:
+        """Issued documents not made (unsettled disagreements, notice gaps)."""
+        return [r for r in self.skipped if r.error]
+
+    @property
+    def warnings(self) -> list[str]:
+        """Each warning of each exported document, prefixed with its branch."""
+        return [f"{r.branch_name}：{w}" for r in self.results for w in r.warnings]
+
 
 Progress = Callable[[int, int, ExportResult], None]
 
 
 def select_branches(session, wanted: Sequence[str] | None):
-    """Branches by id or exact name (all when ``wanted`` is empty); unknown names are a ``UserError``."""
+    """Branches by id, 1-based position or name — the rule ``settle`` uses (``find_branch``) — all
+    when ``wanted`` is empty; unknown ones are a ``UserError``."""
+    from inspect_tui.core.disagreements import find_branch
+
     branches = session.branches()
     if not wanted:
         return branches
-    by_key = {}
-    for b in branches:
-        by_key.setdefault(b.id, b)
-        by_key.setdefault(b.data["name"], b)
-    missing = [w for w in wanted if w not in by_key]
+    chosen: dict[str, Any] = {}
+    missing = []
+    for w in wanted:
+        try:
+            b = find_branch(session.index, w)
+        except UserError:
+            missing.append(w)
+            continue
+        chosen.setdefault(b.id, b)
     if missing:
         known = "、".join(b.data["name"] for b in branches[:12]) + ("……" if len(branches) > 12 else "")
         raise UserError(f"会话中没有这些支部：{'、'.join(missing)}", hint=f"已有支部：{known}")
-    return list({by_key[w].id: by_key[w] for w in wanted}.values())
+    return list(chosen.values())
 
 
-def plan_export(session, kinds: Iterable[str] = KINDS, branches: Sequence[str] | None = None
-                ) -> tuple[list[ExportTask], list[ExportResult]]:
-    """The documents to render (view-models built here) and the ones skipped, with the reason."""
+def plan_export(session, kinds: Iterable[str] = KINDS, branches: Sequence[str] | None = None, *,
+                issuer: Issuer | None = None, seal: bytes | None = None, draft: bool = False,
+                ) -> tuple[list[ExportTask], list[ExportResult], list[BranchReview]]:
+    """The documents to render (view-models built here) and the ones not rendered, with the reason:
+    skipped (nothing to notify) or refused (an issued document while the branch has unsettled
+    disagreements or notice gaps — a draft is never refused). Issued documents get their 发文字号
+    here, saved to the session before anything is rendered (the session must be writable)."""
     kinds = [k for k in KINDS if k in set(kinds)]
-    positions = branch_numbers(session.branches())
-    tasks: list[ExportTask] = []
+    issuer = issuer or Issuer()
+    chosen = select_branches(session, branches)
+    plans: list[tuple[Any, BranchReview, str]] = []
     skipped: list[ExportResult] = []
-    for b in select_branches(session, branches):
+    reviews = []
+    for b in chosen:
+        review = branch_review(session, b)
+        reviews.append(review)
+        for kind in kinds:
+            name = b.data["name"]
+            if kind == NOTICE and not review.has_findings:
+                skipped.append(ExportResult(NOTICE, b.id, name, note="未发现问题，无需整改通知书"))
+                continue
+            blockers = [] if draft else review.blockers(kind)
+            if blockers:
+                skipped.append(ExportResult(kind, b.id, name, error="不能正式签发：" + "；".join(blockers)
+                                            + "（详见上方清单）。可先导出征求意见稿（--draft）。"))
+                continue
+            plans.append((b, review, kind))
+    numbers: dict[tuple[str, str], str] = {}
+    if not draft and plans:
+        numbers = assign_numbers(session, issuer, [(b.id, k) for b, _, k in plans], session.meta.date)
+    tasks: list[ExportTask] = []
+    for b, review, kind in plans:
         records = session.records(b.id)
         name = b.data["name"]
-        if FEEDBACK in kinds:
-            vm = build_feedback(meta=session.meta, checklist=session.checklist, branch=b, records=records,
-                                result=session.result(b.id), session_path=Path(session.path))
-            tasks.append(ExportTask(FEEDBACK, b.id, name, output_name(KIND_LABELS[FEEDBACK], name), vm))
-        if NOTICE in kinds:
-            nvm = build_notice(meta=session.meta, checklist=session.checklist, branch=b, records=records,
-                               position=positions[b.id])
-            if nvm is None:
-                skipped.append(ExportResult(NOTICE, b.id, name, note="未发现问题，无需整改通知书"))
-            else:
-                tasks.append(ExportTask(NOTICE, b.id, name, output_name(KIND_LABELS[NOTICE], name), nvm))
+        number = numbers.get((b.id, kind)) or (None if draft else assigned_number(records, b.id, kind))
+        if kind == FEEDBACK:
+            vm: FeedbackVM | NoticeVM = build_feedback(
+                meta=session.meta, checklist=session.checklist, branch=b, records=records,
+                result=review.result, session_path=Path(session.path), number=number, issuer=issuer,
+                seal=seal, draft=draft)
+        else:
+            vm = build_notice(meta=session.meta, checklist=session.checklist, branch=b, records=records,
+                              number=number, issuer=issuer, seal=seal, draft=draft)
+        label = KIND_LABELS[kind] + ("-征求意见稿" if draft else "")
+        tasks.append(ExportTask(kind, b.id, name, output_name(label, name), vm))
     for task, unique in zip(tasks, unique_names(t.filename for t in tasks), strict=True):
         task.filename = unique
-    return tasks, skipped
+    return tasks, skipped, reviews
 
 
 # --- workers ------------------------------------------------------------------------------------
@@ -157,25 +195,27 @@ def _write_atomic(target: Path, data: bytes) -> None:
 def render_task(task: ExportTask, output_dir: str, template_dir: str | None = None,
                 family: str | None = None, key: bytes | None = None) -> ExportResult:
     """Render one document and write it; errors become the result's message, never an exception."""
-    from inspect_tui.export.render import render_feedback, render_notice
+    from inspect_tui.export.render import RenderReport, render_feedback, render_notice
 
     template_dir = template_dir if template_dir is not None else _WORKER.get("template_dir")
     family = family or _WORKER.get("family")
     key = key or _WORKER.get("key")
     result = ExportResult(task.kind, task.branch_id, task.branch_name)
     t0 = time.perf_counter()
+    report = RenderReport()
     try:
         if task.kind == FEEDBACK:
-            pdf = render_feedback(task.vm, template_dir=template_dir, font_family=family)
+            pdf = render_feedback(task.vm, template_dir=template_dir, font_family=family, report=report)
         else:
-            pdf = render_notice(task.vm, template_dir=template_dir, font_family=family, key=key)
+            pdf = render_notice(task.vm, template_dir=template_dir, font_family=family, key=key, report=report)
         target = Path(output_dir) / task.filename
         _write_atomic(target, pdf)
         result.path = str(target)
+        result.warnings = report.warnings
     except UserError as exc:
         result.error = exc.render()
     except OSError as exc:
-        result.error = f"写入失败：{exc}"
+        result.error = describe_os_error(with_path(exc, Path(output_dir) / task.filename))
     except Exception as exc:  # noqa: BLE001 - one broken document must not stop the batch
         result.error = f"内部错误：{type(exc).__name__}: {exc}"
     result.seconds = time.perf_counter() - t0
@@ -323,15 +363,22 @@ def run_tasks(tasks: Sequence[ExportTask], output_dir: str | Path, *, template_d
 def export_session(session_path: str | Path, output_dir: str | Path, *, kinds: Iterable[str] = KINDS,
                    branches: Sequence[str] | None = None, template_dir: str | Path | None = None,
                    workers: int | None = None, progress: Progress | None = None,
-                   key: bytes | None = None) -> ExportSummary:
-    """The one function behind ``inspect-tui export`` and the TUI's export screen."""
+                   key: bytes | None = None, issuer: str | Path | None = None, draft: bool = False,
+                   session: Any = None) -> ExportSummary:
+    """The one function behind ``inspect-tui export`` and the TUI's export screen.
+
+    Issued documents get numbers saved in the session, so it is opened for writing (or ``session``,
+    an already open writable one, is used — the app's own); a draft only reads it.
+    """
     from inspect_tui.export.fonts import check_pdf_prerequisites
+    from inspect_tui.export.issuer import load_issuer
     from inspect_tui.export.render import template_dirs
     from inspect_tui.store.session import Session
 
     t0 = time.perf_counter()
     family = check_pdf_prerequisites()  # before opening anything: fail at once, with what to install
     template_dirs(template_dir)
+    issuer_obj, seal = load_issuer(issuer) if issuer else (None, None)
     kinds = tuple(kinds)
     expected = len(set(branches)) * len(kinds) if branches else None
     n = workers if workers is not None else default_workers(expected or 10**6)
@@ -339,8 +386,12 @@ def export_session(session_path: str | Path, output_dir: str | Path, *, kinds: I
     if n > 1 and (expected is None or expected > 1):
         pool = start_pool(n, template_dir=template_dir, family=family, key=key, preimport=False)
     try:
-        with Session.open(session_path, readonly=True) as session:
-            tasks, skipped = plan_export(session, kinds, branches)
+        opened = session if session is not None else Session.open(session_path, readonly=draft)
+        try:
+            tasks, skipped, reviews = plan_export(opened, kinds, branches, issuer=issuer_obj, seal=seal, draft=draft)
+        finally:
+            if session is None:
+                opened.close()
         n = min(n, max(1, len(tasks)))
         results = run_tasks(tasks, output_dir, template_dir=template_dir, workers=n, progress=progress,
                             family=family, key=key, pool=pool)
@@ -349,4 +400,5 @@ def export_session(session_path: str | Path, output_dir: str | Path, *, kinds: I
             pool.shutdown(cancel_futures=True)
     order = {(t.kind, t.branch_id): i for i, t in enumerate(tasks)}
     results.sort(key=lambda r: order.get((r.kind, r.branch_id), 0))
-    return ExportSummary(results=results, skipped=skipped, seconds=time.perf_counter() - t0, workers=n)
+    return ExportSummary(results=results, skipped=skipped, seconds=time.perf_counter() - t0, workers=n,
+                         reviews=reviews)

@@ -1,41 +1,37 @@
 """View-models for the exported documents, built from a session and the scoring results.
 
 The model computes; templates only show. Everything a template prints — numbers already formatted,
-dates in Chinese, the list numbering, which items are unsettled — is decided here, so an
-organisation's own template cannot get a total or a rating wrong. View-models are plain,
+dates in Chinese, the list numbering (一、/（一）/ 1. /（1）), the overall evaluation — is decided
+here, so an organisation's own template cannot get a total or a rating wrong. View-models are plain,
 picklable data (dicts, lists, strings) so the batch exporter can ship them to worker processes
-that only render.
+that only render. Every typed text goes through ``printable`` (bidi and zero-width characters
+neutralised, characters no font has as visible placeholders, with a warning naming the field).
 
-The rectification notice also has a *canonical data* form (``NoticeVM.data``): the exact JSON that
-is embedded in the PDF and hashed into the QR code. It holds what the branch must do — numbered
-items with problem, requirement, deadline and responsible — plus the identifiers of the visit, so the
-follow-up visit can load it from the PDF alone.
+The feedback goes to the branch: it never shows individual inspectors' values. Disagreements go to
+the leader's internal 分歧与裁定清单 (``disputes.py``). The rectification notice is in ``notice.py``.
 """
 
 from __future__ import annotations
 
-import hashlib
-import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from inspect_tui.core.checklist import Checklist
+from inspect_tui.core.folding import Folded, fold, normalise
 from inspect_tui.core.format import fmt_rate, fmt_score
 from inspect_tui.core.index import Rec
 from inspect_tui.core.records import Kind
 from inspect_tui.core.scoring import BranchResult
 from inspect_tui.core.steps import Step
-from inspect_tui.core.versions import canonical
-
-NOTICE_FORMAT = "inspect-tui/rectification-notice"
-NOTICE_FORMAT_VERSION = 1
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff"}
+from inspect_tui.export.printable import Printer
+from inspect_tui.store import evidence
 
 FEEDBACK = "feedback"
 NOTICE = "notice"
 KIND_LABELS = {FEEDBACK: "点对点反馈意见", NOTICE: "整改通知书"}
+CN_NUMBERS = "一二三四五六七八九十"
 
 
 def cn_date(d: date | str | None) -> str:
@@ -46,18 +42,16 @@ def cn_date(d: date | str | None) -> str:
     return f"{d.year}年{d.month}月{d.day}日"
 
 
-def _norm(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip()
+def cn_ordinal(n: int) -> str:
+    """1 → 一, 12 → 十二, 21 → 二十一 (for （一） headings)."""
+    if n <= 10:
+        return CN_NUMBERS[n - 1]
+    tens, ones = divmod(n, 10)
+    return (CN_NUMBERS[tens - 1] if tens > 1 else "") + "十" + (CN_NUMBERS[ones - 1] if ones else "")
 
 
-def _unique(texts: list[str]) -> list[str]:
-    """Texts in first-seen order without repeats (several inspectors often record the same finding)."""
-    seen: dict[str, str] = {}
-    for t in texts:
-        n = _norm(t)
-        if n and n not in seen:
-            seen[n] = t.strip()
-    return list(seen.values())
+def norm_text(text: str) -> str:
+    return normalise(text)
 
 
 @dataclass
@@ -66,31 +60,22 @@ class FeedbackVM:
     branch_name: str
     context: dict[str, Any]
     attachments: list[str] = field(default_factory=list)  # absolute paths the renderer may read
+    seal: bytes | None = None
+    warnings: list[str] = field(default_factory=list)
 
 
-@dataclass
-class NoticeVM:
-    branch_id: str
-    branch_name: str
-    data: dict[str, Any]  # canonical notice: embedded as JSON and hashed into the QR code
-    context: dict[str, Any]
-
-    @property
-    def sha256(self) -> str:
-        return notice_hash(self.data)
-
-
-def notice_hash(data: dict[str, Any]) -> str:
-    """SHA-256 of the canonical JSON (sorted keys, no spaces, UTF-8) of a notice's data."""
-    return hashlib.sha256(canonical(data)).hexdigest()
-
-
-def _sorted_by_item(checklist: Checklist, recs: list[Rec]) -> list[Rec]:
+def sorted_by_item(checklist: Checklist, recs: list[Rec]) -> list[Rec]:
     order = {it.id: n for n, it in enumerate(checklist.items())}
     return sorted(recs, key=lambda r: (order.get(r.data.get("item") or "", 10**6), r.at, r.id))
 
 
-def _item_title(checklist: Checklist, item_id: str | None) -> tuple[str, str]:
+def _folded_by_item(checklist: Checklist, records: list[Rec], kind: Kind) -> list[Folded]:
+    """The branch's findings of ``kind``, identical ones folded (one number everywhere), in checklist order."""
+    order = {it.id: n for n, it in enumerate(checklist.items())}
+    return sorted(fold(records, (kind,)), key=lambda f: (order.get(f.item or "", 10**6), f.at, f.record_ids[0]))
+
+
+def item_title(checklist: Checklist, item_id: str | None) -> tuple[str, str]:
     if not item_id:
         return "其他方面", ""
     try:
@@ -100,161 +85,102 @@ def _item_title(checklist: Checklist, item_id: str | None) -> tuple[str, str]:
     return item.title, checklist.area_of(item_id).title
 
 
-def resolve_attachment(session_path: Path, name: str) -> Path:
-    """Attached files are stored as typed: absolute, or relative — to the session file's folder
-    (the portable choice: the folder travels with the session), else to the current folder."""
-    p = Path(name).expanduser()
-    if p.is_absolute():
-        return p.resolve()
-    beside = (session_path.parent / p).resolve()
-    return beside if beside.exists() or not p.resolve().exists() else p.resolve()
+def composed_evaluation(branch_name: str, result: BranchResult, problems: int, highlights: int) -> str:
+    """The 总体评价 when the leader wrote none (the leader's 评 note replaces it)."""
+    best = max(result.areas, key=lambda a: a.score / a.full_marks if a.full_marks else 0, default=None)
+    worst = min(result.areas, key=lambda a: a.score / a.full_marks if a.full_marks else 1, default=None)
+    text = (f"经观摩，{branch_name}标准化规范化建设总得分 {fmt_score(result.total)} 分"
+            f"（满分 {fmt_score(result.full_marks)} 分），评定等次为“{result.rating.label}”。")
+    if best is not None and worst is not None and best is not worst:
+        text += f"其中“{best.area.title}”方面完成较好，“{worst.area.title}”方面相对薄弱。"
+    text += f"观摩中总结亮点 {highlights} 条，发现问题 {problems} 个，请对照反馈意见抓好整改。"
+    return text
+
+
+def leader_evaluation(records: list[Rec], leader: str | None) -> str:
+    """The leader's own 评 (evaluate step) note for the branch, if written."""
+    notes = [r for r in records if r.kind is Kind.STEP_NOTE and r.data.get("step") == Step.EVALUATE.value
+             and r.author == leader and (r.data.get("text") or "").strip()]
+    return notes[-1].data["text"].strip() if notes else ""
 
 
 def build_feedback(*, meta: Any, checklist: Checklist, branch: Rec, records: list[Rec], result: BranchResult,
-                   session_path: Path) -> FeedbackVM:
-    """The point-by-point feedback (点对点反馈意见) for one branch."""
+                   session_path: Path, number: str | None = None, issuer: Any = None, seal: bytes | None = None,
+                   draft: bool = False) -> FeedbackVM:
+    """The point-by-point feedback (点对点反馈意见) for one branch: 总体评价, scores, then
+    亮点 → 问题 → 建议, numbered 一、/（一）/ 1. /（1）."""
+    from inspect_tui.export.issuer import Issuer
+
+    issuer = issuer or Issuer()
+    p = Printer()
     by_kind: dict[Kind, list[Rec]] = {}
     for r in records:
         by_kind.setdefault(r.kind, []).append(r)
-    unsettled_ids = {i.item.id for i in result.unsettled}
 
-    areas = [{"title": a.area.title, "full": fmt_score(a.full_marks), "score": fmt_score(a.score),
-              "scored": a.scored_items, "item_count": len(a.area.items),
-              "unsettled": sum(1 for i in result.items if i.area.id == a.area.id and i.disagreement)}
-             for a in result.areas]
+    areas = [{"title": p("方面", a.area.title), "full": fmt_score(a.full_marks), "score": fmt_score(a.score),
+              "scored": a.scored_items, "item_count": len(a.area.items)} for a in result.areas]
 
-    # Findings: one numbered entry per checklist item with problems or suggestions, in checklist order.
-    groups: dict[str | None, dict[str, list[str]]] = {}
-    for r in _sorted_by_item(checklist, by_kind.get(Kind.PROBLEM, [])):
-        g = groups.setdefault(r.data.get("item"), {"found": [], "evidence": [], "suggest": []})
-        g["found"].append(r.data["text"])
-        if r.data.get("evidence"):
-            g["evidence"].append(r.data["evidence"])
-    for r in _sorted_by_item(checklist, by_kind.get(Kind.SUGGESTION, [])):
-        groups.setdefault(r.data.get("item"), {"found": [], "evidence": [], "suggest": []})["suggest"].append(
-            r.data["text"])
-    order = {it.id: n for n, it in enumerate(checklist.items())}
-    findings = []
-    for n, (item_id, g) in enumerate(sorted(groups.items(), key=lambda kv: order.get(kv[0] or "", 10**6)), 1):
-        title, area = _item_title(checklist, item_id)
-        ir = next((i for i in result.items if i.item.id == item_id), None)
-        findings.append({
-            "no": n, "item_id": item_id or "", "title": title, "area": area,
-            "found": _unique(g["found"]), "evidence": _unique(g["evidence"]), "suggestions": _unique(g["suggest"]),
-            "score": f"{fmt_score(ir.value)} / {fmt_score(ir.item.full_marks)}" if ir else "",
-            "unsettled": item_id in unsettled_ids,
-        })
+    highlights = [{"no": f"（{cn_ordinal(n)}）", "text": p("亮点", f.text),
+                   "item": p("检查项", item_title(checklist, f.item)[0]) if f.item else ""}
+                  for n, f in enumerate(_folded_by_item(checklist, records, Kind.HIGHLIGHT), 1)]
 
-    unsettled = [{"title": i.item.title, "area": i.area.title, "value": fmt_score(i.value),
-                  "full": fmt_score(i.item.full_marks), "score_settled": i.verdict is not None,
-                  "scores": "；".join(f"{a} {fmt_score(s)} 分" for a, s in sorted(i.scores.items())),
-                  "statuses": "；".join(f"{a}（{st.label}）{s.label}"
-                                        for (a, st), s in sorted(i.statuses.items(), key=lambda kv: kv[0]))}
-                 for i in result.unsettled]
+    # Problems: （一） per area, 1. per problem, （1） per piece of evidence when there are several.
+    problem_groups: dict[str, list[dict[str, Any]]] = {}
+    for f in _folded_by_item(checklist, records, Kind.PROBLEM):
+        title, area = item_title(checklist, f.item)
+        entries = problem_groups.setdefault(area or "其他方面", [])
+        proofs = [p("佐证材料", e) for e in f.evidence]
+        entries.append({"no": f"{len(entries) + 1}.", "item": p("检查项", title), "text": p("存在问题", f.text),
+                        "evidence": [{"no": f"（{k}）", "text": e} for k, e in enumerate(proofs, 1)]
+                        if len(proofs) > 1 else [{"no": "", "text": e} for e in proofs]})
+    problems = [{"no": f"（{cn_ordinal(n)}）", "area": p("方面", area), "entries": entries}
+                for n, (area, entries) in enumerate(problem_groups.items(), 1)]
 
-    highlights = []
-    for r in _sorted_by_item(checklist, by_kind.get(Kind.HIGHLIGHT, [])):
-        title = _item_title(checklist, r.data.get("item"))[0] if r.data.get("item") else ""
-        highlights.append({"text": r.data["text"], "item": title})
-    highlights = list({_norm(h["text"]): h for h in highlights}.values())
+    suggestions = [{"no": f"（{cn_ordinal(n)}）", "text": p("意见建议", f.text),
+                    "item": p("检查项", item_title(checklist, f.item)[0]) if f.item else ""}
+                   for n, f in enumerate(_folded_by_item(checklist, records, Kind.SUGGESTION), 1)]
 
     photos, allowed = [], []
-    for r in _sorted_by_item(checklist, by_kind.get(Kind.OBSERVATION, [])):
+    for r in sorted_by_item(checklist, by_kind.get(Kind.OBSERVATION, [])):
         for name in r.data.get("files") or ():
-            path = resolve_attachment(session_path, name)
-            title = _item_title(checklist, r.data.get("item"))[0]
+            path = evidence.locate(session_path, name)
+            title = item_title(checklist, r.data.get("item"))[0]
             step = Step(r.data["step"]).label if r.data.get("step") else ""
             caption = f"{title}（{step}）" + (f"：{r.data['note']}" if r.data.get("note") else "")
-            ok = path.suffix.lower() in IMAGE_SUFFIXES and path.is_file()
-            photos.append({"no": len(photos) + 1, "url": path.as_uri() if ok else "", "caption": caption,
-                           "file": Path(name).name, "missing": not ok})
-            if ok:
+            photos.append({"no": len(photos) + 1, "url": path.as_uri() if path else "", "caption": p("照片说明", caption),
+                           "file": p("照片文件名", evidence.display_name(name)), "path": str(path) if path else "",
+                           "missing": path is None, "reason": "" if path else "文件不在本机"})
+            if path:
                 allowed.append(str(path))
 
-    inspectors = [a for a in result.authors if a in meta.inspectors] or list(meta.inspectors)
+    leader = meta.inspector if getattr(meta, "role", "") == "leader" else None
+    evaluation = leader_evaluation(records, leader) or composed_evaluation(
+        branch.data["name"], result, result.problems, len(highlights))
+    heads = {s: f"{CN_NUMBERS[n]}、{s}" for n, s in enumerate(("总体评价", "得分情况", "亮点与经验做法", "存在问题", "意见建议"))}
     awareness = result.awareness
+    body = issuer.body or meta.group
     context = {
-        "title": KIND_LABELS[FEEDBACK],
-        "group": meta.group, "date": cn_date(meta.date), "branch": branch.data["name"],
-        "unit": branch.data.get("unit", ""), "inspectors": "、".join(inspectors),
-        "checklist": f"{checklist.title}（{checklist.version}）",
+        "title": KIND_LABELS[FEEDBACK], "draft": draft, "draft_mark": "征求意见稿",
+        "doc_no": p("发文字号", number or ""),
+        "letterhead": p("版头", issuer.letterhead or body), "body": p("发文机关", body),
+        "addressee": p("主送", issuer.addressee.format(branch=branch.data["name"], unit=branch.data.get("unit", ""))),
+        "cc": "、".join(p("抄送", c) for c in issuer.cc),
+        "contact": p("联系人", issuer.contact or ""), "phone": p("联系电话", issuer.phone or ""),
+        "group": p("观摩小组", meta.group), "date": cn_date(meta.date), "branch": p("支部", branch.data["name"]),
+        "unit": p("单位", branch.data.get("unit", "")),
+        "checklist": p("检查依据", f"{checklist.title}（{checklist.version}）"),
+        "heads": heads, "evaluation": p("总体评价", evaluation),
         "areas": areas, "total": fmt_score(result.total), "full_marks": fmt_score(result.full_marks),
         "rating": result.rating.label, "rating_level": result.rating.level.value,
         "awareness": f"{fmt_rate(awareness)}（{result.adequate}/{result.asked}）" if awareness is not None else "未访谈",
-        "findings": findings, "highlights": highlights, "unsettled": unsettled, "photos": photos,
+        "problem_count": result.problems,
+        "highlights": highlights, "problems": problems, "suggestions": suggestions, "photos": photos,
+        "unsettled_count": len(result.unsettled),
         "scored_items": result.scored_items, "item_count": len(result.items),
+        "seal": "",
     }
-    return FeedbackVM(branch.id, branch.data["name"], context, allowed)
+    if seal:
+        import base64
 
-
-def branch_numbers(branches: list[Rec]) -> dict[str, int]:
-    """The number each branch carries in notice numbers: its planned ``order`` when those are unique and
-    positive (stable when another branch is deleted later), else its position in the list."""
-    orders = [b.data.get("order", 0) for b in branches]
-    if all(isinstance(o, int) and o > 0 for o in orders) and len(set(orders)) == len(orders):
-        return {b.id: o for b, o in zip(branches, orders, strict=True)}
-    return {b.id: n for n, b in enumerate(branches, 1)}
-
-
-def notice_number(meta: Any, position: int) -> str:
-    """ASCII so it survives any QR reader: ``<date>-<visit id prefix>-<branch position>``."""
-    return f"{meta.date:%Y%m%d}-{meta.visit_id[:6]}-{position:02d}"
-
-
-def build_notice(*, meta: Any, checklist: Checklist, branch: Rec, records: list[Rec], position: int) -> NoticeVM | None:
-    """The rectification notice (整改通知书) for one branch, or None when it has no problems."""
-    problems = {r.id: r for r in records if r.kind is Kind.PROBLEM}
-    rects = [r for r in records if r.kind is Kind.RECTIFICATION]
-    if not problems and not rects:
-        return None
-    groups: dict[str | None, dict[str, list]] = {}
-
-    def group(item_id: str | None) -> dict[str, list]:
-        return groups.setdefault(item_id, {"problems": [], "reqs": [], "deadlines": [], "resp": []})
-
-    for r in _sorted_by_item(checklist, list(problems.values())):
-        group(r.data.get("item"))["problems"].append(r.data["text"])
-    for r in _sorted_by_item(checklist, rects):
-        g = group(r.data.get("item"))
-        g["reqs"].append(r.data["requirement"])
-        linked = problems.get(r.data.get("problem") or "")
-        if linked is not None and linked.data.get("item") != r.data.get("item"):
-            g["problems"].append(linked.data["text"])
-        if r.data.get("deadline"):
-            g["deadlines"].append(str(r.data["deadline"]))
-        if r.data.get("responsible"):
-            g["resp"].append(r.data["responsible"])
-    order = {it.id: n for n, it in enumerate(checklist.items())}
-    items = []
-    for n, (item_id, g) in enumerate(sorted(groups.items(), key=lambda kv: order.get(kv[0] or "", 10**6)), 1):
-        title, area = _item_title(checklist, item_id)
-        reqs = _unique(g["reqs"])
-        if not reqs and item_id:
-            try:
-                reqs = [checklist.item(item_id).rectification]
-            except KeyError:
-                reqs = []
-        items.append({
-            "no": n, "item_id": item_id or "", "item": title, "area": area,
-            "problem": "；".join(_unique(g["problems"])) or "（见整改要求）",
-            "requirement": "；".join(reqs) or "按检查要求整改",
-            "deadline": min(g["deadlines"]) if g["deadlines"] else None,
-            "responsible": "、".join(_unique(g["resp"])) or "支部书记",
-        })
-    deadlines = [i["deadline"] for i in items if i["deadline"]]
-    data = {
-        "format": NOTICE_FORMAT, "format_version": NOTICE_FORMAT_VERSION,
-        "notice_no": notice_number(meta, position),
-        "visit_id": meta.visit_id, "group": meta.group, "date": meta.date.isoformat(),
-        "checklist": {"id": checklist.id, "version": checklist.version},
-        "branch": {"id": branch.id, "name": branch.data["name"], "unit": branch.data.get("unit", "")},
-        "deadline": max(deadlines) if deadlines else None,
-        "items": items,
-    }
-    context = {
-        "title": KIND_LABELS[NOTICE], "notice_no": data["notice_no"], "group": meta.group,
-        "date": cn_date(meta.date), "branch": branch.data["name"], "unit": branch.data.get("unit", ""),
-        "deadline": cn_date(data["deadline"]),
-        "items": [{**i, "deadline_cn": cn_date(i["deadline"])} for i in items],
-    }
-    return NoticeVM(branch.id, branch.data["name"], data, context)
+        context["seal"] = "data:image/png;base64," + base64.b64encode(seal).decode("ascii")
+    return FeedbackVM(branch.id, branch.data["name"], context, allowed, seal, p.warnings)

@@ -16,6 +16,8 @@ from typing import Any
 from inspect_tui.errors import file_error
 
 ATTACHMENT_NAME = "notice.json"
+RENDER_NAME = "render.json"  # template digest, renderer and font: why a page might not rebuild here
+SEAL_NAME = "seal.png"  # the seal image; its SHA-256 is in the notice data
 
 
 def read_attachment(pdf: str | Path, name: str = ATTACHMENT_NAME) -> bytes | None:

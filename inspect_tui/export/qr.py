@@ -3,7 +3,7 @@ carries the SHA-256 of its canonical data.
 
 Format (a URI, so a phone scanner shows it as one readable line)::
 
-    inspect-tui:notice?v=1&no=20261120-3fa2b1-07&s=<visit id>&b=<branch id>&n=6&d=2026-12-20&h=<64 hex>
+    inspect-tui:notice?v=2&no=<发文字号, percent-encoded>&s=<visit id>&b=<branch id>&n=6&d=2026-12-20&h=<64 hex>
 
 With a group key (``--key``), ``&k=<key id>&m=<HMAC>`` follow: an HMAC-SHA256 over the unsigned
 payload, which only holders of the key can compute. Values are percent-encoded, so the payload stays ASCII whatever the ids contain (QR readers guess
@@ -24,12 +24,12 @@ from urllib.parse import parse_qs, quote, urlencode
 import qrcode
 
 SCHEME = "inspect-tui:notice"
-PAYLOAD_VERSION = "1"
+PAYLOAD_VERSION = "2"
 
 
 @dataclass(frozen=True)
 class QRPayload:
-    notice_no: str
+    notice_no: str  # 发文字号 ("" on a draft)
     session: str
     branch: str
     items: int
@@ -73,7 +73,7 @@ class QRPayload:
 
     @classmethod
     def for_notice(cls, data: dict, sha256: str) -> QRPayload:
-        return cls(notice_no=data["notice_no"], session=data["visit_id"], branch=data["branch"]["id"],
+        return cls(notice_no=data["doc_no"], session=data["visit_id"], branch=data["branch"]["id"],
                    items=len(data["items"]), deadline=data.get("deadline") or "", sha256=sha256)
 
 

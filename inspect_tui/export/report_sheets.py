@@ -1,7 +1,7 @@
 """The sheets of 汇总.xlsx for one group: what the report shows, row by row, for filtering and sorting.
 
 Scores, ranks and rates come from the ``GroupReport``; interviews and rectification items come from
-the sessions' records. The 整改事项 sheet is built by ``documents.build_notice`` — the function the
+the sessions' records. The 整改事项 sheet is built by ``notice.build_notice`` — the function the
 notice PDFs are made with — so the ledger and the notices can never disagree.
 """
 
@@ -15,7 +15,8 @@ from inspect_tui.core.common_problems import ProblemAnalysis
 from inspect_tui.core.records import Kind
 from inspect_tui.core.report import OTHER_AREA, GroupReport, Ranked
 from inspect_tui.core.report_facts import BranchFacts
-from inspect_tui.export.documents import branch_numbers, build_notice
+from inspect_tui.export.issuer import assigned_number
+from inspect_tui.export.notice import build_notice
 from inspect_tui.export.workbook import DATE, INT, NUMBER, PERCENT, Column, Sheet
 
 ADEQUATE = {True: "合格", False: "不合格", None: "未判定"}
@@ -112,19 +113,19 @@ def interviews_sheet(sessions: Sequence[Any]) -> Sheet:
 
 def rectification_sheet(sessions: Sequence[Any]) -> Sheet:
     """Every item of every rectification notice, exactly as ``build_notice`` numbers and words it."""
-    cols = [Column("通知书编号", 22), Column("支部", 30), Column("单位", 18), Column("序号", 6, INT), Column("方面", 14),
+    cols = [Column("发文字号", 22), Column("支部", 30), Column("单位", 18), Column("序号", 6, INT), Column("方面", 14),
             Column("检查项", 26), Column("存在问题", 50), Column("整改要求", 50), Column("整改时限", 11, DATE),
             Column("责任人", 10)]
     rows = []
     for s in sessions:
-        positions = branch_numbers(s.branches())
         for b in s.branches():
-            vm = build_notice(meta=s.meta, checklist=s.checklist, branch=b, records=s.records(b.id),
-                              position=positions[b.id])
+            records = s.records(b.id)
+            vm = build_notice(meta=s.meta, checklist=s.checklist, branch=b, records=records,
+                              number=assigned_number(records, b.id, "notice"))
             if vm is None:
                 continue
             for i in vm.data["items"]:
-                rows.append([vm.data["notice_no"], b.data["name"], b.data.get("unit", ""), i["no"], i["area"],
+                rows.append([vm.data["doc_no"], b.data["name"], b.data.get("unit", ""), i["no"], i["area"],
                              i["item"], i["problem"], i["requirement"], i["deadline"], i["responsible"]])
     return Sheet("整改事项", cols, rows)
 

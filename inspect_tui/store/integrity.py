@@ -24,6 +24,7 @@ from enum import Enum
 from pathlib import Path
 
 from inspect_tui.errors import file_error
+from inspect_tui.store import evidence
 from inspect_tui.store.journal import journal_chunks, paused_gc, write_atomic
 from inspect_tui.store.lines import Chain, decode_chained
 from inspect_tui.store.lock import holder
@@ -211,6 +212,7 @@ def recover(path: str | Path, out: str | Path) -> RecoverReport:
     total = data.count(b"\n", start) + (0 if data.endswith(b"\n") or len(data) <= start else 1)
     new = _header(recovered=True, **({"recovered_from": header["id"]} if "id" in header else {}))
     write_atomic(out, journal_chunks(new, r.tables))
+    evidence.carry([path], out, r.tables.get(RECORDS, {}).values())  # the photos go with the records
     first = r.damaged[0] if r.damaged else None
     return RecoverReport(path, out, r.lines, total - r.lines - r.sealed, first.line if first else None,
                          first.reason if first else "", len(r.tables.get(RECORDS, {})), header_rebuilt,

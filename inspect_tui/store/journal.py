@@ -139,11 +139,13 @@ def write_atomic(path: Path, chunks: Iterable[bytes], lock: SessionLock | None =
         finally:
             os.close(fd)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         if lock is not None:
             lock.drop_next()
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and exc.filename is None:
+            exc.filename = str(path)  # a failed write knows only its fd; the user needs the path
         raise
     if lock is not None:
         lock.move_to_next()

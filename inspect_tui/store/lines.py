@@ -89,7 +89,7 @@ def _scan_set(body: bytes, table: str, raws: RawTexts) -> dict | None:
                 pos = stop
                 if text[pos] == "}":
                     break
-    except (ValueError, IndexError, StopIteration):
+    except (ValueError, IndexError, StopIteration, RecursionError):
         return None
     if pos != end - 1 or text[pos] != "}":
         return None
@@ -107,7 +107,7 @@ def decode_line(raw: bytes, raws: RawTexts | None = None, raw_table: str = "") -
     if i < 0 or not raw.endswith(b"}") or not digits.isdigit():
         try:
             json.loads(raw)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: nested thousands deep
             raise ValueError(f"不是有效的 JSON（{exc}）") from None
         raise ValueError("缺少校验和字段 \"c\"")
     start = i - 1 if raw[i - 1:i] == b"," else i
@@ -125,7 +125,7 @@ def _parse(body: bytes, raws: RawTexts | None, raw_table: str) -> dict:
             return scanned
     try:  # what json.loads does with bytes, without its encoding detection: a journal is UTF-8
         obj = _DECODER.decode(body.decode("utf-8"))
-    except ValueError as exc:  # a matching checksum over invalid JSON: written by something else
+    except (ValueError, RecursionError) as exc:  # a matching checksum over invalid JSON: written by something else
         raise ValueError(f"不是有效的 JSON（{exc}）") from None
     if not isinstance(obj, dict):
         raise ValueError("不是 JSON 对象")

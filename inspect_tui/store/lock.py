@@ -100,12 +100,17 @@ def _write_owner(session_path: Path, key: FileKey) -> None:
         info_path_for(session_path).write_text(json.dumps(info) + "\n", encoding="utf-8")
 
 
+class SessionBusyError(UserError):
+    """Another writer holds the file: the app then offers it read-only instead."""
+
+
 def _busy(session_path: str | Path, owner: dict, *, same_process: bool) -> UserError:
     pid = owner.get("pid", "未知")
     host = owner.get("host", "未知")
     where = "已在本进程中打开" if same_process else "正被另一个进程打开"
-    return UserError(f"{session_path} {where}（pid {pid}，主机 {host}），不能同时写入。",
-                     hint="请先关闭另一处打开的会话；只需查看时可用只读方式打开。")
+    return SessionBusyError(f"{session_path} {where}（pid {pid}，主机 {host}），不能同时写入。",
+                            hint="请先关闭另一处打开的会话；只需查看时可用只读方式打开："
+                                 f"inspect-tui --read-only {session_path}")
 
 
 def holder(session_path: str | Path) -> dict | None:
@@ -153,9 +158,8 @@ class SessionLock:
                 fd = os.open(path, _OPEN_FLAGS)
             except FileNotFoundError:
                 return cls(path, None)
-            except OSError as exc:
-                raise UserError(f"{path}: 无法打开以加锁（{exc.strerror}），不能写入",
-                                hint="只需查看时可用只读方式打开。") from None
+            except OSError as exc:  # no permission, unreadable: said with the session's path
+                raise OSError(exc.errno, exc.strerror, str(path)) from None
             key = _key(fd)
             with _held_mutex:
                 if key in _held:

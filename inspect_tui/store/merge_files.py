@@ -58,6 +58,7 @@ from inspect_tui.core.meta import SessionMeta
 from inspect_tui.core.scoring import analyse_branch
 from inspect_tui.core.versions import canonical, now_iso
 from inspect_tui.errors import Problem, UserError, file_error
+from inspect_tui.store import evidence
 from inspect_tui.store.integrity import Examined, judge
 from inspect_tui.store.journal import paused_gc
 from inspect_tui.store.lines import RawTexts
@@ -87,6 +88,7 @@ class MergeReport:
     unsealed: list[str] = field(default_factory=list)  # inputs accepted though not closed cleanly
     merged_into: bool = False  # the existing output was one of the inputs
     lost: list[str] = field(default_factory=list)  # with ``replace``: what the old output held, now gone
+    photos_missing: list[str] = field(default_factory=list)  # referenced photos found in no input's store
 
     def table(self) -> list[str]:
         """The per-input summary as aligned text lines (Chinese headers)."""
@@ -371,10 +373,12 @@ def _merge(paths: Sequence[str | Path], out: Path, leader: str, exclude: Iterabl
     # from (checksummed, then hash-verified above) instead of being encoded again.
     _write_session(out, meta.model_dump(mode="json"), result.records.values(), log, force=True, raws=raws,
                    lock=lock)
+    photos_missing = evidence.carry([s.name for s in sources], out, result.records.values())
     if progress:
         progress(1.0, "完成")
     return MergeReport(out, meta, result.stats, len(result.records), len(result.conflicts), result.digest(),
-                       result.aliases, matching, excluded, unsettled, accepted, into and not replace, lost)
+                       result.aliases, matching, excluded, unsettled, accepted, into and not replace, lost,
+                       photos_missing)
 
 
 def _read_output(out: Path, raws: RawTexts) -> tuple[Source, Examined]:
@@ -463,4 +467,5 @@ def handout(path: str | Path, output: str | Path, inspector: str, *, force: bool
     log = [*src.log, {"event": "handout", "at": now_iso(), "by": src.meta.inspector, "to": inspector,
                       "source": path.name, "digest": digest(src.records)}]
     write_session(out, meta.model_dump(mode="json"), src.records, log, force=force)
+    evidence.carry([path], out, src.records)
     return out

@@ -11,7 +11,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import uuid
-from collections.abc import Iterable, Mapping
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -20,22 +21,19 @@ from pydantic import ValidationError
 
 from inspect_tui.core.checklist import Checklist
 from inspect_tui.core.checklist_load import load_checklist, resolve_checklist
+from inspect_tui.core.format import fmt_score
 from inspect_tui.core.index import Rec, RecordIndex
-from inspect_tui.core.meta import ChecklistRef, SessionMeta
+from inspect_tui.core.meta import ChecklistRef, SessionMeta, refuse_control_chars
 from inspect_tui.core.plan import PlannedBranch
 from inspect_tui.core.records import BranchData, Kind, new_id, score_id, validate_data
 from inspect_tui.core.scoring import BranchResult, analyse_branch
 from inspect_tui.core.steps import Step
 from inspect_tui.core.versions import RecordDoc, make_version
-from inspect_tui.errors import UserError, file_error
+from inspect_tui.errors import UserError, file_error, first_error
 from inspect_tui.store.paths import session_filename
 from inspect_tui.store.session_file import SessionFile
 
-
-def first_error(exc: ValidationError) -> str:
-    """The first problem pydantic found, as ``field.path: message`` for a one-line report."""
-    first = exc.errors()[0]
-    return f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+UNDO_DEPTH = 200  # changes Ctrl+Z can take back, per open session
 
 
 def parse_meta(path: Path | str, raw: Mapping[str, Any]) -> SessionMeta:
@@ -57,27 +55,36 @@ def open_checklist(name_or_path: str | Path | None) -> Checklist:
 
 
 def checklist_for(path: Path | str, meta: SessionMeta, checklist: Checklist | None = None) -> Checklist:
-    """The checklist a session was made with: the one given, a shipped one with the same id, version
-    and content, or else the copy embedded in the session. A different version is refused."""
+    """The checklist a session was made with: the one given, else the copy embedded in the session,
+    else a shipped one with the same id, version and content. A different version is refused.
+
+    The embedded copy is tried before the shipped YAML: it is the same content (its hash is checked)
+    and validating a dict costs milliseconds where parsing the YAML cost most of opening a session."""
     ref = meta.checklist
-    candidates: list[Checklist] = [checklist] if checklist else []
-    if not candidates:
-        with contextlib.suppress(UserError, OSError):
-            candidates.append(open_checklist(ref.id))
+
+    def candidates() -> Iterator[Checklist]:
+        if checklist is not None:
+            yield checklist
+            return
         if meta.checklist_content is not None:
             with contextlib.suppress(ValidationError):
-                candidates.append(Checklist.model_validate(meta.checklist_content))
-    for cl in candidates:
+                yield Checklist.model_validate(meta.checklist_content)
+        with contextlib.suppress(UserError, OSError):
+            yield open_checklist(ref.id)
+
+    tried: list[Checklist] = []
+    for cl in candidates():
         if cl.id == ref.id and cl.version == ref.version and cl.content_hash() == ref.hash:
             return cl
-    have = "、".join(f"{c.id} {c.version}（{c.content_hash()}）" for c in candidates) or "无"
+        tried.append(cl)
+    have = "、".join(f"{c.id} {c.version}（{c.content_hash()}）" for c in tried) or "无"
     raise file_error(path, f"会话使用检查清单 {ref.id} {ref.version}（{ref.hash}），但找到的是：{have}",
                      hint="请用 --checklist 指定创建该会话时使用的清单文件。")
 
 
 def branch_doc(name: str, order: int, *, author: str, replica: str, unit: str = "",
-               branch_id: str | None = None) -> RecordDoc:
-    data = BranchData(name=name, unit=unit, order=order).model_dump(mode="json")
+               branch_id: str | None = None, secretary: str = "") -> RecordDoc:
+    data = BranchData(name=name, unit=unit, order=order, secretary=secretary).model_dump(mode="json")
     v = make_version(kind=Kind.BRANCH, data=data, author=author, by=author, replica=replica)
     return {"id": branch_id or new_id(Kind.BRANCH), "versions": [v]}
 
@@ -92,6 +99,8 @@ class Session:
         # laptops must never reuse one version-vector key, or one copy's edits could appear to
         # have seen the other's and silently win.
         self.replica = f"{self.meta.replica}.{uuid.uuid4().hex[:8]}"
+        # What each change of this open replaced, newest last: Ctrl+Z writes it back as a new version.
+        self._undo: deque[tuple[str, Rec | None]] = deque(maxlen=UNDO_DEPTH)
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -112,7 +121,13 @@ class Session:
         docs = list(records)
         for n, b in enumerate(branches, 1):
             b = b if isinstance(b, PlannedBranch) else PlannedBranch(b)
-            docs.append(branch_doc(b.name, n, unit=b.unit, author=meta.inspector, replica=meta.replica))
+            try:
+                refuse_control_chars(b.name, b.unit)
+                docs.append(branch_doc(b.name, n, unit=b.unit, author=meta.inspector, replica=meta.replica,
+                                       secretary=b.secretary))
+            except (ValidationError, ValueError) as exc:
+                why = first_error(exc) if isinstance(exc, ValidationError) else str(exc)
+                raise UserError(f"第 {n} 个支部“{b.name[:20]}{'…' if len(b.name) > 20 else ''}”：{why}") from None
         file = SessionFile.create(path, meta.model_dump(mode="json"), docs, force=force)
         return cls(file, cl)
 
@@ -138,6 +153,12 @@ class Session:
     def save(self, kind: Kind, data: Mapping[str, Any], record_id: str | None = None, *,
              deleted: bool = False) -> Rec:
         """Durably record ``data`` as the new value of ``record_id`` (a new record when None)."""
+        before = self.index.get(record_id) if record_id else None
+        rec = self._write(kind, data, record_id, deleted=deleted)
+        self._undo.append((rec.id, before))
+        return rec
+
+    def _write(self, kind: Kind, data: Mapping[str, Any], record_id: str | None, *, deleted: bool = False) -> Rec:
         try:
             clean = validate_data(kind, dict(data))
         except ValidationError as exc:
@@ -164,7 +185,7 @@ class Session:
             raise UserError(f"检查清单中没有条目 {item_id}") from None
         score = data.get("score")
         if kind in (Kind.SCORE, Kind.VERDICT) and score is not None and score > item.full_marks:
-            raise UserError(f"评分 {score:g} 超过“{item.title}”的满分 {item.full_marks:g}")
+            raise UserError(f"评分 {fmt_score(score)} 超过“{item.title}”的满分 {fmt_score(item.full_marks)}")
 
     def update(self, kind: Kind, record_id: str, **fields: Any) -> Rec:
         """Change some fields of a record (creating it from ``fields`` when it does not exist)."""
@@ -178,6 +199,26 @@ class Session:
         if current is None:
             raise UserError(f"没有这条记录：{record_id}")
         return self.save(current.kind, current.data, record_id, deleted=True)
+
+    @property
+    def can_undo(self) -> bool:
+        return bool(self._undo)
+
+    def undo(self) -> Rec | None:
+        """Undo the last change made through this session: the value it replaced comes back as a new
+        version (a record that did not exist before is deleted), so the undo is durable and merges
+        like any edit. None when there is nothing to undo."""
+        if not self._undo:
+            return None
+        rid, before = self._undo[-1]
+        current = self.index.get(rid)
+        if before is None or before.deleted:
+            assert current is not None
+            rec = self._write(current.kind, current.data, rid, deleted=True)
+        else:
+            rec = self._write(before.kind, before.data, rid)
+        self._undo.pop()
+        return rec
 
     def promotable(self, obs: Rec | None) -> bool:
         """An observation judged partly or not met, not yet turned into a problem."""
@@ -193,7 +234,8 @@ class Session:
             raise UserError("只有判定为“部分符合”或“不符合”、且尚未提出问题的观察才能提为问题")
         item = self.checklist.item(obs.data["item"])
         step = Step(obs.data["step"])
-        evidence = obs.data.get("evidence") or "; ".join(obs.data.get("files", ())) or f"{step.label}：{item.title}"
+        photos = len(obs.data.get("files", ()))
+        evidence = obs.data.get("evidence") or (f"现场照片 {photos} 张" if photos else f"{step.label}：{item.title}")
         return self.save(Kind.PROBLEM, {"branch": obs.branch, "item": item.id,
                                         "text": obs.data.get("note") or item.problems[0],
                                         "evidence": evidence, "source": obs.id})
@@ -245,12 +287,15 @@ def new_session(folder: str | Path, *, group: str, day: date, inspector: str, ch
                 report_limit_minutes: int = 15, path: str | Path | None = None, force: bool = False) -> Session:
     """Start a visit: the one function behind both ``session new`` and the TUI's new-session form."""
     try:
+        refuse_control_chars(group, inspector, *inspectors)
         meta = SessionMeta(group=group, date=day, inspector=inspector, checklist=ChecklistRef.of(checklist),
                            inspectors=tuple(dict.fromkeys([*inspectors, inspector])),
                            report_limit_minutes=report_limit_minutes,
                            checklist_content=checklist.model_dump(mode="json"))
     except ValidationError as exc:
         raise UserError(first_error(exc)) from None
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
     target = Path(path) if path else Path(folder) / session_filename(group, day, inspector)
     target.parent.mkdir(parents=True, exist_ok=True)
     return Session.create(target, meta, branches, checklist=checklist, force=force)

@@ -1,9 +1,11 @@
 """The Textual app: one factory (``make_app``) for the console script, the tests and the benchmark.
 
-The app owns the open :class:`~inspect_tui.store.session.Session` and is the only place the UI
-writes through: :meth:`InspectApp.save` validates and durably appends via the session (≈0.5 ms, so
-it runs on the UI thread and is measured in ``bench/tui_bench.py``), refreshes every status line,
-and turns a refused value (``UserError``) into a notification instead of a traceback. Opening a
+The app owns the open :class:`~inspect_tui.store.session.Session`. Screens change it through a
+:class:`~inspect_tui.core.workbench.BranchWorkbench` (or :meth:`InspectApp.write`); every outcome
+comes back to :meth:`InspectApp.report_saved` / :meth:`InspectApp.report_refused`, which refresh
+every status line and turn a refused value into a notification instead of a traceback. A save
+(validate + durable append, ≈0.5 ms) runs on the UI thread and is measured in
+``bench/tui_bench.py``. Where each screen leads is ``tui.navigation``'s business. Opening a
 session — reading and indexing thousands of records and scoring every branch — runs in a thread
 worker behind a loading screen, so the interface never blocks.
 
@@ -15,20 +17,32 @@ unavailable in the palette. The UI computes nothing: scores, ratings, rates and 
 
 Screens and keys (all also in the command palette, Ctrl+P):
 
-* 会话 (sessions): Enter open · N new · M merge (MergeScreen) · F5 refresh
+* 会话 (sessions): Enter open · L last session · N new · M merge (MergeScreen) · F5 refresh
 * 新建会话: Ctrl+O import a CSV/YAML visit plan · Ctrl+S create · Esc cancel
-* 支部 (branches): Enter open branch · V review · A add branch · E export (ExportScreen) · M merge ·
-  Esc close session
+* 支部 (branches): Enter open branch · V review · / find · A add · R rename · Del delete · Ctrl+Z undo ·
+  E export (ExportScreen) · M merge · Esc close session
 * 支部观摩 (one branch): F2/F3 previous/next step (also [ ] and 1–5 outside text fields) · D step
-  done · V review · Esc from a field back to the step's list, then back to the branches
+  done · V review · Ctrl+F find · Ctrl+Z undo · Esc from a field back to the step's list, then back to
+  the branches
   - 述: F4 start/pause the report timer, +/- limit, Ctrl+R reset; notes (Ctrl+S or leave to save);
     Space claims an item
-  - 看/查: Y meets · P partly · N not · X n/a (then the cursor moves on) · F promote to a problem
+  - 看/查: Y meets · P partly · N not · X n/a (then the cursor moves on) · C clear · F promote to a problem
   - 问: Enter picks a question · Ctrl+N next interviewee · Del deletes an interview
   - 评: Enter edits the score · H highlight · B problem · S suggestion · Z rectification ·
     F promote the item's shortfalls · E/Enter edit · Del delete
 * 审阅 (review): E go to 评 · Esc back
-* everywhere: Ctrl+T light/dark theme · Ctrl+Q save what is typed and quit · Ctrl+P palette
+* everywhere: F1 help · Ctrl+T light/dark theme · Ctrl+Q save what is typed and quit · Ctrl+P palette
+
+Nothing an inspector does ends in a traceback, and typed text is never dropped unasked. Quitting
+with a field that refuses its value (a score above full marks, a full disk) asks whether to keep
+editing or discard (``UnsavedScreen``). One error boundary: ``run_action`` (every key, palette
+entry and footer click) and the worker handler turn a user's mistake or a refusal of the machine
+into a notification and a defect into a notification plus a crash report (``crash.py``); what
+Textual still catches elsewhere ends the app with one sentence and a report, not a traceback.
+
+Read-only mode (``--read-only``, or automatically when the file is on read-only media, not
+writable, or open in another writer — ``store.access``): the status line says 只读 and why, every
+editing key is greyed out and refused with a message, and fields cannot be typed in.
 """
 
 from __future__ import annotations
@@ -42,6 +56,8 @@ from pathlib import Path
 from typing import Any
 
 from textual import work
+from textual.actions import ActionParseResult
+from textual.actions import parse as parse_action
 from textual.app import App, SystemCommand
 from textual.binding import ActiveBinding, Binding
 from textual.screen import Screen
@@ -50,12 +66,22 @@ from textual.worker import Worker, WorkerState
 from inspect_tui.core.index import Rec
 from inspect_tui.core.records import Kind
 from inspect_tui.core.scoring import BranchResult
-from inspect_tui.errors import UserError
+from inspect_tui.crash import bug_message, debugging, explain, write_crash_report
+from inspect_tui.errors import EXIT_BUG, UserError, describe_os_error
+from inspect_tui.tui.settings import load_settings, save_settings
+from inspect_tui.tui.textual_adapter import ActionGate, action_state, binding_chain
 
 THEMES = ("textual-dark", "textual-light")
 
+#: Actions that change the open session: refused (and greyed out) in read-only mode.
+EDITING_ACTIONS = frozenset({
+    "add", "add_branch", "commit", "delete_feedback", "delete_interview", "edit_feedback", "limit",
+    "new_interview", "promote", "reset_timer", "save", "status", "toggle_done", "toggle_timer",
+    "clear_status", "undo", "rename_branch", "delete_branch",
+})
 
-class InspectApp(App[int]):
+
+class InspectApp(ActionGate, App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "交叉观摩检查"
     SUB_TITLE = "述 · 看 · 查 · 问 · 评"
@@ -63,25 +89,31 @@ class InspectApp(App[int]):
     COMMAND_PALETTE_BINDING = "ctrl+p"
     BINDINGS = [
         Binding("ctrl+q", "quit", "退出", tooltip="保存当前输入并退出", priority=True, id="quit"),
-        Binding("ctrl+t", "toggle_theme", "主题", tooltip="切换浅色/深色主题", show=False, id="theme"),
+        Binding("ctrl+t", "toggle_theme", "主题", tooltip="切换浅色/深色主题（下次启动沿用）", show=False, id="theme"),
+        Binding("f1", "help", "帮助", tooltip="本屏幕的全部按键和用法说明", show=False, id="help"),
         Binding("ctrl+p", "command_palette", "命令", tooltip="打开命令面板：本屏幕的全部操作", show=False,
                 priority=True, id="palette"),
     ]
 
     def __init__(self, session_path: Path | None = None, sessions_dir: Path = Path("sessions"),
-                 exports_dir: Path = Path("exports")) -> None:
+                 exports_dir: Path = Path("exports"), *, read_only: bool = False) -> None:
         super().__init__()
+        self.open_read_only = read_only  # --read-only: every session is opened read-only
+        self.read_only: str | None = None  # why the open session is read-only; None when writable
+        self.last_refusal = ""  # why the last save was refused (shown when quitting with it unsaved)
         self.session_path = Path(session_path) if session_path else None
         self.sessions_dir = Path(sessions_dir)
         self.exports_dir = Path(exports_dir)
         self.session: Any = None  # inspect_tui.store.session.Session once a session is open
-        self.theme = THEMES[0]
+        self.theme = load_settings().get("theme") if load_settings().get("theme") in self.available_themes \
+            else THEMES[0]
         self.save_count = 0  # number of durable saves this run (tests and the crash driver read it)
 
     # --- start-up and opening sessions ---------------------------------------------------------
 
     def on_mount(self) -> None:
         self._commit_on_signals()
+        self.theme_changed_signal.subscribe(self, lambda theme: save_settings(theme=theme.name))
         # With a session given, go straight to loading it; the sessions list is only built when the
         # inspector closes the session (two screens mounting at once trips Textual's Header).
         if self.session_path is not None:
@@ -98,7 +130,7 @@ class InspectApp(App[int]):
         try:
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGHUP, signal.SIGTERM):
-                loop.add_signal_handler(sig, lambda: self.call_later(self.action_quit))
+                loop.add_signal_handler(sig, lambda: self.call_later(self._quit_on_signal))
         except (AttributeError, NotImplementedError, RuntimeError):  # Windows has neither signal nor handlers
             pass
 
@@ -122,45 +154,57 @@ class InspectApp(App[int]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="load", name="open-session")
     def _load_session(self, path: Path) -> None:
-        from inspect_tui.store.session import Session
+        from inspect_tui.store.access import open_for_app
 
-        session = Session.open(path)
+        session, read_only = open_for_app(path, read_only=self.open_read_only)
         try:
             results = self.compute_results(session)
         except BaseException:
             session.close()
             raise
-        self.call_from_thread(self._session_loaded, session, results)
+        self.call_from_thread(self._session_loaded, session, results, read_only)
 
     @staticmethod
     def compute_results(session: Any) -> dict[str, BranchResult]:
         mine = session.meta.role != "leader"
         return {b.id: session.result(b.id, mine_only=mine) for b in session.branches()}
 
-    def _session_loaded(self, session: Any, results: dict[str, BranchResult]) -> None:
+    def _session_loaded(self, session: Any, results: dict[str, BranchResult], read_only: str | None) -> None:
         from inspect_tui.tui.screens.branches import BranchesScreen
 
         self.close_session()
         self.session = session
+        self.read_only = read_only
         self.session_path = session.path
+        save_settings(last_session=str(Path(session.path).resolve()))
+        if read_only:
+            self.notify(f"{session.path.name}：{read_only}。可以查看，不能修改。", title="只读", timeout=8)
         if isinstance(self.screen, _loading_type()):
             self.pop_screen()
         self.push_screen(BranchesScreen(results))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.state is not WorkerState.ERROR or event.worker.group != "load":
+        """Errors of the app's own workers (screens handle theirs): opening a session falls back
+        to the list; anything else is told like an action's error."""
+        if event.state is not WorkerState.ERROR or event.worker.node is not self:
             return
         error = event.worker.error
-        if isinstance(self.screen, _loading_type()):
-            self.pop_screen()
-        self.show_sessions()
-        message = error.render() if isinstance(error, UserError) else f"{type(error).__name__}: {error}"
-        self.notify(message, title="无法打开会话", severity="error", timeout=10)
+        if debugging() and not isinstance(error, UserError | OSError):
+            raise error  # type: ignore[misc]
+        if event.worker.group == "load":
+            if isinstance(self.screen, _loading_type()):
+                self.pop_screen()
+            self.show_sessions()
+            self.notify(explain(error, [f"worker: {event.worker.name}"]), title="无法打开会话", severity="error",
+                        timeout=10)
+        else:
+            self.show_error(error, f"worker: {event.worker.name}")
 
     def close_session(self) -> None:
         if self.session is not None:
             self.session.close()
             self.session = None
+        self.read_only = None
 
     # --- writing ----------------------------------------------------------------------------------
 
@@ -179,28 +223,52 @@ class InspectApp(App[int]):
         """Run one durable change through the session; on a refusal or a failed write, say why
         and return None. Every write of the UI goes through here, so the status line is always
         right."""
+        if self.session is None:  # a field losing focus while the app closes: nothing to save into
+            return None
+        if self.read_only:
+            return self._refuse(f"只读：{self.read_only}，不能修改", "只读")
         try:
             result = change(*args, **kwargs)
         except UserError as exc:
-            self.notify(exc.render(), title="未保存", severity="error")
-            self._show_status("未保存：" + exc.message)
+            self.report_refused(exc)
             return None
         except OSError as exc:
-            self.notify(f"写入失败：{exc}", title="未保存", severity="error", timeout=15)
-            self._show_status("写入失败！")
+            self.report_refused(exc)
             return None
-        self.save_count += 1
-        self._show_status("")
+        self.report_saved()
         return result
 
+    def report_saved(self, *, wrote: bool = True) -> None:
+        """A change was stored (or a refused value withdrawn): count it and clear any earlier
+        refusal from the status lines."""
+        self.save_count += wrote
+        self.last_refusal = ""
+        self._show_status("")
+
+    def report_refused(self, exc: UserError | OSError) -> None:
+        """A change that did not happen, and why: a notification and the status lines."""
+        if self.read_only:
+            self._refuse(f"只读：{self.read_only}，不能修改", "只读")
+        elif isinstance(exc, OSError):
+            self.notify(describe_os_error(exc), title="未保存", severity="error", timeout=15)
+            self._refuse(f"写入失败（{describe_os_error(exc).split('。')[0]}）", "未保存")
+        else:
+            self.notify(exc.render(), title="未保存", severity="error")
+            self._refuse(exc.message, "未保存")
+
+    def _refuse(self, why: str, title: str) -> None:
+        """A change that did not happen: the field keeps its text; the status line says why."""
+        self.last_refusal = why
+        self._show_status(f"{title}：{why}" if title != "只读" else why)
+        if title == "只读":
+            self.bell()
+            self.notify(why, title="只读", severity="warning")
+
     def save(self, kind: Kind, data: dict[str, Any], record_id: str | None = None) -> Rec | None:
-        return self.write(self.session.save, kind, data, record_id)
+        return self.write(lambda: self.session.save(kind, data, record_id))
 
     def update(self, kind: Kind, record_id: str, **fields: Any) -> Rec | None:
-        return self.write(self.session.update, kind, record_id, **fields)
-
-    def delete(self, record_id: str) -> Rec | None:
-        return self.write(self.session.delete, record_id)
+        return self.write(lambda: self.session.update(kind, record_id, **fields))
 
     def _show_status(self, message: str) -> None:
         from inspect_tui.tui.widgets.status import SaveStatus
@@ -210,24 +278,117 @@ class InspectApp(App[int]):
             for status in screen.query(SaveStatus):
                 status.last_saved = last
                 status.message = message
+                status.read_only = self.read_only or ""
 
     # --- actions and commands -----------------------------------------------------------------
 
     def action_toggle_theme(self) -> None:
         self.theme = THEMES[1] if self.theme == THEMES[0] else THEMES[0]
 
-    async def action_quit(self) -> None:
-        from inspect_tui.tui.widgets.fields import commit_all
+    def action_help(self) -> None:
+        from inspect_tui.tui import navigation
 
-        commit_all(self.screen)
+        screen = self.screen
+        keys = [(self.get_key_display(b), b.description, b.tooltip, state is not None)
+                for _node, b, state in self._commands(screen)]
+        navigation.open_help(self, type(screen).__name__, keys)
+
+    def action_command_palette(self) -> None:
+        from textual.command import CommandPalette
+
+        if self.use_command_palette and not CommandPalette.is_open(self):
+            self.push_screen(CommandPalette(id="--command-palette", placeholder="输入命令名称搜索……"))
+
+    async def action_quit(self) -> None:
+        """Save what is typed, then quit; if a field refuses its text, ask before dropping it."""
+        from inspect_tui.tui.screens.unsaved import UnsavedScreen
+
+        if isinstance(self.screen, UnsavedScreen):
+            return
+        unsaved = self._commit_everything()
+        if not unsaved:
+            self._leave()
+            return
+
+        def answered(discard: bool | None) -> None:
+            if discard:
+                for field in unsaved:
+                    field.load(field.committed)  # nothing left to commit when focus goes
+                self._leave()
+            else:
+                unsaved[0].focus()
+
+        self.push_screen(UnsavedScreen(len(unsaved), self.last_refusal), answered)
+
+    def _commit_everything(self) -> list[Any]:
+        """Commit every dirty field (and the report timer) on every screen; the text fields that
+        refused their text."""
+        from inspect_tui.tui.widgets.fields import COMMITS, FieldArea, FieldInput
+
+        refused = []
+        for screen in self.screen_stack:
+            for field in screen.query(f".{COMMITS}"):
+                if not field.commit_now() and isinstance(field, FieldInput | FieldArea):  # type: ignore[attr-defined]
+                    refused.append(field)
+        return refused
+
+    def _leave(self) -> None:
         self.close_session()
         self.exit(0)
 
-    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        """The palette lists our own bindings along the focus chain — every action of this screen,
-        of the focused pane, and of the app — with their keys; unavailable ones say so."""
+    def _quit_on_signal(self) -> None:
+        """The terminal is gone (SIGHUP) or we are told to stop (SIGTERM): no one can answer a
+        question, so commit what can be and keep what cannot in a note beside the crash reports."""
+        refused = self._commit_everything()
+        if refused:
+            from inspect_tui.crash import write_note
+
+            write_note("unsaved", [f"{f.id or type(f).__name__}: {f.value if hasattr(f, 'value') else f.text}"
+                                   for f in refused])
+        self._leave()
+
+    # --- the error boundary -----------------------------------------------------------------------
+
+    async def run_action(self, action: str | ActionParseResult, default_namespace: Any = None,
+                         namespaces: Any = None) -> bool:
+        """Every key, palette entry and footer click passes here: editing is refused in read-only
+        mode, and an error is shown (and a defect reported) instead of ending the app."""
+        name = parse_action(action)[1] if isinstance(action, str) else action[1]
+        if self.read_only and name in EDITING_ACTIONS:
+            self._refuse(f"只读：{self.read_only}，不能修改", "只读")
+            return True
+        try:
+            return await super().run_action(action, default_namespace, namespaces)
+        except Exception as exc:
+            if debugging() and not isinstance(exc, UserError | OSError):
+                raise
+            self.show_error(exc, f"action: {action}")
+            return True
+
+    def action_allowed(self, name: str) -> bool:
+        """Greys out editing keys in read-only mode (footer and palette read this)."""
+        return not (self.read_only and name in EDITING_ACTIONS)
+
+    def show_error(self, exc: BaseException, context: str = "") -> None:
+        """Tell the user about ``exc``: their mistake, the machine's refusal, or our defect."""
+        bug = not isinstance(exc, UserError | OSError)
+        self.notify(explain(exc, [context]), title="程序出错" if bug else "未完成", severity="error",
+                    timeout=30 if bug else 10)
+
+    def _handle_exception(self, error: Exception) -> None:
+        """Textual's last resort (an exception outside an action: the failing widget has stopped).
+        Instead of its traceback: one sentence and a crash report; committed data is safe."""
+        if debugging():
+            super()._handle_exception(error)
+            return
+        self._return_code = EXIT_BUG
+        self.panic(bug_message(error, write_crash_report(error, ["in the app"])))
+
+    def _commands(self, screen: Screen) -> Iterable[tuple[Any, Binding, bool | None]]:
+        """Our own bindings along the focus chain — every action of this screen, of the focused
+        pane and of the app — with their state (None: unavailable now); hidden ones left out."""
         seen: set[tuple[int, str]] = set()
-        for namespace, bindings in screen._modal_binding_chain:
+        for namespace, bindings in binding_chain(screen):
             ours = _own_actions(namespace)  # Textual's own bindings (cursor keys, copy …) are not commands
             for _key, b in bindings:
                 if (b.action, b.description) not in ours:
@@ -235,16 +396,19 @@ class InspectApp(App[int]):
                 if not b.description or b.action == "command_palette" or (id(namespace), b.action) in seen:
                     continue
                 seen.add((id(namespace), b.action))
-                state = self._check_action_state(b.action, namespace)
-                if state is False:
-                    continue
-                help_text = f"{b.tooltip or b.description}（{self.get_key_display(b)}）"
-                if state is None:
-                    help_text = f"当前不可用 · {help_text}"
-                yield SystemCommand(b.description, help_text,
-                                    partial(self._run_binding, ActiveBinding(namespace, b, bool(state))))
+                state = action_state(self, b.action, namespace)
+                if state is not False:
+                    yield namespace, b, state
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """The palette lists :meth:`_commands` with their keys; unavailable ones say so."""
+        for namespace, b, state in self._commands(screen):
+            help_text = f"{b.tooltip or b.description}（{self.get_key_display(b)}）"
+            if state is None:
+                help_text = f"当前不可用 · {help_text}"
+            yield SystemCommand(b.description, help_text,
+                                partial(self._run_binding, ActiveBinding(namespace, b, bool(state))))
         yield SystemCommand("更换主题", "从全部主题中选择", self.action_change_theme)
-        yield SystemCommand("按键帮助", "显示当前焦点控件的帮助和全部按键", self.action_show_help_panel)
 
     async def _run_binding(self, active: ActiveBinding) -> None:
         if not active.enabled:
@@ -259,7 +423,7 @@ def _own_actions(node: object) -> set[tuple[str, str]]:
     own: set[tuple[str, str]] = set()
     for cls in type(node).__mro__:
         if cls.__module__.startswith("inspect_tui"):
-            for b in cls.__dict__.get("BINDINGS", []):
+            for b in vars(cls).get("BINDINGS", []):
                 if isinstance(b, Binding):
                     own.add((b.action, b.description))
     return own
@@ -272,13 +436,15 @@ def _loading_type() -> type:
 
 
 def make_app(session_path: Path | str | None = None, sessions_dir: Path | str = Path("sessions"),
-             exports_dir: Path | str = Path("exports")) -> InspectApp:
+             exports_dir: Path | str = Path("exports"), *, read_only: bool = False) -> InspectApp:
     """The one app factory: used by ``run_app``, the tests and the benchmark."""
-    return InspectApp(Path(session_path) if session_path else None, Path(sessions_dir), Path(exports_dir))
+    return InspectApp(Path(session_path) if session_path else None, Path(sessions_dir), Path(exports_dir),
+                      read_only=read_only)
 
 
-def run_app(session_path: Path | str | None = None, sessions_dir: Path | str = Path("sessions")) -> int:
-    app = make_app(session_path, sessions_dir)
+def run_app(session_path: Path | str | None = None, sessions_dir: Path | str = Path("sessions"), *,
+            read_only: bool = False) -> int:
+    app = make_app(session_path, sessions_dir, read_only=read_only)
     try:
         app.run()
     finally:

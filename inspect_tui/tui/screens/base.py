@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from textual.app import ComposeResult
 from textual.events import ScreenSuspend
 from textual.screen import Screen
@@ -11,15 +13,18 @@ from inspect_tui.tui.widgets.fields import commit_all
 from inspect_tui.tui.widgets.footer import QuietFooter
 from inspect_tui.tui.widgets.status import SaveStatus
 
+ResultT = TypeVar("ResultT")
 
-class BaseScreen(Screen[None]):
+
+class BaseScreen(Screen[ResultT]):
     def header(self) -> ComposeResult:
         yield Header()
 
     def footer(self) -> ComposeResult:
         status = SaveStatus(id="save-status")
-        session = getattr(self.app, "session", None)
+        session = self.app.session  # type: ignore[attr-defined]
         status.last_saved = session.last_saved if session is not None else None
+        status.read_only = (getattr(self.app, "read_only", None) or "") if session is not None else ""
         yield status
         yield QuietFooter(compact=True)
 

@@ -16,13 +16,24 @@ from textual.widgets import DataTable, Input, Label, Static
 
 from inspect_tui.core.scoring import BranchResult
 from inspect_tui.core.steps import STEPS
+from inspect_tui.core.workbench import BranchWorkbench
+from inspect_tui.tui import navigation
+from inspect_tui.tui.dialogs.confirm import ConfirmDialog
+from inspect_tui.tui.dialogs.search import SearchDialog
 from inspect_tui.tui.format import fmt_score
 from inspect_tui.tui.screens.base import BaseScreen
 from inspect_tui.tui.widgets.footer import QuietFooter
 
 
 class AddBranchModal(ModalScreen[tuple[str, str] | None]):
+    """A branch's name and unit: for a new branch, or to rename one."""
+
     BINDINGS = [Binding("escape", "cancel", "取消")]
+
+    def __init__(self, name: str = "", unit: str = "", title: str = "添加支部") -> None:
+        super().__init__()
+        self.initial = (name, unit)
+        self.title_text = title
 
     def on_mount(self) -> None:
         self.query_one("#name", Input).focus()
@@ -31,10 +42,10 @@ class AddBranchModal(ModalScreen[tuple[str, str] | None]):
         from textual.containers import Vertical
 
         with Vertical(classes="dialog"):
-            yield Label("添加支部：名称（回车确认）")
-            yield Input(placeholder="支部名称", id="name")
+            yield Label(f"{self.title_text}：名称（回车确认）")
+            yield Input(self.initial[0], placeholder="支部名称", id="name")
             yield Label("所属单位（可选）")
-            yield Input(placeholder="单位", id="unit")
+            yield Input(self.initial[1], placeholder="单位", id="unit")
         yield QuietFooter(compact=True)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
@@ -57,6 +68,11 @@ class BranchesScreen(BaseScreen):
         Binding("enter", "open_branch", "进入支部", tooltip="进入所选支部，逐步观摩", id="open-branch"),
         Binding("v", "review", "审阅", tooltip="查看所选支部的全部记录（按反馈意见的结构）", id="review"),
         Binding("a", "add_branch", "添加支部", id="add-branch"),
+        Binding("slash,ctrl+f", "search", "查找", tooltip="按名称查找支部（/ 或 Ctrl+F）", show=False, id="search"),
+        Binding("r", "rename_branch", "改名", tooltip="修改所选支部的名称和单位", show=False, id="rename-branch"),
+        Binding("delete", "delete_branch", "删除支部", tooltip="从本次观摩中删除所选支部（需确认，可撤销）",
+                show=False, id="delete-branch"),
+        Binding("ctrl+z", "undo", "撤销", tooltip="撤销本会话的上一次修改", show=False, id="undo"),
         Binding("e", "export", "导出", tooltip="导出反馈意见和整改通知书", id="export"),
         Binding("s", "summary", "汇总", tooltip="排名、各方面得分率、共性问题；生成汇总报告", id="summary"),
         Binding("m", "merge", "合并", tooltip="合并组员的会话文件（组长）", id="merge"),
@@ -66,6 +82,7 @@ class BranchesScreen(BaseScreen):
     def __init__(self, results: dict[str, BranchResult]) -> None:
         super().__init__()
         self.results = results
+        self.seen: dict[str, int] = {}  # each branch's change count when its row was last shown
 
     def compose(self) -> ComposeResult:
         yield from self.header()
@@ -86,24 +103,43 @@ class BranchesScreen(BaseScreen):
         role = "组长" if meta.role == "leader" else "观摩员"
         self.query_one("#session-title", Static).update(
             f"{meta.group} · {meta.date.isoformat()} · {role} {meta.inspector} · {self.app.session.checklist.title}")
+        self.fill_table()
+        self.query_one("#branches", DataTable).focus()
+
+    def fill_table(self) -> None:
+        """All live branches, in order; the cursor stays on the same row number."""
         table = self.query_one("#branches", DataTable)
+        row = table.cursor_row
+        table.clear()
+        changes = self.app.session.index.changes
         for n, b in enumerate(self.app.session.branches(), 1):
-            r = self.results.get(b.id) or self.app.result(b.id)
+            r = self.results.get(b.id) if self.seen.get(b.id, changes[b.id]) == changes[b.id] else None
+            r = r or self.app.result(b.id)
             self.results[b.id] = r
+            self.seen[b.id] = changes[b.id]
             table.add_row(str(n), b.data["name"], *self._cells(r), key=b.id)
-        table.focus()
+        if table.row_count:
+            table.move_cursor(row=min(max(row, 0), table.row_count - 1))
 
     def _cells(self, r: BranchResult) -> list[Text | str]:
         return [*progress_cells(r), str(r.problems) if r.problems else "", fmt_score(r.total) if r.scored_items else "",
                 r.rating.label if r.scored_items else ""]
 
+    def on_screen_resume(self) -> None:
+        """Back from a branch, its review, a merge …: every row whose records changed is shown again."""
+        changes = self.app.session.index.changes
+        for b in self.app.session.branches():
+            if changes[b.id] != self.seen.get(b.id):
+                self.refresh_branch(b.id)
+
     def refresh_branch(self, branch: str) -> None:
         table = self.query_one("#branches", DataTable)
         r = self.app.result(branch)
         self.results[branch] = r
+        self.seen[branch] = self.app.session.index.changes[branch]
         for key, value in zip([s.value for s in STEPS] + ["problems", "total", "rating"], self._cells(r),
                               strict=True):
-            table.update_cell(branch, key, value)
+            table.update_cell(branch, key, value, update_width=True)
 
     def current(self) -> str | None:
         try:
@@ -115,7 +151,7 @@ class BranchesScreen(BaseScreen):
         return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("open_branch", "review"):
+        if action in ("open_branch", "review", "rename_branch", "delete_branch"):
             return self.current() is not None or None
         return True
 
@@ -123,18 +159,14 @@ class BranchesScreen(BaseScreen):
         self.action_open_branch()
 
     def action_open_branch(self) -> None:
-        from inspect_tui.tui.screens.branch import BranchScreen
-
         branch = self.current()
         if branch:
-            self.app.push_screen(BranchScreen(branch), lambda _=None: self.refresh_branch(branch))
+            navigation.open_branch(self.app, branch)
 
     def action_review(self) -> None:
-        from inspect_tui.tui.screens.review import ReviewScreen
-
         branch = self.current()
         if branch:
-            self.app.push_screen(ReviewScreen(branch))
+            navigation.open_review(self.app, branch)
 
     def action_add_branch(self) -> None:
         def added(value: tuple[str, str] | None) -> None:
@@ -150,20 +182,64 @@ class BranchesScreen(BaseScreen):
 
         self.app.push_screen(AddBranchModal(), added)
 
-    def action_export(self) -> None:
-        from inspect_tui.tui.screens.export_screen import ExportScreen
+    def action_search(self) -> None:
+        def found(branch: str | None) -> None:
+            if branch is not None:
+                table = self.query_one("#branches", DataTable)
+                table.move_cursor(row=table.get_row_index(branch))
 
-        self.app.push_screen(ExportScreen(self.app.session.path, self.app.exports_dir))
+        candidates = [(f"{n}. {b.data['name']}" + (f"（{b.data['unit']}）" if b.data.get("unit") else ""), b.id)
+                      for n, b in enumerate(self.app.session.branches(), 1)]
+        self.app.push_screen(SearchDialog("查找支部", candidates), found)
+
+    def _bench(self, branch: str) -> BranchWorkbench:
+        return BranchWorkbench(self.app.session, branch)
+
+    def action_rename_branch(self) -> None:
+        branch = self.current()
+        rec = self.app.session.index.live(branch) if branch else None
+        if rec is None:
+            return
+
+        def renamed(value: tuple[str, str] | None) -> None:
+            if value is not None and self.app.write(self._bench(rec.id).rename, *value) is not None:
+                self.query_one("#branches", DataTable).update_cell(rec.id, "name", value[0], update_width=True)
+
+        self.app.push_screen(AddBranchModal(rec.data["name"], rec.data.get("unit", ""), "支部改名"), renamed)
+
+    def action_delete_branch(self) -> None:
+        branch = self.current()
+        rec = self.app.session.index.live(branch) if branch else None
+        if rec is None:
+            return
+        bench = self._bench(rec.id)
+
+        def confirmed(yes: bool | None) -> None:
+            if yes and self.app.write(bench.delete_branch) is not None:
+                self.fill_table()
+                self.notify(f"已删除支部“{rec.data['name']}”（Ctrl+Z 可撤销）")
+
+        count = bench.recorded()
+        detail = f"该支部已有 {count} 条记录，删除后不再显示、不再导出。" if count else "该支部还没有记录。"
+        self.app.push_screen(ConfirmDialog(f"删除支部“{rec.data['name']}”吗？", detail), confirmed)
+
+    def action_undo(self) -> None:
+        rec = self.app.write(self.app.session.undo)
+        if rec is None:
+            self.notify("没有可撤销的修改", severity="warning")
+            return
+        self.fill_table()
+        self.notify("已撤销上一次修改")
+
+    def action_export(self) -> None:
+        navigation.open_export(self.app)
 
     def action_summary(self) -> None:
-        from inspect_tui.tui.screens.summary import SummaryScreen
-
-        self.app.push_screen(SummaryScreen())
+        navigation.open_summary(self.app)
 
     def action_merge(self) -> None:
-        from inspect_tui.tui.screens.merge_screen import MergeScreen
-
-        self.app.push_screen(MergeScreen(self.app.session.path.parent, None, self.app.me))
+        session = self.app.session
+        navigation.open_merge(self.app, session.path.parent, session.meta.inspector, session.meta.group)
 
     def action_close(self) -> None:
         self.app.close_session()

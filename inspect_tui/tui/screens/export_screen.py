@@ -7,6 +7,10 @@ Everything goes through ``inspect_tui.export.batch.export_session``, the functio
 ``call_from_thread``; prerequisites (a Chinese font, HarfBuzz's subsetter) are checked first and a
 missing one is shown with what to install.
 
+Before exporting, the screen lists what the leader must look at (``export.review``): unsettled
+disagreements and incomplete demands, which block issued documents (a draft, 征求意见稿, may still be
+made), and points lost without a recorded problem.
+
 Keys: ``e`` export; ``a`` select all branches / none; ``escape`` back.
 """
 
@@ -18,12 +22,10 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import (
     Button,
+    Checkbox,
     DataTable,
-    Footer,
-    Header,
     Input,
     Label,
     ProgressBar,
@@ -34,7 +36,8 @@ from textual.widgets import (
 )
 from textual.worker import Worker, WorkerState
 
-from inspect_tui.errors import UserError
+from inspect_tui.crash import explain
+from inspect_tui.tui.screens.base import BaseScreen
 
 KIND_OPTIONS = (("both", "两者都导出", ("feedback", "notice")),
                 ("feedback", "点对点反馈意见", ("feedback",)),
@@ -42,7 +45,7 @@ KIND_OPTIONS = (("both", "两者都导出", ("feedback", "notice")),
 KIND_NAMES = {"feedback": "反馈意见", "notice": "整改通知书"}
 
 
-class ExportScreen(Screen[None]):
+class ExportScreen(BaseScreen):
     DEFAULT_CSS = """
     ExportScreen #export-body { height: 1fr; }
     ExportScreen #export-left { width: 44; padding: 0 1; }
@@ -52,6 +55,7 @@ class ExportScreen(Screen[None]):
     ExportScreen #export-progress { margin: 1 0; }
     ExportScreen #export-results { height: 1fr; }
     ExportScreen #export-message { height: auto; }
+    ExportScreen #export-review { height: auto; max-height: 8; overflow-y: auto; color: $warning; }
     ExportScreen #export-message.error { color: $error; }
     ExportScreen .title { text-style: bold; }
     """
@@ -69,7 +73,7 @@ class ExportScreen(Screen[None]):
         self.errors: list[str] = []
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield from self.header()
         with Horizontal(id="export-body"):
             with Vertical(id="export-left"):
                 yield Label("导出内容", classes="title")
@@ -80,13 +84,16 @@ class ExportScreen(Screen[None]):
                 yield SelectionList[str](id="export-branches")
                 yield Input(placeholder="本单位模板文件夹（可不填）", id="export-templates")
                 yield Input(placeholder="小组密钥文件：通知书二维码加签名（可不填）", id="export-key")
+                yield Input(placeholder="发文设置文件：发文机关、文号、印章（可不填）", id="export-issuer")
+                yield Checkbox("征求意见稿（有分歧时也可导出）", id="export-draft")
                 yield Button("开始导出 (E)", id="export-start", variant="primary", disabled=True)
             with Vertical(id="export-right"):
                 yield Label(f"输出到：{self.output_dir}", id="export-output")
-                yield ProgressBar(id="export-progress", show_eta=False)
+                yield ProgressBar(total=100, id="export-progress", show_eta=False)  # empty, not animated, until E
                 yield Static("正在读取会话…", id="export-message")
+                yield Static("", id="export-review")
                 yield DataTable(id="export-results", cursor_type="row", zebra_stripes=True)
-        yield Footer(compact=True)
+        yield from self.footer()
 
     def on_mount(self) -> None:
         self.query_one("#export-results", DataTable).add_columns("支部", "文件", "结果")
@@ -95,11 +102,13 @@ class ExportScreen(Screen[None]):
     # --- loading --------------------------------------------------------------------------------
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="export-load", name="export-load")
-    def _load_branches(self) -> list[tuple[str, str]]:
+    def _load_branches(self) -> tuple[list[tuple[str, str]], list[str]]:
+        from inspect_tui.export.review import review_session
         from inspect_tui.store.session import Session
 
         with Session.open(self.session_path, readonly=True) as session:
-            return [(b.data["name"], b.id) for b in session.branches()]
+            lines = [line for r in review_session(session) for line in r.lines()]
+            return [(b.data["name"], b.id) for b in session.branches()], lines
 
     # --- actions ------------------------------------------------------------------------------------
 
@@ -132,16 +141,18 @@ class ExportScreen(Screen[None]):
         kinds = KIND_OPTIONS[max(kind_index, 0)][2]
         templates = self.query_one("#export-templates", Input).value.strip() or None
         key_file = self.query_one("#export-key", Input).value.strip() or None
+        issuer = self.query_one("#export-issuer", Input).value.strip() or None
+        draft = self.query_one("#export-draft", Checkbox).value
         self.files, self.errors = [], []
         self.query_one("#export-results", DataTable).clear()
         progress = self.query_one("#export-progress", ProgressBar)
         progress.update(total=None, progress=0)
         button.disabled = True
         self._message("正在导出…")
-        self._export(kinds, branches, templates, key_file)
+        self._export(kinds, branches, templates, key_file, issuer, draft)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="export", name="export")
-    def _export(self, kinds, branches, templates, key_file):
+    def _export(self, kinds, branches, templates, key_file, issuer, draft):
         from inspect_tui.export.batch import export_session
         from inspect_tui.export.qr import load_key
 
@@ -150,8 +161,13 @@ class ExportScreen(Screen[None]):
         def progress(done: int, total: int, result) -> None:
             self.app.call_from_thread(self._one_done, done, total, result)
 
+        # Issued documents are numbered in the session: use the app's open (locked) session if it is this one.
+        open_session = getattr(self.app, "session", None)
+        if open_session is not None and Path(open_session.path) != self.session_path:
+            open_session = None
         return export_session(self.session_path, self.output_dir, kinds=kinds, branches=branches,
-                              template_dir=templates, progress=progress, key=key)
+                              template_dir=templates, progress=progress, key=key, issuer=issuer, draft=draft,
+                              session=open_session)
 
     def _one_done(self, done: int, total: int, result) -> None:
         self.query_one("#export-progress", ProgressBar).update(total=total, progress=done)
@@ -161,7 +177,8 @@ class ExportScreen(Screen[None]):
             table.add_row(result.branch_name, KIND_NAMES.get(result.kind, result.kind), "失败：" + result.error)
         else:
             self.files.append(result.path)
-            table.add_row(result.branch_name, Path(result.path).name, "完成")
+            table.add_row(result.branch_name, Path(result.path).name,
+                          "完成；" + "；".join(result.warnings) if result.warnings else "完成")
         self._message(f"已完成 {done} / {total}")
 
     def _message(self, text: str, *, error: bool = False) -> None:
@@ -175,11 +192,14 @@ class ExportScreen(Screen[None]):
         worker = event.worker
         if worker.name == "export-load":
             if event.state is WorkerState.SUCCESS:
+                names, review = worker.result
                 sel = self.query_one("#export-branches", SelectionList)
                 sel.clear_options()
-                sel.add_options([(name, bid, True) for name, bid in worker.result])
+                sel.add_options([(name, bid, True) for name, bid in names])
                 self.query_one("#export-start", Button).disabled = False
-                self._message(f"共 {len(worker.result)} 个支部。按 E 开始导出。")
+                self._message(f"共 {len(names)} 个支部。按 E 开始导出。"
+                              + (f"签发前请核对以下 {len(review)} 条：" if review else ""))
+                self.query_one("#export-review", Static).update("\n".join(f"· {line}" for line in review))
             elif event.state is WorkerState.ERROR:
                 self._message(_error_text(worker.error), error=True)
             return
@@ -189,11 +209,13 @@ class ExportScreen(Screen[None]):
             summary = worker.result
             table = self.query_one("#export-results", DataTable)
             for r in summary.skipped:
-                table.add_row(r.branch_name, KIND_NAMES.get(r.kind, r.kind), r.note or "跳过")
+                table.add_row(r.branch_name, KIND_NAMES.get(r.kind, r.kind), r.error or r.note or "跳过")
             text = f"导出完成：{len(summary.files)} 个文件，用时 {summary.seconds:.1f} 秒，保存在 {self.output_dir}"
-            if summary.errors:
-                text += f"；{len(summary.errors)} 个失败（见列表）"
-            self._message(text, error=bool(summary.errors))
+            if summary.errors or summary.refused:
+                text += f"；{len(summary.errors) + len(summary.refused)} 个未导出（见列表）"
+            if summary.warnings:
+                text += "\n警告：" + "\n".join(summary.warnings)
+            self._message(text, error=bool(summary.errors or summary.refused or summary.warnings))
             self.query_one("#export-start", Button).disabled = False
         elif event.state is WorkerState.ERROR:
             self._message(_error_text(worker.error), error=True)
@@ -201,6 +223,4 @@ class ExportScreen(Screen[None]):
 
 
 def _error_text(exc: BaseException | None) -> str:
-    if isinstance(exc, UserError):
-        return exc.render()
-    return f"导出失败：{type(exc).__name__}: {exc}"
+    return explain(exc) if exc is not None else "导出失败"

@@ -9,11 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from textual.app import ComposeResult
-from textual.screen import Screen
 from textual.widgets import LoadingIndicator, Static
 
+from inspect_tui.tui.screens.base import BaseScreen
 
-class LoadingScreen(Screen[None]):
+
+class LoadingScreen(BaseScreen[None]):
     def __init__(self, path: Path) -> None:
         super().__init__()
         self.path = path

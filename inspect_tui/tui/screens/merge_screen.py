@@ -8,27 +8,37 @@ merge reports progress through ``call_from_thread`` so the screen stays responsi
 file, other checklist version, existing output, branch matching to confirm) is shown as text with
 what to do: untick the bad file, tick "覆盖" or "按名称匹配支部", and merge again.
 
-Keys: ``m`` merge; ``1``–``9`` adopt that inspector's value for the selected disagreement; ``v``
-type a value and a reason; ``r`` re-list the folder; ``escape`` back.
+The folder can be changed (a USB stick's folder works directly) and the output name is relative to
+it. Files are pre-ticked only when they are inspectors' copies of the same group's visit: earlier
+merge results, other groups' files and unreadable files are listed but left unticked, with why.
+
+Keys: ``m`` merge; ``1``–``9`` adopt that inspector's value for the selected disagreement (after a
+confirmation; the numbers are the ones ``disagreements`` prints and ``settle --from`` accepts);
+``v`` type a value and a reason; ``r`` re-list the folder; ``escape`` back.
 """
 
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, Checkbox, DataTable, Footer, Input, Label, ProgressBar, SelectionList, Static
+from textual.screen import ModalScreen
+from textual.widgets import Button, Checkbox, DataTable, Input, Label, ProgressBar, SelectionList, Static
 from textual.worker import Worker, WorkerState
 
 from inspect_tui.core.checklist import Checklist
-from inspect_tui.core.disagreements import Disagreement, list_disagreements, settle
+from inspect_tui.core.disagreements import Disagreement, list_disagreements, numbered_inspectors, settle
+from inspect_tui.crash import explain
 from inspect_tui.errors import UserError
 from inspect_tui.store.merge_files import MergeReport, merge_files
 from inspect_tui.store.paths import SUFFIX
+from inspect_tui.tui.dialogs.confirm import ConfirmDialog
+from inspect_tui.tui.screens.base import BaseScreen
 
 DEFAULT_OUTPUT = "合并结果.jsonl"
 
@@ -47,17 +57,20 @@ class SettleDialog(ModalScreen[tuple[str, str] | None]):
     """
     BINDINGS = [Binding("escape", "cancel", "取消")]
 
-    def __init__(self, d: Disagreement) -> None:
+    def __init__(self, d: Disagreement, numbering: list[str]) -> None:
         super().__init__()
         self.d = d
+        self.numbering = numbering
 
     def compose(self) -> ComposeResult:
         d = self.d
         hint = "分数" if d.field == "score" else "符合 / 部分符合 / 不符合 / 不适用"
         with Vertical():
-            yield Label(f"小组裁定：{d.branch_name} · {d.item} {d.item_title}（{d.field_label}）")
-            for n, o in enumerate(d.opinions, 1):
-                yield Label(f"{n}. {o.inspector}：{o.label}" + (f" — {o.note}" if o.note else ""))
+            yield Label(f"小组裁定：{d.branch_name} · {d.item_title}（{d.field_label}）")
+            for n, name in enumerate(self.numbering, 1):
+                o = d.opinion_of(name)
+                if o is not None:
+                    yield Label(f"{n}. {o.inspector}：{o.label}" + (f" — {o.note}" if o.note else ""))
             yield Input(placeholder=f"裁定值（{hint}）", id="settle-value")
             yield Input(placeholder="裁定理由（必填）", id="settle-reason")
             yield Static("", id="settle-error")
@@ -80,11 +93,54 @@ class SettleDialog(ModalScreen[tuple[str, str] | None]):
         self.dismiss(None)
 
 
-class MergeScreen(Screen[None]):
+@dataclass(frozen=True)
+class Candidate:
+    """A session file in the folder, what it is, and whether it is ticked to begin with."""
+
+    path: Path
+    label: str
+    ticked: bool
+
+
+def describe_files(folder: Path, output: Path, group: str | None) -> list[Candidate]:
+    """The folder's session files, inspectors' copies of ``group``'s visit ticked (of the group most
+    files belong to when no group is given); merge results, other groups' files, unreadable files
+    and the output itself unticked, each saying why."""
+    from inspect_tui.store.session_file import SessionFile
+
+    if not folder.is_dir():
+        return []
+    found: list[tuple[Path, dict | None, str]] = []
+    for p in sorted(folder.glob(f"*{SUFFIX}")):
+        if not p.is_file():
+            continue
+        try:
+            with SessionFile.open(p, readonly=True) as f:
+                found.append((p, f.meta, ""))
+        except (UserError, OSError) as exc:
+            first = (exc.render() if isinstance(exc, UserError) else str(exc)).splitlines()[0]
+            found.append((p, None, first))
+    groups = Counter(m.get("group") for _p, m, _e in found if m and m.get("role") != "leader")
+    group = group or (groups.most_common(1)[0][0] if groups else None)
+    out = output.resolve()
+    listed = []
+    for p, meta, error in found:
+        if meta is None:
+            listed.append(Candidate(p, f"{p.name}（无法读取：{_cut(error, 40)}）", False))
+            continue
+        reason = ("本次输出文件" if p.resolve() == out else "合并结果" if meta.get("role") == "leader"
+                  else "其他小组" if meta.get("group") != group else "")
+        label = (f"{meta.get('inspector', '?')}{f'（{reason}）' if reason else ''} · {meta.get('group', '?')}"
+                 f" · {meta.get('date', '')} · {p.name}")  # who first: a narrow list still shows it
+        listed.append(Candidate(p, label, not reason))
+    return listed
+
+
+class MergeScreen(BaseScreen):
     DEFAULT_CSS = """
     MergeScreen { layout: vertical; }
-    MergeScreen #merge-title { padding: 0 1; background: $boost; text-style: bold; }
     MergeScreen #merge-top { height: 10; }
+    MergeScreen #merge-folder-row { height: 1; }
     MergeScreen #merge-files { width: 1fr; height: 100%; }
     MergeScreen #merge-options { width: 44; height: 100%; padding: 0 1; }
     MergeScreen #merge-progress-row { height: 1; padding: 0 1; }
@@ -102,12 +158,13 @@ class MergeScreen(Screen[None]):
     ]
 
     def __init__(self, folder: Path, output: Path | None = None, leader: str = "组长", *,
-                 checklist: Checklist | None = None) -> None:
+                 checklist: Checklist | None = None, group: str | None = None) -> None:
         super().__init__()
         self.checklist = checklist  # None: the shipped checklist the merged session names
         self.folder = Path(folder)
-        self.output = Path(output) if output else self.folder / DEFAULT_OUTPUT
+        self.output = Path(output) if output else Path(DEFAULT_OUTPUT)  # relative: inside the folder
         self.leader = leader
+        self.group = group
         self.report: MergeReport | None = None
         self.disagreements: list[Disagreement] = []
         self.inspectors: list[str] = []
@@ -117,11 +174,15 @@ class MergeScreen(Screen[None]):
     # --- layout --------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield Static(f"合并观摩员文件 · 文件夹 {self.folder} · 组长 {self.leader}", id="merge-title")
+        yield from self.header()
+        yield Static(f"合并观摩员文件 · 组长 {self.leader}", id="merge-title", classes="title")
+        with Horizontal(id="merge-folder-row", classes="row"):
+            yield Label("文件夹", classes="inline-label")
+            yield Input(str(self.folder), id="merge-folder", placeholder="如 U 盘上的文件夹（回车重新列出）")
         with Horizontal(id="merge-top"):
             yield SelectionList[str](id="merge-files")
             with Vertical(id="merge-options"):
-                yield Label("输出文件")
+                yield Label("输出文件（相对于文件夹）")
                 yield Input(str(self.output), id="merge-output")
                 yield Checkbox("覆盖已有的输出文件", id="merge-force")
                 yield Checkbox("按名称匹配支部（确认）", id="merge-match")
@@ -132,7 +193,7 @@ class MergeScreen(Screen[None]):
         yield Static("", id="merge-problems")
         yield DataTable(id="merge-summary", cursor_type="none", zebra_stripes=True)
         yield DataTable(id="merge-disagreements", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield from self.footer()
 
     def on_mount(self) -> None:
         summary = self.query_one("#merge-summary", DataTable)
@@ -142,26 +203,35 @@ class MergeScreen(Screen[None]):
         self.action_rescan()
         self.query_one("#merge-files", SelectionList).focus()
 
-    def candidate_files(self) -> list[Path]:
-        if not self.folder.is_dir():
-            return []
-        return sorted(p for p in self.folder.glob(f"*{SUFFIX}") if p.is_file() and p.resolve() != self._out().resolve())
-
     def _out(self) -> Path:
-        try:
-            text = self.query_one("#merge-output", Input).value.strip()
-        except Exception:  # before compose
-            text = ""
-        p = Path(text) if text else self.output
+        text = self.query_one("#merge-output", Input).value.strip()
+        p = Path(text).expanduser() if text else self.output
         return p if p.is_absolute() else self.folder / p
 
+    @on(Input.Submitted, "#merge-folder")
+    def _folder_changed(self) -> None:
+        self.folder = Path(self.query_one("#merge-folder", Input).value.strip() or ".").expanduser()
+        self.action_rescan()
+
     def action_rescan(self) -> None:
+        self.query_one("#merge-files", SelectionList).clear_options()
+        self._status("正在读取文件夹……")
+        self.scan_folder(self.folder, self._out())
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="scan", name="scan")
+    def scan_folder(self, folder: Path, output: Path) -> list[Candidate]:
+        return describe_files(folder, output, self.group)
+
+    def _listed(self, found: list[Candidate]) -> None:
         files = self.query_one("#merge-files", SelectionList)
         files.clear_options()
-        found = self.candidate_files()
-        files.add_options([(p.name, str(p), True) for p in found])
-        if not found:
+        files.add_options([(c.label, str(c.path), c.ticked) for c in found])
+        if not self.folder.is_dir():
+            self._status(f"找不到文件夹 {self.folder}。")
+        elif not found:
             self._status(f"文件夹中没有 {SUFFIX} 会话文件。")
+        else:
+            self._status(f"已勾选 {sum(c.ticked for c in found)} 个观摩员文件（共 {len(found)} 个），按 m 合并。")
 
     # --- merging -------------------------------------------------------------------------------
 
@@ -206,11 +276,15 @@ class MergeScreen(Screen[None]):
         from inspect_tui.store.session import Session
 
         with Session.open(path, readonly=True, checklist=self.checklist) as s:
-            self.inspectors = [n for n in s.meta.inspectors if n != s.meta.inspector]
+            self.inspectors = numbered_inspectors(
+                s.meta.inspectors, list_disagreements(s.checklist, s.index, include_settled=True), s.meta.inspector)
             return list_disagreements(s.checklist, s.index)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
+        if worker.name == "scan" and event.state is WorkerState.SUCCESS:
+            self._listed(worker.result)
+            return
         if worker.name not in ("merge", "settle"):
             return
         if event.state in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
@@ -222,7 +296,7 @@ class MergeScreen(Screen[None]):
                          if worker.name == "merge" else "")
                 self._show_problem(exc.render() + extra)
             else:
-                self._show_problem(f"出错了（程序问题，请报告）：{exc!r}")
+                self._show_problem(explain(exc))
             self._status("未完成。")
         elif event.state is WorkerState.SUCCESS:
             if worker.name == "merge":
@@ -253,20 +327,20 @@ class MergeScreen(Screen[None]):
 
     def _show_disagreements(self, found: list[Disagreement]) -> None:
         self.disagreements = found
-        names = list(dict.fromkeys([*self.inspectors, *(o.inspector for d in found for o in d.opinions)]))
+        names = numbered_inspectors(self.inspectors, found)
         self.inspectors = names
         table = self.query_one("#merge-disagreements", DataTable)
         row = table.cursor_row
         table.clear(columns=True)
-        # Inspectors' values side by side come first; long texts are cut so every column fits.
-        table.add_columns("项目", "方面", *[f"{n}. {name}" for n, name in enumerate(names, 1)], "支部")
-        note_len = max(4, 24 // max(len(names), 1))
+        # The branch and item first (cut to fit), then the inspectors' values side by side.
+        table.add_columns("支部", "项目", "方面", *[f"{n}. {name}" for n, name in enumerate(names, 1)])
+        note_len = max(2, 12 // max(len(names), 1))  # every inspector's column fits 80 columns
         for d in found:
             cells = []
             for name in names:
                 o = d.opinion_of(name)
                 cells.append("—" if o is None else o.label + (f"：{_cut(o.note, note_len)}" if o.note else ""))
-            table.add_row(f"{d.item} {_cut(d.item_title, 8)}", d.field_label, *cells, _cut(d.branch_name, 12))
+            table.add_row(_cut(d.branch_name, 7), _cut(d.item_title, 8), d.field_label, *cells)
         table.border_title = f"待裁定的分歧 {len(found)} 处（数字键 采纳该观摩员的值，v 看全文并输入裁定值）"
         if found:
             table.move_cursor(row=min(max(row, 0), len(found) - 1))
@@ -285,11 +359,18 @@ class MergeScreen(Screen[None]):
         d = self._current()
         if d is None:
             return
-        if not 1 <= n <= len(self.inspectors) or d.opinion_of(self.inspectors[n - 1]) is None:
+        if not 1 <= n <= len(self.inspectors) or (o := d.opinion_of(self.inspectors[n - 1])) is None:
             self._status(f"第 {n} 位观摩员没有记录这一项。")
             return
-        self.busy = True
-        self.run_settle(d, None, "", self.inspectors[n - 1])
+        name = self.inspectors[n - 1]
+
+        def confirmed(yes: bool | None) -> None:
+            if yes and not self.busy:
+                self.busy = True
+                self.run_settle(d, None, "", name)
+
+        self.app.push_screen(ConfirmDialog(f"采纳第 {n} 位 {name} 的意见“{o.label}”作为小组裁定吗？",
+                                           f"{d.branch_name} · {d.item_title}（{d.field_label}）"), confirmed)
 
     def action_settle_value(self) -> None:
         d = self._current()
@@ -301,7 +382,7 @@ class MergeScreen(Screen[None]):
                 self.busy = True
                 self.run_settle(d, result[0], result[1], None)
 
-        self.app.push_screen(SettleDialog(d), done)
+        self.app.push_screen(SettleDialog(d, self.inspectors), done)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="settle", name="settle")
     def run_settle(self, d: Disagreement, value: str | None, reason: str,
@@ -312,7 +393,7 @@ class MergeScreen(Screen[None]):
         with Session.open(self.merged, checklist=self.checklist) as s:
             rec = settle(s, d.branch, d.item, d.field, value=value, reason=reason, chosen_from=chosen_from)
             found = list_disagreements(s.checklist, s.index)
-        return found, f"已裁定 {d.branch_name} {d.item}（{d.field_label}）：{rec.data.get('reason', '')}"
+        return found, f"已裁定 {d.branch_name} {d.item_title}（{d.field_label}）：{rec.data.get('reason', '')}"
 
     def action_back(self) -> None:
         if len(self.app.screen_stack) > 1:

@@ -13,15 +13,15 @@ from pathlib import Path
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Header, Input, Label, Select, Static, TextArea
 
 from inspect_tui.core.plan import PlannedBranch
 from inspect_tui.errors import UserError
+from inspect_tui.tui.screens.base import BaseScreen
 from inspect_tui.tui.widgets.footer import QuietFooter
 
 
-class NewSessionScreen(Screen[Path | None]):
+class NewSessionScreen(BaseScreen[Path | None]):
     BINDINGS = [
         Binding("ctrl+s", "create", "创建", tooltip="创建会话并打开", id="create"),
         Binding("ctrl+o", "import_plan", "导入计划", tooltip="从“访问计划文件”读取支部等信息", id="import"),

@@ -2,7 +2,8 @@
 
 基本情况 (score, rating, awareness, area subtotals) → 亮点 → 问题 (item, evidence) → 建议 → 整改要求
 (deadline, responsible) → 逐项情况 (each item: what was seen and checked, the score) → 汇报与访谈.
-Read-only; the figures are the core's ``BranchResult``.
+Read-only; the figures are the core's ``BranchResult`` and the records shown are the workbench's
+(the same "whose records" rule as the 评 step).
 """
 
 from __future__ import annotations
@@ -15,9 +16,14 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from inspect_tui.core.folding import Folded, fold
+from inspect_tui.core.labels import KIND_LABELS, STATUS_STYLE, adequate_label, status_label
 from inspect_tui.core.records import Kind
 from inspect_tui.core.steps import Step
-from inspect_tui.tui.format import STATUS_STYLE, fmt_rate, fmt_score, status_label
+from inspect_tui.core.workbench import BranchWorkbench
+from inspect_tui.store.evidence import display_name
+from inspect_tui.tui import navigation
+from inspect_tui.tui.format import fmt_rate, fmt_score
 from inspect_tui.tui.screens.base import BaseScreen
 
 
@@ -31,9 +37,10 @@ class ReviewScreen(BaseScreen):
         Binding("e", "edit", "去评分", tooltip="转到本支部的“评”环节", id="edit"),
     ]
 
-    def __init__(self, branch: str) -> None:
+    def __init__(self, bench: BranchWorkbench) -> None:
         super().__init__()
-        self.branch = branch
+        self.bench = bench
+        self.branch = bench.branch
 
     def compose(self) -> ComposeResult:
         yield from self.header()
@@ -49,16 +56,11 @@ class ReviewScreen(BaseScreen):
         self.query_one("#review-body", Static).update(self.build())
 
     def mine(self, kind: Kind) -> list:
-        recs = self.app.session.records(self.branch, kind)
-        if self.app.mine_only:
-            recs = [r for r in recs if r.author == self.app.me]
-        return sorted(recs, key=lambda r: r.at)
+        return self.bench.records(kind)
 
     def build(self) -> RenderableType:
-        app = self.app
-        cl = app.session.checklist
-        r = app.result(self.branch)
-        title = lambda item_id: cl.item(item_id).title if item_id else "（综合）"  # noqa: E731
+        r = self.bench.result()
+        title = self.bench.item_title
         parts: list[RenderableType] = [Text(f"{r.name} · 观摩记录", style="bold")]
 
         parts.append(heading("一、基本情况"))
@@ -73,6 +75,11 @@ class ReviewScreen(BaseScreen):
             areas.add_row(a.area.title, fmt_score(a.score), fmt_score(a.full_marks))
         parts.append(areas)
 
+        def who(f: Folded) -> Text:
+            """Several inspectors' identical findings are one entry; it says whose they are."""
+            return Text(f"（{len(f.authors)} 位观摩员：{'、'.join(f.authors)}）", style="dim") \
+                if len(f.authors) > 1 else Text()
+
         def numbered(head: str, recs: list, line) -> None:
             parts.append(heading(head))
             if not recs:
@@ -80,13 +87,14 @@ class ReviewScreen(BaseScreen):
             for n, rec in enumerate(recs, 1):
                 parts.append(Text(f"{n}. ") + line(rec))
 
-        numbered("二、亮点", self.mine(Kind.HIGHLIGHT), lambda h: Text(h.data["text"]))
-        numbered("三、问题", self.mine(Kind.PROBLEM), lambda p: Text.assemble(
-            (f"【{title(p.data.get('item'))}】", "bold"), p.data["text"],
-            (f"\n   证据：{p.data['evidence']}" if p.data.get("evidence") else "", "dim")))
-        numbered("四、建议", self.mine(Kind.SUGGESTION), lambda s: Text.assemble(
-            (f"【{title(s.data.get('item'))}】", "bold"), s.data["text"]))
-        numbered("五、整改要求", self.mine(Kind.RECTIFICATION), lambda z: Text.assemble(
+        numbered(f"二、{KIND_LABELS[Kind.HIGHLIGHT]}", fold(self.mine(Kind.HIGHLIGHT)),
+                 lambda h: Text(h.text) + who(h))
+        numbered(f"三、{KIND_LABELS[Kind.PROBLEM]}", fold(self.mine(Kind.PROBLEM)), lambda p: Text.assemble(
+            (f"【{title(p.item)}】", "bold"), p.text, who(p),
+            (f"\n   证据：{'；'.join(p.evidence)}" if p.evidence else "", "dim")))
+        numbered(f"四、{KIND_LABELS[Kind.SUGGESTION]}", fold(self.mine(Kind.SUGGESTION)), lambda s: Text.assemble(
+            (f"【{title(s.item)}】", "bold"), s.text, who(s)))
+        numbered(f"五、{KIND_LABELS[Kind.RECTIFICATION]}", self.mine(Kind.RECTIFICATION), lambda z: Text.assemble(
             (f"【{title(z.data.get('item'))}】", "bold"), z.data["requirement"],
             (f"\n   时限：{z.data.get('deadline') or '未定'}  责任人：{z.data.get('responsible') or '未定'}", "dim")))
 
@@ -111,7 +119,7 @@ class ReviewScreen(BaseScreen):
                     if d.get(key):
                         line.append(f"  {label}：{d[key]}")
                 if d.get("files"):
-                    line.append(f"  附件：{'; '.join(d['files'])}")
+                    line.append(f"  照片：{'; '.join(map(display_name, d['files']))}")
                 parts.append(line)
 
         parts.append(heading("七、汇报与访谈"))
@@ -132,9 +140,8 @@ class ReviewScreen(BaseScreen):
             t.add_column("判定", no_wrap=True)
             for i in interviews:
                 d = i.data
-                verdict = {True: "答对", False: "未答对"}.get(d.get("adequate"), "未判定")
                 t.add_row(d["role"] + (f" {d['name']}" if d.get("name") else ""), d["question"], d.get("answer", ""),
-                          verdict)
+                          adequate_label(d.get("adequate")))
             parts.append(t)
         return Group(*parts)
 
@@ -142,14 +149,4 @@ class ReviewScreen(BaseScreen):
         self.dismiss()
 
     def action_edit(self) -> None:
-        from inspect_tui.core.steps import Step as S
-        from inspect_tui.tui.screens.branch import BranchScreen
-
-        below = self.app.screen_stack[-2] if len(self.app.screen_stack) > 1 else None
-        self.dismiss()
-        if isinstance(below, BranchScreen):
-            below.step = S.EVALUATE
-        else:
-            screen = BranchScreen(self.branch)
-            self.app.push_screen(screen)
-            screen.call_after_refresh(setattr, screen, "step", S.EVALUATE)
+        navigation.edit_branch(self.app, self.branch)

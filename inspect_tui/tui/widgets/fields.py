@@ -4,10 +4,14 @@ An inspector's typing is only safe once it is in the store, but saving on every 
 write a new record version per character. So a field *commits* — hands its value to a callback
 that saves through the session — when the inspector presses Enter, leaves the field, or the
 screen is left (screens call :func:`commit_all` on suspend and before quitting). A field remembers
-the value last committed, so leaving an unchanged field writes nothing.
+the value last committed, so leaving an unchanged field writes nothing. Any widget with the CSS
+class ``commits`` and a ``commit_now()`` method (the report timer, too) takes part in
+:func:`commit_all`.
 
 The callback returns ``False`` to refuse a value (invalid number, missing file …); the field then
-stays "dirty" and is marked invalid so the inspector sees that it was not saved.
+stays "dirty" and is marked invalid so the inspector sees that it was not saved — and keeps the
+text, so nothing typed is lost. When the app has the session open read-only, fields show their
+values but take no typing (a one-line field is disabled, a text area becomes read-only).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from textual.dom import DOMNode
 from textual.widgets import Input, TextArea
 
 Commit = Callable[[str], bool | None]
+COMMITS = "commits"
 
 
 class FieldInput(Input):
@@ -26,6 +31,7 @@ class FieldInput(Input):
 
     def __init__(self, value: str = "", *, commit: Commit | None = None, **kwargs) -> None:
         super().__init__(value, **kwargs)
+        self.add_class(COMMITS)
         self._commit = commit
         self.committed = value
 
@@ -50,6 +56,10 @@ class FieldInput(Input):
         self.remove_class("-unsaved")
         return True
 
+    def on_mount(self) -> None:
+        if getattr(self.app, "read_only", None):
+            self.disabled = True
+
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.commit_now()
 
@@ -67,6 +77,7 @@ class FieldArea(TextArea):
         kwargs.setdefault("show_line_numbers", False)
         kwargs.setdefault("tab_behavior", "focus")
         super().__init__(text, **kwargs)
+        self.add_class(COMMITS)
         self._commit = commit
         self.committed = text
 
@@ -90,6 +101,10 @@ class FieldArea(TextArea):
         self.remove_class("-unsaved")
         return True
 
+    def on_mount(self) -> None:
+        if getattr(self.app, "read_only", None):
+            self.read_only = True
+
     def action_commit(self) -> None:
         self.commit_now()
 
@@ -100,6 +115,6 @@ class FieldArea(TextArea):
 def commit_all(node: DOMNode) -> bool:
     """Commit every dirty field under ``node``; False when one refused its value."""
     ok = True
-    for field in node.query("FieldInput, FieldArea"):
+    for field in node.query(f".{COMMITS}"):
         ok = field.commit_now() and ok  # type: ignore[attr-defined]
     return ok

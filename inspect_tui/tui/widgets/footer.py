@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from textual.screen import Screen
 from textual.widgets import Footer
-from textual.widgets._footer import FooterKey
+
+from inspect_tui.tui.textual_adapter import footer_keys, set_footer_key_enabled
 
 
 class QuietFooter(Footer):
@@ -25,15 +26,15 @@ class QuietFooter(Footer):
         active = screen.active_bindings
         layout = tuple((key, a.binding.action, a.binding.description, a.binding.show) for key, a in active.items())
         enabled = tuple(a.enabled for a in active.values())
-        if layout == self._layout and self._bindings_ready and self.children:
+        keys = footer_keys(self) if layout == self._layout and self._bindings_ready and self.children else None
+        if keys is not None:
             if enabled != self._enabled:
                 self._enabled = enabled
                 state = {(a.binding.key, a.binding.action): a.enabled for a in active.values()}
-                for key in self.query(FooterKey):
-                    on = state.get((key.key, key.action))
+                for key in keys:
+                    on = state.get((key.key, key.action))  # type: ignore[attr-defined]
                     if on is not None:
-                        key._disabled = not on
-                        key.set_class(not on, "-disabled")
+                        set_footer_key_enabled(key, on)
             return None
         self._layout, self._enabled = layout, enabled
         return super().bindings_changed(screen)

@@ -1,4 +1,4 @@
-"""The status line: when the last save reached the disk, and the last problem, if any."""
+"""The status line: read-only or not, when the last save reached the disk, and the last problem."""
 
 from __future__ import annotations
 
@@ -13,9 +13,12 @@ class SaveStatus(Static):
 
     last_saved: reactive[datetime | None] = reactive(None)
     message: reactive[str] = reactive("")
+    read_only: reactive[str] = reactive("")  # why the session is read-only; empty when writable
 
     def render(self) -> str:
-        if self.last_saved is None:
+        if self.read_only:
+            saved = f"只读（{self.read_only}）：不能修改"
+        elif self.last_saved is None:
             saved = "本次尚未保存"
         else:
             saved = f"已保存 {self.last_saved.astimezone().strftime('%H:%M:%S')}"

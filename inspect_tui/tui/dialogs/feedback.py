@@ -1,8 +1,9 @@
 """Adding or editing one highlight, problem, suggestion or rectification demand.
 
-The form validates nothing itself: it hands the payload to ``InspectApp.save``, which goes through
-``Session.save`` and the record's pydantic model (required text, date format …); a refused value
-keeps the dialog open with the reason shown.
+The form validates nothing itself: it hands the payload to the branch's workbench, which saves
+through ``Session.save`` and the record's model (required text, date format …); a refused value
+keeps the dialog open with the reason shown. A new entry starts linked to no item: the inspector
+picks one, so nothing lands silently under whatever row happened to be highlighted.
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Select, Static, TextArea
 
 from inspect_tui.core.index import Rec
+from inspect_tui.core.labels import KIND_LABELS
 from inspect_tui.core.records import Kind
+from inspect_tui.core.workbench import BranchWorkbench
+from inspect_tui.errors import UserError
 from inspect_tui.tui.widgets.footer import QuietFooter
-
-TITLES = {Kind.HIGHLIGHT: "亮点（经验做法）", Kind.PROBLEM: "问题", Kind.SUGGESTION: "建议",
-          Kind.RECTIFICATION: "整改要求"}
 
 
 class FeedbackModal(ModalScreen[Rec | None]):
@@ -29,25 +30,24 @@ class FeedbackModal(ModalScreen[Rec | None]):
         Binding("escape", "cancel", "取消"),
     ]
 
-    def __init__(self, kind: Kind, branch: str, *, item: str | None = None, record: Rec | None = None) -> None:
+    def __init__(self, bench: BranchWorkbench, kind: Kind, *, record: Rec | None = None) -> None:
         super().__init__()
+        self.bench = bench
         self.kind = kind
-        self.branch = branch
         self.record = record
-        self.data: dict[str, Any] = dict(record.data) if record else {"item": item}
+        self.data: dict[str, Any] = dict(record.data) if record else {}
 
     def compose(self) -> ComposeResult:
-        session = self.app.session
         d = self.data
         verb = "编辑" if self.record else "添加"
         with VerticalScroll(classes="dialog"):
-            yield Static(f"{verb}{TITLES[self.kind]}（Ctrl+S 保存，Esc 取消）", classes="title")
+            yield Static(f"{verb}{KIND_LABELS[self.kind]}（Ctrl+S 保存，Esc 取消）", classes="title")
             yield Label("检查项")
-            options = [(i.title, i.id) for i in session.checklist.items()]
+            options = [(i.title, i.id) for i in self.bench.checklist.items()]
             yield Select(options, value=d.get("item") or Select.NULL, prompt="（不针对具体检查项）", id="fb-item")
             text_key = "requirement" if self.kind is Kind.RECTIFICATION else "text"
             if self.kind is Kind.RECTIFICATION:
-                problems = [(p.data["text"][:40], p.id) for p in session.records(self.branch, Kind.PROBLEM)]
+                problems = [(p.data["text"][:40], p.id) for p in self.bench.records(Kind.PROBLEM)]
                 yield Label("针对的问题")
                 yield Select(problems, value=d.get("problem") or Select.NULL, prompt="（无）", id="fb-problem")
             yield Label("整改要求" if self.kind is Kind.RECTIFICATION else "内容")
@@ -69,13 +69,13 @@ class FeedbackModal(ModalScreen[Rec | None]):
     def on_select_changed(self, event: Select.Changed) -> None:
         """Linking a demand to a problem brings its item along."""
         if event.select.id == "fb-problem" and event.value is not Select.NULL:
-            problem = self.app.session.index.live(event.value)
+            problem = self.bench.session.index.live(event.value)
             if problem is not None and problem.data.get("item"):
                 self.query_one("#fb-item", Select).value = problem.data["item"]
 
     def payload(self) -> dict[str, Any]:
         item = self.query_one("#fb-item", Select).value
-        data: dict[str, Any] = {"branch": self.branch, "item": None if item is Select.NULL else item}
+        data: dict[str, Any] = {"item": None if item is Select.NULL else item}
         text = self.query_one("#fb-text", TextArea).text.strip()
         if self.kind is Kind.RECTIFICATION:
             problem = self.query_one("#fb-problem", Select).value
@@ -93,9 +93,10 @@ class FeedbackModal(ModalScreen[Rec | None]):
         self.action_save()
 
     def action_save(self) -> None:
-        rec = self.app.save(self.kind, self.payload(), self.record.id if self.record else None)
-        if rec is None:
-            self.query_one("#fb-error", Static).update("未保存：请检查内容是否填写、日期格式是否正确。")
+        try:
+            rec = self.bench.save_feedback(self.kind, self.payload(), self.record.id if self.record else None)
+        except (UserError, OSError) as exc:
+            self.query_one("#fb-error", Static).update(f"未保存：{exc}")
             return
         self.dismiss(rec)
 

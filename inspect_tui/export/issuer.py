@@ -1,0 +1,158 @@
+"""Who issues the documents, and how: the issuer file (发文机关、发文字号、主送、抄送、联系人、印章).
+
+An organisation writes it once (YAML, see docs/templates.md)::
+
+    body: 中共某某市直属机关工作委员会          # 发文机关（署名）
+    letterhead: 中共某某市直属机关工作委员会文件  # 版头（默认：发文机关）
+    number: 市直观摩〔{year}〕{n}号            # 发文字号；{year} 年份，{n} 顺序号
+    addressee: "{branch}"                      # 主送（默认：支部名称）
+    cc: [某某单位党委]                          # 抄送
+    contact: 王某某
+    phone: 0000-12345678
+    reply_days: 7                              # 整改情况反馈表在整改总时限后几日内报送
+    reply_address: 市直机关工委组织部（某某路 1 号 302 室）
+    seal: 印章.png                              # 可选：印章图片（相对本文件）
+
+Errors are reported as FILE:LINE:COL through the checklist loader's machinery. Without a file the
+documents are issued by the group itself, numbered ``<group>〔<year>〕<n>号``.
+
+Numbers are assigned once per document (branch × kind) and stored in the session as ordinary
+``doc_number`` records, so they travel through handout and merge and are never issued twice: the
+next number is one more than the highest already recorded for that year and pattern.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from inspect_tui.core.records import Kind, doc_number_id
+from inspect_tui.errors import UserError, file_error
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+_PLACEHOLDER = re.compile(r"\{(\w*)\}")
+NUMBER_FIELDS = {"year", "n", "group"}
+
+
+class Issuer(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    body: Text | None = Field(None, description="发文机关，也是署名；默认：观摩小组名称")
+    letterhead: Text | None = Field(None, description="版头文字；默认：发文机关")
+    number: Text = Field("{group}〔{year}〕{n}号", description="发文字号样式")
+    addressee: Text = Field("{branch}", description="主送；{branch} 为支部名称")
+    cc: tuple[Text, ...] = ()
+    contact: Text | None = None
+    phone: Annotated[str, StringConstraints(strip_whitespace=True, max_length=40)] | None = None
+    reply_days: int = Field(7, ge=0, le=365, description="整改总时限后几日内报送反馈表")
+    reply_address: Text | None = None
+    seal: Path | None = None
+
+    @field_validator("number")
+    @classmethod
+    def _number_pattern(cls, v: str) -> str:
+        names = _PLACEHOLDER.findall(v)
+        unknown = sorted(set(names) - NUMBER_FIELDS)
+        if unknown:
+            raise ValueError(f"unknown placeholder {{{unknown[0]}}} (allowed: {{year}}, {{n}}, {{group}})")
+        if "n" not in names:
+            raise ValueError("the number pattern needs {n} (the serial number), e.g. 某观摩〔{year}〕{n}号")
+        return v
+
+    @field_validator("addressee")
+    @classmethod
+    def _addressee_pattern(cls, v: str) -> str:
+        unknown = sorted(set(_PLACEHOLDER.findall(v)) - {"branch", "unit"})
+        if unknown:
+            raise ValueError(f"unknown placeholder {{{unknown[0]}}} (allowed: {{branch}}, {{unit}})")
+        return v
+
+    def format_number(self, group: str, year: int, n: int) -> str:
+        return self.number.format(group=group, year=year, n=n)
+
+
+def load_issuer(path: str | Path) -> tuple[Issuer, bytes | None]:
+    """The issuer file and its seal image's bytes; ``UserError`` with FILE:LINE:COL problems."""
+    from inspect_tui.core.checklist_load import load_yaml_model
+
+    p = Path(path).expanduser()
+    issuer, problems = load_yaml_model(p, Issuer, "issuer file")
+    if issuer is None or problems:
+        raise UserError(f"{path}: 发文设置文件有 {len(problems)} 处问题" if problems else f"{path}: 无法读取",
+                        problems=problems, hint="格式见 docs/templates.md 的“发文设置”一节。")
+    seal = None
+    if issuer.seal is not None:
+        seal_path = issuer.seal if issuer.seal.is_absolute() else p.parent / issuer.seal
+        seal = read_seal(seal_path)
+    return issuer, seal
+
+
+def read_seal(path: Path) -> bytes:
+    """A seal image as PNG bytes (re-encoded: only a real image gets through)."""
+    import io
+
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            im.load()
+            im = im.convert("RGBA")
+            im.thumbnail((800, 800))
+            buf = io.BytesIO()
+            im.save(buf, "PNG", optimize=True)
+            return buf.getvalue()
+    except FileNotFoundError:
+        raise file_error(path, "印章图片不存在") from None
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
+        raise file_error(path, f"印章文件不是可读的图片：{exc}") from None
+
+
+def seal_hash(seal: bytes | None) -> str | None:
+    return hashlib.sha256(seal).hexdigest() if seal else None
+
+
+# --- numbers -------------------------------------------------------------------------------------
+
+def _number_parts(issuer: Issuer, group: str, year: int) -> re.Pattern[str]:
+    """A regex matching numbers of this pattern and year, capturing the serial."""
+    parts = re.split(r"(\{\w*\})", issuer.number)
+    rx = "".join(r"(\d+)" if p == "{n}" else re.escape(p.format(group=group, year=year)) for p in parts)
+    return re.compile(f"^{rx}$")
+
+
+def assigned_number(records: list[Any], branch: str, kind: str) -> str | None:
+    """The number already given to this document, if any."""
+    rid = doc_number_id(branch, kind)
+    return next((r.data["text"] for r in records if r.id == rid and not r.deleted), None)
+
+
+def assign_numbers(session: Any, issuer: Issuer, wanted: list[tuple[str, str]], day: date) -> dict[tuple[str, str], str]:
+    """Give each (branch, kind) in ``wanted`` its number, reusing one already given; new ones are
+    saved to ``session`` (durably, before any PDF is written). Raises ``UserError`` when the session
+    already holds one number twice (two leaders numbered concurrently and their copies merged)."""
+    records = [r for b in session.branches() for r in session.records(b.id, Kind.DOC_NUMBER)]
+    group = session.meta.group
+    rx = _number_parts(issuer, group, day.year)
+    by_text: dict[str, str] = {}
+    for r in records:
+        other = by_text.setdefault(r.data["text"], r.id)
+        if other != r.id:
+            raise UserError(f"发文字号 {r.data['text']} 在会话中出现了两次（合并了两份各自编号的会话）",
+                            hint="请在其中一份文件的支部上删除该编号记录后重新导出。")
+    used = [int(m.group(1)) for r in records if (m := rx.match(r.data["text"]))]
+    next_n = max(used, default=0) + 1
+    out: dict[tuple[str, str], str] = {}
+    for branch, kind in wanted:
+        existing = assigned_number(records, branch, kind)
+        if existing is None:
+            existing = issuer.format_number(group, day.year, next_n)
+            session.save(Kind.DOC_NUMBER, {"branch": branch, "document": kind, "text": existing},
+                         doc_number_id(branch, kind))
+            next_n += 1
+        out[(branch, kind)] = existing
+    return out

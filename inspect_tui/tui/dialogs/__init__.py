@@ -1,0 +1,1 @@
+"""Small modal dialogs any screen may open: they return a value and hold no navigation."""

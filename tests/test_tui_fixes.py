@@ -1,0 +1,295 @@
+"""Pilot tests for the rough edges a first-time user hit: each drives the real app by keys and then
+checks what is stored or shown."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from pathlib import Path
+
+from rich.cells import cell_len
+from rich.console import Console
+from test_tui_app import ME, fresh, type_text, wait_for  # noqa: F401  (fixture)
+
+from inspect_tui.core.checklist_load import load_default_checklist
+from inspect_tui.core.records import Kind, observation_id, step_note_id
+from inspect_tui.core.steps import Step
+from inspect_tui.store.session import Session
+from inspect_tui.tui.app import make_app
+
+CL = load_default_checklist()
+
+
+async def open_branch(pilot, app) -> None:
+    await wait_for(pilot, app, "BranchesScreen")
+    await pilot.press("enter")
+    await wait_for(pilot, app, "BranchScreen")
+
+
+def status_line(app) -> str:
+    return str(app.screen.query_one("#save-status").render())
+
+
+def test_number_keys_switch_steps_right_after_opening(fresh, tmp_path):  # noqa: F811  (item 6)
+    path, branch = fresh
+
+    async def go() -> None:
+        app = make_app(path, sessions_dir=tmp_path)
+        async with app.run_test(size=(100, 32)) as pilot:
+            await open_branch(pilot, app)
+            await pilot.press("2")
+            assert app.screen.step is Step.LOOK
+            await pilot.press("1")
+            assert app.screen.query_one("#report-notes").text == ""
+
+    asyncio.run(go())
+
+
+def test_new_feedback_is_not_linked_to_the_highlighted_row(fresh, tmp_path):  # noqa: F811  (item 2)
+    path, branch = fresh
+
+    async def go() -> None:
+        app = make_app(path, sessions_dir=tmp_path)
+        async with app.run_test(size=(100, 32)) as pilot:
+            await open_branch(pilot, app)
+            await pilot.press("5", "down", "down", "b")
+            await wait_for(pilot, app, "FeedbackModal")
+            await type_text(pilot, "台账不全")
+            await pilot.press("ctrl+s")
+            await wait_for(pilot, app, "BranchScreen")
+            [problem] = app.session.records(branch, Kind.PROBLEM)
+            assert problem.data["item"] is None
+
+    asyncio.run(go())
+
+
+def test_report_timer_survives_ctrl_q_and_says_when_a_step_switch_paused_it(fresh, tmp_path):  # noqa: F811
+    path, branch = fresh
+
+    async def go() -> None:
+        app = make_app(path, sessions_dir=tmp_path)
+        async with app.run_test(size=(100, 32)) as pilot:
+            await open_branch(pilot, app)
+            await pilot.press("f4")
+            timer = app.screen.query_one("#timer")
+            assert timer.running
+            timer.seconds = 42  # as if it had run 42 s since the last save
+            await pilot.press("2", "1")
+            assert not timer.running and "切换环节时已暂停" in str(timer.render())
+            await pilot.press("f4")
+            timer.seconds = 75
+            await pilot.press("ctrl+q")
+
+    asyncio.run(go())
+    with Session.open(path, readonly=True) as s:
+        assert s.index.live(step_note_id(branch, Step.REPORT, ME)).data["seconds"] == 75
+
+
+def test_clear_a_mark_undo_and_drop_a_promoted_problem(fresh, tmp_path):  # noqa: F811  (item 5)
+    path, branch = fresh
+    first = CL.items_for(Step.LOOK)[0].id
+    oid = observation_id(branch, first, Step.LOOK, ME)
+
+    async def go() -> None:
+        app = make_app(path, sessions_dir=tmp_path)
+        async with app.run_test(size=(100, 32)) as pilot:
+            await open_branch(pilot, app)
+            status = lambda: app.session.index.live(oid).data["status"]  # noqa: E731
+            await pilot.press("2", "y", "up", "c")
+            assert status() is None  # back to 未记录, not 不适用
+            await pilot.press("ctrl+z")
+            await pilot.pause()
+            assert status() == "meets"
+            await pilot.press("n", "up", "f")
+            await pilot.pause()
+            assert len(app.session.records(branch, Kind.PROBLEM)) == 1
+            await pilot.press("y")  # ✗ → ✓: the promoted problem is offered for removal
+            await wait_for(pilot, app, "ConfirmDialog")
+            await pilot.press("y")
+            await wait_for(pilot, app, "BranchScreen")
+            assert status() == "meets" and app.session.records(branch, Kind.PROBLEM) == []
+            await pilot.press("ctrl+z")  # undo brings the problem back
+            await pilot.pause()
+            assert len(app.session.records(branch, Kind.PROBLEM)) == 1
+
+    asyncio.run(go())
+
+
+def test_no_stale_status_totals_rating_or_names(fresh, tmp_path):  # noqa: F811  (item 8)
+    path, branch = fresh
+
+    async def go() -> None:
+        app = make_app(path, sessions_dir=tmp_path)
+        async with app.run_test(size=(100, 32)) as pilot:
+            await open_branch(pilot, app)
+            screen = app.screen
+            await pilot.press("5", "enter", "1", "enter")
+            await pilot.pause()
+            await pilot.press("backspace", "9", "9", "enter")  # over full marks: refused
+            await pilot.pause()
+            assert "未保存" in status_line(app)
+            await pilot.press("backspace", "backspace", "1")  # back to the stored value
+            await pilot.pause()
+            totals = str(screen.query_one("#totals").render())
+            assert "输入中" not in totals and "未保存" not in status_line(app)
+            await pilot.press("backspace", "2", "enter")
+            await pilot.pause()
+            assert "输入中" not in str(screen.query_one("#totals").render())
+
+            await pilot.press("escape", "4", "enter", *"普通党员", "tab")  # 问: an interview, then the name
+            await type_text(pilot, "欧阳明华")
+            await pilot.press("tab")
+            await pilot.pause()
+            table = screen.query_one("#interviews")
+            who = table.get_cell_at((0, 1))
+            assert "欧阳明华" in who and table.columns[list(table.columns)[1]].content_width >= cell_len(who)
+
+            await pilot.press("escape", "escape")
+            await wait_for(pilot, app, "BranchesScreen")
+            branches = app.screen.query_one("#branches")
+            rating = app.session.result(branch, mine_only=True).rating.label
+            assert branches.get_cell(branch, "rating") == rating
+            assert branches.columns[list(branches.columns)[-1]].content_width >= cell_len(rating)
+
+    asyncio.run(go())
+
+
+def test_score_refusal_then_correction_clears_the_status_line(fresh, tmp_path):  # noqa: F811
+    path, _branch = fresh
+
+    async def go() -> None:
+        app = make_app(path, sessions_dir=tmp_path)
+        async with app.run_test(size=(100, 32)) as pilot:
+            await open_branch(pilot, app)
+            await pilot.press("5", "enter", "9", "9", "enter")
+            await pilot.pause()
+            assert "未保存" in status_line(app)
+            await pilot.press("backspace", "backspace", "1", "enter")
+            await pilot.pause()
+            assert "未保存" not in status_line(app)
+
+    asyncio.run(go())
+
+
+def test_sessions_dir_is_a_path(tmp_path):
+    assert isinstance(make_app(None, sessions_dir=tmp_path).sessions_dir, Path)
+
+
+def test_search_rename_delete_branch_and_undo(fresh, tmp_path):  # noqa: F811  (item 11)
+    path, branch = fresh
+
+    async def go() -> None:
+        app = make_app(path, sessions_dir=tmp_path)
+        async with app.run_test(size=(100, 32)) as pilot:
+            await wait_for(pilot, app, "BranchesScreen")
+            table = app.screen.query_one("#branches")
+            await pilot.press("slash")
+            await wait_for(pilot, app, "SearchDialog")
+            await type_text(pilot, "教育")
+            await pilot.press("enter")
+            await wait_for(pilot, app, "BranchesScreen")
+            second = app.session.branches()[1].id
+            assert app.screen.current() == second
+            await pilot.press("r")
+            await wait_for(pilot, app, "AddBranchModal")
+            await pilot.press("ctrl+u")
+            await type_text(pilot, "省教育厅机关党支部")
+            await pilot.press("enter", "enter")
+            await wait_for(pilot, app, "BranchesScreen")
+            assert app.session.index.live(second).data["name"] == "省教育厅机关党支部"
+            assert table.get_cell(second, "name") == "省教育厅机关党支部"
+            await pilot.press("delete")
+            await wait_for(pilot, app, "ConfirmDialog")
+            await pilot.press("y")
+            await wait_for(pilot, app, "BranchesScreen")
+            assert [b.id for b in app.session.branches()] == [branch] and table.row_count == 1
+            await pilot.press("ctrl+z")
+            await pilot.pause()
+            assert table.row_count == 2
+
+    asyncio.run(go())
+
+
+def test_search_in_a_branch_jumps_to_the_item(fresh, tmp_path):  # noqa: F811
+    path, _branch = fresh
+    item = CL.items_for(Step.CHECK)[-1]
+
+    async def go() -> None:
+        app = make_app(path, sessions_dir=tmp_path)
+        async with app.run_test(size=(100, 32)) as pilot:
+            await open_branch(pilot, app)
+            await pilot.press("ctrl+f")
+            await wait_for(pilot, app, "SearchDialog")
+            await type_text(pilot, item.title[:6])
+            await pilot.press("down", "enter")
+            await wait_for(pilot, app, "BranchScreen")
+            await pilot.pause()
+            assert app.screen.step in (Step.LOOK, Step.CHECK) and app.screen.pane().item_id == item.id
+
+    asyncio.run(go())
+
+
+def test_theme_and_last_session_are_remembered_and_help_is_chinese(fresh, tmp_path):  # noqa: F811
+    path, _branch = fresh
+
+    async def first() -> None:
+        app = make_app(path, sessions_dir=tmp_path / "elsewhere")
+        async with app.run_test(size=(100, 32)) as pilot:
+            await wait_for(pilot, app, "BranchesScreen")
+            await pilot.press("ctrl+t")
+            await pilot.press("f1")
+            await wait_for(pilot, app, "HelpScreen")
+            console = Console(width=100, record=True, file=io.StringIO())
+            console.print(app.screen.body())
+            text = console.export_text()
+            assert "进入支部" in text and "Ctrl+Q" in text
+            await pilot.press("escape")
+            await pilot.press("ctrl+q")
+
+    async def second() -> None:
+        app = make_app(None, sessions_dir=tmp_path / "elsewhere")
+        async with app.run_test(size=(100, 32)) as pilot:
+            await wait_for(pilot, app, "SessionsScreen")
+            assert app.theme == "textual-light"
+            assert path.name in str(app.screen.query_one("#sessions-hint").render())
+            await pilot.press("l")
+            await wait_for(pilot, app, "BranchesScreen")
+            assert app.session.path.resolve() == path.resolve()
+            await pilot.press("ctrl+p")
+            await pilot.pause()
+            assert app.screen.query_one("CommandInput").placeholder.startswith("输入命令")
+
+    asyncio.run(first())
+    asyncio.run(second())
+
+
+def test_review_folds_identical_findings_of_several_inspectors(tmp_path):  # (item 9)
+    from inspect_tui.core.demo import generate
+    from inspect_tui.store.merge_files import merge_files
+    from inspect_tui.store.session_file import write_session
+
+    paths = []
+    for copy in generate(CL, branches=1, inspectors=3, seed=5):
+        s_path = tmp_path / f"{copy.meta.inspector}.jsonl"
+        write_session(s_path, copy.meta.model_dump(mode="json"), copy.records, [])
+        with Session.open(s_path, checklist=CL) as s:
+            b = s.branches()[0].id
+            s.save(Kind.HIGHLIGHT, {"branch": b, "text": "学习强国积分榜每周公示"})
+            s.save(Kind.PROBLEM, {"branch": b, "item": CL.items()[0].id, "text": "会议记录缺少签名 "})
+        paths.append(s_path)
+    merged = tmp_path / "merged.jsonl"
+    merge_files(paths, merged, checklists=[CL])
+
+    async def go() -> None:
+        app = make_app(merged, sessions_dir=tmp_path)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_for(pilot, app, "BranchesScreen")
+            await pilot.press("v")
+            await wait_for(pilot, app, "ReviewScreen")
+            console = Console(width=120, record=True, file=io.StringIO())
+            console.print(app.screen.build())
+            text = console.export_text()
+            assert text.count("学习强国积分榜每周公示") == 1 and text.count("会议记录缺少签名") == 1
+            assert "3 位观摩员" in text
+
+    asyncio.run(go())

@@ -1,0 +1,282 @@
+"""Pilot tests: the app never drops typed text unasked, never ends in a traceback, and opens what
+it may not write read-only — by key presses, then checking the stored file.
+
+* Ctrl+Q with a refused field (a score above full marks; a full disk) asks: keep editing keeps the
+  text in the field, discard quits and stores nothing;
+* read-only mode (``--read-only``, another writer holding the file, read-only media): the status
+  line says 只读, editing keys are greyed out and refused, and the file stays byte for byte;
+* the new-session form says what is wrong with a plan dated 2026-13-45 or a 201-character name;
+* a defect inside an action is a notification and a crash report, and the app keeps running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import hashlib
+import os
+import shutil
+import subprocess
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from inspect_tui.core.checklist_load import load_default_checklist
+from inspect_tui.core.records import Kind, score_id
+from inspect_tui.store.lock import SessionLock
+from inspect_tui.store.session import Session, new_session
+from inspect_tui.store.session_file import NotSavedError
+from inspect_tui.tui.app import make_app
+
+ME = "王建国"
+
+
+@pytest.fixture
+def fresh(tmp_path: Path) -> tuple[Path, str]:
+    s = new_session(tmp_path / "sessions", group="第三观摩小组", day=date(2026, 11, 20), inspector=ME,
+                    checklist=load_default_checklist(), branches=["省财政厅办公室党支部"])
+    path, branch = s.path, s.branches()[0].id
+    s.close()
+    return path, branch
+
+
+async def wait_for(pilot, app, name: str, tries: int = 200) -> None:
+    for _ in range(tries):
+        if type(app.screen).__name__ == name:
+            await pilot.pause()
+            return
+        await pilot.pause(0.02)
+    raise AssertionError(f"{name} never shown; at {type(app.screen).__name__}")
+
+
+def status_text(app) -> str:
+    return str(app.screen.query_one("#save-status").render())
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+async def _type_score_above_full_marks(pilot, app) -> None:
+    await wait_for(pilot, app, "BranchesScreen")
+    await pilot.press("enter")
+    await wait_for(pilot, app, "BranchScreen")
+    await pilot.press("f3", "5", "enter", *"99", "enter")  # 评: the first item's score
+    assert app.focused.id == "score" and app.focused.has_class("-unsaved")
+
+
+@pytest.mark.parametrize("choice", ["keep", "discard"])
+def test_quit_with_a_refused_score_asks_first(fresh, tmp_path, choice):
+    path, branch = fresh
+    item = load_default_checklist().items()[0].id
+
+    async def go() -> None:
+        app = make_app(path, sessions_dir=tmp_path / "sessions")
+        async with app.run_test(size=(100, 32)) as pilot:
+            await _type_score_above_full_marks(pilot, app)
+            assert "超过" in status_text(app)  # the status line says why it was not saved
+            await pilot.press("ctrl+q")
+            await wait_for(pilot, app, "UnsavedScreen")
+            assert "超过" in str(app.screen.query_one("#unsaved-reason").render())
+            if choice == "keep":
+                await pilot.press("k")
+                await wait_for(pilot, app, "BranchScreen")
+                assert app.focused.id == "score" and app.focused.value == "99"  # the text is still there
+                assert app.session is not None and app.return_code is None
+                await pilot.press("ctrl+u", "2", "enter")  # now a valid score: saved, and quitting just quits
+                await pilot.press("ctrl+q")
+                await pilot.pause()
+            else:
+                await pilot.press("d")
+                await pilot.pause()
+        assert app.return_code == 0
+        assert app.session is None
+
+    asyncio.run(go())
+    with Session.open(path, readonly=True) as s:
+        rec = s.index.live(score_id(branch, item, ME))
+        assert (rec.data["score"] if rec else None) == (2 if choice == "keep" else None)
+
+
+def test_a_full_disk_keeps_the_typed_text_and_says_why(fresh, tmp_path):
+    path, branch = fresh
+
+    async def go() -> None:
+        app = make_app(path, sessions_dir=tmp_path / "sessions")
+        async with app.run_test(size=(100, 32)) as pilot:
+            await wait_for(pilot, app, "BranchesScreen")
+            await pilot.press("enter")
+            await wait_for(pilot, app, "BranchScreen")
+
+            def full(*_a, **_k):
+                raise NotSavedError(errno.ENOSPC, "No space left on device", str(path))
+
+            app.session.file.put = full
+            await pilot.press("tab", *"书记汇报了三会一课", "ctrl+s")  # the claims list has focus first
+            await pilot.pause()
+            notes = app.focused
+            assert notes.text == "书记汇报了三会一课" and notes.has_class("-unsaved")
+            assert "磁盘已满" in status_text(app)
+            await pilot.press("ctrl+q")
+            await wait_for(pilot, app, "UnsavedScreen")
+            await pilot.press("escape")  # keep editing
+            await wait_for(pilot, app, "BranchScreen")
+            assert app.focused.text == "书记汇报了三会一课"
+            del app.session.file.put  # space freed: the same text now saves, and Ctrl+Q quits
+            await pilot.press("ctrl+q")
+            await pilot.pause()
+        assert app.return_code == 0
+
+    before = sha(path)
+    asyncio.run(go())
+    assert sha(path) != before
+    with Session.open(path, readonly=True) as s:
+        assert [r.data["text"] for r in s.records(branch, Kind.STEP_NOTE)] == ["书记汇报了三会一课"]
+
+
+async def _try_to_edit(pilot, app) -> None:
+    """Every way an inspector might change something, from the branch list down to 看 and 评."""
+    await wait_for(pilot, app, "BranchesScreen")
+    assert "只读" in status_text(app)
+    await pilot.press("a")  # add a branch
+    await pilot.pause()
+    await wait_for(pilot, app, "BranchesScreen")
+    await pilot.press("enter")
+    await wait_for(pilot, app, "BranchScreen")
+    assert "只读" in status_text(app)
+    await pilot.press(*"汇报要点", "tab", "d")  # the notes field takes no typing; 'done' is refused
+    await pilot.press("f3", "y", "n", "f")  # 看: judgements and promotion refused
+    await pilot.press("5", "h", "enter", *"3", "enter")  # 评: feedback and a score refused
+    await pilot.pause()
+    assert "只读" in status_text(app)
+
+
+def test_read_only_flag_refuses_every_edit_and_writes_nothing(fresh, tmp_path):
+    path, branch = fresh
+    before = sha(path)
+
+    async def go() -> None:
+        app = make_app(path, sessions_dir=tmp_path / "sessions", read_only=True)
+        notified: list[str] = []
+        app.notify = lambda message, **kw: notified.append(str(message))  # type: ignore[method-assign]
+        async with app.run_test(size=(100, 32)) as pilot:
+            await _try_to_edit(pilot, app)
+            from textual.actions import parse
+            from textual.widgets._footer import FooterKey
+
+            from inspect_tui.tui.app import EDITING_ACTIONS
+
+            editing = [k for k in app.screen.query(FooterKey) if parse(k.action)[1] in EDITING_ACTIONS]
+            assert len(editing) >= 3 and all(k.has_class("-disabled") for k in editing)
+            assert any("只读" in n for n in notified)
+            assert app.save_count == 0
+            await pilot.press("ctrl+q")
+            await pilot.pause()
+        assert app.return_code == 0
+
+    asyncio.run(go())
+    assert sha(path) == before
+    assert not list(path.parent.glob(".*.lock"))
+
+
+def test_a_file_open_in_another_writer_opens_read_only(fresh, tmp_path):
+    path, _branch = fresh
+    before = sha(path)
+    other = SessionLock.acquire(path)  # another window holds the file for writing
+    try:
+        async def go() -> None:
+            app = make_app(path, sessions_dir=tmp_path / "sessions")
+            async with app.run_test(size=(100, 32)) as pilot:
+                await _try_to_edit(pilot, app)
+                assert "另一个" in app.read_only
+                assert app.save_count == 0
+
+        asyncio.run(go())
+    finally:
+        other.release()
+    assert sha(path) == before
+
+
+def _mount_read_only_copy(src: Path, folder: Path) -> bool:
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        return False
+    folder.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(folder)],
+                      capture_output=True).returncode != 0:
+        return False
+    shutil.copy(src, folder / src.name)
+    subprocess.run(["mount", "-o", "remount,ro", str(folder)], check=True)
+    return True
+
+
+def test_a_file_on_read_only_media_opens_read_only(fresh, tmp_path):
+    path, _branch = fresh
+    media = tmp_path / "usb"
+    if not _mount_read_only_copy(path, media):
+        pytest.skip("cannot mount a read-only file system here")
+    try:
+        async def go() -> None:
+            app = make_app(media / path.name, sessions_dir=tmp_path / "sessions")
+            async with app.run_test(size=(100, 32)) as pilot:
+                await _try_to_edit(pilot, app)
+                assert app.read_only == "所在介质是只读的"
+
+        asyncio.run(go())
+        assert sha(media / path.name) == sha(path)
+    finally:
+        subprocess.run(["umount", "-l", str(media)], check=True)
+
+
+@pytest.mark.parametrize(("plan", "name", "expected"), [
+    ("date: 2026-13-45\nbranches: [省统计局综合处党支部]\n", "", "2026-13-45"),
+    ("branches: [省统计局综合处党支部]\n", "长" * 201, "最多 200 个字"),
+])
+def test_new_session_form_explains_a_bad_plan_or_name(tmp_path, monkeypatch, plan, name, expected):
+    monkeypatch.chdir(tmp_path)
+    Path("plan.yaml").write_text(plan, encoding="utf-8")
+
+    async def go() -> None:
+        app = make_app(None, sessions_dir=Path("sessions"))
+        async with app.run_test(size=(100, 32)) as pilot:
+            await wait_for(pilot, app, "SessionsScreen")
+            await pilot.press("n")
+            await wait_for(pilot, app, "NewSessionScreen")
+            screen = app.screen
+            await pilot.press(*"第二观摩小组", "tab", "tab", *"张伟", "tab", "tab", "tab")
+            await pilot.press(*"plan.yaml", "ctrl+o")
+            await pilot.pause()
+            if name:  # the plan was fine; now a name that is too long, typed into the form
+                screen.query_one("#branches").load_text(name)
+                await pilot.press("ctrl+s")
+                await pilot.pause()
+            assert app.screen is screen  # still on the form, which says what is wrong
+            assert expected in str(screen.query_one("#new-error").render())
+            assert app.session is None and not list(Path("sessions").glob("*.jsonl"))
+
+    asyncio.run(go())
+
+
+def test_a_defect_in_an_action_is_reported_and_the_app_keeps_running(fresh, tmp_path, monkeypatch):
+    path, _branch = fresh
+    monkeypatch.delenv("INSPECT_TUI_DEBUG")
+    monkeypatch.setenv("INSPECT_TUI_CRASH_DIR", str(tmp_path / "crashes"))
+    from inspect_tui.tui.app import InspectApp
+
+    monkeypatch.setattr(InspectApp, "action_toggle_theme", lambda self: {}["oops"])
+
+    async def go() -> None:
+        app = make_app(path, sessions_dir=tmp_path / "sessions")
+        notified: list[str] = []
+        app.notify = lambda message, **kw: notified.append(str(message))  # type: ignore[method-assign]
+        async with app.run_test(size=(100, 32)) as pilot:
+            await wait_for(pilot, app, "BranchesScreen")
+            await pilot.press("ctrl+t")
+            await pilot.pause()
+            assert any("缺陷" in n and "crash-" in n for n in notified)
+            await pilot.press("enter")  # still working
+            await wait_for(pilot, app, "BranchScreen")
+
+    asyncio.run(go())
+    (report,) = (tmp_path / "crashes").iterdir()
+    assert "KeyError" in report.read_text(encoding="utf-8")
