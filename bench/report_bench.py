@@ -18,8 +18,10 @@ processes) is measured alone:
 * **naive**: open every session in one process (``Session.open``), compute its facts, then report —
   over ``--baseline`` sessions (default all) and scaled to all when fewer;
 * **cold**: ``write_rollup`` with an empty digest cache — parsing in a pool of ``--jobs`` processes;
-* **warm**: ``write_rollup`` with the digests in the cache (what every run after the first does: the
-  sessions of finished visits do not change) — hash every file, read the digests, report.
+* **merge**: what ``merge`` (and a session closing after a save) adds to write each session's digest
+  (``remember_file``: read the file once more, facts, digest) — serially, one process;
+* **warm**: ``write_rollup`` with the digests in the cache — the first rollup over sessions merged
+  (or last saved) on this machine, and every later run: hash every file, read the digests, report.
 
 Prints markdown tables (paste them into docs/benchmarks.md).
 """
@@ -86,7 +88,12 @@ def scenario(name: str, paths: list[Path], out: Path, cache: Path, jobs: int) ->
     from inspect_tui.export.report_files import write_rollup
 
     t0 = time.perf_counter()
-    if name == "naive":
+    if name == "merge":
+        from inspect_tui.store.report_inputs import remember_file
+
+        for p in paths:
+            remember_file(p, cache)
+    elif name == "naive":
         from inspect_tui.core.rollup import build_rollup
         from inspect_tui.export.report_files import ROLLUP_PDF, ROLLUP_WORKBOOK, prepare_output, write_bytes
         from inspect_tui.export.rollup_export import render_rollup_pdf, rollup_sheets
@@ -160,8 +167,9 @@ def main() -> int:
     ap.add_argument("--baseline", type=int, help="sessions for the naive baseline (default: all), scaled to all")
     ap.add_argument("--corpus", type=Path, default=Path.home() / ".cache" / "inspect-tui-bench" / "report")
     ap.add_argument("--digests", type=Path, help="digest cache to keep between runs (default: a fresh temporary one)")
-    ap.add_argument("--skip", nargs="*", default=[], choices=["group", "naive", "cold", "warm"], help="parts not to run")
-    ap.add_argument("--scenario", choices=["naive", "cold", "warm"], help=argparse.SUPPRESS)
+    ap.add_argument("--skip", nargs="*", default=[], choices=["group", "naive", "cold", "merge", "warm"],
+                    help="parts not to run")
+    ap.add_argument("--scenario", choices=["naive", "cold", "merge", "warm"], help=argparse.SUPPRESS)
     ap.add_argument("--paths", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--cache", type=Path, help=argparse.SUPPRESS)
@@ -179,7 +187,9 @@ def main() -> int:
             label: group_report_time(paths[0], tmpdir / "group", args.repeat, draft)
             for label, draft in (("draft (with its list of unsettled points)", True), ("as settled", False))}
         cache = args.digests or tmpdir / "cache"
-        cold = run_scenario("cold", paths, tmpdir / "cold", cache, args.jobs) if "cold" not in args.skip else None
+        cold = run_scenario("cold", paths, tmpdir / "cold", tmpdir / "cold-cache", args.jobs) \
+            if "cold" not in args.skip else None
+        merge = run_scenario("merge", paths, tmpdir / "merge", cache, 1) if "merge" not in args.skip else None
         warm = [] if "warm" in args.skip else [run_scenario("warm", paths, tmpdir / "warm", cache, args.jobs)
                                                for _ in range(args.repeat)]
         n_base = min(args.baseline or len(paths), len(paths))
@@ -198,6 +208,9 @@ def main() -> int:
             print(f"| {label} | {min(w for w, _ in group):.2f} s | {statistics.median(w for w, _ in group):.2f} s | "
                   f"{min(c for _, c in group):.2f} s |")
         print()
+    if merge:
+        print(f"digest written by merge: {merge['cpu'] / len(paths):.2f} s CPU per merged session "
+              f"({merge['seconds']:.1f} s wall for all {len(paths)})\n")
     if naive or cold or best_warm:
         print("| rollup of all sessions | wall time | CPU main + helpers | peak memory (main / largest helper) |")
         print("|---|---:|---:|---:|")
@@ -212,7 +225,8 @@ def main() -> int:
     if cold:
         line(f"cold: digests built in {args.jobs} processes", cold)
     if best_warm:
-        line(f"warm: digests from the cache (best of {args.repeat})", best_warm)
+        line(f"warm: digests from the cache — the first rollup after merging here (best of {args.repeat})",
+             best_warm)
     if naive and best_warm:
         print(f"\nspeed-up over the naive baseline: warm {naive['seconds'] * scale / best_warm['seconds']:.1f}x"
               + (f", cold {naive['seconds'] * scale / cold['seconds']:.1f}x" if cold else ""))

@@ -9,7 +9,14 @@ import pytest
 
 from inspect_tui.core.checklist import Checklist
 from inspect_tui.core.records import Kind, score_id
+from inspect_tui.store.report_digest import CACHE_ENV
 from inspect_tui.store.session import new_session
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _digest_cache(tmp_path_factory) -> None:
+    """Report digests written by merges and closing sessions go to a scratch folder, not the user's cache."""
+    os.environ[CACHE_ENV] = str(tmp_path_factory.mktemp("digests"))
 
 TINY = {
     "id": "tiny", "title": "小清单", "version": "1", "full_marks": 20,

@@ -19,11 +19,12 @@ from inspect_tui.cli import main
 from inspect_tui.core.checklist_load import load_default_checklist
 from inspect_tui.core.demo import generate
 from inspect_tui.core.records import Kind, score_id
-from inspect_tui.core.versions import join_records
+from inspect_tui.core.versions import join_records, make_version
 from inspect_tui.export import fonts
 from inspect_tui.export.report_files import REPORT_PDF, ROLLUP_PDF, ROLLUP_WORKBOOK, WORKBOOK
-from inspect_tui.store.session import new_session
-from inspect_tui.store.session_file import write_session
+from inspect_tui.store.report_inputs import facts_of
+from inspect_tui.store.session import Session, new_session
+from inspect_tui.store.session_file import read_session, write_session
 
 pytestmark = pytest.mark.skipif(fonts.find_cjk_font() is None or not fonts.harfbuzz_subset_available(),
                                 reason="needs a Chinese font and libharfbuzz-subset (see `inspect-tui doctor`)")
@@ -235,3 +236,60 @@ def test_hostile_text_is_printed_and_stored_literally(tmp_path):
     [row] = list(ws.iter_rows(min_row=2))
     assert row[0].value == name and row[0].data_type == "s"
     assert row[4].value == "{{ 7*7 }}<script>alert(1)</script>记录 缺失"
+
+
+def with_edit_conflict(path: Path) -> Path:
+    """The session with a concurrent second version of 乙支部's score on i1 (3 → 5): two laptops
+    edited it and nobody who saw both has settled it."""
+    meta, records, log = read_session(path)
+    branches = {d["versions"][0]["data"]["name"]: d["id"] for d in records if d["versions"][0]["kind"] == "branch"}
+    doc = next(d for d in records if d["id"] == score_id(branches["乙支部"], "i1", "张伟"))
+    old = doc["versions"][0]
+    other = make_version(kind=old["kind"], data={**old["data"], "score": 5}, author=old["author"], by="李娜",
+                         replica="laptop-2")
+    doc["versions"] = sorted([old, other], key=lambda v: v["h"])
+    out = path.with_name("conflict.jsonl")
+    write_session(out, meta, records, log)
+    return out
+
+
+def test_edit_conflicts_are_unsettled(tmp_path, capsys):
+    path = with_edit_conflict(small_session(tmp_path))
+    with Session.open(path, readonly=True) as s:
+        facts = {b.name: b.unsettled for b in facts_of(s).branches}
+    assert facts["甲支部"] == () and facts["丙支部"] == ()
+    assert len(facts["乙支部"]) == 1 and "编辑冲突" in facts["乙支部"][0] and "评分" in facts["乙支部"][0]
+    out = tmp_path / "out"
+    assert main(["report", "group", str(path), "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "乙支部" in err and "编辑冲突" in err and not out.exists()
+    assert main(["report", "group", str(path), "-o", str(out), "--draft"]) == 0
+    text = "".join(pages(out / REPORT_PDF))
+    assert "尚未裁定的分歧" in text and "编辑冲突未解决" in text
+
+
+def test_a_settled_edit_conflict_is_no_longer_unsettled(tmp_path):
+    path = with_edit_conflict(small_session(tmp_path))
+    with Session.open(path) as s:
+        b = next(b for b in s.branches() if b.data["name"] == "乙支部")
+        rid = score_id(b.id, "i1", "张伟")
+        s.save(Kind.SCORE, {"branch": b.id, "item": "i1", "score": 4}, rid)
+    with Session.open(path, readonly=True) as s:
+        assert all(b.unsettled == () for b in facts_of(s).branches)
+
+
+def test_session_show_gives_the_reports_figures(group_out, tmp_path, capsys):
+    """One source of truth: ``session show`` prints the rates, awareness and ranking of the report —
+    the unscored 丙支部 is 未评, neither ranked nor counted as failing."""
+    path = small_session(tmp_path)
+    capsys.readouterr()
+    assert main(["session", "show", str(path)]) == 0
+    shown = capsys.readouterr().out
+    summary = squash(shown.splitlines()[-1])
+    assert "丙支部" in shown and "未评" in shown
+    text = "".join(pages(group_out / REPORT_PDF))
+    for figure in ("达标率100.0%", "优秀率50.0%", "知晓率50.0%（1/2）"):
+        assert figure in summary and figure in text
+    assert "未评1个不计入" in summary and "1.甲支部>2.乙支部" in summary
+    ranking = list(load_workbook(group_out / WORKBOOK)["得分排名"].iter_rows(min_row=2, values_only=True))
+    assert [(r[0], r[1]) for r in ranking[:2]] == [(1, "甲支部"), (2, "乙支部")]

@@ -32,7 +32,7 @@ def test_new_show_check_and_refuse_overwrite(tmp_path, capsys):
     assert main(["session", "show", str(out)]) == 0
     shown = capsys.readouterr().out
     assert "第三观摩小组" in shown and "预算处党支部" in shown and "人事处党支部" in shown
-    assert "共 2 个支部：达标率 0.0%，优秀率 0.0%" in shown  # nothing scored yet
+    assert "共 2 个支部，尚无评完的支部" in shown and "达标率 0" not in shown  # nothing scored: 未评, not 0
     assert main(["session", "check", str(out)]) == 0
     assert "正常" in capsys.readouterr().out
     before = out.read_bytes()

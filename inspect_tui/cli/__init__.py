@@ -38,6 +38,7 @@ COMMAND_MODULES = {
     "export": "inspect_tui.cli.export_cmd",
     "verify": "inspect_tui.cli.export_cmd",
     "report": "inspect_tui.cli.report_cmd",
+    "followup": "inspect_tui.cli.followup_cmd",
 }
 
 

@@ -11,10 +11,11 @@ from inspect_tui.core.check import check_content
 from inspect_tui.core.format import fmt_rate, fmt_score
 from inspect_tui.core.meta import SessionMeta
 from inspect_tui.core.plan import PlannedBranch, load_plan
-from inspect_tui.core.scoring import summarise
+from inspect_tui.core.report import build_group_report, summary_line
 from inspect_tui.core.versions import digest
 from inspect_tui.errors import Problem, UserError
 from inspect_tui.store.integrity import EXIT_CODES, State, examine, recover
+from inspect_tui.store.report_inputs import facts_of
 from inspect_tui.store.session import Session, checklist_for, new_session, open_checklist, parse_meta
 from inspect_tui.store.session_file import LOG, META, RECORDS, read_session
 
@@ -138,17 +139,24 @@ def cmd_show(args: argparse.Namespace) -> int:
     with Session.open(args.file, readonly=True) as s:
         m: SessionMeta = s.meta
         print(f"{m.group}  {m.date}  观摩员：{m.inspector}  清单：{m.checklist.id} {m.checklist.version}")
+        from inspect_tui.store.followup import is_followup
+
+        if is_followup(s):
+            print(f"这是回头看会话（整改台账）：用 inspect-tui followup show {args.file} 查看各事项的整改与核查情况")
+            return 0
         results = [s.result(b.id) for b in s.branches()]
         for r in results:
             steps = "".join(st.label if done else "·" for st, done in r.steps_done.items())
             unsettled = f"  未定 {len(r.unsettled)}" if r.unsettled else ""
             score = f"{fmt_score(r.total)}/{fmt_score(r.full_marks)}"
-            print(f"  {steps}  {score:>10} {r.rating.label:<4} 问题 {r.problems:>2}  "
+            rating = r.rating.label if r.scored_items == len(r.items) else "未评"
+            print(f"  {steps}  {score:>10} {rating:<4} 问题 {r.problems:>2}  "
                   f"知晓率 {fmt_rate(r.awareness):>6}  {r.name}{unsettled}")
-        summary = summarise(results)
-        if summary.pass_rate is not None:
-            print(f"共 {len(results)} 个支部：达标率 {fmt_rate(summary.pass_rate)}，优秀率 {fmt_rate(summary.excellence_rate)}；"
-                  f"排名：{' > '.join(r.name for r in summary.ranking[:5])}{' …' if len(results) > 5 else ''}")
+        facts = facts_of(s)
+        if any(b.evaluated for b in facts.branches):  # the report's own figures: 未评 never ranked or counted
+            print(summary_line(build_group_report(s.checklist, [facts])))
+        elif results:
+            print(f"共 {len(results)} 个支部，尚无评完的支部：不计达标率、优秀率，不排名")
     return 0
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from inspect_tui.core.checklist import Checklist
 from inspect_tui.core.format import fmt_score
 from inspect_tui.core.labels import FIELD_LABELS, KIND_LABELS, adequate_label, status_label
+from inspect_tui.core.ledger import change_summary, ref_of
 from inspect_tui.core.records import Kind
 from inspect_tui.core.steps import STEP_LABELS
 from inspect_tui.core.versions import RecordDoc
@@ -65,6 +66,10 @@ def _what(kind: Kind, data: Mapping[str, Any], items: Mapping[str, str]) -> str:
         return f"（{STEP_LABELS.get(data.get('step'), '')}）{_short(data.get('text'))}"
     if kind is Kind.CLAIM:
         return f"{item_part}：{'汇报称已达到' if data.get('claimed') else '撤销认定'}"
+    if kind is Kind.LEDGER_ENTRY:
+        return f" {data.get('notice_no', '')}/{data.get('no', '')}：{_short(data.get('requirement'))}"
+    if kind is Kind.LEDGER_CHANGE:
+        return f" {ref_of(str(data.get('entry', '')))}：{change_summary(data)}"
     if kind is Kind.INTERVIEW:
         ok = adequate_label(data.get("adequate"))
         return f"：{data.get('role', '')}，{_short(data.get('question'), 30)}，{ok}"

@@ -18,6 +18,7 @@ KIND_LABELS: Mapping[Kind, str] = {
     Kind.BRANCH: "支部", Kind.STEP_NOTE: "环节记录", Kind.CLAIM: "汇报认定", Kind.OBSERVATION: "观察",
     Kind.INTERVIEW: "访谈", Kind.SCORE: "评分", Kind.HIGHLIGHT: "亮点", Kind.PROBLEM: "问题",
     Kind.SUGGESTION: "建议", Kind.RECTIFICATION: "整改要求", Kind.VERDICT: "小组裁定",
+    Kind.DOC_NUMBER: "发文字号", Kind.LEDGER_ENTRY: "整改台账事项", Kind.LEDGER_CHANGE: "整改台账变更",
 }
 FEEDBACK_KINDS: tuple[Kind, ...] = (Kind.HIGHLIGHT, Kind.PROBLEM, Kind.SUGGESTION, Kind.RECTIFICATION)
 

@@ -33,6 +33,8 @@ class Kind(StrEnum):
     RECTIFICATION = "rectification"
     VERDICT = "verdict"
     DOC_NUMBER = "doc_number"
+    LEDGER_ENTRY = "ledger_entry"
+    LEDGER_CHANGE = "ledger_change"
 
 
 class Status(StrEnum):
@@ -152,6 +154,65 @@ class DocNumberData(_Data):
     text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 
 
+class LedgerStatus(StrEnum):
+    """Where a rectification item stands (labels and allowed transitions: core.ledger)."""
+
+    OPEN = "open"
+    IN_PROGRESS = "in_progress"
+    TO_CHECK = "to_check"
+    CLOSED = "closed"
+    FAILED = "failed"
+
+
+class Category(StrEnum):
+    IMMEDIATE = "immediate"
+    DEADLINE = "deadline"
+    ONGOING = "ongoing"
+
+
+Text = Annotated[str, StringConstraints(max_length=4000)]
+
+
+class LedgerEntryData(_Data):
+    """One rectification item of an issued notice, as issued: what the 台账 row is about. Written
+    once when a follow-up starts (the same bytes for the same notice on every laptop); what happens
+    to it afterwards is a series of ``LedgerChangeData`` records."""
+
+    branch: Ref
+    notice_no: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    visit_id: Ref
+    no: int = Field(ge=1, le=999)
+    item: str | None = None
+    item_title: str = ""
+    area: str = ""
+    problem: Text = ""
+    requirement: Annotated[str, StringConstraints(min_length=1, max_length=4000)]
+    category: Category = Category.DEADLINE
+    responsible: str = ""
+    deadline: date | None = None
+
+
+class LedgerChangeData(_Data):
+    """One change to a ledger item: a status transition and/or new values of its working fields
+    (None = unchanged). Changes are never edited, only added, so concurrent ones never overwrite
+    each other; the item's state is the fold of its changes (core.ledger)."""
+
+    branch: Ref
+    entry: Ref
+    status: LedgerStatus | None = None
+    measures: Text | None = None
+    evidence_text: Text | None = None
+    evidence_files: tuple[Annotated[str, StringConstraints(min_length=1, max_length=1000)], ...] = ()
+    completed_on: date | None = None
+    checker: str | None = None
+    checked_on: date | None = None
+    note: Text | None = None
+    reason: Text | None = None
+    deadline: date | None = None
+    category: Category | None = None
+    responsible: str | None = None
+
+
 DATA_MODELS: dict[Kind, type[_Data]] = {
     Kind.BRANCH: BranchData,
     Kind.STEP_NOTE: StepNoteData,
@@ -165,6 +226,8 @@ DATA_MODELS: dict[Kind, type[_Data]] = {
     Kind.RECTIFICATION: RectificationData,
     Kind.VERDICT: VerdictData,
     Kind.DOC_NUMBER: DocNumberData,
+    Kind.LEDGER_ENTRY: LedgerEntryData,
+    Kind.LEDGER_CHANGE: LedgerChangeData,
 }
 
 
@@ -208,3 +271,8 @@ def verdict_id(branch: str, item: str, field: str) -> str:
 def doc_number_id(branch: str, document: str) -> str:
     """One number per branch and document for the whole group (like verdicts)."""
     return "/".join([Kind.DOC_NUMBER.value, branch, document])
+
+
+def ledger_entry_id(notice_no: str, no: int) -> str:
+    """Stable across laptops and re-imports: the notice's 发文字号 and the item's number in it."""
+    return f"{Kind.LEDGER_ENTRY.value}/{notice_no}/{no}"

@@ -22,6 +22,7 @@ from fractions import Fraction
 
 from inspect_tui.core.checklist import Checklist, RatingBand, ScoreClass
 from inspect_tui.core.common_problems import DEFAULT_SHARE, ProblemAnalysis, TextCluster, analyse_problems, fold_texts
+from inspect_tui.core.format import fmt_rate, fmt_score
 from inspect_tui.core.report_facts import BranchFacts, SessionFacts
 from inspect_tui.core.scoring import rates
 from inspect_tui.errors import UserError
@@ -166,6 +167,22 @@ def highlights_by_area(checklist: Checklist, branches: Sequence[BranchFacts]) ->
                 area = OTHER_AREA
             by_area[area].append((h.text, b.id, b.name, h.item))
     return [(area, fold_texts(found)) for area, found in by_area.items() if found]
+
+
+def awareness_text(adequate: int, asked: int) -> str:
+    """Pooled 知晓率 with its count, as every summary shows it."""
+    return f"{fmt_rate(adequate / asked)}（{adequate}/{asked}）" if asked else "未访谈"
+
+
+def summary_line(report: GroupReport, top: int = 5) -> str:
+    """The group's figures in one line (``session show``): the same numbers as the report's 二、."""
+    names = " > ".join(f"{r.rank}.{r.facts.name}" for r in report.ranked[:top])
+    more = " …" if len(report.ranked) > top else ""
+    apart = f"，未评 {len(report.unevaluated)} 个不计入" if report.unevaluated else ""
+    provisional = f"（排名暂定：{len(report.unsettled)} 处未裁定）" if report.unsettled else ""
+    return (f"已评完 {len(report.ranked)} 个支部{apart}：平均 {fmt_score(report.average)} 分，"
+            f"达标率 {fmt_rate(report.pass_rate)}，优秀率 {fmt_rate(report.excellence_rate)}，"
+            f"知晓率 {awareness_text(report.adequate, report.asked)}；排名：{names}{more}{provisional}")
 
 
 def parse_share(text: str) -> Fraction:

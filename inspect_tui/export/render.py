@@ -45,6 +45,7 @@ from inspect_tui.export.embed import ATTACHMENT_NAME, RENDER_NAME, SEAL_NAME
 from inspect_tui.export.notice import NoticeVM, notice_context, notice_hash
 from inspect_tui.export.photos import photo_for_print
 from inspect_tui.export.qr import QRPayload, qr_png_data_uri
+from inspect_tui.export.reply_qr import ReplyPayload
 from inspect_tui.store.evidence import NotAnImage
 
 PACKAGE_TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -290,7 +291,8 @@ def notice_html(data: dict[str, Any], qr_payload: str, seal: bytes | None,
     """The notice page's HTML from its data and the QR text to draw: the one path for export and verify."""
     context, warnings = notice_context(data, seal)
     sha = notice_hash(data)
-    context |= {"qr": qr_png_data_uri(qr_payload), "sha256": sha, "sha256_short": sha[:16]}
+    context |= {"qr": qr_png_data_uri(qr_payload), "sha256": sha, "sha256_short": sha[:16],
+                "reply_qr": qr_png_data_uri(ReplyPayload.for_notice(data).encode())}
     return render_html("notice.html", context, template_dir), warnings
 
 

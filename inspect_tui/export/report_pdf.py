@@ -11,17 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from inspect_tui.core.format import fmt_rate, fmt_score
-from inspect_tui.core.report import GroupReport
+from inspect_tui.core.report import GroupReport, awareness_text
 from inspect_tui.export.documents import cn_date
 from inspect_tui.export.render import render_html, write_pdf
 from inspect_tui.export.report_charts import heat_map, score_bars
 
 TITLE = "交叉观摩情况汇总报告"
 DRAFT_MARK = "征求意见稿"
-
-
-def awareness_text(adequate: int, asked: int) -> str:
-    return f"{fmt_rate(adequate / asked)}（{adequate}/{asked}）" if asked else "未访谈"
 
 
 def _dates(dates: list[str]) -> str:

@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from inspect_tui.core.format import fmt_rate, fmt_score
+from inspect_tui.core.report import awareness_text
 from inspect_tui.core.rollup import Rollup, RollupPart
 from inspect_tui.export.render import render_html, write_pdf
-from inspect_tui.export.report_pdf import DRAFT_MARK, TITLE, awareness_text
+from inspect_tui.export.report_pdf import DRAFT_MARK, TITLE
 from inspect_tui.export.report_sheets import common_sheet, ranking_sheet
 from inspect_tui.export.workbook import INT, NUMBER, PERCENT, Column, Sheet
 

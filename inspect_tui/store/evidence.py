@@ -39,7 +39,9 @@ STORE_SUFFIX = ".files"
 MAX_BYTES = 200 * 1024 * 1024  # no phone photo comes near; a mistaken video or disk image does
 FORMATS = {"JPEG": "jpg", "MPO": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "BMP": "bmp", "TIFF": "tif"}
 OPENERS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF")  # Pillow plugins tried (a phone's MPO opens as JPEG)
-REF_RE = re.compile(r"^[0-9a-f]{64}\.(?:" + "|".join(sorted(set(FORMATS.values()))) + r")$")
+DOCUMENT = "pdf"  # evidence of a rectification (a scanned reply form, a minutes PDF) may be a PDF
+REF_RE = re.compile(r"^[0-9a-f]{64}\.(?:" + "|".join(sorted({*FORMATS.values(), DOCUMENT})) + r")$")
+REF_FIELDS = ("files", "evidence_files")  # record fields that hold store references
 
 
 def store_dir(session_path: str | Path) -> Path:
@@ -106,9 +108,10 @@ def _write_atomic(target: Path, data: bytes) -> None:
         raise
 
 
-def add(session_path: str | Path, source: str | Path) -> str:
+def add(session_path: str | Path, source: str | Path, *, documents: bool = False) -> str:
     """Copy the image at ``source`` (symlinks followed) into the store; return its reference.
-    Raises ``UserError`` naming the file when it is missing, unreadable or not an image."""
+    Raises ``UserError`` naming the file when it is missing, unreadable or not an image. With
+    ``documents``, a PDF that opens is accepted too (ledger evidence)."""
     src = Path(source).expanduser()
     try:
         real = src.resolve(strict=True)
@@ -122,9 +125,9 @@ def add(session_path: str | Path, source: str | Path) -> str:
     except OSError as exc:
         raise UserError(f"{source}: 无法读取：{exc.strerror or exc}") from None
     try:
-        ext = image_format(data)
+        ext = DOCUMENT if documents and _is_pdf(data) else image_format(data)
     except NotAnImage as exc:
-        raise UserError(f"{source}: 不能作为照片：{exc}") from None
+        raise UserError(f"{source}: 不能作为{'佐证材料' if documents else '照片'}：{exc}") from None
     ref = f"{hashlib.sha256(data).hexdigest()}.{ext}"
     folder = store_dir(session_path)
     target = folder / ref
@@ -132,6 +135,18 @@ def add(session_path: str | Path, source: str | Path) -> str:
         folder.mkdir(exist_ok=True)
         _write_atomic(target, data)
     return ref
+
+
+def _is_pdf(data: bytes) -> bool:
+    if not data.startswith(b"%PDF-"):
+        return False
+    import pypdfium2 as pdfium
+
+    try:
+        pdfium.PdfDocument(data).close()
+    except pdfium.PdfiumError:
+        return False
+    return True
 
 
 def store_files(session_path: str | Path, value: str | Iterable[str], base: str | Path | None = None) -> list[str]:
@@ -228,8 +243,9 @@ def refs_in(records: Iterable[dict[str, Any]]) -> set[str]:
     out: set[str] = set()
     for doc in records:
         for v in doc.get("versions", ()):
-            files = (v.get("data") or {}).get("files") or ()
-            out.update(f for f in files if isinstance(f, str) and is_ref(f))
+            data = v.get("data") or {}
+            for key in REF_FIELDS:
+                out.update(f for f in data.get(key) or () if isinstance(f, str) and is_ref(f))
     return out
 
 

@@ -3,29 +3,27 @@
 One group's report opens each session read-only (the workbook lists every interview and every
 rectification item, which only the records hold). A rollup over hundreds of sessions needs only
 the facts (``core.report_facts``) — a few kilobytes per session instead of megabytes — so it keeps
-them in a *digest cache*: one JSON file per session, named by the SHA-256 of the session file's
-bytes and the facts format. A session that changes has another hash, so a stale digest is never
-used; a digest that cannot be read is simply rebuilt. Sessions without a digest are parsed in a
-process pool (parsing is pure Python and CPU-bound). See docs/benchmarks.md for the figures.
+them in a *digest cache* (``store.report_digest``): one JSON file per session, named by the SHA-256
+of the session file's bytes. A session that changes has another hash, so a stale digest is never
+used; a digest that cannot be used is simply rebuilt. ``merge`` and a closing ``Session`` write the
+digest of what they wrote; sessions still without one are parsed in a process pool (parsing is pure
+Python and CPU-bound). See docs/benchmarks.md for the figures.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import os
-import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from inspect_tui.core.checklist import Checklist
-from inspect_tui.core.report_facts import FACTS_FORMAT, SessionFacts, session_facts
+from inspect_tui.core.report_facts import SessionFacts, session_facts
 from inspect_tui.errors import UserError, file_error
+from inspect_tui.store.report_digest import default_cache_dir, file_hash, read_digest, remember, write_digest
 from inspect_tui.store.session import Session
-from inspect_tui.store.session_file import _read_bytes
 
 
 def open_sessions(paths: Sequence[Path]) -> list[Session]:
@@ -54,17 +52,15 @@ def facts_of(session: Session) -> SessionFacts:
     return session_facts(session.meta, session.checklist, session.index, str(session.path))
 
 
-def default_cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "inspect-tui" / "report-digests"
-
-
-def _file_hash(path: Path) -> str:
-    return hashlib.sha256(_read_bytes(path)).hexdigest()
-
-
-def _digest_path(cache: Path, sha: str) -> Path:
-    return cache / f"{sha}.f{FACTS_FORMAT}.json"
+def remember_file(path: Path, cache: Path | None = None) -> None:
+    """Best effort, right after ``path`` was written (``merge``): its digest, so that the first
+    rollup over it finds it. Stored only if the file's bytes are the same before and after reading
+    it; a file that cannot be read as a session gets none (the report will say why)."""
+    with contextlib.suppress(UserError, OSError):
+        sha = file_hash(path)
+        with Session.open(path, readonly=True) as s:
+            if file_hash(path) == sha:
+                remember(path, sha, s.meta, s.checklist, s.index, cache)
 
 
 def _parse(path: str) -> tuple[dict | None, dict | None, str | None]:
@@ -85,12 +81,12 @@ def load_digests(paths: Sequence[Path], *, cache: Path | None = None, workers: i
     """Facts of every session (from the cache when its digest is there) and the checklists by
     content hash. Any session that cannot be read is reported with every other one that failed."""
     cache = cache or default_cache_dir()
-    hashes = [_file_hash(Path(p)) for p in paths]
+    hashes = [file_hash(Path(p)) for p in paths]
     facts: list[SessionFacts | None] = [None] * len(paths)
     checklists: dict[str, Checklist] = {}
     todo: list[int] = []
     for k, sha in enumerate(hashes):
-        loaded = _read_digest(_digest_path(cache, sha), checklists)
+        loaded = read_digest(cache, sha, checklists)
         if loaded is None:
             todo.append(k)
             continue
@@ -106,7 +102,7 @@ def load_digests(paths: Sequence[Path], *, cache: Path | None = None, workers: i
         facts[k] = SessionFacts.from_json(data)
         if facts[k].checklist[2] not in checklists:
             checklists[facts[k].checklist[2]] = Checklist.model_validate(cl)
-        _write_digest(_digest_path(cache, hashes[k]), data, cl)
+        write_digest(cache, hashes[k], data, cl)
     if errors:
         raise UserError(f"{len(errors)} 个会话文件无法读取，未生成任何报告：\n" + "\n".join(errors))
     return [f for f in facts if f is not None], checklists
@@ -142,29 +138,3 @@ def _relabel(facts: SessionFacts, source: str) -> SessionFacts:
     from dataclasses import replace
 
     return replace(facts, source=source, branches=tuple(replace(b, source=source) for b in facts.branches))
-
-
-def _read_digest(path: Path, checklists: dict[str, Checklist]) -> SessionFacts | None:
-    """A cached digest, or None when there is none or it cannot be used (then it is rebuilt). Its
-    checklist is validated once per content hash, not once per session."""
-    try:
-        blob = json.loads(path.read_text(encoding="utf-8"))
-        facts = SessionFacts.from_json(blob["facts"])
-        if facts.checklist[2] not in checklists:
-            cl = Checklist.model_validate(blob["checklist"])
-            if cl.content_hash() != facts.checklist[2]:
-                return None
-            checklists[facts.checklist[2]] = cl
-        return facts
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return None
-
-
-def _write_digest(path: Path, facts: dict, checklist: dict) -> None:
-    """Best effort: a cache that cannot be written only costs time next run."""
-    with contextlib.suppress(OSError):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".part-", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump({"facts": facts, "checklist": checklist}, fh, ensure_ascii=False, separators=(",", ":"))
-        os.replace(tmp, path)

@@ -31,6 +31,7 @@ from inspect_tui.core.steps import Step
 from inspect_tui.core.versions import RecordDoc, make_version
 from inspect_tui.errors import UserError, file_error, first_error
 from inspect_tui.store.paths import session_filename
+from inspect_tui.store.report_digest import file_hash, remember
 from inspect_tui.store.session_file import SessionFile
 
 UNDO_DEPTH = 200  # changes Ctrl+Z can take back, per open session
@@ -101,6 +102,7 @@ class Session:
         self.replica = f"{self.meta.replica}.{uuid.uuid4().hex[:8]}"
         # What each change of this open replaced, newest last: Ctrl+Z writes it back as a new version.
         self._undo: deque[tuple[str, Rec | None]] = deque(maxlen=UNDO_DEPTH)
+        self._closed = False
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -132,7 +134,17 @@ class Session:
         return cls(file, cl)
 
     def close(self) -> None:
-        self.file.close()
+        """Close the file; if anything was saved, first store the report digest of the bytes now on
+        disk (computed from this index while the lock still keeps every other writer out), so the
+        next summary report need not parse the whole file. Should closing compact the file, the
+        digest names bytes that no longer exist and is simply never used."""
+        try:
+            if not self.file.readonly and self.file.last_saved is not None and not self._closed:
+                with contextlib.suppress(Exception):  # only a cache: failing costs time, never the close
+                    remember(self.path, file_hash(self.path), self.meta, self.checklist, self.index)
+        finally:
+            self._closed = True
+            self.file.close()
 
     def __enter__(self) -> Session:
         return self
@@ -158,7 +170,20 @@ class Session:
         self._undo.append((rec.id, before))
         return rec
 
+    def save_many(self, changes: Iterable[tuple[Kind, Mapping[str, Any]]]) -> list[Rec]:
+        """New records, all validated before any is written, then written in one durable batch:
+        either every one is saved or none is. (Not on the undo stack: the ledger's changes are
+        taken back by a new change, not by Ctrl+Z.)"""
+        docs = [self._new_version(kind, data, None, False) for kind, data in changes]
+        self.file.put_many(docs)
+        return [self.index.apply(doc) for doc in docs]
+
     def _write(self, kind: Kind, data: Mapping[str, Any], record_id: str | None, *, deleted: bool = False) -> Rec:
+        doc = self._new_version(kind, data, record_id, deleted)
+        self.file.put(doc)
+        return self.index.apply(doc)
+
+    def _new_version(self, kind: Kind, data: Mapping[str, Any], record_id: str | None, deleted: bool) -> RecordDoc:
         try:
             clean = validate_data(kind, dict(data))
         except ValidationError as exc:
@@ -170,9 +195,7 @@ class Session:
         author = seen[0]["author"] if seen else self.meta.inspector
         v = make_version(kind=kind, data=clean, author=author, by=self.meta.inspector,
                          replica=self.replica, seen=seen, deleted=deleted)
-        doc = {"id": rid, "versions": [v]}
-        self.file.put(doc)
-        return self.index.apply(doc)
+        return {"id": rid, "versions": [v]}
 
     def _check_against_checklist(self, kind: Kind, data: Mapping[str, Any]) -> None:
         """Rules that need the checklist: the item exists, a score stays within its full marks."""

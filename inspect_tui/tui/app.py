@@ -50,7 +50,7 @@ from __future__ import annotations
 import asyncio
 import signal
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import date, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -108,6 +108,7 @@ class InspectApp(ActionGate, App[int]):
         self.theme = load_settings().get("theme") if load_settings().get("theme") in self.available_themes \
             else THEMES[0]
         self.save_count = 0  # number of durable saves this run (tests and the crash driver read it)
+        self.today: date | None = None  # days left/overdue are counted to this day (None: the real today)
 
     # --- start-up and opening sessions ---------------------------------------------------------
 
@@ -155,10 +156,11 @@ class InspectApp(ActionGate, App[int]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="load", name="open-session")
     def _load_session(self, path: Path) -> None:
         from inspect_tui.store.access import open_for_app
+        from inspect_tui.store.followup import is_followup, ledger_of
 
         session, read_only = open_for_app(path, read_only=self.open_read_only)
         try:
-            results = self.compute_results(session)
+            results = ledger_of(session) if is_followup(session) else self.compute_results(session)
         except BaseException:
             session.close()
             raise
@@ -169,8 +171,10 @@ class InspectApp(ActionGate, App[int]):
         mine = session.meta.role != "leader"
         return {b.id: session.result(b.id, mine_only=mine) for b in session.branches()}
 
-    def _session_loaded(self, session: Any, results: dict[str, BranchResult], read_only: str | None) -> None:
+    def _session_loaded(self, session: Any, results: Any, read_only: str | None) -> None:
+        """``results``: every branch's scores (a visit) or the ledger (a follow-up, 回头看)."""
         from inspect_tui.tui.screens.branches import BranchesScreen
+        from inspect_tui.tui.screens.followup_branches import FollowupBranchesScreen
 
         self.close_session()
         self.session = session
@@ -181,7 +185,7 @@ class InspectApp(ActionGate, App[int]):
             self.notify(f"{session.path.name}：{read_only}。可以查看，不能修改。", title="只读", timeout=8)
         if isinstance(self.screen, _loading_type()):
             self.pop_screen()
-        self.push_screen(BranchesScreen(results))
+        self.push_screen(BranchesScreen(results) if isinstance(results, dict) else FollowupBranchesScreen(results))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """Errors of the app's own workers (screens handle theirs): opening a session falls back

@@ -48,6 +48,13 @@ def edit_branch(app: App[Any], branch: str) -> None:
         open_branch(app, branch, Step.EVALUATE)
 
 
+def open_followup_branch(app: App[Any], branch: str, on_close: Callable[[Any], None] | None = None) -> None:
+    """One branch of a follow-up (回头看): its ledger items."""
+    from inspect_tui.tui.screens.followup import FollowupScreen
+
+    app.push_screen(FollowupScreen(branch), on_close)
+
+
 def open_export(app: App[Any]) -> None:
     from inspect_tui.tui.screens.export_screen import ExportScreen
 

@@ -1,0 +1,91 @@
+"""The report digest exists before the first rollup: ``merge`` writes it for its output and a
+writable session writes it when it closes after saving — always equal to what parsing the file
+gives, keyed by the file's bytes, and never used for other bytes."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import small_session
+
+from inspect_tui.cli import main
+from inspect_tui.core.checklist_load import load_default_checklist
+from inspect_tui.core.demo import generate
+from inspect_tui.core.records import Kind
+from inspect_tui.store import report_inputs
+from inspect_tui.store.report_digest import default_cache_dir, digest_path, file_hash
+from inspect_tui.store.report_inputs import facts_of, load_digests
+from inspect_tui.store.session import Session
+from inspect_tui.store.session_file import write_session
+
+
+def parsed(path: Path):
+    with Session.open(path, readonly=True) as s:
+        return facts_of(s)
+
+
+def no_parsing(monkeypatch) -> None:
+    def refuse(path: str):
+        raise AssertionError(f"{path} was parsed although its digest should be cached")
+    monkeypatch.setattr(report_inputs, "_parse", refuse)
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch) -> Path:
+    folder = tmp_path / "digests"
+    monkeypatch.setenv("INSPECT_TUI_DIGESTS", str(folder))
+    assert default_cache_dir() == folder
+    return folder
+
+
+def test_merge_writes_the_digest_of_its_output(tmp_path, cache, monkeypatch):
+    copies = generate(load_default_checklist(), branches=3, inspectors=2, seed=7)
+    inputs = []
+    for c in copies:
+        path = tmp_path / f"{c.meta.inspector}.jsonl"
+        write_session(path, c.meta.model_dump(mode="json"), c.records, [])
+        inputs.append(str(path))
+    out = tmp_path / "merged.jsonl"
+    assert main(["merge", *inputs, "-o", str(out)]) == 0
+    assert digest_path(cache, file_hash(out)).is_file()
+    expected = parsed(out)
+    no_parsing(monkeypatch)
+    facts, checklists = load_digests([out], workers=1)
+    assert facts == [expected] and expected.checklist[2] in checklists
+
+
+def test_closing_after_saving_writes_the_digest_of_the_bytes_on_disk(tmp_path, cache, monkeypatch):
+    path = small_session(tmp_path)  # saved through a writable Session, then closed
+    assert digest_path(cache, file_hash(path)).is_file()
+    with Session.open(path) as s:
+        b = next(b for b in s.branches() if b.data["name"] == "丙支部")
+        s.save(Kind.PROBLEM, {"branch": b.id, "item": "i2", "text": "关闭时写入摘要"})
+    expected = parsed(path)
+    assert "关闭时写入摘要" in [p.text for br in expected.branches for p in br.problems]
+    with monkeypatch.context() as m:
+        no_parsing(m)
+        assert load_digests([path], workers=1)[0] == [expected]
+    # opening read-only, or writable without saving, writes nothing
+    before = sorted(cache.iterdir())
+    Session.open(path, readonly=True).close()
+    Session.open(path).close()
+    assert sorted(cache.iterdir()) == before
+
+
+def test_a_digest_is_never_used_for_other_bytes(tmp_path, cache):
+    a = small_session(tmp_path, "a.jsonl", group="甲组")
+    b = small_session(tmp_path, "b.jsonl", group="乙组")
+    # a's digest put under b's name (a copied or renamed cache file) is refused and rebuilt
+    shutil.copy(digest_path(cache, file_hash(a)), digest_path(cache, file_hash(b)))
+    facts, _ = load_digests([b], workers=1)
+    assert [f.group for f in facts] == ["乙组"]
+    # once the records change, the old digest (still in the cache) is never served for the new bytes
+    old = digest_path(cache, file_hash(b))
+    with Session.open(b) as s:
+        s.save(Kind.HIGHLIGHT, {"branch": s.branches()[0].id, "item": "i1", "text": "新增亮点"})
+    digest_path(cache, file_hash(b)).unlink()
+    assert old.is_file()
+    facts, _ = load_digests([b], workers=1)
+    assert "新增亮点" in [h.text for br in facts[0].branches for h in br.highlights]
