@@ -8,7 +8,7 @@ time ``put`` of one new record — including its fsync — and report the median
 TinyDB ``JSONStorage``: ``db.insert`` into a file database already holding N docs. Stock TinyDB
 rewrites the whole file per insert but does NOT fsync, so its figures are flattered: a durable
 stock save would cost an fsync of the whole file on top. We also time opening (replaying) a 20k
-session, both freshly compacted and as a journal grown by 20k single appends.
+session (25k), both freshly compacted and as a journal grown by 25k single appends.
 
 Files go to a temporary folder next to this script (the same disk as the project: /tmp may be a
 RAM disk where fsync costs nothing); pass ``--dir`` to measure elsewhere.
@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tinydb import TinyDB  # noqa: E402
 
-from inspect_tui.store.journal import encode_line  # noqa: E402
+from inspect_tui.store.lines import Chain, encode_line  # noqa: E402
 from inspect_tui.store.session_file import FORMAT, FORMAT_VERSION, SessionFile  # noqa: E402
 
 META = {"group": "第一观摩组", "inspector": "张三", "day": "2026-11-22", "checklist": {"id": "std", "version": "1"}}
@@ -91,11 +91,14 @@ def bench_open(path: Path, repeat: int = 3) -> float:
 def grown_journal(folder: Path, n: int) -> Path:
     """A session grown by n single-record appends, as a day of saving leaves it (before compaction)."""
     path = folder / f"grown-{n}.session"
+    header = {"format": FORMAT, "version": FORMAT_VERSION, "id": "be4c4b3e4c40", "created": "2026-11-22T08:00:00"}
+    first = encode_line(header)
+    chain = Chain.after_header(header, first)
     with open(path, "wb") as f:
-        f.write(encode_line({"format": FORMAT, "version": FORMAT_VERSION, "created": "2026-11-22T08:00:00"}))
-        f.write(encode_line({"t": "meta", "set": {"1": META}}))
+        f.write(first)
+        f.write(chain.encode({"t": "meta", "set": {"1": META}}))
         for i in range(n):
-            f.write(encode_line({"t": "records", "set": {str(i + 1): record(i)}}))
+            f.write(chain.encode({"t": "records", "set": {str(i + 1): record(i)}}))
     return path
 
 
@@ -111,7 +114,7 @@ def main() -> None:
         open_n = 5000
     else:  # (records, iterations ours, iterations stock)
         plan = [(1000, 300, 40), (5000, 300, 12), (20000, 300, 5)]
-        open_n = 20000
+        open_n = 25000
     folder = Path(tempfile.mkdtemp(prefix=".store-bench-", dir=args.dir))
     size = len(json.dumps(record(1), ensure_ascii=False).encode())
     try:
@@ -121,7 +124,8 @@ def main() -> None:
             stock = bench_stock(folder, n, it_stock)
             rows.append((n, ours, it_ours, stock, it_stock))
             print(f"  {n} records done", file=sys.stderr)
-        open_compact = bench_open(folder / f"ours-{open_n}.session")
+        SessionFile.create(folder / f"open-{open_n}.session", META, (record(i) for i in range(open_n))).close()
+        open_compact = bench_open(folder / f"open-{open_n}.session")
         open_grown = bench_open(grown_journal(folder, open_n))
     finally:
         shutil.rmtree(folder, ignore_errors=True)

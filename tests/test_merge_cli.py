@@ -164,15 +164,16 @@ def _unchanged(paths):
     return {p: p.read_bytes() for p in paths}
 
 
-def test_refuses_existing_output(visit, capsys):
+def test_never_overwrites_an_existing_output_that_is_not_a_session(visit, capsys):
     folder, paths, _ = visit
     out = folder / "exists.jsonl"
     out.write_text("keep me")
-    code, _, err = cli(capsys, "merge", *paths, "-o", out)
-    assert code == 2 and "已存在" in err and "--force" in err
-    assert out.read_text() == "keep me"
-    assert cli(capsys, "merge", *paths, "-o", out, "--force")[0] == 0
-    assert read_session(out)[0]["role"] == "leader"
+    for extra in ((), ("--replace",)):
+        code, _, err = cli(capsys, "merge", *paths, "-o", out, *extra)
+        assert code == 2 and "已存在" in err and "不会覆盖" in err and "Traceback" not in err
+        assert out.read_text() == "keep me"
+    code, _, err = cli(capsys, "merge", *paths, "-o", out, "--force")
+    assert code == 2 and "--replace" in err and out.read_text() == "keep me"
 
 
 def test_refuses_truncated_file_and_exclude_proceeds(visit, capsys):
@@ -216,7 +217,7 @@ def test_refuses_unknown_format_version(visit, capsys):
     folder, paths, _ = visit
     data = paths[0].read_bytes()
     head, rest = data.split(b"\n", 1)
-    paths[0].write_bytes(head.replace(b'"version":1', b'"version":99') + b"\n" + rest)
+    paths[0].write_bytes(head.replace(b'"version":2', b'"version":99') + b"\n" + rest)
     code, _, err = cli(capsys, "merge", *paths, "-o", folder / "o.jsonl")
     assert code == 2 and str(paths[0]) in err and "99" in err
     assert not (folder / "o.jsonl").exists()
@@ -362,3 +363,33 @@ def test_ctrl_d_at_the_confirmation_means_no(tmp_path, checklist, capsys, monkey
     out = tmp_path / "m.jsonl"
     code, _text, err = cli(capsys, "merge", tmp_path / "王建国.jsonl", tmp_path / "李秀英.jsonl", "-o", out)
     assert code == 2 and "Traceback" not in err and not out.exists()
+
+
+# --- merging into an existing output ----------------------------------------------------------------
+
+
+def _verdicts(path: Path) -> set[str]:
+    return {r["id"] for r in read_session(path)[1] if r["versions"][0]["kind"] == "verdict"}
+
+
+def test_merging_into_an_existing_output_keeps_the_leaders_verdicts(visit, capsys):
+    folder, paths, items = visit
+    merged = folder / "merged.jsonl"
+    assert cli(capsys, "merge", *paths, "-o", merged)[0] == 0
+    assert cli(capsys, "settle", merged, "--branch", "1", "--item", items[1], "--field", "score",
+               "--value", "1.75", "--reason", "两人意见折中")[0] == 0
+    verdicts = _verdicts(merged)
+    assert len(verdicts) == 1
+    code, out, _ = cli(capsys, "merge", *paths, "-o", merged)  # again, after the inspectors' new saves
+    assert code == 0 and "已作为输入之一合并" in out
+    assert _verdicts(merged) == verdicts
+    with Session.open(merged) as s:  # the leader has it open: nobody may replace it meanwhile
+        before = merged.read_bytes()
+        code, _, err = cli(capsys, "merge", *paths, "-o", merged)
+        assert code == 2 and "不能同时写入" in err and merged.read_bytes() == before
+        assert s.file.path == merged
+    code, _, err = cli(capsys, "merge", *paths, "-o", merged, "--force")
+    assert code == 2 and "--replace" in err and _verdicts(merged) == verdicts
+    code, _, err = cli(capsys, "merge", *paths, "-o", merged, "--replace")  # says what goes, then goes
+    assert code == 0 and "将丢失" in err and "裁定 1 项" in err and next(iter(verdicts)) in err
+    assert _verdicts(merged) == set()

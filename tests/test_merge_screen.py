@@ -12,6 +12,7 @@ from textual.widgets import DataTable, SelectionList, Static
 from inspect_tui.core.checklist_load import load_default_checklist
 from inspect_tui.core.demo import generate
 from inspect_tui.core.records import verdict_id
+from inspect_tui.core.versions import digest
 from inspect_tui.store.session_file import read_session, write_session
 from inspect_tui.tui.dialogs.confirm import ConfirmDialog
 from inspect_tui.tui.screens.merge_screen import MergeScreen, SettleDialog
@@ -116,10 +117,12 @@ async def _bad_file(folder: Path) -> None:
         await settle_workers(pilot)
         assert out.exists()
         assert screen.query_one("#merge-summary", DataTable).row_count == 2
-        # merging again into the same output is refused until "覆盖" is ticked
+        # merging again into the same output merges it in as one more input: nothing it holds is lost
+        before = read_session(out)[1]
         await pilot.press("m")
         await settle_workers(pilot)
-        assert "已存在" in str(screen.query_one("#merge-problems", Static).render())
+        assert screen.query_one("#merge-summary", DataTable).row_count == 3
+        assert digest(read_session(out)[1]) == digest(before)
     assert bad.read_bytes() == data[:-30]
 
 

@@ -350,7 +350,7 @@ def test_a_swapped_or_linked_store_file_is_not_printed(tmp_path):
 
 
 def test_recover_takes_the_photos_along(tmp_path):
-    from inspect_tui.store.session_file import recover
+    from inspect_tui.store.integrity import recover
 
     s = session(tmp_path)
     (ref,) = store_files(s.path, [str(phone_jpeg(tmp_path / "a.jpg"))])

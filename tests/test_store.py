@@ -6,6 +6,7 @@ import errno
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -19,13 +20,16 @@ from tinydb.table import Document
 
 from inspect_tui.errors import UserError
 from inspect_tui.store import session_file as sfm
-from inspect_tui.store.journal import NotSavedError, decode_line, encode_line
+from inspect_tui.store.integrity import recover
+from inspect_tui.store.journal import NotSavedError
+from inspect_tui.store.lines import Chain, decode_chained, decode_line, encode_line
+from inspect_tui.store.lock import SessionLock
+from inspect_tui.store.lock import holder as lock_holder
 from inspect_tui.store.session_file import (
     FORMAT,
     CorruptSessionError,
     SessionFile,
     read_session,
-    recover,
     write_session,
 )
 
@@ -58,6 +62,33 @@ def rewrite_line(path: Path, index: int, new: bytes) -> None:
 
 def header_line(**fields) -> bytes:
     return encode_line({"format": FORMAT, **fields})
+
+
+def unsealed(path: Path) -> Chain:
+    """Cut a closed file's seal off, as a writer does before appending; where the next line goes."""
+    r, _ = sfm._load(path)
+    with open(path, "r+b") as f:
+        f.truncate(r.valid_size)
+    return r.chain
+
+
+def append_chained(path: Path, *objs: dict) -> None:
+    """Append lines in their place in the chain (as a writer would, bypassing the store's checks)."""
+    chain = unsealed(path)
+    with open(path, "ab") as f:
+        f.write(b"".join(chain.encode(o) for o in objs))
+
+
+def forge(path: Path, edit) -> None:
+    """Re-encode a closed format-2 file with ``edit`` applied to its change objects, chain and seal
+    made right again: a hand edit that knows the format, so only the content checks can catch it."""
+    lines = lines_of(path)
+    header = json.loads(lines[0])
+    header.pop("c")
+    objs = [decode_chained(ln)[0] for ln in lines[1:] if ln]
+    first = encode_line(header)
+    chain = Chain.after_header(header, first)
+    path.write_bytes(first + b"".join(chain.encode(o) for o in edit(objs)))
 
 
 # --------------------------------------------------------------------------- basics
@@ -186,11 +217,13 @@ def test_read_session_same_as_readonly_open_and_checks_ids(path: Path) -> None:
         assert (meta, records, log) == (sf.meta, sf.records(), sf.log())
     records[0]["text"] = "changed"  # the caller's own objects: nothing else sees the change
     assert read_session(path)[1][0]["text"] == "记录 0"
-    lines = lines_of(path)
-    recs_line = next(i for i, raw in enumerate(lines) if raw.startswith(b'{"t":"records"'))
-    table = decode_line(lines[recs_line])
-    table["set"]["2"]["id"] = table["set"]["1"]["id"]
-    rewrite_line(path, recs_line, encode_line(table)[:-1])
+
+    def same_id(objs: list[dict]) -> list[dict]:
+        table = next(o for o in objs if o.get("t") == "records")
+        table["set"]["2"]["id"] = table["set"]["1"]["id"]
+        return objs
+
+    forge(path, same_id)
     with pytest.raises(UserError, match="出现了两次"):
         read_session(path)
 
@@ -205,27 +238,30 @@ def test_raw_texts_are_the_parsed_documents_and_write_back_identically(path: Pat
     assert (meta, records, log) == read_session(path) and len(raws) == len(docs)
     out = path.with_name("out.session")
     sfm._write_session(out, META, records, [{"event": "x"}], force=False, raws=raws)
-    records_line = [ln for ln in lines_of(path) if ln.startswith(b'{"t":"records"')]
-    assert [ln for ln in lines_of(out) if ln.startswith(b'{"t":"records"')] == records_line
+
+    def records_lines(p: Path) -> list[bytes]:  # without the chain fields, which differ per file
+        return [ln[:ln.rindex(b',"f":')] for ln in lines_of(p) if ln.startswith(b'{"t":"records"')]
+
+    assert records_lines(out) == records_lines(path)
     changed = [*records[:-1], {**records[-1], "text": "改"}]  # a new document: encoded, not reused
     sfm._write_session(out, META, changed, [], force=True, raws=raws)
     assert read_session(out)[1] == changed
 
 
 def test_raw_texts_fall_back_and_refuse_as_before(path: Path) -> None:
-    from inspect_tui.store import journal
+    from inspect_tui.store import journal, lines
 
-    raws: journal.RawTexts = {}
+    raws: lines.RawTexts = {}
     spaced = b'{"t": "records", "set": {"1": {"id": "a"}}}'
-    assert journal._scan_set(spaced, "records", raws) is None and raws == {}
+    assert lines._scan_set(spaced, "records", raws) is None and raws == {}
     nan_line = encode_line({"t": "records", "set": {"1": {"id": "a", "x": 1.0}}}).replace(b"1.0", b"NaN")
     body = nan_line[:nan_line.rindex(b',"c":')] + b"}"
-    obj = journal._scan_set(body, "records", raws)
+    obj = lines._scan_set(body, "records", raws)
     assert obj is not None and len(raws) == 1
-    with pytest.raises(ValueError):  # the journal never stores NaN: refused like encode_line does
-        journal._set_line("records", obj["set"], raws)
-    assert b"".join(journal._set_line("records", {"1": {"id": "b", "t": "NaN"}}, raws)) == encode_line(
-        {"t": "records", "set": {"1": {"id": "b", "t": "NaN"}}})
+    with pytest.raises(ValueError):  # the journal never stores NaN: refused like encode does
+        journal._set_line("records", obj["set"], raws, Chain("ab", 2, 0))
+    assert b"".join(journal._set_line("records", {"1": {"id": "b", "t": "NaN"}}, raws, Chain("ab", 2, 0))) == (
+        Chain("ab", 2, 0).encode({"t": "records", "set": {"1": {"id": "b", "t": "NaN"}}}))
 
 
 # --------------------------------------------------------------------------- TinyDB is the layer
@@ -344,10 +380,96 @@ def test_open_held_by_another_process_refused_then_freed_by_kill(path: Path) -> 
     finally:
         holder.send_signal(signal.SIGKILL)
         holder.wait()
-    # the dead holder's lock file is still there, but it does not block
+    # the dead holder's owner note is still there, but it does not block
     assert any(p.name.endswith(".lock") for p in path.parent.iterdir())
     with SessionFile.open(path) as sf:
         sf.put(rec(4))
+
+
+def _other_names(path: Path) -> list[Path]:
+    """The same file under two more names: a hard link and a symbolic link (in another folder)."""
+    elsewhere = path.parent / "elsewhere"
+    elsewhere.mkdir(exist_ok=True)
+    hard, soft = elsewhere / "hard.session", elsewhere / "soft.session"
+    os.link(path, hard)
+    soft.symlink_to(path)
+    return [hard, soft]
+
+
+def test_one_writer_whatever_the_path_in_process(path: Path) -> None:
+    make(path).close()
+    names = _other_names(path)
+    with SessionFile.open(path) as sf:
+        for other in names:
+            with pytest.raises(UserError, match="已在本进程中打开"):
+                SessionFile.open(other)
+        sf.put(rec(7))
+    for first in names:  # through either other name first, the real name is refused
+        with SessionFile.open(first) as sf:
+            with pytest.raises(UserError, match="已在本进程中打开"):
+                SessionFile.open(path)
+            sf.put(rec(8))
+    assert os.path.samefile(path, names[0]) and names[1].is_symlink()  # still one file under three names
+    assert {"r7", "r8"} <= {r["id"] for r in read_session(path)[1]}
+
+
+def test_one_writer_whatever_the_path_across_processes(path: Path) -> None:
+    make(path).close()
+    hard, soft = _other_names(path)
+    holder = _run_holder(hard)
+    try:
+        for name in (path, soft, hard):
+            with pytest.raises(UserError, match="正被另一个进程打开"):
+                SessionFile.open(name)
+        assert lock_holder(soft) is not None and lock_holder(path) is not None
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+    assert lock_holder(path) is None
+    with SessionFile.open(soft) as sf:
+        sf.put(rec(5))
+    assert os.path.samefile(path, hard) and soft.is_symlink()
+
+
+def test_one_writer_through_a_bind_mount(path: Path, tmp_path: Path) -> None:
+    """A bind mount gives the file a path no link leads to; the lock still holds (another process
+    in its own mount namespace, where the file is bind-mounted onto another one elsewhere)."""
+    if shutil.which("unshare") is None:
+        pytest.skip("no unshare")
+    make(path).close()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    target = elsewhere / "mounted.session"  # the file itself is bind-mounted here: no sidecar is shared
+    target.write_bytes(b"")
+    opener = "import sys; from inspect_tui.store.session_file import SessionFile; SessionFile.open(sys.argv[1])"
+    script = 'mount --bind "$1" "$2" && echo BOUND >&2 && exec "$3" -c "$4" "$2"'
+    with SessionFile.open(path):
+        run = subprocess.run(["unshare", "-m", "sh", "-c", script, "sh", str(path), str(target), sys.executable,
+                              opener], capture_output=True, text=True, timeout=120,
+                             env={**os.environ, "PYTHONPATH": str(ROOT)})
+        if "BOUND" not in run.stderr:
+            pytest.skip(f"cannot bind-mount here: {run.stderr.strip()[:80]}")
+        assert run.returncode != 0 and "正被另一个进程打开" in run.stderr
+
+
+def test_a_hard_linked_file_is_never_replaced_by_compaction(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sfm, "COMPACT_MIN_LINES", 5)
+    make(path).close()
+    hard, _soft = _other_names(path)
+    with SessionFile.open(hard) as sf:
+        for i in range(30):
+            sf.put(rec(i % 3, n=i))
+    assert os.path.samefile(path, hard)  # compaction would have split the two names into two files
+    assert read_session(path)[1] == read_session(hard)[1]
+
+
+def test_the_lock_follows_the_file_through_compaction(path: Path) -> None:
+    sf = make(path)
+    sf.compact()  # a new file (inode) took the path: it must be locked before it got there
+    holder = subprocess.run([sys.executable, "-c", HOLDER, str(path)], capture_output=True, text=True,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+    assert holder.returncode != 0 and "正被另一个进程打开" in holder.stderr
+    sf.close()
 
 
 # --------------------------------------------------------------------------- damage
@@ -355,23 +477,23 @@ def test_open_held_by_another_process_refused_then_freed_by_kill(path: Path) -> 
 
 def test_torn_tail_is_ignored_then_cut_off(path: Path) -> None:
     make(path).close()
+    chain = unsealed(path)
     good = path.read_bytes()
     with open(path, "ab") as f:
-        f.write(encode_line({"t": "records", "set": {"9": rec(9)}})[:25])  # no newline: never acknowledged
+        f.write(chain.encode({"t": "records", "set": {"9": rec(9)}})[:25])  # no newline: never acknowledged
     with SessionFile.open(path) as sf:
         assert len(sf) == 3 and sf.get("r9") is None
         sf.put(rec(4))
     data = path.read_bytes()
     assert data.startswith(good) and data.endswith(b"\n")
-    for line in data.split(b"\n")[:-1]:
-        decode_line(line)
+    for line in data.split(b"\n")[1:-1]:
+        decode_chained(line)
     assert len(read_session(path)[1]) == 4
 
 
 def test_unfinished_multi_line_commit_is_dropped(path: Path) -> None:
     make(path).close()
-    with open(path, "ab") as f:
-        f.write(encode_line({"t": "records", "set": {"9": rec(9)}, "more": True}))
+    append_chained(path, {"t": "records", "set": {"9": rec(9)}, "more": True})
     with SessionFile.open(path) as sf:
         assert sf.get("r9") is None
         sf.put(rec(5))
@@ -388,7 +510,7 @@ def _corrupt_and_check(path: Path, line_no: int, expect: str) -> None:
         assert f"{path}:{line_no}" in text and expect in text and "inspect-tui session recover" in text
     assert path.read_bytes() == before
     # the refused writable open released its lock
-    assert not any(p.name.endswith(".lock") for p in path.parent.iterdir())
+    SessionLock.acquire(path).release()
 
 
 def test_corrupt_middle_line_refused_untouched(path: Path) -> None:
@@ -414,8 +536,7 @@ def test_bad_checksum_digits_and_invalid_json(path: Path) -> None:
 
 def test_line_with_valid_checksum_but_wrong_shape(path: Path) -> None:
     make(path).close()
-    with open(path, "ab") as f:
-        f.write(encode_line({"t": "records", "set": {"x": 1}}))
+    append_chained(path, {"t": "records", "set": {"x": 1}})
     _corrupt_and_check(path, 5, '"set"')
 
 
@@ -427,14 +548,14 @@ def test_truncated_header(path: Path) -> None:
     path.write_bytes(data[:data.find(b"\n")])  # whole header, no newline
     _corrupt_and_check(path, 1, "文件头不完整")
     first = data[:data.find(b"\n")]
-    path.write_bytes(first.replace(b'"version":1', b'"version":1 ') + data[data.find(b"\n"):])
+    path.write_bytes(first.replace(b'"version":2', b'"version":2 ') + data[data.find(b"\n"):])
     _corrupt_and_check(path, 1, "文件头校验和不符")
 
 
 def test_newer_version_refused(path: Path) -> None:
     make(path).close()
     data = path.read_bytes()
-    path.write_bytes(header_line(version=2) + data[data.find(b"\n") + 1:])
+    path.write_bytes(header_line(version=3, id="ab") + data[data.find(b"\n") + 1:])
     with pytest.raises(UserError, match="更新版本") as info:
         SessionFile.open(path)
     assert "upgrade" in info.value.render()
@@ -466,9 +587,9 @@ def test_older_version_migrated(path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     assert path.read_bytes() == original
     with SessionFile.open(path) as sf:
         assert sf.get("a")["text"] == "旧" and sf.meta == {"migrated": True}
-        assert sf.header["version"] == 1 and sf.header["migrated_from"] == 0
+        assert sf.header["version"] == sfm.FORMAT_VERSION and sf.header["migrated_from"] == 0
         sf.put(rec(1))
-    assert json.loads(lines_of(path)[0])["version"] == 1
+    assert json.loads(lines_of(path)[0])["version"] == sfm.FORMAT_VERSION
     assert path.with_name(path.name + ".v0.bak").read_bytes() == original
     monkeypatch.delitem(sfm.MIGRATIONS, 0)
     assert len(read_session(path)[1]) == 2  # no migration needed any more
@@ -572,8 +693,8 @@ def test_compacted_tables_are_chunked_so_damage_costs_one_chunk(path: Path, tmp_
 
     monkeypatch.setattr(journal, "CHUNK_DOCS", 4)
     make(path, n=10).close()
-    lines = lines_of(path)  # header, meta, records ×3 chunks (4+4+2), log, ""
-    assert len(lines) == 7 and all(b'"t":"records"' in ln for ln in lines[2:5])
+    lines = lines_of(path)  # header, meta, records ×3 chunks (4+4+2), log, seal, ""
+    assert len(lines) == 8 and all(b'"t":"records"' in ln for ln in lines[2:5])
     assert [r["id"] for r in read_session(path)[1]] == [f"r{i}" for i in range(10)]
     rewrite_line(path, 3, lines[3].replace(b"r5", b"rX"))  # the second chunk: r4..r7
     report = recover(path, tmp_path / "out")
@@ -604,7 +725,7 @@ def test_compaction_on_close_and_open(path: Path, monkeypatch: pytest.MonkeyPatc
         for i in range(40):
             sf.put(rec(i % 4, n=i))
         assert sf.journal_lines > 40
-    assert len(lines_of(path)) == 5  # header + meta + records + log + final newline
+    assert len(lines_of(path)) == 6  # header + meta + records + log + seal + final newline
     (path.parent / f".{path.name}.tmp-123-dead").write_bytes(b"half a compaction")
     with SessionFile.open(path) as sf:
         assert sf.get("r3")["n"] == 39 and len(sf) == 4 and sf.journal_lines == 3
@@ -693,3 +814,51 @@ def test_a_lock_dropped_during_release_does_not_deadlock(tmp_path: Path) -> None
     assert not b.held and not (tmp_path / ".b.session.lock").exists()
     a.release()
     lock_mod.SessionLock.acquire(tmp_path / "b.session").release()
+
+
+def test_a_file_that_cannot_be_written_says_so_and_opens_read_only(path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    make(path).close()
+    before = path.read_bytes()
+
+    def read_only_media(p: Path) -> int:
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(sfm, "_open_append", read_only_media)  # what a write-protected USB stick answers
+    with pytest.raises(sfm.NotWritableError, match="无法以写入方式打开：Read-only file system"):
+        SessionFile.open(path)
+    with SessionFile.open(path, readonly=True) as ro:
+        assert len(ro) == 3 and ro.readonly
+        with pytest.raises(PermissionError):
+            ro.put(rec(9))
+    assert path.read_bytes() == before
+    SessionLock.acquire(path).release()  # the refused open let go of its lock
+
+
+def test_a_pipe_given_as_a_session_file_is_refused_not_waited_on(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.session"
+    os.mkfifo(fifo)
+    for readonly in (True, False):
+        with pytest.raises(UserError, match="不是普通文件"):
+            SessionFile.open(fifo, readonly=readonly)
+    with pytest.raises(UserError, match="不是普通文件"):
+        read_session(fifo)
+
+
+def test_a_file_put_in_place_of_the_locked_one_is_not_written(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two creators of one new file: the one whose file was replaced by the other's must not go on
+    to append to the other's (locked) file."""
+    real_load = sfm._load
+
+    def load_then_replaced(p, *a, **kw):
+        out = real_load(p, *a, **kw)
+        write_session(path.with_name("other.session"), META, [rec(9)], [])
+        os.replace(path.with_name("other.session"), path)  # the other creator's rename lands now
+        return out
+
+    monkeypatch.setattr(sfm, "_load", load_then_replaced)
+    with pytest.raises(UserError, match="被另一个程序替换"):
+        make(path)
+    monkeypatch.undo()
+    assert [r["id"] for r in read_session(path)[1]] == ["r9"]
+    SessionFile.open(path).close()  # and nothing is left locked

@@ -24,7 +24,8 @@ DEFAULT_LEADER = "组长"
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("merge", help="合并各观摩员的会话文件（组长）",
                        description="按记录合并多个观摩员的会话文件：同一记录的先后修改取最新，"
-                                   "并发修改保留为冲突；输出文件原子写入。")
+                                   "并发修改保留为冲突；已有的输出文件也作为输入合并（组长的裁定不会丢失）；"
+                                   "输出文件原子写入。损坏的输入一律拒绝；未正常关闭的输入须确认。")
     p.add_argument("files", nargs="+", metavar="FILE", help="要合并的会话文件（.jsonl）")
     p.add_argument("-o", "--output", required=True, metavar="OUT", help="合并结果文件")
     p.add_argument("--as", dest="leader", default=DEFAULT_LEADER, metavar="NAME",
@@ -36,7 +37,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="确认按名称匹配编号不同的支部（并允许合并不同会话的文件）")
     g.add_argument("--no-match-branches", dest="match", action="store_false",
                    help="不按名称匹配支部，各自保留")
-    p.add_argument("--force", action="store_true", help="覆盖已存在的输出文件")
+    p.add_argument("--replace", action="store_true",
+                   help="不合并已有的输出文件，而是替换它（先列出将丢失的裁定和记录）")
+    p.add_argument("--accept-unsealed", action="store_true", default=None,
+                   help="接受未正常关闭（没有封存行）的输入文件，不再询问（用于脚本）")
+    p.add_argument("--force", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--checklist", action="append", default=[], metavar="FILE",
                    help="清单文件（用于比较不同版本的清单、统计待裁定分歧），可重复")
     p.add_argument("--unsettled", action="store_true", help="合并后统计待裁定的分歧数（稍慢）")
@@ -77,24 +82,40 @@ def _load_checklists(paths: list[str]):
     return [load_checklist(p) for p in paths]
 
 
-def _confirm_on_tty(lines: list[str]) -> bool | None:
-    if not sys.stdin.isatty():
-        return None
+def _asker(question: str):
+    """A confirmation asked on the terminal; ``None`` (no decision) when stdin is not a terminal."""
+
+    def ask(lines: list[str]) -> bool | None:
+        if not sys.stdin.isatty():
+            return None
+        print("\n".join(lines), file=sys.stderr)
+        try:
+            answer = input(f"{question}[y/N] ").strip().lower()
+        except EOFError:  # Ctrl-D: the same as "no"
+            return False
+        return answer in ("y", "yes", "是", "好")
+
+    return ask
+
+
+def _warn(lines: list[str]) -> None:
     print("\n".join(lines), file=sys.stderr)
-    try:
-        answer = input("按以上匹配合并？[y/N] ").strip().lower()
-    except EOFError:  # Ctrl-D: the same as "no"
-        return False
-    return answer in ("y", "yes", "是", "好")
 
 
 def run_merge(args: argparse.Namespace) -> int:
     from inspect_tui.store.merge_files import merge_files
 
+    if args.force:
+        raise UserError("merge 不再有 --force：已有的输出文件现在作为输入之一合并，其中的内容（组长的裁定）不会丢失",
+                        hint="去掉 --force 即可；确需丢弃原输出文件的内容时用 --replace（会先列出将丢失的内容）。")
     report = merge_files(args.files, args.output, leader=args.leader, exclude=args.exclude,
-                         match_branches=args.match, force=args.force,
-                         checklists=_load_checklists(args.checklist), confirm=_confirm_on_tty,
-                         analyse=args.unsettled)
+                         match_branches=args.match, replace=args.replace, accept_unsealed=args.accept_unsealed,
+                         checklists=_load_checklists(args.checklist), confirm=_asker("按以上匹配合并？"),
+                         confirm_unsealed=_asker("仍要合并这些文件？"), warn=_warn, analyse=args.unsettled)
+    if report.merged_into:
+        print(f"已有的 {report.output} 已作为输入之一合并（其中的裁定和记录均保留）。")
+    if report.unsealed:
+        print(f"已确认合并未正常关闭的文件：{'、'.join(report.unsealed)}")
     print("\n".join(report.table()))
     if report.excluded:
         print(f"已排除：{'、'.join(report.excluded)}")

@@ -14,9 +14,10 @@ from inspect_tui.core.plan import PlannedBranch, load_plan
 from inspect_tui.core.report import build_group_report, summary_line
 from inspect_tui.core.versions import digest
 from inspect_tui.errors import Problem, UserError
+from inspect_tui.store.integrity import EXIT_CODES, State, examine, recover
 from inspect_tui.store.report_inputs import facts_of
 from inspect_tui.store.session import Session, checklist_for, new_session, open_checklist, parse_meta
-from inspect_tui.store.session_file import read_session, recover
+from inspect_tui.store.session_file import LOG, META, RECORDS, read_session
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -35,7 +36,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     new.add_argument("-o", "--output", type=Path, help="会话文件路径（默认按小组、日期和姓名命名）")
     new.set_defaults(func=cmd_new)
 
-    check = ss.add_parser("check", help="按会话格式（JSON Schema）检查会话文件")
+    check = ss.add_parser(
+        "check", help="检查会话文件是否完整、是否正常关闭、内容是否符合格式",
+        description="逐行核对校验和与行链、封存行，再按 JSON Schema 检查内容。退出码：0 完好且已正常关闭"
+                    "（或正被写入）；3 完好但未正常关闭；4 末尾有未完成的写入；5 已损坏；2 不是会话文件、无法读取或内容"
+                    "不符合格式。"
+                    "多个文件时取最大值。")
     check.add_argument("files", nargs="+", type=Path)
     check.set_defaults(func=cmd_check)
 
@@ -86,21 +92,47 @@ def cmd_new(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    """Every file's state (``integrity.examine``), then its content; the exit code is the worst
+    state's (``EXIT_CODES``)."""
     problems: list[Problem] = []
+    code = 0
     for path in args.files:
-        meta, records, log = read_session(path)
+        try:
+            found = examine(path)
+        except UserError as exc:
+            problems += exc.problems or [Problem(str(path), exc.message)]
+            code = max(code, 2)
+            continue
+        if found.state is State.DAMAGED:
+            problems.append(Problem(str(path), found.describe(), found.damaged_line))
+            code = max(code, found.exit_code)
+            continue
+        tables = found.replay.tables if found.replay else {}
+        meta = tables.get(META, {}).get("1", {})
+        records, log = list(tables.get(RECORDS, {}).values()), list(tables.get(LOG, {}).values())
         checklist = None
         try:
             checklist = checklist_for(path, parse_meta(path, meta))
         except UserError as exc:
             problems += exc.problems or [Problem(str(path), exc.message)]
-        found = check_content(meta, records, log, checklist)
-        problems += [Problem(str(path), msg) for msg in found]
-        if not found and checklist is not None:
-            print(f"{path}: 正常（{len(records)} 条记录，摘要 {digest(records)}）")
+            code = max(code, 2)
+        content = check_content(meta, records, log, checklist)
+        problems += [Problem(str(path), msg) for msg in content]
+        if content:
+            code = max(code, 2)
+            continue
+        code = max(code, found.exit_code)
+        if checklist is not None:
+            label = "正常" if found.sound else "注意"
+            print(f"{path}: {label}：{found.describe()}（{len(records)} 条记录，摘要 {digest(records)}）")
     if problems:
-        raise UserError(f"{len(problems)} 处问题", problems=problems)
-    return 0
+        hint = RECOVER_HINT if code == EXIT_CODES[State.DAMAGED] else ""
+        print("inspect-tui: " + UserError(f"{len(problems)} 处问题", problems=problems, hint=hint).render(),
+              file=sys.stderr)
+    return code
+
+
+RECOVER_HINT = "损坏的文件可用 inspect-tui session recover 文件 -o 新文件 抢救其中全部完好的修改（原文件不会被改动）。"
 
 
 def cmd_show(args: argparse.Namespace) -> int:

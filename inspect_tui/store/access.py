@@ -15,6 +15,7 @@ from pathlib import Path
 from inspect_tui.errors import os_reason
 from inspect_tui.store.lock import SessionBusyError
 from inspect_tui.store.session import Session
+from inspect_tui.store.session_file import NotWritableError
 
 #: Refusals that mean "you may read but not write here", as opposed to a missing or broken file
 #: (a disk too full even for the lock file can still be read).
@@ -45,6 +46,8 @@ def open_for_app(path: str | Path, *, read_only: bool = False) -> tuple[Session,
             return Session.open(path), None
         except SessionBusyError:
             why = "另一个窗口或程序正在编辑该文件"
+        except NotWritableError as exc:
+            why = exc.reason
         except OSError as exc:
             if exc.errno not in _READ_ONLY_ERRNOS:
                 raise

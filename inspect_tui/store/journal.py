@@ -7,18 +7,15 @@ per save. This module keeps TinyDB as the layer the app talks to and replaces wh
 
 * ``JournalStorage`` holds the tables in memory and makes each change durable by appending one line
   and ``fsync``-ing before it returns. Line 1 of the file is a header; every further line is one
-  committed change ``{"t": table, "set": {doc_id: doc}, "del": [doc_id], "clear": true, "c": crc}``
-  where ``c`` is the CRC-32 of the line's bytes without the ``,"c":N`` field. Lines carrying
-  ``"more": true`` belong to the same commit as the line after them (a multi-table write); a commit
-  counts only once its last line is complete.
+  committed change ``{"t": table, "set": {doc_id: doc}, "del": [doc_id], "clear": true, ...}``,
+  checksummed and chained to the line before it (``lines.py``); a clean close appends the seal.
+  Lines carrying ``"more": true`` belong to the same commit as the line after them (a multi-table
+  write); a commit counts only once its last line is complete.
 * ``JournalTable`` overrides ``_update_table``: the updater runs against ``_Tracker``, a mapping over
   the *live* in-memory table that remembers the original value of every key it touches. Only the
   touched documents are journaled; if the updater or the append fails the tracker puts every touched
   key back, so memory always matches the file.
-* ``replay`` rebuilds the tables from the file. A last line with no newline is a torn, never
-  acknowledged write: it is ignored (and cut off before the next append). Any *complete* line that
-  is not valid JSON or fails its checksum raises ``JournalError`` — the caller turns that into a
-  message naming the line and never touches the file.
+* ``replay.py`` rebuilds the tables from the file and says how it ends (sealed, torn).
 
 Nothing here knows about sessions, records or versions; ``session_file`` does.
 """
@@ -29,22 +26,23 @@ import contextlib
 import errno
 import gc
 import json
-import json.decoder
-import json.scanner
 import os
 import secrets
 import sys
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tinydb import TinyDB
 from tinydb.storages import Storage
 from tinydb.table import Table
 
-Tables = dict[str, dict[str, dict]]
+from inspect_tui.store.lines import Chain, RawTexts, _dumps, encode_line
+from inspect_tui.store.replay import Replay, Tables
+
+if TYPE_CHECKING:
+    from inspect_tui.store.lock import SessionLock
 
 _MISSING: Any = object()
 O_BINARY = getattr(os, "O_BINARY", 0)
@@ -52,139 +50,6 @@ O_BINARY = getattr(os, "O_BINARY", 0)
 
 class NotSavedError(OSError):
     """A write did not reach the disk; memory and file are both as they were before it."""
-
-
-class JournalError(Exception):
-    """A complete line of the journal is damaged (bad JSON, bad checksum or bad shape)."""
-
-    def __init__(self, line: int, reason: str) -> None:
-        super().__init__(f"line {line}: {reason}")
-        self.line = line
-        self.reason = reason
-
-
-# --------------------------------------------------------------------------- lines
-
-
-def _dumps(obj: Any) -> str:
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-
-
-def encode_line(obj: Mapping[str, Any]) -> bytes:
-    """One journal line: compact JSON with ``"c"`` (CRC-32 of the rest) as its last field."""
-    body = _dumps(obj).encode("utf-8")
-    crc = zlib.crc32(body)
-    if body == b"{}":
-        return b'{"c":%d}\n' % crc
-    return body[:-1] + b',"c":%d}\n' % crc
-
-
-#: Raw JSON text of documents, by ``id(doc)``: ``(doc, text)``. The document is kept alongside so
-#: that its id cannot be reused while the entry exists; a user checks ``entry[0] is doc``.
-RawTexts = dict[int, tuple[dict, str]]
-
-_SCANNER: Any = json.scanner.make_scanner(json.JSONDecoder())  # json.loads's own (C) value parser
-
-
-def _scan_set(body: bytes, table: str, raws: RawTexts) -> dict | None:
-    """Parse a plain ``{"t": table, "set": {...}}`` change line (the compacted form) document by
-    document with json's own scanner, recording each document's exact JSON text in ``raws``.
-    ``None`` (nothing recorded) for any other shape: the caller then uses ``json.loads``. Why: a
-    document passed on unchanged — most of a leader's merge — can then be written back as the text
-    it was read from instead of being encoded again (0.4 s of a 50k-record merge)."""
-    prefix = b'{"t":' + json.dumps(table).encode() + b',"set":{'
-    if not body.startswith(prefix) or not body.endswith(b"}}"):
-        return None
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-    scan, scanstring = _SCANNER, json.decoder.scanstring
-    sets: dict[str, Any] = {}
-    found: RawTexts = {}
-    pos, end = len(prefix) - 1, len(text) - 1  # the "{" opening "set"; the final "}"
-    try:
-        if text[pos + 1] == "}":
-            pos += 1
-        else:
-            while text[pos] in "{,":
-                if text[pos + 1] != '"':
-                    return None
-                key, pos = scanstring(text, pos + 2)
-                if text[pos] != ":":
-                    return None
-                doc, stop = scan(text, pos + 1)
-                sets[key] = doc
-                if isinstance(doc, dict):
-                    found[id(doc)] = (doc, text[pos + 1:stop])
-                pos = stop
-                if text[pos] == "}":
-                    break
-    except (ValueError, IndexError, StopIteration, RecursionError):
-        return None
-    if pos != end - 1 or text[pos] != "}":
-        return None
-    raws.update(found)
-    return {"t": table, "set": sets}
-
-
-def decode_line(raw: bytes, raws: RawTexts | None = None, raw_table: str = "") -> dict:
-    """Check a line's checksum and parse it (``raw`` without its newline); ``ValueError`` says why not.
-    With ``raws``, the documents of a plain ``set`` line of ``raw_table`` also get their JSON text."""
-    if raw.endswith(b"\r"):
-        raw = raw[:-1]
-    i = raw.rfind(b'"c":')
-    digits = raw[i + 4:-1] if i >= 0 else b""
-    if i < 0 or not raw.endswith(b"}") or not digits.isdigit():
-        try:
-            json.loads(raw)
-        except (ValueError, RecursionError) as exc:  # RecursionError: nested thousands deep
-            raise ValueError(f"不是有效的 JSON（{exc}）") from None
-        raise ValueError("缺少校验和字段 \"c\"")
-    start = i - 1 if raw[i - 1:i] == b"," else i
-    body = raw[:start] + b"}"
-    if zlib.crc32(body) != int(digits):
-        raise ValueError("校验和不符（该行被改动或已损坏）")
-    if raws is not None:
-        scanned = _scan_set(body, raw_table, raws)
-        if scanned is not None:
-            return scanned
-    try:
-        obj = json.loads(body)
-    except (ValueError, RecursionError) as exc:  # a matching checksum over invalid JSON: written by something else
-        raise ValueError(f"不是有效的 JSON（{exc}）") from None
-    if not isinstance(obj, dict):
-        raise ValueError("不是 JSON 对象")
-    return obj
-
-
-def check_change(obj: dict) -> None:
-    """Raise ``ValueError`` unless ``obj`` has the shape of a change line."""
-    if not isinstance(obj.get("t"), str):
-        raise ValueError('缺少表名 "t"')
-    sets = obj.get("set", {})
-    if not isinstance(sets, dict) or not all(
-            isinstance(k, str) and k.isdigit() and isinstance(v, dict) for k, v in sets.items()):
-        raise ValueError('"set" 应为 {编号: 文档}')
-    dels = obj.get("del", [])
-    if not isinstance(dels, list) or not all(isinstance(k, str) and k.isdigit() for k in dels):
-        raise ValueError('"del" 应为编号列表')
-    for flag in ("clear", "drop", "more"):
-        if not isinstance(obj.get(flag, False), bool):
-            raise ValueError(f'"{flag}" 应为 true 或 false')
-
-
-def apply_change(tables: Tables, obj: dict) -> None:
-    name = obj["t"]
-    if obj.get("drop"):
-        tables.pop(name, None)
-        return
-    table = tables.setdefault(name, {})
-    if obj.get("clear"):
-        table.clear()
-    for k in obj.get("del", ()):
-        table.pop(k, None)
-    table.update(obj.get("set", {}))
 
 
 @contextlib.contextmanager
@@ -203,83 +68,6 @@ def paused_gc() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
-
-
-# --------------------------------------------------------------------------- replay
-
-
-@dataclass
-class Replay:
-    """What reading a journal found."""
-
-    header: dict
-    header_end: int  # byte offset just after the header line
-    tables: Tables = field(default_factory=dict)
-    lines: int = 0  # committed change lines
-    valid_size: int = 0  # bytes up to the end of the last complete commit
-    file_size: int = 0
-    dropped_tail: int = 0  # lines of an unfinished commit plus a torn last line (never acknowledged)
-    damaged: list[JournalError] = field(default_factory=list)  # lines skipped by ``skip_damage``
-    kept: list[tuple[int, int]] = field(default_factory=list)  # byte ranges of applied lines (skip mode)
-
-
-def iter_lines(data: bytes, start: int) -> Iterator[tuple[int, int, bytes | None]]:
-    """Yield ``(line_no, end_offset, raw)`` for each complete line after ``start`` (line 2 on);
-    a final line without newline comes last with ``raw=None``."""
-    pos, n, line_no = start, len(data), 2
-    while pos < n:
-        nl = data.find(b"\n", pos)
-        if nl < 0:
-            yield line_no, n, None
-            return
-        yield line_no, nl + 1, data[pos:nl]
-        pos, line_no = nl + 1, line_no + 1
-
-
-def replay(data: bytes, header: dict, header_end: int, *, skip_damage: bool = False, raws: RawTexts | None = None,
-           raw_table: str = "") -> Replay:
-    """Rebuild the tables from the change lines. Raises ``JournalError`` at the first damaged line. With
-    ``skip_damage`` (recovery) a damaged line and the commit it belongs to are skipped and every
-    intact commit after it is still applied: each line sets whole documents, so skipping one loses
-    only that change. ``raws`` collects the JSON text of ``raw_table``'s documents (``_scan_set``)."""
-    r = Replay(header=header, header_end=header_end, valid_size=header_end, file_size=len(data))
-    pending: list[dict] = []
-    pending_lines = 0
-    group_start = line_start = header_end
-    for line_no, end, raw in iter_lines(data, header_end):
-        if not pending:
-            group_start = line_start
-        line_start = end
-        if raw is None:  # torn tail: never acknowledged
-            r.dropped_tail += 1
-            break
-        if not raw.strip():
-            err = JournalError(line_no, "空行（文件被编辑过？）")
-        else:
-            try:
-                obj = decode_line(raw, raws, raw_table)
-                check_change(obj)
-                err = None
-            except ValueError as exc:
-                err = JournalError(line_no, str(exc))
-        if err is not None:
-            if skip_damage:
-                r.damaged.append(err)
-                pending, pending_lines = [], 0
-                continue
-            raise err
-        pending.append(obj)
-        pending_lines += 1
-        if not obj.get("more"):
-            for o in pending:
-                apply_change(r.tables, o)
-            r.lines += pending_lines
-            r.valid_size = end
-            if skip_damage:
-                r.kept.append((group_start, end))
-            pending, pending_lines = [], 0
-    r.dropped_tail += pending_lines
-    return r
 
 
 # --------------------------------------------------------------------------- files
@@ -326,16 +114,19 @@ def temp_name(path: Path, tag: str = "tmp") -> Path:
     return path.with_name(f".{path.name}.{tag}-{os.getpid()}-{secrets.token_hex(4)}")
 
 
-def write_atomic(path: Path, chunks: Iterable[bytes]) -> int:
+def write_atomic(path: Path, chunks: Iterable[bytes], lock: SessionLock | None = None) -> int:
     """Write ``chunks`` to a temp file beside ``path``, fsync, ``os.replace``, fsync the folder.
-    Returns the size written. The old file (if any) stays whole until the swap."""
-    path = Path(path)
+    Returns the size written. The old file (if any) stays whole until the swap. A symbolic link is
+    followed: its target is replaced, not the link. With ``lock`` (held on the old file, or on a
+    path with no file yet) the new file is locked *before* it takes the old one's place, and the
+    lock then follows it: no moment exists at which the path names an unlocked file."""
+    path = Path(os.path.realpath(path))
     tmp = temp_name(path)
     try:
         mode = os.stat(path).st_mode & 0o777
     except OSError:
         mode = 0o644
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | O_BINARY, mode)
+    fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | O_BINARY, mode)
     size = 0
     try:
         try:
@@ -343,15 +134,21 @@ def write_atomic(path: Path, chunks: Iterable[bytes]) -> int:
                 _write_all(fd, chunk)
                 size += len(chunk)
             sync_file(fd)
+            if lock is not None:
+                lock.hold_next(fd)
         finally:
             os.close(fd)
         os.replace(tmp, path)
     except BaseException as exc:
+        if lock is not None:
+            lock.drop_next()
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         if isinstance(exc, OSError) and exc.filename is None:
             exc.filename = str(path)  # a failed write knows only its fd; the user needs the path
         raise
+    if lock is not None:
+        lock.move_to_next()
     fsync_dir(path.parent)
     return size
 
@@ -359,37 +156,44 @@ def write_atomic(path: Path, chunks: Iterable[bytes]) -> int:
 CHUNK_DOCS = 256
 
 
-def journal_chunks(header: dict, tables: Tables, raws: RawTexts | None = None) -> Iterator[bytes]:
-    """A compact journal: the header, then ``set`` lines of at most ``CHUNK_DOCS`` documents per
-    table — bounded lines, so one damaged byte costs a recovery at most one chunk, not the table. A
-    document found in ``raws`` (the very object, read by ``_scan_set``) is written as the text it
-    was read from."""
-    yield encode_line(header)
+def journal_chunks(header: dict, tables: Tables, raws: RawTexts | None = None, *,
+                   state: Chain | None = None) -> Iterator[bytes]:
+    """A compact, sealed format-2 journal: the header, then ``set`` lines of at most ``CHUNK_DOCS``
+    documents per table — bounded lines, so one damaged byte costs a recovery at most one chunk,
+    not the table — then the seal. A document found in ``raws`` (the very object, read by
+    ``_scan_set``) is written as the text it was read from. ``state``, if given, is set to where the
+    next change goes once the journal is written (before the seal, which the next append replaces)."""
+    first = encode_line(header)
+    yield first
+    chain = Chain.after_header(header, first)
     for name, table in tables.items():
         items = list(table.items())
         for i in range(0, max(len(items), 1), CHUNK_DOCS):
             chunk = dict(items[i:i + CHUNK_DOCS])
             if raws:
-                yield from _set_line(name, chunk, raws)
+                yield from _set_line(name, chunk, raws, chain)
             else:
-                yield encode_line({"t": name, "set": chunk})
+                yield chain.encode({"t": name, "set": chunk})
+    if state is not None:
+        state.fid, state.n, state.head = chain.fid, chain.n, chain.head
+    yield chain.seal()
 
 
-def _set_line(name: str, table: Mapping[str, dict], raws: RawTexts) -> list[bytes]:
-    """``encode_line({"t": name, "set": table})``, in pieces, with the documents' JSON text taken
+def _set_line(name: str, table: Mapping[str, dict], raws: RawTexts, chain: Chain) -> list[bytes]:
+    """``chain.encode({"t": name, "set": table})``, in pieces, with the documents' JSON text taken
     from ``raws`` where it is there (the same bytes when that text came from this encoder). If
     ``NaN`` or ``Infinity`` shows up (``json.loads`` accepts them, the journal refuses them) the
-    whole line is encoded again, so exactly the same documents are refused as by ``encode_line``."""
+    whole line is encoded again, so exactly the same documents are refused as by ``encode``."""
     if not all(type(k) is str for k in table):
-        return [encode_line({"t": name, "set": table})]
+        return [chain.encode({"t": name, "set": table})]
     get, key_text = raws.get, json.encoder.encode_basestring  # how dumps spells a str key
     docs = ",".join([f"{key_text(key)}:{e[1] if (e := get(id(doc))) is not None and e[0] is doc else _dumps(doc)}"
                      for key, doc in table.items()]).encode("utf-8")
     if b"NaN" in docs or b"Infinity" in docs:
-        return [encode_line({"t": name, "set": table})]
+        return [chain.encode({"t": name, "set": table})]
     head = b'{"t":' + _dumps(name).encode("utf-8") + b',"set":{'
-    crc = zlib.crc32(b"}}", zlib.crc32(docs, zlib.crc32(head)))  # the checksum of the whole line body
-    return [head, docs, b'},"c":%d}\n' % crc]
+    crc = zlib.crc32(b"}", zlib.crc32(docs, zlib.crc32(head)))  # the line's checksum up to the chain
+    return [head, docs, chain.close(b"}", crc)]
 
 
 # --------------------------------------------------------------------------- storage
@@ -399,17 +203,22 @@ class JournalStorage(Storage):
     """TinyDB storage: tables in memory, each write appended to the journal and fsynced.
 
     ``fd`` is ``None`` for a read-only storage. ``valid_size`` is where the last complete commit ends;
-    anything after it (a torn write) is cut off before the next append.
+    anything after it (a torn write, or the seal of a cleanly closed file) is cut off before the next
+    append, which continues the chain from the last commit. ``seal`` ends the file on a clean close.
     """
 
-    def __init__(self, path: Path, tables: Tables, *, fd: int | None, valid_size: int, file_size: int,
-                 lines: int) -> None:
+    def __init__(self, path: Path, r: Replay, *, fd: int | None) -> None:
+        if fd is not None and r.chain is None:  # pragma: no cover - callers migrate first
+            raise ValueError("only a format-2 journal can be written")
         self.path = Path(path)
-        self._tables = tables
+        self._tables = r.tables
         self._fd = fd
-        self._size = valid_size
-        self._tail_dirty = file_size != valid_size
-        self.lines = lines
+        self._size = r.valid_size
+        self._tail_dirty = r.file_size != r.valid_size
+        self._open_newline = r.open_newline
+        self._chain = r.chain
+        self.sealed = r.sealed
+        self.lines = r.lines
         self._broken: str | None = None
 
     # -- TinyDB's interface
@@ -473,29 +282,63 @@ class JournalStorage(Storage):
     def append(self, changes: list[dict]) -> None:
         """Append one commit (one or more change lines) and fsync. On any failure the file is cut
         back to its previous size and ``NotSavedError`` (an ``OSError``) is raised."""
-        if self._fd is None:
+        chain = self._writable_chain()
+        last = len(changes) - 1
+        payload = b"".join(chain.encode({**c, "more": True} if i < last else c)
+                           for i, c in enumerate(changes))  # TypeError/ValueError before any I/O
+        self._write(payload)
+        self._size += len(payload) + self._open_newline
+        self._open_newline = False
+        self._chain = chain
+        self.sealed = False
+        self.lines += len(changes)
+
+    def seal(self) -> None:
+        """Mark a clean close: append the seal line (the line count and chain head). The seal is
+        not a commit: a later append cuts it off and continues the chain where it stood."""
+        if self.sealed:
+            return
+        chain = self._writable_chain()
+        self._write(chain.seal())
+        self._tail_dirty = True
+        self._open_newline = False
+        self.sealed = True
+
+    def unseal(self) -> None:
+        """Cut off whatever follows the last commit — the seal, or a torn write — now rather than at
+        the first save: a writable open does this, so the file says "not closed cleanly" for as
+        long as a writer has it (a copy taken meanwhile is not sealed) and every save stays one
+        append and one flush."""
+        if self._tail_dirty:
+            self._write(b"")
+
+    def _writable_chain(self) -> Chain:
+        if self._fd is None or self._chain is None:
             raise PermissionError(errno.EBADF, "会话文件以只读方式打开，不能保存", str(self.path))
         if self._broken:
             raise NotSavedError(errno.EIO, f"未保存：{self._broken}", str(self.path))
-        last = len(changes) - 1
-        payload = b"".join(encode_line({**c, "more": True} if i < last else c)
-                           for i, c in enumerate(changes))  # TypeError/ValueError before any I/O
+        return self._chain.copy()
+
+    def _write(self, payload: bytes) -> None:
+        """Write ``payload`` after the last commit (cutting off whatever follows it, adding the
+        newline a kept last line lacked) and flush it to the disk."""
         fd = self._fd
+        assert fd is not None
         try:
             if self._tail_dirty:
                 os.ftruncate(fd, self._size)
                 sync_file(fd)
                 self._tail_dirty = False
-            _write_all(fd, payload)
-            sync_file(fd)
+                self.sealed = False
+            if payload:
+                _write_all(fd, b"\n" + payload if self._open_newline else payload)
+                sync_file(fd)
         except BaseException as exc:
             self._cut_back()
             if isinstance(exc, OSError):
                 raise NotSavedError(exc.errno or errno.EIO, f"未保存：{exc.strerror or exc}",
                                     str(self.path)) from exc
             raise
-        self._size += len(payload)
-        self.lines += len(changes)
 
     def _cut_back(self) -> None:
         try:
@@ -506,12 +349,15 @@ class JournalStorage(Storage):
         with contextlib.suppress(OSError):
             sync_file(self._fd)
 
-    def reopen(self, fd: int, size: int, lines: int) -> None:
-        """Switch to a freshly written file (after compaction)."""
+    def reopen(self, fd: int, size: int, lines: int, chain: Chain) -> None:
+        """Switch to a freshly written, sealed file (after compaction); ``size`` is where its seal
+        starts."""
         old, self._fd = self._fd, fd
         if old is not None:
             os.close(old)
-        self._size, self._tail_dirty, self.lines, self._broken = size, False, lines, None
+        self._size, self.lines, self._chain, self._broken = size, lines, chain, None
+        self._tail_dirty = self.sealed = True
+        self._open_newline = False
 
 
 # --------------------------------------------------------------------------- table

@@ -1,21 +1,29 @@
-"""One writer per session file: an exclusive lock on a sidecar file ``.NAME.lock``.
+"""One writer per session file, whatever the path: an exclusive lock on the file itself.
 
-Why a sidecar and not the session file itself? Compaction and migration replace the session file
-with ``os.replace``; a lock on the old inode would silently stop protecting the new one.
+Why on the file and not on a sidecar beside its name? A name is not a file: the same file reached
+through a hard link, a symbolic link or a bind mount has another name, and a sidecar per name let a
+second writer in. ``flock`` locks the open file's inode, so every path to it meets the same lock;
+the in-process registry is keyed by device and inode for the same reason.
+
+Compaction and migration replace the file (``os.replace``), which gives the path a new inode. The
+writer therefore locks the new file *before* the swap (``write_atomic`` calls ``hold_next``) and
+lets go of the old one after it (``move_to_next``). An acquirer that locked a file which has
+meanwhile been replaced notices (inode check) and tries again — on the new file, which is locked.
 
 ``flock(LOCK_EX | LOCK_NB)`` belongs to the open file and the kernel drops it when the process dies,
-so a lock file left behind by a killed process never blocks anyone; the pid and host written into it
-are only there to make the refusal message useful. ``flock`` locks held through two different opens
-conflict even inside one process, and a process-wide registry refuses a second open early with a
-clearer message. On release the lock file is unlinked while still locked; an acquirer that locked a
-file which has meanwhile been unlinked or replaced notices (inode check) and tries again.
+so a crashed writer never blocks anyone. A small sidecar ``.NAME.lock`` beside the file's real path
+holds the owner's pid and host, only to make the refusal message useful (reached through another
+name, the holder may show as unknown). Read-only opens take no lock; ``holder`` tells whether a
+writer has the file open, for ``session check``.
 
-Windows (untested here): ``msvcrt.locking`` on the first byte; the owner's details follow it.
+Windows (untested here): ``msvcrt.locking`` on one byte far beyond the end of the file — a
+mandatory lock there blocks no reader.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import socket
@@ -31,36 +39,65 @@ except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
     import msvcrt
 
-_held: set[str] = set()
+FileKey = tuple[int, int]  # (device, inode)
+
+_held: set[FileKey] = set()
 # Re-entrant: garbage collection may run a dropped lock's ``__del__`` (→ ``release``) on this very
 # thread while the mutex is held; a plain Lock would deadlock right there.
 _held_mutex = threading.RLock()
-_INFO_AT = 1 if fcntl is None else 0  # Windows locks byte 0, so the owner info starts after it
+_WINDOWS_LOCK_AT = 1 << 40
+# Read-only is enough for flock; non-blocking so that a FIFO given as a session file cannot hang us.
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
 
 
-def lock_path_for(session_path: str | Path) -> Path:
+def info_path_for(session_path: str | Path) -> Path:
+    """The sidecar holding the writer's pid and host (informational only)."""
     target = Path(os.path.realpath(session_path))
     return target.with_name(f".{target.name}.lock")
 
 
-def _try_lock(fd: int) -> bool:
+def _key(fd: int) -> FileKey:
+    st = os.fstat(fd)
+    return st.st_dev, st.st_ino
+
+
+def _try_lock(fd: int, *, shared: bool = False, busy_only: bool = False) -> bool:
+    """Whether the lock was taken. ``busy_only``: only "someone holds it" counts as not taken; any
+    other failure (a file system without locks) raises."""
     try:
         if fcntl is not None:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
         else:  # pragma: no cover - Windows
-            os.lseek(fd, 0, os.SEEK_SET)
+            os.lseek(fd, _WINDOWS_LOCK_AT, os.SEEK_SET)
             msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-    except OSError:
+    except OSError as exc:
+        if busy_only and exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+            raise
         return False
     return True
 
 
-def _read_owner(fd: int) -> dict:
+def _unlock(fd: int) -> None:
+    if fcntl is not None:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+def _read_owner(session_path: str | Path, key: FileKey) -> dict:
+    """The owner written by the holder, if the sidecar beside this name is about this very file."""
     try:
-        os.lseek(fd, _INFO_AT, os.SEEK_SET)
-        return json.loads(os.read(fd, 4096).decode("utf-8", "replace").strip("\0 \n") or "{}")
+        owner = json.loads(info_path_for(session_path).read_text(encoding="utf-8") or "{}")
     except (OSError, ValueError):
         return {}
+    if not isinstance(owner, dict) or owner.get("file") != list(key):
+        return {}
+    return owner
+
+
+def _write_owner(session_path: Path, key: FileKey) -> None:
+    info = {"pid": os.getpid(), "host": socket.gethostname(),
+            "since": datetime.now(UTC).isoformat(timespec="seconds"), "file": list(key)}
+    with contextlib.suppress(OSError):
+        info_path_for(session_path).write_text(json.dumps(info) + "\n", encoding="utf-8")
 
 
 class SessionBusyError(UserError):
@@ -76,62 +113,124 @@ def _busy(session_path: str | Path, owner: dict, *, same_process: bool) -> UserE
                                  f"inspect-tui --read-only {session_path}")
 
 
-class SessionLock:
-    """An acquired write lock; ``release()`` is idempotent."""
+def holder(session_path: str | Path) -> dict | None:
+    """Whether a writer has ``session_path`` open: ``None`` if not, else what is known of it
+    (``pid``, ``host``; possibly nothing). Probes with a shared lock, taken and dropped at once."""
+    try:
+        fd = os.open(session_path, _OPEN_FLAGS)
+    except OSError:
+        return None
+    try:
+        key = _key(fd)
+        with _held_mutex:
+            if key in _held:
+                return {"pid": os.getpid(), "host": socket.gethostname()}
+        try:
+            if _try_lock(fd, shared=True, busy_only=True):
+                _unlock(fd)
+                return None
+        except OSError:  # no locks on this file system: nobody can be told to hold one
+            return None
+        return _read_owner(session_path, key)
+    finally:
+        os.close(fd)
 
-    def __init__(self, session_path: Path, lock_path: Path, fd: int) -> None:
+
+class SessionLock:
+    """An acquired write lock on one session file; ``release()`` is idempotent.
+
+    ``fd`` is ``None`` while the path names no file yet (a file about to be created): the file
+    written there by ``write_atomic(..., lock=this)`` is locked before it appears."""
+
+    def __init__(self, session_path: Path, fd: int | None) -> None:
         self.session_path = session_path
-        self.lock_path = lock_path
-        self._fd: int | None = fd
+        self._fd = fd
+        self._key: FileKey | None = _key(fd) if fd is not None else None
+        self._next: int | None = None
+        self._released = False
 
     @classmethod
     def acquire(cls, session_path: str | Path) -> SessionLock:
         """Lock ``session_path`` for writing or raise ``UserError`` naming the holder."""
-        lock_path = lock_path_for(session_path)
-        key = str(lock_path)
-        me = {"pid": os.getpid(), "host": socket.gethostname()}
-        with _held_mutex:
-            if key in _held:
-                raise _busy(session_path, me, same_process=True)
-            for _ in range(20):
-                try:
-                    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-                except OSError as exc:  # read-only media, no permission: said with the session's path
-                    raise OSError(exc.errno, exc.strerror, str(session_path)) from None
-                if not _try_lock(fd):
-                    owner = _read_owner(fd)
+        path = Path(session_path)
+        for _ in range(20):
+            try:
+                fd = os.open(path, _OPEN_FLAGS)
+            except FileNotFoundError:
+                return cls(path, None)
+            except OSError as exc:  # no permission, unreadable: said with the session's path
+                raise OSError(exc.errno, exc.strerror, str(path)) from None
+            key = _key(fd)
+            with _held_mutex:
+                if key in _held:
                     os.close(fd)
-                    raise _busy(session_path, owner, same_process=False)
+                    raise _busy(path, {"pid": os.getpid(), "host": socket.gethostname()}, same_process=True)
+                if not _try_lock(fd):
+                    os.close(fd)
+                    raise _busy(path, _read_owner(path, key), same_process=False)
                 try:
-                    st = os.stat(lock_path)
-                    same = (st.st_ino, st.st_dev) == (os.fstat(fd).st_ino, os.fstat(fd).st_dev)
+                    st = os.stat(path)
+                    same = (st.st_dev, st.st_ino) == key
                 except OSError:
                     same = False
-                if fcntl is not None and not same:  # released and unlinked under us: try again
+                if not same:  # replaced under us (another writer's compaction): try the new file
                     os.close(fd)
                     continue
-                info = dict(me, since=datetime.now(UTC).isoformat(timespec="seconds"))
-                with contextlib.suppress(OSError):
-                    os.ftruncate(fd, _INFO_AT)
-                    os.lseek(fd, _INFO_AT, os.SEEK_SET)
-                    os.write(fd, (json.dumps(info) + "\n").encode())
                 _held.add(key)
-                return cls(Path(session_path), lock_path, fd)
-        raise UserError(f"{session_path}: 无法获得写锁（锁文件 {lock_path} 不断被替换）")
+            _write_owner(path, key)
+            return cls(path, fd)
+        raise UserError(f"{path}: 无法获得写锁（文件不断被替换）")
 
     @property
     def held(self) -> bool:
-        return self._fd is not None
+        return not self._released
+
+    def guards(self, fd: int) -> bool:
+        """Whether ``fd`` is open on the very file this lock holds (not one put in its place)."""
+        return self._key is not None and _key(fd) == self._key
+
+    def hold_next(self, fd: int) -> None:
+        """Lock the file about to replace the locked one (``fd``: open on it, not yet renamed)."""
+        self.drop_next()
+        dup = os.dup(fd)
+        if not _try_lock(dup):  # pragma: no cover - a file nobody else can have opened yet
+            os.close(dup)
+            raise OSError("无法锁定新写入的会话文件")
+        self._next = dup
+
+    def drop_next(self) -> None:
+        nxt, self._next = self._next, None
+        if nxt is not None:
+            os.close(nxt)
+
+    def move_to_next(self) -> None:
+        """The new file has taken the path: keep its lock, let go of the old file."""
+        with _held_mutex:
+            old, self._fd, self._next = self._fd, self._next, None
+            if self._key is not None:
+                _held.discard(self._key)
+            self._key = _key(self._fd) if self._fd is not None else None
+            if self._key is not None:
+                _held.add(self._key)
+            if old is not None:
+                os.close(old)
+        if self._key is not None:
+            _write_owner(self.session_path, self._key)
 
     def release(self) -> None:
         with _held_mutex:
+            if self._released:
+                return
+            self._released = True
+            self.drop_next()
             fd, self._fd = self._fd, None
+            if self._key is not None:
+                _held.discard(self._key)
             if fd is None:
                 return
-            _held.discard(str(self.lock_path))
-            if fcntl is not None:
+            if _read_owner(self.session_path, self._key or (0, 0)).get("pid") == os.getpid():
                 with contextlib.suppress(OSError):
-                    os.unlink(self.lock_path)
+                    os.unlink(info_path_for(self.session_path))
             os.close(fd)
 
     def __del__(self) -> None:  # a SessionFile dropped without close() must not keep the lock

@@ -4,11 +4,15 @@ The CLI's ``merge`` and the TUI's merge screen both call :func:`merge_files`; th
 are pure and live in :mod:`inspect_tui.core.merge`. What this layer adds is the file side:
 
 * every input is read with ``read_session`` (read-only, no lock) and *all* problems are collected
-  before anything is written: a corrupt, truncated, hand-edited, newer-format or other-checklist
-  file is named with what is wrong, and nothing is written until the leader fixes it or leaves the
-  file out (``exclude``);
-* the output is refused when it exists, unless ``force`` — checked *before* the inputs are read, so
-  a long merge never ends in that refusal;
+  before anything is written: a damaged (any line out of its place in the chain, too), torn,
+  hand-edited, newer-format or other-checklist file is named with what is wrong, and nothing is
+  written until the leader fixes it or leaves the file out (``exclude``);
+* an input that was not closed cleanly (no seal: the app crashed, is still running, or the copy
+  was cut exactly after a line) is named, and merged only once the leader accepts it
+  (``accept_unsealed``, or ``confirm_unsealed`` asked on a terminal);
+* an existing output is one more input — the join keeps everything it holds (the leader's
+  verdicts, too). Its lock is held from reading it until the new file has taken its place.
+  ``replace`` leaves it out instead, after ``warn`` has been told what would be lost;
 * the output is written atomically (``write_session``'s path: temp file, fsync, ``os.replace``,
   folder fsync) with the leader's meta and a merge log: the union of the inputs' logs plus, per
   input, its file name, inspector, record digest, the file's SHA-256, counts, the time merged and by
@@ -55,13 +59,19 @@ from inspect_tui.core.scoring import analyse_branch
 from inspect_tui.core.versions import canonical, now_iso
 from inspect_tui.errors import Problem, UserError, file_error
 from inspect_tui.store import evidence
-from inspect_tui.store.journal import RawTexts, paused_gc
+from inspect_tui.store.integrity import Examined, judge
+from inspect_tui.store.journal import paused_gc
+from inspect_tui.store.lines import RawTexts
+from inspect_tui.store.lock import SessionLock
 from inspect_tui.store.report_inputs import remember_file
 from inspect_tui.store.session import parse_meta
 from inspect_tui.store.session_file import _read_bytes, _read_session, _write_session, write_session
 
 Progress = Callable[[float, str], None]
+Confirm = Callable[[list[str]], bool]
 EXCLUDE_HINT = "修正或重新拷贝该文件；或用 --exclude 文件 明确排除它后再合并（其余文件和输出文件均未改动）。"
+UNSEALED_HINT = ("从仍在使用或已崩溃的电脑上重新拷贝（先正常退出程序），或确认这些文件已完整后加 "
+                 "--accept-unsealed 合并。")
 
 
 @dataclass
@@ -76,6 +86,9 @@ class MergeReport:
     matching: BranchMatching | None = None
     excluded: list[str] = field(default_factory=list)
     unsettled: int | None = None
+    unsealed: list[str] = field(default_factory=list)  # inputs accepted though not closed cleanly
+    merged_into: bool = False  # the existing output was one of the inputs
+    lost: list[str] = field(default_factory=list)  # with ``replace``: what the old output held, now gone
     photos_missing: list[str] = field(default_factory=list)  # referenced photos found in no input's store
 
     def table(self) -> list[str]:
@@ -101,24 +114,28 @@ def _same(a: Path, b: Path) -> bool:
         return str(a) == str(b)
 
 
-def _read_unchecked(path: Path, raws: RawTexts | None = None) -> Source:
-    """One input read and checked for format, truncation and meta — not yet for content hashes.
-    ``raws`` collects the JSON text of its records (see ``_read_session``)."""
+def _read_unchecked(path: Path, raws: RawTexts | None = None) -> tuple[Source, Examined]:
+    """One input read and checked for format, damage, a torn tail and meta — not yet for content
+    hashes; with what ``integrity`` makes of it (sealed or not). ``raws`` collects the JSON text of
+    its records (see ``_read_session``)."""
     data = _read_bytes(path)  # read once: parsed below, and its SHA-256 goes into the merge log
-    if data and not data.endswith(b"\n"):
-        raise file_error(path, "文件不完整：最后一行被截断（拷贝中断或磁盘写满？）", hint=EXCLUDE_HINT)
     found: RawTexts | None = {} if raws is not None else None
-    meta_raw, records, log, _ = _read_session(path, found, data)
+    meta_raw, records, log, r = _read_session(path, found, data)
+    state = judge(path, r)
+    if r.torn_bytes:
+        raise file_error(path, f"文件不完整：末尾 {r.torn_bytes} 字节是未完成的写入（拷贝被截断、程序崩溃或磁盘写满？）",
+                         hint=EXCLUDE_HINT)
     meta = parse_meta(path, meta_raw)
     if raws is not None and found:
         raws.update(found)  # only once the file has passed every check above
-    return Source(str(path), meta, records, log, sha256=hashlib.sha256(data).hexdigest())
+    return Source(str(path), meta, records, log, sha256=hashlib.sha256(data).hexdigest()), state
 
 
 def read_source(path: Path, known_good: set[str] | None = None) -> Source:
-    """One input, fully checked: format, truncation, meta, content hashes. Raises ``UserError``.
-    ``known_good``: version hashes the caller has already verified (see ``fast_bad_hashes``)."""
-    src = _read_unchecked(path)
+    """One input, fully checked: format, damage, torn tail, meta, content hashes. Raises
+    ``UserError``. ``known_good``: version hashes the caller has already verified (see
+    ``fast_bad_hashes``)."""
+    src, _state = _read_unchecked(path)
     problems = verify_source(src, known_good)
     if problems:
         raise UserError(str(problems[0]), problems=problems, hint=EXCLUDE_HINT)
@@ -127,8 +144,9 @@ def read_source(path: Path, known_good: set[str] | None = None) -> Source:
 
 def read_sources(paths: Sequence[str | Path], exclude: Iterable[str | Path] = (),
                  progress: Progress | None = None, *,
-                 raws: RawTexts | None = None) -> tuple[list[Source], list[str]]:
-    """Read every input not excluded; raise one ``UserError`` naming *every* bad file.
+                 raws: RawTexts | None = None) -> tuple[list[Source], list[str], list[Examined]]:
+    """Read every input not excluded; raise one ``UserError`` naming *every* bad file. Also returns
+    the names of the inputs left out and what is known of each input that is not sealed.
 
     Every version of every input is re-hashed (``_check_sources``) and each input's record digest
     is taken on the way (``Source.digest``, reused by the join). ``raws`` (a dict to fill) collects
@@ -144,13 +162,18 @@ def read_sources(paths: Sequence[str | Path], exclude: Iterable[str | Path] = ()
     if not keep:
         raise UserError("没有可合并的输入文件")
     read: list[Source | list[Problem]] = []
+    unsealed: list[Examined] = []
     for n, p in enumerate(keep):
         if progress:
             progress(0.4 * n / len(keep), f"读取 {p.name}")
         try:
-            read.append(_read_unchecked(p, raws))
+            src, state = _read_unchecked(p, raws)
         except UserError as exc:
             read.append(exc.problems or [Problem(str(p), exc.message)])
+            continue
+        read.append(src)
+        if not state.replay or not state.replay.sealed:
+            unsealed.append(state)
     loaded = [r for r in read if isinstance(r, Source)]
     if progress and loaded:
         progress(0.4, "校验内容")
@@ -167,7 +190,7 @@ def read_sources(paths: Sequence[str | Path], exclude: Iterable[str | Path] = ()
         bad_files = sorted({pr.path for pr in problems})
         raise UserError(f"{len(bad_files)} 个输入文件有问题，未合并：{'、'.join(bad_files)}", problems=problems,
                         hint=EXCLUDE_HINT)
-    return sources, excluded
+    return sources, excluded, unsealed
 
 
 def _check_sources(sources: Sequence[Source]) -> list[Source | list[Problem]]:
@@ -265,30 +288,33 @@ def decide_matching(sources: Sequence[Source], matching: BranchMatching, match_b
 
 
 def merge_files(paths: Sequence[str | Path], output: str | Path, *, leader: str = "组长",
-                exclude: Iterable[str | Path] = (), match_branches: bool | None = None, force: bool = False,
-                checklists: Iterable[Checklist] = (), confirm: Callable[[list[str]], bool] | None = None,
+                exclude: Iterable[str | Path] = (), match_branches: bool | None = None, replace: bool = False,
+                accept_unsealed: bool | None = None, checklists: Iterable[Checklist] = (),
+                confirm: Confirm | None = None, confirm_unsealed: Confirm | None = None,
+                warn: Callable[[list[str]], None] | None = None,
                 progress: Progress | None = None, analyse: bool = False) -> MergeReport:
-    """Merge session files into ``output`` (atomic; refuses an existing output unless ``force``).
-    ``analyse`` also counts the unsettled disagreements (needs the checklist; ~0.5 s at 50k records)."""
+    """Merge session files into ``output`` (atomic). An existing output is merged in as one more
+    input, unless ``replace``: then ``warn`` is first given what would be lost. Inputs that are not
+    sealed need ``accept_unsealed`` or a yes from ``confirm_unsealed``. ``analyse`` also counts the
+    unsettled disagreements (needs the checklist; ~0.5 s at 50k records)."""
     out = Path(output)
     leader = leader.strip()
     if not leader:
         raise UserError("组长姓名不能为空（--as 姓名）")
-    if out.exists() and not force:
-        raise file_error(out, "输出文件已存在，未合并", hint="换一个输出文件名，或加 --force 覆盖。")
     if not out.parent.is_dir():
         raise file_error(out, f"输出文件夹 {out.parent} 不存在")
     # The cyclic collector stays off (see ``paused_gc``) until ``_merge`` has returned and so dropped
     # every input record: collections during the merge would walk ~0.5M containers again and again,
     # and one right after it would walk them all once more (~0.6 s together at 50k records). It runs
-    # normally while the leader is asked to confirm branch matching.
+    # normally while the leader is asked to confirm.
     ask = _with_gc(confirm) if confirm is not None else None  # before pausing: it restores today's state
-    with paused_gc():
+    ask_unsealed = _with_gc(confirm_unsealed) if confirm_unsealed is not None else None
+    with SessionLock.acquire(out) as lock, paused_gc():  # nobody writes the output until it is replaced
         return _merge(paths, out, leader, exclude, match_branches, list(checklists), ask, progress, analyse,
-                      force)
+                      replace, accept_unsealed, ask_unsealed, warn, lock)
 
 
-def _with_gc(confirm: Callable[[list[str]], bool]) -> Callable[[list[str]], bool]:
+def _with_gc(confirm: Confirm) -> Confirm:
     """``confirm`` with the collector as it was before ``merge_files`` paused it (the leader may
     take minutes to answer)."""
     was_enabled = gc.isenabled()
@@ -306,12 +332,23 @@ def _with_gc(confirm: Callable[[list[str]], bool]) -> Callable[[list[str]], bool
 
 
 def _merge(paths: Sequence[str | Path], out: Path, leader: str, exclude: Iterable[str | Path],
-           match_branches: bool | None, checklists: list[Checklist],
-           confirm: Callable[[list[str]], bool] | None, progress: Progress | None, analyse: bool,
-           force: bool) -> MergeReport:
+           match_branches: bool | None, checklists: list[Checklist], confirm: Confirm | None,
+           progress: Progress | None, analyse: bool, replace: bool, accept_unsealed: bool | None,
+           confirm_unsealed: Confirm | None, warn: Callable[[list[str]], None] | None,
+           lock: SessionLock) -> MergeReport:
     """``merge_files`` after its argument checks; the inputs live only in this frame."""
     raws: RawTexts = {}
-    sources, excluded = read_sources(paths, exclude, progress, raws=raws)
+    paths = [Path(p) for p in paths]
+    into = out.exists() and not any(_same(out, p) for p in paths)
+    sources, excluded, unsealed = read_sources(paths, exclude, progress, raws=raws)
+    old = None
+    if into:
+        old, state = _read_output(out, raws)
+        if not replace:
+            sources.append(old)
+            if state.replay is None or not state.replay.sealed:
+                unsealed.append(state)
+    accepted = _accept_unsealed(unsealed, accept_unsealed, confirm_unsealed)
     matching = plan(sources, checklists)
     apply = decide_matching(sources, matching, match_branches, confirm)
     aliases = matching.aliases(apply)
@@ -321,6 +358,9 @@ def _merge(paths: Sequence[str | Path], out: Path, leader: str, exclude: Iterabl
     result: MergeResult = merge_sources(
         sources, aliases, (lambda i, _t: progress(0.6 + 0.2 * i / n, "合并记录")) if progress else None,
         verified=True)
+    lost = _lost(old, sources, aliases, result) if old is not None and replace else []
+    if lost and warn is not None:
+        warn(lost)
     meta = merged_meta(sources, leader)
     when = now_iso()
     log = _merged_log(sources, result, when, leader, out, matching)
@@ -332,13 +372,63 @@ def _merge(paths: Sequence[str | Path], out: Path, leader: str, exclude: Iterabl
         progress(0.85, f"写入 {out.name}")
     # Records passed on unchanged are the inputs' own documents: written as the text they were read
     # from (checksummed, then hash-verified above) instead of being encoded again.
-    _write_session(out, meta.model_dump(mode="json"), result.records.values(), log, force=force, raws=raws)
+    _write_session(out, meta.model_dump(mode="json"), result.records.values(), log, force=True, raws=raws,
+                   lock=lock)
     photos_missing = evidence.carry([s.name for s in sources], out, result.records.values())
     remember_file(out)  # the summary report's digest of the output, so the first rollup needn't parse it
     if progress:
         progress(1.0, "完成")
     return MergeReport(out, meta, result.stats, len(result.records), len(result.conflicts), result.digest(),
-                       result.aliases, matching, excluded, unsettled, photos_missing)
+                       result.aliases, matching, excluded, unsettled, accepted, into and not replace, lost,
+                       photos_missing)
+
+
+def _read_output(out: Path, raws: RawTexts) -> tuple[Source, Examined]:
+    """The existing output, read and checked as an input. A file that is not a sound session file
+    is never overwritten, ``replace`` or not: it may be someone's data."""
+    try:
+        src, state = _read_unchecked(out, raws)
+        checked = _check_sources([src])[0]
+        if isinstance(checked, list):
+            raise UserError(str(checked[0]), problems=checked)
+    except UserError as exc:
+        raise UserError(f"输出文件 {out} 已存在，但不是完好的会话文件，不能并入也不会覆盖它，未合并",
+                        problems=exc.problems or [Problem(str(out), exc.message)],
+                        hint="换一个输出文件名，或先把该文件移走（本次没有写入任何文件）。") from None
+    return checked, state
+
+
+def _accept_unsealed(unsealed: list[Examined], accept: bool | None, confirm: Confirm | None) -> list[str]:
+    """The names of the unsealed inputs, once the leader has accepted them; else a refusal."""
+    if not unsealed:
+        return []
+    lines = ["以下文件没有正常关闭（没有封存行），无法证明内容完整："]
+    lines += [f"  {u.path}：{u.describe()}" for u in unsealed]
+    if accept is None and confirm is not None:
+        accept = confirm(lines)
+    if not accept:
+        raise UserError("有输入文件未正常关闭，未合并：\n" + "\n".join(lines), hint=UNSEALED_HINT)
+    return [str(u.path) for u in unsealed]
+
+
+def _lost(old: Source, sources: Sequence[Source], aliases: dict[str, str], result: MergeResult) -> list[str]:
+    """What replacing the old output loses: its versions that the merge of the inputs neither holds
+    nor supersedes — found by joining the old output in as well and comparing."""
+    joined = merge_sources([*sources, old], aliases, verified=True).records
+    verdicts: list[str] = []
+    records = versions = 0
+    for rid, doc in joined.items():
+        have = {v["h"] for v in result.records[rid]["versions"]} if rid in result.records else set()
+        gone = [v for v in doc["versions"] if v["h"] not in have]
+        if not gone:
+            continue
+        versions += len(gone)
+        records += rid not in result.records
+        verdicts += [f"  裁定 {rid}（{v.get('by', '?')}，{v.get('at', '?')}）" for v in gone if v["kind"] == "verdict"]
+    if not versions:
+        return []
+    return [f"替换 {old.name} 将丢失其中 {versions} 个版本（其中 {records} 条记录不在任何输入文件中），"
+            f"包括组长裁定 {len(verdicts)} 项：", *verdicts[:50], *(["  …"] if len(verdicts) > 50 else [])]
 
 
 def _merged_log(sources: Sequence[Source], result: MergeResult, when: str, leader: str,

@@ -1,8 +1,8 @@
 """The session file: one inspector's meta, records and log, durable on every write.
 
-On disk it is a journal (see ``journal.py`` and docs/session-format.md): a header line
-``{"format": "inspect-tui-session", "version": 1, ...}`` followed by one checksummed line per
-committed change. TinyDB (``JournalDB``) is the layer this class talks to; three tables:
+On disk it is a journal (see ``journal.py``, ``lines.py`` and docs/session-format.md): a header
+line ``{"format": "inspect-tui-session", "version": 2, "id": ...}`` followed by one checksummed,
+chained line per committed change, and a seal line once the file is closed cleanly. TinyDB (``JournalDB``) is the layer this class talks to; three tables:
 
 * ``meta``    — a single document (doc id 1): the session's metadata;
 * ``records`` — one document per record, each with a string ``"id"``; an in-memory index maps
@@ -14,12 +14,14 @@ Every write returns only after ``fsync``. A write that fails (disk full, I/O err
 Opening for writing takes a lock (``lock.py``); read-only opens take none.
 
 Damage is never "repaired" silently: a complete line that fails its checksum stops the open with a
-message naming the line, and ``recover`` (``inspect-tui session recover FILE -o NEW``) copies the
-intact changes before the damage into a new file. Only a torn last line — a write that never
+message naming the line, and ``integrity.recover`` (``inspect-tui session recover FILE -o NEW``)
+copies the intact changes into a new file. Only a torn last line — a write that never
 returned — is dropped, because no one was ever told it had been saved.
 
 Versions: the header's ``version`` is the format version. A newer one is refused; an older one is
-brought up to date by the functions in ``MIGRATIONS`` (none exist yet: format 1 is the first).
+brought up to date by the functions in ``MIGRATIONS``: a read-only open converts in memory, the
+first writable open rewrites the file in the current format and keeps the original as
+``NAME.vN.bak``.
 """
 
 from __future__ import annotations
@@ -27,46 +29,63 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
+import stat
 import threading
 import warnings
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from inspect_tui.errors import Problem, UserError, file_error, os_reason
-from inspect_tui.store import evidence
 from inspect_tui.store.journal import (
     O_BINARY,
     JournalDB,
-    JournalError,
     JournalStorage,
     NotSavedError,
-    RawTexts,
-    Replay,
-    Tables,
-    decode_line,
-    encode_line,
     journal_chunks,
     paused_gc,
-    replay,
     write_atomic,
 )
+from inspect_tui.store.lines import Chain, RawTexts, decode_line
 from inspect_tui.store.lock import SessionLock
+from inspect_tui.store.replay import JournalError, Replay, Tables, replay
 
 __all__ = [
-    "FORMAT", "FORMAT_VERSION", "CorruptSessionError", "MIGRATIONS", "NotSavedError", "RecoverReport",
-    "SessionFile", "read_session", "recover", "write_session",
+    "FORMAT", "FORMAT_VERSION", "CorruptSessionError", "MIGRATIONS", "NotSavedError", "NotWritableError",
+    "SessionFile", "read_session", "write_session",
 ]
 
 FORMAT = "inspect-tui-session"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
-#: ``MIGRATIONS[v]`` turns the tables of a format-``v`` file into format ``v + 1``. The journal
-#: framing (header line, checksummed change lines) is shared by every version; a version bump
-#: means the *documents* changed shape. Empty: format 1 is the first.
-MIGRATIONS: dict[int, Callable[[Tables], Tables]] = {}
+
+def _framing_only(tables: Tables) -> Tables:
+    """Format 1 → 2: the documents are unchanged; the lines gain their chain and the file its seal,
+    which rewriting the file in format 2 provides."""
+    return tables
+
+
+#: ``MIGRATIONS[v]`` turns the tables of a format-``v`` file into format ``v + 1``; the file is then
+#: written anew in the current framing (``journal_chunks``), whatever changed.
+MIGRATIONS: dict[int, Callable[[Tables], Tables]] = {1: _framing_only}
+
+#: The first format whose lines are chained and whose files are sealed (format 1 has neither).
+CHAINED_SINCE = 2
+
+
+def chain_after_header(header: dict, data: bytes, start: int) -> Chain | None:
+    """Where line 2 of ``data`` goes in the chain; ``None`` for a format without one."""
+    return Chain.after_header(header, data[:start]) if header["version"] >= CHAINED_SINCE else None
+
+
+def migrate(tables: Tables, version: int) -> Tables:
+    """The tables of a format-``version`` file in the current format (``MIGRATIONS``, in turn)."""
+    for v in range(version, FORMAT_VERSION):
+        tables = MIGRATIONS[v](tables)
+    return tables
+
 
 #: Compact when the journal has more than ``COMPACT_FACTOR * docs + COMPACT_MIN_LINES`` lines.
 COMPACT_FACTOR = 2
@@ -107,9 +126,14 @@ def _record_copy(doc: Any) -> dict:
     return out
 
 
+def new_file_id() -> str:
+    """A file's identity, bound into every line by the chain: new each time a file is written whole."""
+    return secrets.token_hex(6)
+
+
 def _header(**extra: Any) -> dict:
-    return {"format": FORMAT, "version": FORMAT_VERSION, "created": _now().isoformat(timespec="seconds"),
-            **extra}
+    return {"format": FORMAT, "version": FORMAT_VERSION, "id": new_file_id(),
+            "created": _now().isoformat(timespec="seconds"), **extra}
 
 
 def _check_dict(obj: Any, what: str) -> dict:
@@ -149,8 +173,16 @@ def _encode_new(tables: Tables, header: dict | None = None, raws: RawTexts | Non
 
 
 def _read_bytes(path: Path) -> bytes:
+    """The whole file. Opened non-blocking and checked to be a regular file first: a FIFO or a
+    device given as a session file is refused instead of hanging the program."""
     try:
-        with open(path, "rb") as f:
+        fd = os.open(path, os.O_RDONLY | O_BINARY | getattr(os, "O_NONBLOCK", 0))
+        with open(fd, "rb") as f:
+            mode = os.fstat(fd).st_mode
+            if stat.S_ISDIR(mode):
+                raise IsADirectoryError
+            if not stat.S_ISREG(mode):
+                raise file_error(path, "不是普通文件（管道、设备等），不是会话文件")
             return f.read()
     except FileNotFoundError:
         raise file_error(path, "会话文件不存在") from None
@@ -168,6 +200,18 @@ class CorruptSessionError(UserError):
         super().__init__(str(problem), problems=[problem], hint=_RECOVER_HINT.format(path=path))
         self.path = path
         self.line = line
+        self.reason = reason
+
+
+class NotWritableError(UserError):
+    """The file cannot be opened for writing (read-only media, no permission, cannot be upgraded in
+    place); nothing was changed. It can still be opened read-only: ``SessionFile.open(path,
+    readonly=True)`` takes no lock and refuses every write."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        problem = Problem(str(path), f"无法以写入方式打开：{reason}")
+        super().__init__(str(problem), problems=[problem], hint="只需查看时可用只读方式打开。")
+        self.path = path
         self.reason = reason
 
 
@@ -223,6 +267,9 @@ def parse_header(path: Path, data: bytes) -> tuple[dict, int]:
         header = decode_line(first)
     except ValueError as exc:
         raise _corrupt(path, 1, f"文件头{exc}") from None
+    if version >= CHAINED_SINCE and not (isinstance(header.get("id"), str) and header["id"]
+                             and all(ch in "0123456789abcdef" for ch in header["id"])):
+        raise _corrupt(path, 1, f"文件头的文件标识 id 无效：{header.get('id')!r}")
     if version < FORMAT_VERSION:
         missing = [v for v in range(version, FORMAT_VERSION) if v not in MIGRATIONS]
         if missing:
@@ -238,15 +285,14 @@ def _load(path: Path, raws: RawTexts | None = None, data: bytes | None = None) -
     if data is None:
         data = _read_bytes(path)
     header, start = parse_header(path, data)
+    chain = chain_after_header(header, data, start)
     try:
         with paused_gc():
-            r = replay(data, header, start, raws=raws, raw_table=RECORDS)
+            r = replay(data, header, start, raws=raws, raw_table=RECORDS, chain=chain)
     except JournalError as exc:
         raise _corrupt(path, exc.line, exc.reason) from None
-    version = header["version"]
-    for v in range(version, FORMAT_VERSION):
-        r.tables = MIGRATIONS[v](r.tables)
-    return r, version
+    r.tables = migrate(r.tables, header["version"])
+    return r, header["version"]
 
 
 def _index(path: Path, records: dict[str, dict]) -> dict[str, int]:
@@ -270,6 +316,7 @@ def _worth_compacting(lines: int, tables: Tables) -> bool:
 
 
 def _remove_stale_temps(path: Path) -> None:
+    path = Path(os.path.realpath(path))  # temporary files are written beside the real file
     for p in path.parent.glob(f".{path.name}.tmp-*"):
         with contextlib.suppress(OSError):
             p.unlink()
@@ -315,7 +362,7 @@ class SessionFile:
         chunks = _encode_new(_build_tables(meta, records, log))
         lock = SessionLock.acquire(path)
         try:
-            _write_new(path, chunks, force=force)
+            _write_new(path, chunks, force=force, lock=lock)
             return cls._open_locked(path, lock)
         except BaseException:
             lock.release()
@@ -326,9 +373,7 @@ class SessionFile:
         path = Path(path)
         if readonly:
             r, _ = _load(path)
-            storage = JournalStorage(path, r.tables, fd=None, valid_size=r.valid_size,
-                                     file_size=r.file_size, lines=r.lines)
-            return cls(path, storage, None, r.header)
+            return cls(path, JournalStorage(path, r, fd=None), None, r.header)
         if not path.exists():
             raise file_error(path, "会话文件不存在")
         lock = SessionLock.acquire(path)
@@ -342,22 +387,30 @@ class SessionFile:
     def _open_locked(cls, path: Path, lock: SessionLock) -> SessionFile:
         _remove_stale_temps(path)
         r, version = _load(path)
+        if not os.access(path, os.W_OK):
+            raise NotWritableError(path, "文件或其所在的介质是只读的")
         header = r.header
-        if version < FORMAT_VERSION:
-            header = _migrate_on_disk(path, r, version)
-            r, _ = _load(path)
         try:
+            if version < FORMAT_VERSION:
+                header = _migrate_on_disk(path, r, version, lock)
+                r, _ = _load(path)
             fd = _open_append(path)
         except OSError as exc:
-            raise file_error(path, f"无法以写入方式打开：{os_reason(exc)}") from None
-        storage = JournalStorage(path, r.tables, fd=fd, valid_size=r.valid_size, file_size=r.file_size,
-                                 lines=r.lines)
+            raise NotWritableError(path, exc.strerror or str(exc)) from None
+        if not lock.guards(fd):  # another process put a file of its own there since we locked
+            os.close(fd)
+            raise UserError(f"{path}: 文件在打开过程中被另一个程序替换，未打开", hint="请稍后再试。")
+        storage = JournalStorage(path, r, fd=fd)
         try:
             sf = cls(path, storage, lock, header)
+            sf._compact_if_worthwhile()
+            storage.unseal()
+        except NotSavedError as exc:
+            storage.close()
+            raise NotWritableError(path, exc.strerror or str(exc)) from None
         except BaseException:
             storage.close()
             raise
-        sf._compact_if_worthwhile()
         return sf
 
     # -- reading
@@ -444,31 +497,54 @@ class SessionFile:
         """Committed change lines in the file (for tests and the benchmark)."""
         return self._storage.lines
 
-    def compact(self) -> None:
-        """Rewrite the journal as header + one line per table (atomic)."""
+    @property
+    def sealed(self) -> bool:
+        """Whether the file on disk ends with its seal (it does once closed cleanly)."""
+        return self._storage.sealed
+
+    def compact(self, *, keep_seal: bool = False) -> None:
+        """Rewrite the journal as a compact journal (atomic); the lock follows the new file. It is
+        written sealed; unless ``keep_seal`` (closing), the seal is cut off again at once, since the
+        file is still open."""
         with self._mutex:
             self._check_writable()
-            header = dict(self.header, compacted=_now().isoformat(timespec="seconds"))
+            header = dict(self.header, id=new_file_id(), compacted=_now().isoformat(timespec="seconds"))
             header.pop("c", None)
-            size = write_atomic(self.path, journal_chunks(header, self._storage.tables))
-            self._storage.reopen(_open_append(self.path), size, len(self._storage.tables))
+            state = Chain("", 0, 0)
+            chunks = journal_chunks(header, self._storage.tables, state=state)
+            size = write_atomic(self.path, chunks, lock=self._lock)
+            seal = len(state.copy().seal())
+            self._storage.reopen(_open_append(self.path), size - seal, state.n - 2, state)
             self.header = header
+            if not keep_seal:
+                self._storage.unseal()
 
-    def _compact_if_worthwhile(self) -> None:
+    def _compact_if_worthwhile(self, *, closing: bool = False) -> bool:
+        """Compact when the journal has grown well beyond its documents — unless the file has other
+        hard links, which replacing it would split into two files. Whether it was compacted."""
         if self.readonly or not _worth_compacting(self._storage.lines, self._storage.tables):
-            return
+            return False
         try:
-            self.compact()
+            if os.stat(self.path).st_nlink > 1:
+                return False
+            self.compact(keep_seal=closing)
         except OSError as exc:  # the journal is still whole; compaction can wait
             warnings.warn(f"{self.path}: 压缩会话文件失败（{exc}），文件保持原样", stacklevel=2)
+            return False
+        return True
 
     def close(self) -> None:
-        """Compact if worthwhile, release the lock. Idempotent."""
+        """Compact if worthwhile, seal the file (a clean close), release the lock. Idempotent. A
+        seal that cannot be written (disk full) leaves the file whole but not closed cleanly."""
         with self._mutex:
             if self._closed:
                 return
             try:
-                self._compact_if_worthwhile()
+                if not self.readonly and not self._compact_if_worthwhile(closing=True):
+                    try:
+                        self._storage.seal()
+                    except OSError as exc:
+                        warnings.warn(f"{self.path}: 无法写入封存行（{exc}），文件完整但未封存", stacklevel=2)
             finally:
                 self._closed = True
                 self._storage.close()
@@ -489,21 +565,22 @@ class SessionFile:
 # --------------------------------------------------------------------------- whole-file helpers
 
 
-def _write_new(path: Path, chunks: list[bytes], *, force: bool) -> None:
-    """Write an encoded new file (``_encode_new``) atomically: temp file, fsync, rename, dir fsync."""
+def _write_new(path: Path, chunks: list[bytes], *, force: bool, lock: SessionLock) -> None:
+    """Write an encoded new file (``_encode_new``) atomically: temp file, fsync, rename, dir fsync;
+    the new file is locked by ``lock`` before it appears."""
     if path.exists() and not force:
         raise file_error(path, "文件已存在", hint="如确需覆盖，请使用 --force。")
     if not path.parent.is_dir():
         raise file_error(path, f"文件夹 {path.parent} 不存在")
     try:
-        write_atomic(path, chunks)
+        write_atomic(path, chunks, lock=lock)
     except PermissionError as exc:
         raise file_error(path, f"无法写入：{os_reason(exc)}") from None
     except OSError as exc:
         raise NotSavedError(exc.errno, f"未保存：{exc.strerror}", str(path)) from exc
 
 
-def _migrate_on_disk(path: Path, r: Replay, version: int) -> dict:
+def _migrate_on_disk(path: Path, r: Replay, version: int, lock: SessionLock) -> dict:
     """Keep the old file as ``NAME.vN.bak`` and write the migrated tables in the current format."""
     backup = path.with_name(f"{path.name}.v{version}.bak")
     n = 1
@@ -512,7 +589,7 @@ def _migrate_on_disk(path: Path, r: Replay, version: int) -> dict:
         backup = path.with_name(f"{path.name}.v{version}.{n}.bak")
     write_atomic(backup, [path.read_bytes()])
     header = _header(migrated_from=version, created=r.header.get("created"))
-    write_atomic(path, journal_chunks(header, r.tables))
+    write_atomic(path, journal_chunks(header, r.tables), lock=lock)
     return header
 
 
@@ -527,17 +604,17 @@ def read_session(path: str | Path) -> tuple[dict, list[dict], list[dict]]:
 
 
 def _read_session(path: Path, raws: RawTexts | None,
-                  data: bytes | None = None) -> tuple[dict, list[dict], list[dict], RawTexts | None]:
+                  data: bytes | None = None) -> tuple[dict, list[dict], list[dict], Replay]:
     """``read_session``; with ``raws`` (a dict to fill) also the JSON text of the record documents,
-    for writing them back unchanged with ``_write_session`` (the leader's merge)."""
+    for writing them back unchanged with ``_write_session`` (the leader's merge). The ``Replay``
+    says how the file ends (sealed, torn tail)."""
     r, version = _load(path, raws, data)
     if version < FORMAT_VERSION and raws:  # migrated documents are not the text that was read
         raws.clear()
     records = r.tables.get(RECORDS, {})
     _index(path, records)
     meta = r.tables.get(META, {}).get(str(_META_ID))
-    return (meta if meta is not None else {}, list(records.values()), list(r.tables.get(LOG, {}).values()),
-            raws)
+    return meta if meta is not None else {}, list(records.values()), list(r.tables.get(LOG, {}).values()), r
 
 
 def write_session(path: str | Path, meta: dict, records: Iterable[dict], log: Iterable[dict],
@@ -550,70 +627,14 @@ def write_session(path: str | Path, meta: dict, records: Iterable[dict], log: It
 
 
 def _write_session(path: Path, meta: dict, records: Iterable[dict], log: Iterable[dict], *, force: bool,
-                   raws: RawTexts | None = None) -> None:
+                   raws: RawTexts | None = None, lock: SessionLock | None = None) -> None:
     """``write_session``; record documents found in ``raws`` — the very objects ``_read_session``
-    parsed, which the caller has not changed — are written as the text they were read from."""
+    parsed, which the caller has not changed — are written as the text they were read from. The
+    file is written under ``lock`` (held by the caller since it read the old file), or a lock taken
+    here."""
     chunks = _encode_new(_build_tables(meta, records, log), raws=raws)
-    with SessionLock.acquire(path):
-        _write_new(path, chunks, force=force)
-
-
-# --------------------------------------------------------------------------- recovery
-
-
-@dataclass(frozen=True)
-class RecoverReport:
-    source: Path
-    out: Path
-    kept: int  # change lines copied
-    dropped: int  # complete lines at and after the damage, plus an unfinished last write
-    damaged_line: int | None  # first damaged line, None if none was found
-    reason: str
-    records: int  # records in the recovered file
-    header_rebuilt: bool = False
-    damaged_lines: tuple[int, ...] = ()
-
-    def __str__(self) -> str:
-        lines = [f"已写入 {self.out}：保留 {self.kept} 条修改，丢弃 {self.dropped} 行，"
-                 f"共 {self.records} 条记录。"]
-        if self.damaged_line is not None:
-            where = "、".join(map(str, self.damaged_lines[:10])) + ("…" if len(self.damaged_lines) > 10 else "")
-            lines.append(f"{self.source} 第 {where} 行已损坏（{self.reason}），其余完好的修改均已保留。")
-        else:
-            lines.append(f"{self.source} 中没有发现损坏。")
-        if self.header_rebuilt:
-            lines.append("原文件头已损坏，已按当前格式重写文件头。")
-        return "\n".join(lines)
-
-
-def recover(path: str | Path, out: str | Path) -> RecoverReport:
-    """Copy every intact change of ``path`` into a new file ``out`` (atomically), skipping damaged
-    lines. ``path`` is never modified; ``out`` must not exist yet."""
-    path, out = Path(path), Path(out)
-    if out.exists():
-        raise file_error(out, "输出文件已存在，请换一个文件名")
-    if not out.parent.is_dir():
-        raise file_error(out, f"文件夹 {out.parent} 不存在")
-    data = _read_bytes(path)
-    header_rebuilt = False
-    try:
-        header, start = parse_header(path, data)
-        head = data[:start]
-    except CorruptSessionError:
-        # Only a damaged header of what is otherwise our journal is rebuilt; a newer version, an
-        # empty file or a foreign format is refused as when opening.
-        nl = data.find(b"\n")
-        start = len(data) if nl < 0 else nl + 1
-        header = _header(recovered=True)
-        head = encode_line(header)
-        header_rebuilt = True
-    r = replay(data, header, start, skip_damage=True)
-    total = data.count(b"\n", start)
-    torn = 0 if data.endswith(b"\n") or len(data) <= start else 1
-    dropped = total - r.lines + torn
-    write_atomic(out, [head, *(data[a:b] for a, b in r.kept)])
-    evidence.carry([path], out, r.tables.get(RECORDS, {}).values())  # the photos go with the records
-    records = len(r.tables.get(RECORDS, {}))
-    first = r.damaged[0] if r.damaged else None
-    return RecoverReport(path, out, r.lines, dropped, first.line if first else None, first.reason if first else "",
-                         records, header_rebuilt, tuple(e.line for e in r.damaged))
+    if lock is not None:
+        _write_new(path, chunks, force=force, lock=lock)
+        return
+    with SessionLock.acquire(path) as own:
+        _write_new(path, chunks, force=force, lock=own)

@@ -265,10 +265,10 @@ class MergeScreen(BaseScreen):
         def progress(fraction: float, message: str) -> None:
             self.app.call_from_thread(self._progress, fraction, message)
 
-        report = merge_files(paths, output, leader=self.leader, force=force, match_branches=match,
+        report = merge_files(paths, output, leader=self.leader, replace=force, match_branches=match,
                              progress=progress, checklists=[self.checklist] if self.checklist else ())
         try:
-            return report, self._load_disagreements(output), ""
+            return report, self._load_disagreements(output), "\n".join(report.lost)
         except UserError as exc:  # merged, but its checklist is not at hand: no disagreement list
             return report, [], f"合并已完成，但无法列出分歧：{exc.render()}"
 
