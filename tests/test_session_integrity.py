@@ -142,7 +142,7 @@ def test_damage_is_named_by_line_and_refused(work, capsys):
             with pytest.raises(CorruptSessionError) as info:
                 SessionFile.open(path, readonly=readonly)
             assert info.value.line == line_no, name
-        _expect_refused_everywhere(path, good, tmp_path, capsys, 5, name)
+        _expect_refused_everywhere(path, good, tmp_path, capsys, 6, name)
 
 
 def test_recover_keeps_every_intact_commit_and_nothing_foreign(work):
@@ -175,12 +175,12 @@ def test_cut_mid_line_is_a_torn_tail_kept_out(work, capsys):
         cut = ends[k] - len(lines[k]) // 2
         path.write_bytes(data[:cut])
         found = examine(path)
-        assert found.state is State.TORN and found.exit_code == 4
+        assert found.state is State.TORN and found.exit_code == 5
         assert found.replay.torn_bytes == cut - ends[k - 1]
         assert f"{found.replay.torn_bytes} 字节" in found.describe()
         with SessionFile.open(path, readonly=True) as sf:
             assert {r["id"] for r in sf.records()} == set().union(*ids[:k])
-        _expect_refused_everywhere(path, good, tmp_path, capsys, 4, f"cut-{k}")
+        _expect_refused_everywhere(path, good, tmp_path, capsys, 5, f"cut-{k}")
         report = recover(path, tmp_path / f"cut-{k}.recovered")
         assert {r["id"] for r in read_session(report.out)[1]} == set().union(*ids[:k])
 
@@ -192,9 +192,9 @@ def test_cut_exactly_after_a_line_is_not_closed_cleanly(work, capsys):
         path = tmp_path / f"after-{k}.jsonl"
         path.write_bytes(b"".join(lines[:k]))
         found = examine(path)
-        assert found.state is State.UNSEALED and found.exit_code == 3 and found.writer is None
+        assert found.state is State.UNSEALED and found.exit_code == 4 and found.writer is None
         assert "未正常关闭" in found.describe() and "截断" in found.describe()
-        assert main(["session", "check", str(path)]) == 3
+        assert main(["session", "check", str(path)]) == 4
         assert "未正常关闭" in capsys.readouterr().out
         out = tmp_path / f"after-{k}.merged"
         assert main(["merge", str(good), str(path), "-o", str(out)]) == 2  # no terminal, no flag
@@ -336,7 +336,7 @@ def test_format_1_file_migrates_on_first_writable_open(tmp_path, capsys):
     original = path.read_bytes()
     found = examine(path)
     assert found.state is State.UNSEALED and found.version == 1 and "格式版本 1" in found.describe()
-    assert main(["session", "check", str(path)]) == 3
+    assert main(["session", "check", str(path)]) == 4
     assert digest(read_session(path)[1]) == V1_DIGEST and path.read_bytes() == original  # read: untouched
     with Session.open(path, readonly=True) as s:
         assert len(s.branches()) == 2

@@ -39,7 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     check = ss.add_parser(
         "check", help="检查会话文件是否完整、是否正常关闭、内容是否符合格式",
         description="逐行核对校验和与行链、封存行，再按 JSON Schema 检查内容。退出码：0 完好且已正常关闭"
-                    "（或正被写入）；3 完好但未正常关闭；4 末尾有未完成的写入；5 已损坏；2 不是会话文件、无法读取或内容"
+                    "（或正被写入）；4 完好但未正常关闭；5 末尾有未完成的写入；6 已损坏；2 不是会话文件、无法读取或内容"
                     "不符合格式。"
                     "多个文件时取最大值。")
     check.add_argument("files", nargs="+", type=Path)

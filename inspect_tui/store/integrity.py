@@ -50,7 +50,7 @@ class State(Enum):
 
 
 #: ``session check``'s exit code per state (2 is kept for "not a session file / cannot be read").
-EXIT_CODES = {State.SEALED: 0, State.OPEN: 0, State.UNSEALED: 3, State.TORN: 4, State.DAMAGED: 5}
+EXIT_CODES = {State.SEALED: 0, State.OPEN: 0, State.UNSEALED: 4, State.TORN: 5, State.DAMAGED: 6}
 
 
 @dataclass
