@@ -157,14 +157,22 @@ def write_csv(folder: Path, sheets: Iterable[Sheet], stem: str) -> list[Path]:
 
 
 def _atomic(path: Path, write: Any) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=".part-", suffix=path.suffix, dir=path.parent)
+    """Written beside ``path`` and renamed over it when complete; a refusal names ``path`` (a
+    full disk inside the zip writer knows no file name)."""
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".part-", suffix=path.suffix, dir=path.parent)
+    except OSError as exc:
+        exc.filename = str(path)
+        raise
     os.close(fd)
     try:
         write(tmp)
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(exc, OSError):
+            exc.filename = str(path)
         raise
