@@ -88,6 +88,38 @@ def test_quit_with_a_refused_score_asks_first(fresh, tmp_path, choice):
         assert (rec.data["score"] if rec else None) == (2 if choice == "keep" else None)
 
 
+@pytest.mark.parametrize("choice", ["keep", "discard"])
+def test_leaving_a_branch_with_a_refused_score_asks_first(fresh, tmp_path, choice):
+    """Esc back to the branch list is a way out too: it must not drop refused text unasked."""
+    path, branch = fresh
+    item = load_default_checklist().items()[0].id
+
+    async def go() -> None:
+        app = make_app(path, sessions_dir=tmp_path / "sessions")
+        async with app.run_test(size=(100, 32)) as pilot:
+            await _type_score_above_full_marks(pilot, app)
+            await pilot.press("escape")  # from the field to the step's list: the text stays
+            await pilot.press("escape")  # and out of the branch: asked first
+            await wait_for(pilot, app, "ConfirmDialog")
+            if choice == "keep":
+                await pilot.press("n")
+                await wait_for(pilot, app, "BranchScreen")
+                assert app.focused.id == "score" and app.focused.value == "99"
+                await pilot.press("ctrl+u", "2", "enter", "escape", "escape")
+                await wait_for(pilot, app, "BranchesScreen")
+            else:
+                await pilot.press("y")
+                await wait_for(pilot, app, "BranchesScreen")
+            await pilot.press("ctrl+q")
+            await pilot.pause()
+        assert app.return_code == 0
+
+    asyncio.run(go())
+    with Session.open(path, readonly=True) as s:
+        rec = s.index.live(score_id(branch, item, ME))
+        assert (rec.data["score"] if rec else None) == (2 if choice == "keep" else None)
+
+
 def test_a_full_disk_keeps_the_typed_text_and_says_why(fresh, tmp_path):
     path, branch = fresh
 

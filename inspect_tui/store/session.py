@@ -135,17 +135,16 @@ class Session:
         return cls(file, cl)
 
     def close(self) -> None:
-        """Close the file; if anything was saved, first store the report digest of the bytes now on
-        disk (computed from this index while the lock still keeps every other writer out), so the
-        next summary report need not parse the whole file. Should closing compact the file, the
-        digest names bytes that no longer exist and is simply never used."""
-        try:
-            if not self.file.readonly and self.file.last_saved is not None and not self._closed:
-                with contextlib.suppress(Exception):  # only a cache: failing costs time, never the close
-                    remember(self.path, file_hash(self.path), self.meta, self.checklist, self.index)
-        finally:
-            self._closed = True
-            self.file.close()
+        """Close the file; if anything was saved, store the report digest of the sealed bytes
+        (computed from this index while the lock still keeps every other writer out), so the next
+        summary report need not parse the whole file."""
+        def digest() -> None:
+            with contextlib.suppress(Exception):  # only a cache: failing costs time, never the close
+                remember(self.path, file_hash(self.path), self.meta, self.checklist, self.index)
+
+        wanted = not self.file.readonly and self.file.last_saved is not None and not self._closed
+        self._closed = True
+        self.file.close(sealed=digest if wanted else None)
 
     def __enter__(self) -> Session:
         return self

@@ -533,9 +533,10 @@ class SessionFile:
             return False
         return True
 
-    def close(self) -> None:
+    def close(self, *, sealed: Callable[[], None] | None = None) -> None:
         """Compact if worthwhile, seal the file (a clean close), release the lock. Idempotent. A
-        seal that cannot be written (disk full) leaves the file whole but not closed cleanly."""
+        seal that cannot be written (disk full) leaves the file whole but not closed cleanly.
+        ``sealed`` runs on the final bytes while the lock still keeps every other writer out."""
         with self._mutex:
             if self._closed:
                 return
@@ -545,6 +546,8 @@ class SessionFile:
                         self._storage.seal()
                     except OSError as exc:
                         warnings.warn(f"{self.path}: 无法写入封存行（{exc}），文件完整但未封存", stacklevel=2)
+                if sealed is not None:
+                    sealed()
             finally:
                 self._closed = True
                 self._storage.close()

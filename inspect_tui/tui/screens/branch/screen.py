@@ -202,6 +202,23 @@ class BranchScreen(BaseScreen):
         if focused is not None and home is not None and focused is not home and not isinstance(home, TextArea):
             home.focus()  # Esc goes up one level: from a field back to the step's list first
             return
-        commit_all(self)
+        if commit_all(self):
+            self._leave()
+            return
+
+        def answered(discard: bool | None) -> None:
+            refused = [f for f in self.query("FieldInput, FieldArea") if f.dirty]  # type: ignore[attr-defined]
+            if not discard:
+                if refused:
+                    refused[0].focus()
+                return
+            for field in refused:
+                field.load(field.committed)  # type: ignore[attr-defined]
+            self._leave()
+
+        self.app.push_screen(ConfirmDialog("有输入内容未能保存，放弃这些内容并返回支部列表吗？",
+                                           "原因见状态栏。选“取消”可继续修改（输入的文字仍在）。"), answered)
+
+    def _leave(self) -> None:
         self.pane(Step.REPORT).leave()
         self.dismiss()
