@@ -69,7 +69,7 @@ def make_corpus(folder: Path, sessions: int, branches: int, distinct: int) -> li
                 write_session(p, c.meta.model_dump(mode="json"), c.records, [], force=True)
                 inputs.append(p)
             out = Path(tmp) / f"merged-{seed}.jsonl"
-            merge_files(inputs, out, force=True)
+            merge_files(inputs, out, replace=True)
             bases.append(read_session(out))
     paths = []
     for k in range(sessions):
