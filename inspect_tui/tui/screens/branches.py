@@ -18,10 +18,10 @@ from inspect_tui.core.scoring import BranchResult
 from inspect_tui.core.steps import STEPS
 from inspect_tui.core.workbench import BranchWorkbench
 from inspect_tui.tui import navigation
+from inspect_tui.tui.base_screen import BaseScreen
 from inspect_tui.tui.dialogs.confirm import ConfirmDialog
 from inspect_tui.tui.dialogs.search import SearchDialog
 from inspect_tui.tui.format import fmt_score
-from inspect_tui.tui.screens.base import BaseScreen
 from inspect_tui.tui.widgets.footer import QuietFooter
 
 

@@ -37,7 +37,7 @@ from textual.widgets import (
 from textual.worker import Worker, WorkerState
 
 from inspect_tui.crash import explain
-from inspect_tui.tui.screens.base import BaseScreen
+from inspect_tui.tui.base_screen import BaseScreen
 
 KIND_OPTIONS = (("both", "两者都导出", ("feedback", "notice")),
                 ("feedback", "点对点反馈意见", ("feedback",)),

@@ -23,7 +23,7 @@ from inspect_tui.core.ledger import LedgerItem, S, counts, days_text
 from inspect_tui.errors import UserError
 from inspect_tui.store.evidence import display_name
 from inspect_tui.store.followup import change_item, evidence_path, ledger_of, store_evidence
-from inspect_tui.tui.screens.base import BaseScreen
+from inspect_tui.tui.base_screen import BaseScreen
 from inspect_tui.tui.widgets.footer import QuietFooter
 
 STATUS_STYLE = {S.OPEN: "red", S.IN_PROGRESS: "yellow", S.TO_CHECK: "cyan", S.CLOSED: "green", S.FAILED: "bold red"}

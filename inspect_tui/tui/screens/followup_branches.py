@@ -20,7 +20,7 @@ from inspect_tui.core.format import fmt_rate
 from inspect_tui.core.ledger import Ledger, S, counts
 from inspect_tui.store.followup import ledger_of
 from inspect_tui.tui import navigation
-from inspect_tui.tui.screens.base import BaseScreen
+from inspect_tui.tui.base_screen import BaseScreen
 
 
 class FollowupBranchesScreen(BaseScreen):

@@ -14,7 +14,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from inspect_tui.tui.screens.base import BaseScreen
+from inspect_tui.tui.base_screen import BaseScreen
 
 GUIDES = {
     "SessionsScreen": "最近的会话文件。回车打开，N 新建，L 打开上次使用的会话，M 合并组员文件（组长）。",

@@ -11,7 +11,7 @@ from pathlib import Path
 from textual.app import ComposeResult
 from textual.widgets import LoadingIndicator, Static
 
-from inspect_tui.tui.screens.base import BaseScreen
+from inspect_tui.tui.base_screen import BaseScreen
 
 
 class LoadingScreen(BaseScreen[None]):

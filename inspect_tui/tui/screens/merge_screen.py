@@ -37,8 +37,8 @@ from inspect_tui.crash import explain
 from inspect_tui.errors import UserError
 from inspect_tui.store.merge_files import MergeReport, merge_files
 from inspect_tui.store.paths import SUFFIX
+from inspect_tui.tui.base_screen import BaseScreen
 from inspect_tui.tui.dialogs.confirm import ConfirmDialog
-from inspect_tui.tui.screens.base import BaseScreen
 
 DEFAULT_OUTPUT = "合并结果.jsonl"
 

@@ -17,7 +17,7 @@ from textual.widgets import Header, Input, Label, Select, Static, TextArea
 
 from inspect_tui.core.plan import PlannedBranch
 from inspect_tui.errors import UserError, describe_os_error
-from inspect_tui.tui.screens.base import BaseScreen
+from inspect_tui.tui.base_screen import BaseScreen
 from inspect_tui.tui.widgets.footer import QuietFooter
 
 

@@ -23,8 +23,8 @@ from inspect_tui.core.steps import Step
 from inspect_tui.core.workbench import BranchWorkbench
 from inspect_tui.store.evidence import display_name
 from inspect_tui.tui import navigation
+from inspect_tui.tui.base_screen import BaseScreen
 from inspect_tui.tui.format import fmt_rate, fmt_score
-from inspect_tui.tui.screens.base import BaseScreen
 
 
 def heading(text: str) -> Text:

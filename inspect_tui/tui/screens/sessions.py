@@ -11,7 +11,7 @@ from textual.widgets import DataTable, Static
 
 from inspect_tui.store.paths import recent_sessions
 from inspect_tui.tui import navigation
-from inspect_tui.tui.screens.base import BaseScreen
+from inspect_tui.tui.base_screen import BaseScreen
 from inspect_tui.tui.settings import load_settings
 
 

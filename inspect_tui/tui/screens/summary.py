@@ -29,7 +29,7 @@ from inspect_tui.core.report import GroupReport, area_shares
 from inspect_tui.crash import explain
 from inspect_tui.errors import UserError
 from inspect_tui.export.report_charts import heat_colour
-from inspect_tui.tui.screens.base import BaseScreen
+from inspect_tui.tui.base_screen import BaseScreen
 
 
 def report_folder(exports: Path, report: GroupReport) -> Path:

@@ -23,11 +23,11 @@ from inspect_tui.core.steps import STEPS, Step
 from inspect_tui.core.workbench import BranchWorkbench
 from inspect_tui.errors import UserError
 from inspect_tui.tui import navigation
+from inspect_tui.tui.base_screen import BaseScreen
 from inspect_tui.tui.dialogs.confirm import ConfirmDialog
 from inspect_tui.tui.dialogs.feedback import FeedbackModal
 from inspect_tui.tui.dialogs.search import SearchDialog
 from inspect_tui.tui.format import fmt_rate, fmt_score
-from inspect_tui.tui.screens.base import BaseScreen
 from inspect_tui.tui.screens.branch.ask import AskPane
 from inspect_tui.tui.screens.branch.evaluate import EvaluatePane
 from inspect_tui.tui.screens.branch.observe import ObservePane
