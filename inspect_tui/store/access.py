@@ -15,7 +15,7 @@ from pathlib import Path
 from inspect_tui.errors import os_reason
 from inspect_tui.store.lock import SessionBusyError
 from inspect_tui.store.session import Session
-from inspect_tui.store.session_file import NotWritableError
+from inspect_tui.store.session_format import NotWritableError
 
 #: Refusals that mean "you may read but not write here", as opposed to a missing or broken file
 #: (a disk too full even for the lock file can still be read).

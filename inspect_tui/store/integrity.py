@@ -29,9 +29,9 @@ from inspect_tui.store.journal import journal_chunks, paused_gc, write_atomic
 from inspect_tui.store.lines import Chain, decode_chained
 from inspect_tui.store.lock import holder
 from inspect_tui.store.replay import JournalError, Replay, replay, salvage
-from inspect_tui.store.session_file import (
+from inspect_tui.store.session_file import RECORDS
+from inspect_tui.store.session_format import (
     CHAINED_SINCE,
-    RECORDS,
     CorruptSessionError,
     _header,
     _read_bytes,

@@ -65,7 +65,8 @@ from inspect_tui.store.lines import RawTexts
 from inspect_tui.store.lock import SessionLock
 from inspect_tui.store.report_inputs import remember_file
 from inspect_tui.store.session import parse_meta
-from inspect_tui.store.session_file import _read_bytes, _read_session, _write_session, write_session
+from inspect_tui.store.session_file import _read_session, _write_session, write_session
+from inspect_tui.store.session_format import _read_bytes
 
 Progress = Callable[[float, str], None]
 Confirm = Callable[[list[str]], bool]

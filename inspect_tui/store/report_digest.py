@@ -27,7 +27,7 @@ from inspect_tui.core.checklist import Checklist
 from inspect_tui.core.index import RecordIndex
 from inspect_tui.core.meta import SessionMeta
 from inspect_tui.core.report_facts import FACTS_FORMAT, SessionFacts, session_facts
-from inspect_tui.store.session_file import _read_bytes
+from inspect_tui.store.session_format import _read_bytes
 
 CACHE_ENV = "INSPECT_TUI_DIGESTS"  # another cache folder (tests, a shared machine)
 
