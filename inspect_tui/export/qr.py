@@ -27,6 +27,18 @@ SCHEME = "inspect-tui:notice"
 PAYLOAD_VERSION = "2"
 
 
+def parse_payload(text: str, scheme: str, version: str, what: str) -> dict[str, str]:
+    """The fields of a ``scheme?k=v&…`` payload of ``version``; ``ValueError`` naming ``what`` when
+    it is not one of ours or of another version."""
+    prefix, sep, query = text.strip().partition("?")
+    if prefix != scheme or not sep:
+        raise ValueError(f"不是本工具生成的{what}二维码")
+    q = {k: v[0] for k, v in parse_qs(query, keep_blank_values=True).items()}
+    if q.get("v") != version:
+        raise ValueError(f"{what}二维码格式版本不受支持：{q.get('v')!r}")
+    return q
+
+
 @dataclass(frozen=True)
 class QRPayload:
     notice_no: str  # 发文字号 ("" on a draft)
@@ -59,12 +71,7 @@ class QRPayload:
     @classmethod
     def decode(cls, text: str) -> QRPayload:
         """Parse a payload; ``ValueError`` when it is not one of ours."""
-        prefix, sep, query = text.strip().partition("?")
-        if prefix != SCHEME or not sep:
-            raise ValueError("不是本工具生成的整改通知书二维码")
-        q = {k: v[0] for k, v in parse_qs(query, keep_blank_values=True).items()}
-        if q.get("v") != PAYLOAD_VERSION:
-            raise ValueError(f"二维码格式版本不受支持：{q.get('v')!r}")
+        q = parse_payload(text, SCHEME, PAYLOAD_VERSION, "整改通知书")
         try:
             return cls(notice_no=q["no"], session=q["s"], branch=q["b"], items=int(q["n"]), deadline=q["d"],
                        sha256=q["h"], key_id=q.get("k", ""), mac=q.get("m", ""))

@@ -20,9 +20,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, quote, urlencode
+from urllib.parse import quote, urlencode
 
 from inspect_tui.errors import file_error
+from inspect_tui.export.qr import parse_payload
 
 REPLY_SCHEME = "inspect-tui:reply"
 REPLY_VERSION = "1"
@@ -41,12 +42,7 @@ class ReplyPayload:
 
     @classmethod
     def decode(cls, text: str) -> ReplyPayload:
-        prefix, sep, query = text.strip().partition("?")
-        if prefix != REPLY_SCHEME or not sep:
-            raise ValueError("不是整改情况反馈表的二维码")
-        q = {k: v[0] for k, v in parse_qs(query, keep_blank_values=True).items()}
-        if q.get("v") != REPLY_VERSION:
-            raise ValueError(f"反馈表二维码格式版本不受支持：{q.get('v')!r}")
+        q = parse_payload(text, REPLY_SCHEME, REPLY_VERSION, "整改情况反馈表")
         try:
             items = tuple(int(n) for n in q["i"].split(",") if n)
             return cls(notice_no=q["no"], session=q["s"], items=items)
