@@ -20,13 +20,14 @@ on the item (never dropped) for the leader to settle with a new change.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
 from inspect_tui.core.index import Rec
-from inspect_tui.core.records import Category, Kind, LedgerStatus, ledger_entry_id
+from inspect_tui.core.records import Category, Kind, LedgerStatus
 
 S = LedgerStatus
 STATUS_LABELS: Mapping[LedgerStatus, str] = {S.OPEN: "未整改", S.IN_PROGRESS: "整改中", S.TO_CHECK: "待核查",
@@ -149,10 +150,6 @@ def entry_data(notice: Mapping[str, Any], item: Mapping[str, Any], branch: str) 
             "responsible": item.get("responsible", ""), "deadline": deadline}
 
 
-def entry_ids(notice: Mapping[str, Any]) -> list[str]:
-    return [ledger_entry_id(notice["doc_no"], int(i["no"])) for i in notice["items"]]
-
-
 def check_change(item: LedgerItem, change: Mapping[str, Any]) -> str | None:
     """Why ``change`` may not be applied to ``item`` now, or None when it may."""
     new = change.get("status")
@@ -241,6 +238,11 @@ class Ledger:
         return list(dict.fromkeys(i.branch for i in self.items))
 
 
+def notice_order(notice_no: str) -> list[str | int]:
+    """Notices in number order: 〔2026〕2号 before 〔2026〕10号, which a plain string sort reverses."""
+    return [int(part) if k % 2 else part for k, part in enumerate(re.split(r"(\d+)", notice_no))]
+
+
 def build_ledger(records: Iterable[Rec]) -> Ledger:
     """The ledger from a session's live records (entries and changes; everything else ignored)."""
     entries: list[Rec] = []
@@ -250,7 +252,7 @@ def build_ledger(records: Iterable[Rec]) -> Ledger:
             entries.append(r)
         elif r.kind is Kind.LEDGER_CHANGE:
             changes.setdefault(r.data["entry"], []).append(r)
-    entries.sort(key=lambda r: (r.data["notice_no"], r.data["no"]))
+    entries.sort(key=lambda r: (notice_order(r.data["notice_no"]), r.data["no"]))
     return Ledger([fold(e, changes.get(e.id, ())) for e in entries])
 
 
