@@ -290,3 +290,31 @@ def test_conflict_label_names_kind_item_and_text():
         "访谈「多久开一次会」（3 个并存版本，编辑冲突未解决）")
     assert conflict_label(cl, rec(Kind.BRANCH, {"name": "甲支部"})) == "支部「甲支部」（2 个并存版本，编辑冲突未解决）"
     assert conflict_label(cl, rec(Kind.SCORE, {"item": "i3", "value": 5})) == "评分·活动室（2 个并存版本，编辑冲突未解决）"
+
+
+def test_highlights_of_items_the_checklist_lacks_go_under_other():
+    cl = tagged()
+    a = branch("甲", (6.0, 6.0, 8.0), highlights=[HighlightFact("gone", "学习强国积分高"), HighlightFact("i3", "活动室整洁")])
+    r = build_group_report(cl, [session(a, cl=cl)])
+    assert [(area, [c.text for c in cs]) for area, cs in r.highlights] == [
+        ("基础保障", ["活动室整洁"]), ("其他方面", ["学习强国积分高"])]
+
+
+def test_ranks_compare_totals_to_two_decimals():
+    from dataclasses import replace
+
+    tie = [replace(branch("乙", (6.0, 6.0, 6.0)), total=18.001), replace(branch("甲", (6.0, 6.0, 6.0)), total=18.004)]
+    assert [(b.name, r) for r, b in rank(tie)] == [("乙", 1), ("甲", 1)]  # both 18.00: a tie, listed by name
+    close = [branch("乙", (6.0, 6.0, 6.0)), branch("甲", (6.0, 6.0, 6.25))]  # 18.25 over 18: not a tie
+    assert [(b.name, r) for r, b in rank(close)] == [("甲", 1), ("乙", 2)]
+
+
+def test_tag_subtotals_keep_two_decimals_and_refuse_facts_of_another_checklist():
+    from inspect_tui.core.report import tag_subtotals
+
+    cl = tagged()
+    assert tag_subtotals(cl, branch("甲", (1.111, 2.222, 8.0))) == (1.11, 10.22)
+    short = BranchFacts(id="b", name="甲", unit="", total=12.0, scored=2, items=(6.0, 6.0), areas=(12.0,),
+                        interviews=0, asked=0, adequate=0)
+    with pytest.raises(ValueError):
+        tag_subtotals(cl, short)
