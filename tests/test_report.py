@@ -318,3 +318,51 @@ def test_tag_subtotals_keep_two_decimals_and_refuse_facts_of_another_checklist()
                         interviews=0, asked=0, adequate=0)
     with pytest.raises(ValueError):
         tag_subtotals(cl, short)
+
+
+def test_group_report_keeps_what_it_was_given():
+    cl = tagged()
+    day1 = SessionFacts(source="d1.jsonl", visit_id="v1", group="一组", date="2026-11-21", inspectors=("张伟", "李娜"),
+                        checklist=(cl.id, cl.version, cl.content_hash()),
+                        branches=(branch("甲", (6.0, 6.0, 8.0), asked=2, adequate=1),
+                                  branch("辛", (6.0, None, None), unsettled=["三会一课（分数）"])))
+    day2 = SessionFacts(source="d2.jsonl", visit_id="v2", group="一组", date="2026-11-20", inspectors=("李娜", "王芳"),
+                        checklist=day1.checklist, branches=(branch("乙", (6.0, None, 8.0), asked=3, adequate=3),))
+    r = build_group_report(cl, [day1, day2])
+    assert (r.checklist, r.groups, r.dates, r.inspectors, r.sources) == (
+        cl, ["一组"], ["2026-11-20", "2026-11-21"], ["张伟", "李娜", "王芳"], ["d1.jsonl", "d2.jsonl"])
+    assert [b.name for b in r.unevaluated] == ["乙", "辛"]  # by name, not by file
+    assert (r.interviews, r.asked, r.adequate, r.unsettled, r.next_steps) == (5, 5, 4, [("辛", "三会一课（分数）")], "")
+    assert build_group_report(cl, [day1], next_steps="  加强督导\n").next_steps == "加强督导"
+
+
+def test_group_report_refusals_say_what_to_do():
+    cl, other = tagged(), Checklist.model_validate(TINY)
+    with pytest.raises(UserError) as exc:
+        build_group_report(cl, [])
+    assert exc.value.message == "没有给出会话文件"
+    with pytest.raises(UserError) as exc:
+        build_group_report(cl, [session(branch("戊", (6.0, None, None)), cl=cl, visit="a"),
+                                session(branch("己", (None, None, None)), cl=cl, visit="b")])
+    assert (exc.value.message, exc.value.hint) == ("没有已评完的支部，无法排名和汇总：a.jsonl、b.jsonl",
+                                                   "每个支部的全部检查项都有得分后才计入汇总；请先完成“评”环节。")
+    with pytest.raises(UserError) as exc:
+        build_group_report(cl, [session(branch("甲", (6.0, 6.0, 8.0)), cl=cl, visit="d1"),
+                                session(branch("乙", (6.0, 6.0, 8.0)), cl=other, visit="d2"),
+                                session(branch("丙", (6.0, 6.0, 8.0)), cl=cl, visit="d3")])
+    assert exc.value.message == (
+        f"这些会话使用了不同的检查清单或版本，不能合成一份报告：tiny 1（{cl.content_hash()}）：d1.jsonl、d3.jsonl；"
+        f"tiny 1（{other.content_hash()}）：d2.jsonl")
+    assert exc.value.hint == "同一份汇总报告只能包含同一检查清单版本的会话；多个小组、多个版本请用 report rollup。"
+    with pytest.raises(UserError) as exc:
+        build_rollup([session(branch("丙", (6.0, None, None)), cl=cl)], {cl.content_hash(): cl})
+    assert exc.value.hint == "每个支部的全部检查项都有得分后才计入汇总。"
+
+
+def test_area_shares_refuse_facts_of_another_checklist():
+    from dataclasses import replace
+
+    from inspect_tui.core.report import area_shares
+
+    with pytest.raises(ValueError):
+        area_shares(tagged(), replace(branch("甲", (6.0, 6.0, 8.0)), areas=(12.0,)))
