@@ -332,6 +332,7 @@ def test_change_summary_says_every_field_once_in_order():
                            "evidence_files": ["甲" * 56 + ".jpg", "b.jpg"]}) == (
         "状态→未通过，整改措施及完成情况：" + ("已开会" * 10) + "，核查人：赵核，核查日期：2026-12-09，核查意见：复查，"
         "未通过原因：签名缺，整改时限：2027-01-10，责任人：李四，整改类别：立行立改，佐证材料：" + "甲" * 56 + ".jpg")
-    assert change_summary({"evidence_text": "照片三张"}) == "佐证说明：照片三张"
+    assert change_summary({"evidence_text": "照片三张", "evidence_files": ["a.jpg", "b.jpg"]}) == (
+        "佐证说明：照片三张，佐证材料：a.jpg、b.jpg")
     assert change_summary({"completed_on": "2026-12-01"}) == "完成时间：2026-12-01"
     assert change_summary({"branch": "branch/a", "entry": EID, "evidence_files": []}) == "（无改动）"

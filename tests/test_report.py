@@ -307,6 +307,8 @@ def test_ranks_compare_totals_to_two_decimals():
     assert [(b.name, r) for r, b in rank(tie)] == [("乙", 1), ("甲", 1)]  # both 18.00: a tie, listed by name
     close = [branch("乙", (6.0, 6.0, 6.0)), branch("甲", (6.0, 6.0, 6.25))]  # 18.25 over 18: not a tie
     assert [(b.name, r) for r, b in rank(close)] == [("甲", 1), ("乙", 2)]
+    below = [branch("甲", (6.0, 6.0, 6.0)), branch("乙", (6.0, 6.0, 5.75))]  # 17.75 under 18: not a tie
+    assert [(b.name, r) for r, b in rank(below)] == [("甲", 1), ("乙", 2)]
 
 
 def test_tag_subtotals_keep_two_decimals_and_refuse_facts_of_another_checklist():
