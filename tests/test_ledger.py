@@ -54,7 +54,7 @@ def test_failed_needs_reason_and_new_deadline_and_closed_only_reopens():
     closed = fold(entry(), [change(1, status="to_check", evidence_text="已补"),
                             change(2, status="closed", checker="赵核", checked_on="2026-12-02")])
     assert closed.status is S.CLOSED and closed.closed_on == date(2026, 12, 2) and closed.days_left(TODAY) is None
-    assert "只能以“未通过”重新打开" in check_change(closed, {"measures": "再补一份"})
+    assert check_change(closed, {"measures": "再补一份"}) == "该事项已销号，只能以“未通过”重新打开（需写明原因和新的整改时限）"
     assert "原因" in check_change(closed, {"status": "failed", "deadline": "2027-01-10"})
     reopened = fold(entry(), [*closed.changes, change(3, status="failed", reason="记录系补写", deadline="2027-01-10")])
     assert reopened.status is S.FAILED and reopened.closed_on is None and reopened.deadline == date(2027, 1, 10)
@@ -336,3 +336,10 @@ def test_change_summary_says_every_field_once_in_order():
         "佐证说明：照片三张，佐证材料：a.jpg、b.jpg")
     assert change_summary({"completed_on": "2026-12-01"}) == "完成时间：2026-12-01"
     assert change_summary({"branch": "branch/a", "entry": EID, "evidence_files": []}) == "（无改动）"
+
+
+def test_an_entry_without_its_optional_texts_reads_them_as_empty():
+    minimal = {k: ENTRY[k] for k in ("branch", "notice_no", "visit_id", "no", "requirement", "category")}
+    item = fold(rec(Kind.LEDGER_ENTRY, EID, minimal), [])
+    assert (item.item, item.item_title, item.area, item.problem, item.responsible, item.deadline) == (
+        None, "", "", "", "", None)

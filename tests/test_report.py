@@ -81,7 +81,7 @@ def test_common_problem_threshold_at_the_boundary(fixture_report):
 @pytest.mark.parametrize(("count", "n", "share", "expected"), [
     (3, 9, Fraction(1, 3), True), (2, 9, Fraction(1, 3), False), (1, 3, Fraction(1, 3), True),
     (0, 3, Fraction(1, 3), False), (4, 10, Fraction(2, 5), True), (3, 10, Fraction(2, 5), False),
-    (1, 0, Fraction(1, 3), False)])
+    (1, 0, Fraction(1, 3), False), (1, 1, Fraction(1, 3), True)])
 def test_is_common_exact_fractions(count, n, share, expected):
     assert is_common(count, n, share) is expected
 
@@ -151,8 +151,14 @@ def test_mixed_checklists_refused_with_files_named():
 def test_same_visit_twice_refused():
     cl = tagged()
     s = session(branch("甲", (6.0, 6.0, 8.0)), cl=cl)
-    with pytest.raises(UserError, match="不止一份"):
-        build_group_report(cl, [s, s])
+    with pytest.raises(UserError) as exc:
+        build_group_report(cl, [s, s, session(branch("乙", (6.0, 6.0, 8.0)), cl=cl, visit="v2")])
+    assert (exc.value.message, exc.value.hint) == ("同一次观摩的会话给了不止一份（支部会被重复计算）：v1.jsonl、v1.jsonl",
+                                                   "每次观摩只给出组长合并后的一份会话（inspect-tui merge）。")
+    with pytest.raises(UserError) as exc:
+        build_rollup([s, s, session(branch("乙", (6.0, 6.0, 8.0)), cl=cl, visit="v2"),
+                      session(branch("丙", (6.0, 6.0, 8.0)), cl=cl, visit="v2")], {cl.content_hash(): cl})
+    assert exc.value.message == "同一次观摩的会话给了不止一份（支部会被重复计算）：v1.jsonl、v1.jsonl；v2.jsonl、v2.jsonl"
 
 
 def test_rollup_groups_rates_and_splits_by_checklist_version():

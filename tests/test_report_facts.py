@@ -59,7 +59,7 @@ def test_branch_facts_from_hand_made_records():
     assert not facts.evaluated and facts.awareness == 0.5
     bare = Rec(id=BRANCH, kind=Kind.BRANCH, data={"name": "乙"}, author="张伟", by="张伟", at="", deleted=False,
                versions=({},))
-    assert branch_facts(tagged(), bare, []).unit == ""
+    assert branch_facts(tagged(), bare, [], group="", source="").unit == ""
 
 
 def test_session_facts_and_their_digest(tmp_path):

@@ -38,7 +38,6 @@ class TextCluster:
 
     text: str
     key: str
-    variants: list[str] = field(default_factory=list)
     branches: dict[str, str] = field(default_factory=dict)  # branch id -> name, in first-seen order
     items: dict[str | None, None] = field(default_factory=dict)
 
@@ -71,8 +70,6 @@ def fold_texts(entries: Iterable[tuple[str, str, str, str | None]]) -> list[Text
                 clusters.append(c)
                 sizes.append(len(pairs))
             by_key[key] = c
-        if text not in c.variants:
-            c.variants.append(text)
         c.branches.setdefault(branch, name)
         c.items.setdefault(item)
     return sorted(clusters, key=lambda c: -c.count)
