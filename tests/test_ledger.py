@@ -161,6 +161,7 @@ def test_ref_is_the_id_without_its_kind():
     assert ref_of("无斜杠") == "无斜杠"
     item = fold(entry(), [])
     assert (item.ref, item.status_label, item.category_label) == ("第三观摩小组〔2026〕1号/1", "未整改", "限期整改")
+    assert item.responsible == "张明"
 
 
 def test_entry_data_takes_the_category_from_the_deadline_a_week_counting_as_immediate():
