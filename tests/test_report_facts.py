@@ -35,6 +35,8 @@ def test_branch_facts_from_hand_made_records():
         rec(Kind.SCORE, score_id(BRANCH, "i1", "张伟"), {"item": "i1", "score": 6}),
         rec(Kind.SCORE, score_id(BRANCH, "i1", "李娜"), {"item": "i1", "score": 4}, by="李娜"),
         rec(Kind.SCORE, score_id(BRANCH, "i2", "张伟"), {"item": "i2", "score": 6}),
+        rec(Kind.OBSERVATION, "observation/1", {"item": "i1", "step": "look", "status": "meets"}),
+        rec(Kind.OBSERVATION, "observation/2", {"item": "i1", "step": "look", "status": "not"}, by="李娜"),
         rec(Kind.PROBLEM, "problem/1", {"item": "i1", "text": "记录  不全", "evidence": "会议记录本"}),
         rec(Kind.PROBLEM, "problem/2", {"item": "i1", "text": "记录不全", "evidence": "党员\n反映"}, by="李娜"),
         rec(Kind.PROBLEM, "problem/3", {"item": None, "text": "门牌缺失"}),
@@ -54,7 +56,7 @@ def test_branch_facts_from_hand_made_records():
         problems=(ProblemFact("i1", "记录 不全", "会议记录本；党员 反映", "逐次 补齐；逐次补齐"),
                   ProblemFact(None, "门牌缺失", "", "挂门牌")),
         highlights=(HighlightFact("i2", "结合 业务"),),
-        unsettled=("三会一课（分数）", "问题·活动室「活动室」（2 个并存版本，编辑冲突未解决）"),
+        unsettled=("三会一课（分数、看）", "问题·活动室「活动室」（2 个并存版本，编辑冲突未解决）"),
         group="一组", source="s.jsonl")
     assert not facts.evaluated and facts.awareness == 0.5
     bare = Rec(id=BRANCH, kind=Kind.BRANCH, data={"name": "乙"}, author="张伟", by="张伟", at="", deleted=False,
