@@ -199,8 +199,6 @@ def test_on_time_uses_the_finish_date_against_the_original_deadline():
 
     assert at(status="to_check", evidence_text="已补", completed_on="2026-12-05")  # on the day counts
     assert not at(status="to_check", evidence_text="已补", completed_on="2026-12-06")
-    assert at(status="to_check", evidence_text="已补", checked_on="2026-12-05")  # no completion date: the check's
-    assert not at(status="to_check", evidence_text="已补", checked_on="2026-12-06")
     assert not at(status="to_check", evidence_text="已补")  # no date at all: unknown, not on time
     assert not at(status="in_progress", completed_on="2026-12-01")  # not reported done
     assert at(status="closed", evidence_text="已补", checker="赵核", checked_on="2026-12-05")
@@ -260,7 +258,7 @@ def test_changes_apply_their_fields_and_keep_the_rest():
     assert (item.measures, item.evidence_text, item.checker, item.note, item.responsible, item.reason) == (
         "已开会", "记录", "赵核", "复查", "李四", "签名缺")
     assert (item.completed_on, item.checked_on, item.deadline, item.original_deadline) == (
-        date(2026, 12, 3), date(2026, 12, 4), date(2027, 1, 10), date(2026, 12, 5))
+        None, date(2026, 12, 4), date(2027, 1, 10), date(2026, 12, 5))  # failed: no longer completed
     assert item.category.value == "ongoing" and item.evidence_files == ("a.jpg", "b.jpg", "c.jpg")
     assert item.status is S.FAILED and item.closed_on is None
     assert (item.branch, item.notice_no, item.visit_id, item.no, item.item, item.item_title, item.area,
@@ -344,3 +342,19 @@ def test_an_entry_without_its_optional_texts_reads_them_as_empty():
     item = fold(rec(Kind.LEDGER_ENTRY, EID, minimal), [])
     assert (item.item, item.item_title, item.area, item.problem, item.responsible, item.deadline) == (
         None, "", "", "", "", None)
+
+
+def test_a_failed_item_redone_is_not_on_time_by_its_first_dates():
+    """Struck off in time, then failed at the 回头看 and redone after the deadline: neither the first
+    completion nor the first check makes it on time."""
+    first = [change(1, status="to_check", evidence_text="已补", completed_on="2026-12-01"),
+             change(2, **{**CLOSE, "checked_on": "2026-12-02"}),
+             change(3, status="failed", reason="记录系补写", deadline="2027-01-10", checker="赵核",
+                    checked_on="2026-12-08")]
+    failed = fold(entry(), first)
+    assert failed.completed_on is None and failed.checked_on == date(2026, 12, 8) and not failed.on_time()
+    redone = fold(entry(), [*first, change(4, status="to_check", evidence_text="重新补齐")])
+    assert not redone.on_time()
+    dated = fold(entry(), [*first, change(4, status="to_check", evidence_text="重新补齐", completed_on="2026-12-09")])
+    assert dated.completed_on == date(2026, 12, 9) and not dated.on_time()
+    assert counts([redone, dated], TODAY).on_time_rate == 0

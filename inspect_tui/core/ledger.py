@@ -129,8 +129,9 @@ class LedgerItem:
         return left is not None and left < 0 and self.status is not S.TO_CHECK
 
     def on_time(self) -> bool:
-        """Finished (reported done, or struck off) no later than the original deadline."""
-        done = self.completed_on or self.closed_on or self.checked_on
+        """Finished (reported done, or struck off) no later than the original deadline. A check
+        date alone is no finish date: outside a strike-off it is the date of a failed check."""
+        done = self.completed_on or self.closed_on
         if self.status not in DONE or done is None:
             return False
         return self.original_deadline is None or done <= self.original_deadline
@@ -197,6 +198,8 @@ def apply_fields(item: LedgerItem, change: Mapping[str, Any]) -> LedgerItem:
             updates["closed_on"] = _day(change.get("checked_on"))
         elif item.status is S.CLOSED:
             updates["closed_on"] = None
+        if updates["status"] is S.FAILED:
+            updates["completed_on"] = None  # the work reported finished did not pass its check
     return replace(item, **updates)
 
 
