@@ -157,11 +157,11 @@ CHUNK_DOCS = 256
 
 
 def journal_chunks(header: dict, tables: Tables, raws: RawTexts | None = None, *,
-                   state: Chain | None = None) -> Iterator[bytes]:
+                   end: list[Chain] | None = None) -> Iterator[bytes]:
     """A compact, sealed format-2 journal: the header, then ``set`` lines of at most ``CHUNK_DOCS``
     documents per table — bounded lines, so one damaged byte costs a recovery at most one chunk,
     not the table — then the seal. A document found in ``raws`` (the very object, read by
-    ``_scan_set``) is written as the text it was read from. ``state``, if given, is set to where the
+    ``_scan_set``) is written as the text it was read from. ``end``, if given, receives where the
     next change goes once the journal is written (before the seal, which the next append replaces)."""
     first = encode_line(header)
     yield first
@@ -174,8 +174,8 @@ def journal_chunks(header: dict, tables: Tables, raws: RawTexts | None = None, *
                 yield from _set_line(name, chunk, raws, chain)
             else:
                 yield chain.encode({"t": name, "set": chunk})
-    if state is not None:
-        state.fid, state.n, state.head = chain.fid, chain.n, chain.head
+    if end is not None:
+        end.append(chain.copy())
     yield chain.seal()
 
 

@@ -366,10 +366,9 @@ class SessionFile:
         with self._mutex:
             self._check_writable()
             header = dict(self.header, id=new_file_id(), compacted=_now().isoformat(timespec="seconds"))
-            header.pop("c", None)
-            state = Chain("", 0, 0)
-            chunks = journal_chunks(header, self._storage.tables, state=state)
-            size = write_atomic(self.path, chunks, lock=self._lock)
+            end: list[Chain] = []
+            size = write_atomic(self.path, journal_chunks(header, self._storage.tables, end=end), lock=self._lock)
+            [state] = end
             seal = len(state.copy().seal())
             self._storage.reopen(_open_append(self.path), size - seal, state.n - 2, state)
             self.header = header
