@@ -87,6 +87,7 @@ def test_drop_table_appends_one_drop_line_and_rewrites_nothing_else(path: Path) 
         sf.db.drop_tables()
         assert changes(path, start + 1) == [{"t": "meta", "drop": True, "more": True},
                                             {"t": "records", "drop": True, "more": True}, {"t": "log", "drop": True}]
+        assert (sf.meta, sf.records(), sf.log(), len(sf)) == ({}, [], [], 0)
     assert read_session(path) == ({}, [], [])
 
 
@@ -130,6 +131,8 @@ def test_a_failed_updater_puts_back_what_it_removed(path: Path) -> None:
             with pytest.raises(KeyError):
                 del table[99]
             del table[2]
+            table[8] = {"id": "r8"}
+            del table[8]  # new, then gone again: nothing to put back
             table.clear()
             assert len(table) == 0 and 3 not in table
             raise RuntimeError("boom")
@@ -302,3 +305,31 @@ def test_compact_threshold(monkeypatch: pytest.MonkeyPatch) -> None:
     tables = {"records": {str(i): {} for i in range(10)}, "meta": {"1": {}}}  # 11 documents
     assert not sfm._worth_compacting(2 * 11 + 1000, tables)
     assert sfm._worth_compacting(2 * 11 + 1001, tables)
+
+
+def test_what_json_cannot_hold_is_refused_by_name(path: Path) -> None:
+    with make(path) as sf:
+        size = path.stat().st_size
+        with pytest.raises(TypeError, match="^meta must be a dict, not list$"):
+            sf.set_meta([1])  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match="^log entry must be a dict, not str$"):
+            sf.append_log("x")  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match="^record must be a dict, not int$"):
+            sf.put(5)  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match='^a record needs a non-empty string "id"$'):
+            sf.put({"id": ""})
+        assert path.stat().st_size == size
+        sf.set_meta({"k": (1, 2)})
+        sf.append_log({"e": (3,)})
+        assert sf.meta == {"k": [1, 2]} and sf.log() == [{"event": "created"}, {"e": [3]}]
+    assert read_session(path)[::2] == ({"k": [1, 2]}, [{"event": "created"}, {"e": [3]}])
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="counts open file descriptors")
+def test_compaction_leaves_no_file_open(path: Path) -> None:
+    with make(path) as sf:
+        before = len(os.listdir("/proc/self/fd"))
+        for _ in range(3):
+            sf.put(rec(1, text="改"))
+            sf.compact()
+        assert len(os.listdir("/proc/self/fd")) == before
