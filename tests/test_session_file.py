@@ -1,0 +1,153 @@
+"""``SessionFile`` and the whole-file helpers: every refusal says which file and what is wrong, in
+full; the small accessors answer what they claim."""
+
+from __future__ import annotations
+
+import errno
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from inspect_tui.errors import UserError
+from inspect_tui.store import session_file as sfm
+from inspect_tui.store.journal import NotSavedError, journal_chunks
+from inspect_tui.store.lines import encode_line
+from inspect_tui.store.session_file import FORMAT, SessionFile, read_session, write_session
+from inspect_tui.store.session_format import _header
+
+META = {"group": "第一观摩组", "inspector": "张三"}
+
+
+def rec(i: int, **extra) -> dict:
+    return {"id": f"r{i}", "text": f"记录 {i}", **extra}
+
+
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    return tmp_path / "s.session"
+
+
+def make(path: Path, n: int = 3) -> SessionFile:
+    return SessionFile.create(path, META, [rec(i) for i in range(n)], [{"event": "created"}])
+
+
+def refusal(call, *args, **kw) -> str:
+    with pytest.raises(UserError) as info:
+        call(*args, **kw)
+    return info.value.render()
+
+
+def test_refusals_name_the_file_and_what_is_wrong(path: Path) -> None:
+    nowhere = path.parent / "nowhere" / "s.session"
+    assert refusal(make, nowhere) == f"{nowhere}: 文件夹 {nowhere.parent} 不存在"
+    assert refusal(write_session, nowhere, META, [], []) == f"{nowhere}: 文件夹 {nowhere.parent} 不存在"
+    make(path).close()
+    assert refusal(make, path) == f"{path}: 文件已存在\n如确需覆盖，请使用 --force。"
+    assert refusal(SessionFile.open, path.with_name("x.session")) == f"{path.with_name('x.session')}: 会话文件不存在"
+
+
+def test_documents_are_checked_before_anything_is_written(path: Path) -> None:
+    for records, log, message in [([rec(1), rec(1)], [], "duplicate record id 'r1'"),
+                                  ([{"id": 1}], [], 'a record needs a non-empty string "id"'),
+                                  ([rec(1)], ["x"], "log entry must be a dict, not str"),
+                                  ([5], [], "record must be a dict, not int")]:
+        with pytest.raises((TypeError, ValueError)) as info:
+            write_session(path, META, records, log)
+        assert str(info.value) == message and not path.exists()
+    with pytest.raises(TypeError, match="^meta must be a dict, not list$"):
+        write_session(path, [], [], [])
+
+
+def _forge(path: Path, records: dict[str, dict]) -> None:
+    path.write_bytes(b"".join(journal_chunks(_header(), {"meta": {"1": META}, "records": records})))
+
+
+def test_records_without_an_id_or_with_one_twice_are_refused(path: Path) -> None:
+    _forge(path, {"1": {"id": "a"}, "2": {"text": "no id"}})
+    assert refusal(read_session, path) == f"{path}: 记录（文档 2）缺少字符串 id"
+    _forge(path, {"1": {"id": "a"}, "5": {"id": "a"}})
+    assert refusal(read_session, path) == f"{path}: 记录 id 'a' 出现了两次（文档 1 和 5）"
+    assert refusal(SessionFile.open, path, readonly=True) == f"{path}: 记录 id 'a' 出现了两次（文档 1 和 5）"
+
+
+def test_a_failed_new_file_says_why(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def denied(*a, **kw):
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
+
+    monkeypatch.setattr(sfm, "write_atomic", denied)
+    assert refusal(write_session, path, META, [], []).startswith(f"{path}: 无法写入：")
+
+    def full(*a, **kw):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(sfm, "write_atomic", full)
+    with pytest.raises(NotSavedError) as info:
+        write_session(path, META, [], [])
+    assert (info.value.errno, info.value.strerror, info.value.filename) == (
+        errno.ENOSPC, "未保存：No space left on device", str(path))
+
+
+def test_a_file_the_system_marks_read_only_is_refused_for_writing(path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    make(path).close()
+    monkeypatch.setattr(os, "access", lambda p, mode: False)
+    with pytest.raises(sfm.NotWritableError) as info:
+        SessionFile.open(path)
+    assert info.value.reason == "文件或其所在的介质是只读的"
+    monkeypatch.undo()
+    SessionFile.open(path).close()  # and the refused open let go of its lock
+
+
+def test_accessors(path: Path) -> None:
+    with make(path) as sf:
+        assert sf.last_saved is None and not sf.readonly and len(sf) == 3
+        assert "r1" in sf and "r9" not in sf and sf.get("r9") is None
+        assert repr(sf) == f"<SessionFile {str(path)!r} writable records=3>"
+        own = sf.records(copy=False)
+        assert own[0] is sf.db.journal.tables["records"]["1"] and sf.records()[0] is not own[0]
+        assert sf.records() == own
+        before = datetime.now(UTC)
+        sf.put(rec(7))
+        assert sf.last_saved is not None and before <= sf.last_saved <= datetime.now(UTC)
+        assert repr(sf).endswith("writable records=4>") and sf.journal_lines == 4
+    with SessionFile.open(path, readonly=True) as ro:
+        assert repr(ro) == f"<SessionFile {str(path)!r} readonly records=4>" and ro.sealed
+
+
+def test_closing_a_read_only_file_writes_nothing_and_closing_twice_is_harmless(path: Path) -> None:
+    make(path).close()
+    before = path.read_bytes()
+    ro = SessionFile.open(path, readonly=True)
+    seen: list[bytes] = []
+    ro.close(sealed=lambda: seen.append(path.read_bytes()))
+    ro.close(sealed=lambda: seen.append(b"twice"))
+    assert seen == [before] and path.read_bytes() == before
+
+
+def test_the_sealed_callback_sees_the_sealed_file_under_the_lock(path: Path) -> None:
+    sf = make(path)
+    sf.put(rec(5))
+    seen: list[tuple[bool, bool]] = []
+
+    def sealed() -> None:
+        with pytest.raises(UserError):
+            SessionFile.open(path)  # still locked
+        seen.append((path.read_bytes().rstrip(b"\n").rsplit(b"\n", 1)[-1].startswith(b'{"seal":true'), sf.sealed))
+
+    sf.close(sealed=sealed)
+    assert seen == [(True, True)]
+    with pytest.raises(ValueError, match="已关闭"):
+        sf.put(rec(6))
+
+
+def test_raw_texts_of_an_older_format_are_dropped(path: Path) -> None:
+    path.write_bytes(encode_line({"format": FORMAT, "version": 1})
+                     + encode_line({"t": "records", "set": {"1": rec(1)}}))
+    raws: dict = {}
+    meta, records, log, r = sfm._read_session(path, raws)
+    assert records == [rec(1)] and raws == {} and not r.sealed
+    write_session(path.with_name("v2.session"), META, [rec(1)], [])
+    raws = {}
+    assert sfm._read_session(path.with_name("v2.session"), raws)[1] == [rec(1)] and len(raws) == 1
