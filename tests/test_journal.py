@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import pytest
+from store_helpers import META, make, rec
 from tinydb import Query
 
 from inspect_tui.store import journal
@@ -17,20 +18,11 @@ from inspect_tui.store.journal import NotSavedError
 from inspect_tui.store.lines import Chain, decode_chained, decode_line, encode_line
 from inspect_tui.store.session_file import FORMAT, SessionFile, read_session
 
-META = {"group": "第一观摩组", "inspector": "张三"}
-
-
-def rec(i: int, **extra) -> dict:
-    return {"id": f"r{i}", "text": f"记录 {i}", **extra}
-
 
 @pytest.fixture
 def path(tmp_path: Path) -> Path:
     return tmp_path / "s.session"
 
-
-def make(path: Path, n: int = 3) -> SessionFile:
-    return SessionFile.create(path, META, [rec(i) for i in range(n)], [{"event": "created"}])
 
 
 def changes(path: Path, since: int) -> list[dict]:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from store_helpers import META, make, rec
 
 from inspect_tui.errors import UserError
 from inspect_tui.store import session_file as sfm
@@ -17,20 +18,11 @@ from inspect_tui.store.lines import encode_line
 from inspect_tui.store.session_file import FORMAT, SessionFile, read_session, write_session
 from inspect_tui.store.session_format import _header
 
-META = {"group": "第一观摩组", "inspector": "张三"}
-
-
-def rec(i: int, **extra) -> dict:
-    return {"id": f"r{i}", "text": f"记录 {i}", **extra}
-
 
 @pytest.fixture
 def path(tmp_path: Path) -> Path:
     return tmp_path / "s.session"
 
-
-def make(path: Path, n: int = 3) -> SessionFile:
-    return SessionFile.create(path, META, [rec(i) for i in range(n)], [{"event": "created"}])
 
 
 def refusal(call, *args, **kw) -> str:
