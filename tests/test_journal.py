@@ -118,10 +118,12 @@ def test_a_failed_updater_puts_back_what_it_removed(path: Path) -> None:
         def remove_then_fail(table):
             assert table.pop(1)["id"] == "r0"
             assert table.pop(99, "none") == "none"
-            with pytest.raises(KeyError):
+            with pytest.raises(KeyError) as info:
                 table.pop(99)
-            with pytest.raises(KeyError):
+            assert info.value.args == (99,)
+            with pytest.raises(KeyError) as info:
                 del table[99]
+            assert info.value.args == (99,)
             del table[2]
             table[8] = {"id": "r8"}
             del table[8]  # new, then gone again: nothing to put back
@@ -325,3 +327,56 @@ def test_compaction_leaves_no_file_open(path: Path) -> None:
             sf.put(rec(1, text="改"))
             sf.compact()
         assert len(os.listdir("/proc/self/fd")) == before
+
+
+def test_a_failed_first_write_leaves_no_table_behind(path: Path) -> None:
+    with make(path) as sf:
+        def fail(table):
+            table[1] = {"a": 1}
+            raise RuntimeError("boom")
+
+        with pytest.raises(RuntimeError):
+            sf.db.table("new")._update_table(fail)
+        assert "new" not in sf.db.tables() and "new" not in sf.db.journal.tables
+
+
+def test_only_real_changes_are_journaled_whatever_the_updater_did(path: Path) -> None:
+    with make(path) as sf:
+        t = sf.db.table("records")
+        start = line_count(path)
+
+        def same_again(table):  # read, put an equal copy back, delete and restore: no change
+            doc = dict(table[1])
+            table[1] = dict(doc)
+            restored = dict(table[2])
+            del table[2]
+            table[2] = restored
+
+        t._update_table(same_again)
+        assert line_count(path) == start
+
+        def clear_and_keep_one(table):  # a clear wipes the table: an unchanged document is written again
+            doc = dict(table[1])
+            table.clear()
+            table[1] = doc
+
+        t._update_table(clear_and_keep_one)
+        assert changes(path, start) == [{"t": "records", "clear": True, "set": {"1": {"id": "r0", "text": "记录 0"}}}]
+    assert read_session(path)[1] == [{"id": "r0", "text": "记录 0"}]
+
+
+def test_a_failed_write_whose_flush_also_fails_is_cut_back(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    sf = make(path)
+    size = path.stat().st_size
+
+    def fail(fd):
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(os, "fdatasync" if hasattr(os, "fdatasync") else "fsync", fail)
+    with pytest.raises(NotSavedError, match="未保存：Input/output error"):
+        sf.put(rec(5))
+    monkeypatch.undo()
+    assert path.stat().st_size == size
+    sf.put(rec(6))  # the cut-back worked: later writes go on
+    sf.close()
+    assert [r["id"] for r in read_session(path)[1]] == ["r0", "r1", "r2", "r6"]

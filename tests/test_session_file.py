@@ -143,3 +143,59 @@ def test_raw_texts_of_an_older_format_are_dropped(path: Path) -> None:
     write_session(path.with_name("v2.session"), META, [rec(1)], [])
     raws = {}
     assert sfm._read_session(path.with_name("v2.session"), raws)[1] == [rec(1)] and len(raws) == 1
+
+
+def test_copies_are_deep_whatever_the_nesting(path: Path) -> None:
+    with make(path) as sf:
+        sf.put(rec(1, grid=[[1, 2], [{"x": [3]}]], meta={"a": {"b": [4]}}))
+        got = sf.get("r1")
+        got["grid"][0].append(9)
+        got["grid"][1][0]["x"].append(9)
+        got["meta"]["a"]["b"].append(9)
+        assert sf.get("r1") == rec(1, grid=[[1, 2], [{"x": [3]}]], meta={"a": {"b": [4]}})
+        assert sf.records()[1] == sf.get("r1")
+
+
+def test_read_session_reads_the_bytes_it_is_given(path: Path) -> None:
+    """The leader's merge hashes a file's bytes once and parses those very bytes: a file changed
+    in between must not be read again."""
+    write_session(path, META, [rec(1)], [])
+    data = path.read_bytes()
+    write_session(path, META, [rec(2)], [], force=True)
+    assert sfm._read_session(path, None, data)[1] == [rec(1)]
+    assert sfm._read_session(path, None)[1] == [rec(2)]
+
+
+def test_records_read_are_written_back_as_their_text(path: Path) -> None:
+    doc = rec(1)
+    raw = '{"id":"r1","text":"\\u8bb0\\u5f55 1"}'  # as an older writer escaped it: the same document
+    out = path.with_name("out.session")
+    sfm._write_session(out, META, [doc], [], force=False, raws={id(doc): (doc, raw)})
+    assert raw.encode() in out.read_bytes() and read_session(out)[1] == [doc]
+
+
+def test_a_new_file_is_locked_before_it_appears(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Between the rename and the release of the lock no other writer may take the new file."""
+    from inspect_tui.store import journal
+    from inspect_tui.store.lock import SessionLock, holder
+
+    real = journal.fsync_dir
+    held: list[bool] = []
+
+    def probe(folder: Path) -> None:  # runs just after os.replace put the new file in place
+        held.append(holder(path) is not None)
+        real(folder)
+
+    monkeypatch.setattr(journal, "fsync_dir", probe)
+    write_session(path, META, [rec(1)], [])
+    lock = SessionLock.acquire(path)
+    try:
+        sfm._write_session(path, META, [rec(2)], [], force=True, lock=lock)
+        with pytest.raises(UserError):
+            SessionLock.acquire(path)  # the caller's lock followed the file it wrote
+        with pytest.raises(UserError, match="已存在"):
+            sfm._write_session(path, META, [rec(3)], [], force=False, lock=lock)
+    finally:
+        lock.release()
+    assert held == [True, True] and read_session(path)[1] == [rec(2)]
+    SessionLock.acquire(path).release()

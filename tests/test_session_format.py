@@ -140,3 +140,4 @@ def test_not_writable_says_it_can_still_be_read(tmp_path: Path) -> None:
     error = sfmt.NotWritableError(tmp_path / "s.jsonl", "只读介质")
     assert error.render() == f"{tmp_path / 's.jsonl'}: 无法以写入方式打开：只读介质\n只需查看时可用只读方式打开。"
     assert (error.path, error.reason) == (tmp_path / "s.jsonl", "只读介质")
+    assert [str(p) for p in error.problems] == [f"{tmp_path / 's.jsonl'}: 无法以写入方式打开：只读介质"]

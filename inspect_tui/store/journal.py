@@ -372,7 +372,7 @@ class _Tracker(MutableMapping):
     def __init__(self, live: dict[str, dict]) -> None:
         self._live = live
         self._orig: dict[str, Any] = {}
-        self._orig_json: dict[str, str] = {}  # keys only read (maybe mutated in place): their JSON
+        self._orig_json: dict[str, str] = {}  # keys read (maybe mutated in place): their JSON then
         self._cleared = False
 
     def _touch(self, k: str) -> None:
@@ -393,7 +393,6 @@ class _Tracker(MutableMapping):
     def __setitem__(self, key: Any, value: dict) -> None:
         k = str(key)
         self._touch(k)
-        self._orig_json.pop(k, None)
         self._live[k] = value
 
     def __delitem__(self, key: Any) -> None:
@@ -401,7 +400,6 @@ class _Tracker(MutableMapping):
         if k not in self._live:
             raise KeyError(key)
         self._touch(k)
-        self._orig_json.pop(k, None)
         del self._live[k]
 
     def pop(self, key: Any, *default: Any) -> Any:
@@ -411,7 +409,6 @@ class _Tracker(MutableMapping):
                 return default[0]
             raise KeyError(key)
         self._touch(k)
-        self._orig_json.pop(k, None)
         return self._live.pop(k)
 
     def __contains__(self, key: object) -> bool:
@@ -427,7 +424,6 @@ class _Tracker(MutableMapping):
         for k, v in self._live.items():
             if k not in self._orig:
                 self._orig[k] = v
-        self._orig_json.clear()
         self._live.clear()
         self._cleared = True
 

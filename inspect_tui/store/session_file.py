@@ -89,10 +89,11 @@ def _clone(obj: Any) -> Any:
 
 def _json_copy(obj: Any, what: str) -> dict:
     """A private copy of ``obj`` exactly as it will read back from the file (tuples become lists);
-    refuses what JSON cannot store before anything touches the disk."""
+    refuses what JSON cannot store at all. NaN and infinities pass here and are refused by the
+    journal's encoder, which runs before anything touches the disk."""
     if not isinstance(obj, dict):
         raise TypeError(f"{what} must be a dict, not {type(obj).__name__}")
-    return json.loads(json.dumps(obj, ensure_ascii=False, allow_nan=False))
+    return json.loads(json.dumps(obj))
 
 
 def _record_copy(doc: Any) -> dict:
@@ -281,10 +282,7 @@ class SessionFile:
     def get(self, record_id: str) -> dict | None:
         with self._mutex:
             doc_id = self._index.get(record_id)
-            if doc_id is None:
-                return None
-            doc = self._records.get(doc_id=doc_id)
-            return _clone(dict(doc)) if doc is not None else None
+            return None if doc_id is None else _clone(self._storage.tables[RECORDS][str(doc_id)])
 
     def records(self, *, copy: bool = True) -> list[dict]:
         """All record docs. ``copy=False`` hands out the store's own documents, for a caller that
