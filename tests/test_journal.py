@@ -380,3 +380,12 @@ def test_a_failed_write_whose_flush_also_fails_is_cut_back(path: Path, monkeypat
     sf.put(rec(6))  # the cut-back worked: later writes go on
     sf.close()
     assert [r["id"] for r in read_session(path)[1]] == ["r0", "r1", "r2", "r6"]
+
+
+def test_a_storage_dropped_after_its_file_was_closed_elsewhere_does_not_raise(path: Path) -> None:
+    with make(path) as sf:
+        storage = sf.db.journal
+        fd = os.dup(storage._fd)
+        os.close(storage._fd)  # closed behind its back
+        storage.__del__()  # what the garbage collector calls: nothing to report, nothing raised
+        storage._fd = fd

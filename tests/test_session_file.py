@@ -199,3 +199,20 @@ def test_a_new_file_is_locked_before_it_appears(path: Path, monkeypatch: pytest.
         lock.release()
     assert held == [True, True] and read_session(path)[1] == [rec(2)]
     SessionLock.acquire(path).release()
+
+
+def test_documents_of_a_new_file_are_numbered_from_one(path: Path) -> None:
+    with SessionFile.create(path, META, [rec(1), rec(2)], [{"e": 1}, {"e": 2}]) as sf:
+        assert [d.doc_id for d in sf.db.table("log")] == [1, 2]
+        assert [d.doc_id for d in sf.db.table("records")] == [1, 2]
+        sf.append_log({"e": 3})
+        assert [d.doc_id for d in sf.db.table("log")] == [1, 2, 3]
+
+
+def test_a_read_only_open_knows_its_header_and_refuses_saves_by_name(path: Path) -> None:
+    make(path).close()
+    with SessionFile.open(path, readonly=True) as ro:
+        assert ro.header == sfm._load(path)[0].header and ro.header["format"] == FORMAT
+        with pytest.raises(PermissionError) as info:
+            ro.put(rec(9))
+        assert str(info.value) == f"{path}: 会话文件以只读方式打开，不能保存"

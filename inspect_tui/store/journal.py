@@ -168,7 +168,7 @@ def journal_chunks(header: dict, tables: Tables, raws: RawTexts | None = None, *
     chain = Chain.after_header(header, first)
     for name, table in tables.items():
         items = list(table.items())
-        for i in range(0, max(len(items), 1), CHUNK_DOCS):
+        for i in range(0, len(items), CHUNK_DOCS) or range(1):  # an empty table still gets its line
             chunk = dict(items[i:i + CHUNK_DOCS])
             if raws:
                 yield from _set_line(name, chunk, raws, chain)
