@@ -373,10 +373,10 @@ def test_a_failed_write_whose_flush_also_fails_is_cut_back(path: Path, monkeypat
         raise OSError(errno.EIO, "Input/output error")
 
     monkeypatch.setattr(os, "fdatasync" if hasattr(os, "fdatasync") else "fsync", fail)
-    with pytest.raises(NotSavedError, match="未保存：Input/output error"):
+    with pytest.raises(NotSavedError, match="未保存：Input/output error") as info:
         sf.put(rec(5))
     monkeypatch.undo()
-    assert path.stat().st_size == size
+    assert info.value.filename == str(path) and path.stat().st_size == size
     sf.put(rec(6))  # the cut-back worked: later writes go on
     sf.close()
     assert [r["id"] for r in read_session(path)[1]] == ["r0", "r1", "r2", "r6"]
@@ -389,3 +389,40 @@ def test_a_storage_dropped_after_its_file_was_closed_elsewhere_does_not_raise(pa
         os.close(storage._fd)  # closed behind its back
         storage.__del__()  # what the garbage collector calls: nothing to report, nothing raised
         storage._fd = fd
+
+
+def test_a_last_line_without_its_newline_is_kept_and_continued(path: Path) -> None:
+    with make(path) as sf:
+        sf.put(rec(5))
+    data = path.read_bytes()
+    last_change = data[:data.rstrip(b"\n").rindex(b"\n") + 1]  # without the seal
+    path.write_bytes(last_change[:-1])  # and without the last line's newline
+    with SessionFile.open(path) as sf:
+        sf.put(rec(6))
+        assert sf.db.journal.size == path.stat().st_size
+        sf.put(rec(7))
+        assert sf.db.journal.size == path.stat().st_size
+    assert [r["id"] for r in read_session(path)[1]] == ["r0", "r1", "r2", "r5", "r6", "r7"]
+
+
+def test_a_seal_is_cut_off_by_the_next_append(path: Path) -> None:
+    with make(path) as sf:
+        storage = sf.db.journal
+        storage.seal()
+        assert storage.sealed is True and sfm._load(path)[0].sealed
+        sf.put(rec(5))
+        assert storage.sealed is False and storage.size == path.stat().st_size
+        assert not sfm._load(path)[0].sealed
+    assert len(read_session(path)[1]) == 4
+
+
+def test_writing_through_tinydb_on_a_read_only_open_is_refused(path: Path) -> None:
+    make(path).close()
+    before = path.read_bytes()
+    with SessionFile.open(path, readonly=True) as ro:
+        with pytest.raises(PermissionError) as info:
+            ro.db.table("records").insert({"id": "x"})
+        assert (info.value.errno, info.value.strerror, info.value.filename) == (
+            errno.EBADF, "会话文件以只读方式打开，不能保存", str(path))
+        assert len(ro) == 3
+    assert path.read_bytes() == before

@@ -87,7 +87,7 @@ def test_a_file_the_system_marks_read_only_is_refused_for_writing(path: Path,
     monkeypatch.setattr(os, "access", lambda p, mode: False)
     with pytest.raises(sfm.NotWritableError) as info:
         SessionFile.open(path)
-    assert info.value.reason == "文件或其所在的介质是只读的"
+    assert (info.value.path, info.value.reason) == (path, "文件或其所在的介质是只读的")
     monkeypatch.undo()
     SessionFile.open(path).close()  # and the refused open let go of its lock
 
@@ -216,3 +216,56 @@ def test_a_read_only_open_knows_its_header_and_refuses_saves_by_name(path: Path)
         with pytest.raises(PermissionError) as info:
             ro.put(rec(9))
         assert str(info.value) == f"{path}: 会话文件以只读方式打开，不能保存"
+
+
+def test_a_stale_temp_that_cannot_be_removed_does_not_stop_the_open(path: Path) -> None:
+    make(path).close()
+    odd = path.with_name(f".{path.name}.tmp-1-dir")
+    odd.mkdir()  # unlink() refuses a folder
+    with SessionFile.open(path) as sf:
+        assert len(sf) == 3 and sf.sealed is False
+    assert odd.is_dir()
+
+
+def _worth_compacting_now(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sfm, "COMPACT_MIN_LINES", 0)
+    monkeypatch.setattr(sfm, "COMPACT_FACTOR", 0)
+
+
+def test_a_file_that_is_not_compacted_on_closing_is_still_sealed(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    sf = make(path)
+    sf.put(rec(5))
+    _worth_compacting_now(monkeypatch)
+    os.link(path, path.with_name("other-name.session"))  # a hard link: never compacted
+    sf.close()
+    assert sfm._load(path)[0].sealed and sf.journal_lines == 4
+    os.unlink(path.with_name("other-name.session"))
+    sf = SessionFile.open(path)  # compacted on opening: 3 lines, then unsealed
+    assert sf.journal_lines == 3 and sf.sealed is False
+    sf.put(rec(6))
+
+    def no_space(*a):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", no_space)
+    with pytest.warns(UserWarning, match="压缩会话文件失败") as warned:
+        sf.close()
+    monkeypatch.undo()
+    assert warned[0].filename == __file__  # the warning points at the caller's line
+    assert sfm._load(path)[0].sealed and [r["id"] for r in read_session(path)[1]] == ["r0", "r1", "r2", "r5", "r6"]
+
+
+def test_a_seal_that_cannot_be_written_is_a_warning_at_the_callers_line(path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    sf = make(path)
+    sf.put(rec(5))
+
+    def full(*a):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "write", full)
+    with pytest.warns(UserWarning, match="无法写入封存行") as warned:
+        sf.close()
+    monkeypatch.undo()
+    assert warned[0].filename == __file__
+    assert not sfm._load(path)[0].sealed and len(read_session(path)[1]) == 4

@@ -286,11 +286,10 @@ class JournalStorage(Storage):
         last = len(changes) - 1
         payload = b"".join(chain.encode({**c, "more": True} if i < last else c)
                            for i, c in enumerate(changes))  # TypeError/ValueError before any I/O
-        self._write(payload)
+        self._write(payload)  # cuts off a seal first: no longer sealed
         self._size += len(payload) + self._open_newline
         self._open_newline = False
         self._chain = chain
-        self.sealed = False
         self.lines += len(changes)
 
     def seal(self) -> None:
@@ -310,16 +309,17 @@ class JournalStorage(Storage):
         long as a writer has it (a copy taken meanwhile is not sealed) and every save stays one
         append and one flush."""
         if self._tail_dirty:
-            self._write(b"")
+            self._write()
 
     def _writable_chain(self) -> Chain:
-        if self._fd is None or self._chain is None:
+        if self._fd is None:
             raise PermissionError(errno.EBADF, "会话文件以只读方式打开，不能保存", str(self.path))
         if self._broken:
             raise NotSavedError(errno.EIO, f"未保存：{self._broken}", str(self.path))
+        assert self._chain is not None  # a writable storage has one (__init__)
         return self._chain.copy()
 
-    def _write(self, payload: bytes) -> None:
+    def _write(self, payload: bytes = b"") -> None:
         """Write ``payload`` after the last commit (cutting off whatever follows it, adding the
         newline a kept last line lacked) and flush it to the disk."""
         fd = self._fd
@@ -464,9 +464,7 @@ class JournalTable(Table):
     """A TinyDB table whose writes journal only the documents they touch."""
 
     def _update_table(self, updater: Callable[[dict[int, Mapping]], None]) -> None:
-        storage = self._storage
-        if not isinstance(storage, JournalStorage):  # pragma: no cover - misuse
-            return super()._update_table(updater)
+        storage: JournalStorage = self._storage  # type: ignore[assignment]  # JournalDB's only storage
         live, created = storage.live_table(self.name)
         tracker = _Tracker(live)
         try:

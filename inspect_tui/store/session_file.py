@@ -373,19 +373,17 @@ class SessionFile:
             if not keep_seal:
                 self._storage.unseal()
 
-    def _compact_if_worthwhile(self, *, closing: bool = False) -> bool:
+    def _compact_if_worthwhile(self) -> None:
         """Compact when the journal has grown well beyond its documents — unless the file has other
-        hard links, which replacing it would split into two files. Whether it was compacted."""
-        if self.readonly or not _worth_compacting(self._storage.lines, self._storage.tables):
-            return False
+        hard links, which replacing it would split into two files. The result is sealed: on closing
+        it stays so; on opening, ``unseal`` follows."""
+        if not _worth_compacting(self._storage.lines, self._storage.tables):
+            return
         try:
-            if os.stat(self.path).st_nlink > 1:
-                return False
-            self.compact(keep_seal=closing)
+            if os.stat(self.path).st_nlink == 1:
+                self.compact(keep_seal=True)
         except OSError as exc:  # the journal is still whole; compaction can wait
-            warnings.warn(f"{self.path}: 压缩会话文件失败（{exc}），文件保持原样", stacklevel=2)
-            return False
-        return True
+            warnings.warn(f"{self.path}: 压缩会话文件失败（{exc}），文件保持原样", stacklevel=3)
 
     def close(self, *, sealed: Callable[[], None] | None = None) -> None:
         """Compact if worthwhile, seal the file (a clean close), release the lock. Idempotent. A
@@ -395,9 +393,10 @@ class SessionFile:
             if self._closed:
                 return
             try:
-                if not self.readonly and not self._compact_if_worthwhile(closing=True):
+                if not self.readonly:
+                    self._compact_if_worthwhile()
                     try:
-                        self._storage.seal()
+                        self._storage.seal()  # nothing to do after a compaction
                     except OSError as exc:
                         warnings.warn(f"{self.path}: 无法写入封存行（{exc}），文件完整但未封存", stacklevel=2)
                 if sealed is not None:
