@@ -383,7 +383,7 @@ class SessionFile:
             if os.stat(self.path).st_nlink == 1:
                 self.compact(keep_seal=True)
         except OSError as exc:  # the journal is still whole; compaction can wait
-            warnings.warn(f"{self.path}: 压缩会话文件失败（{exc}），文件保持原样", stacklevel=3)
+            warnings.warn(f"{self.path}: 压缩会话文件失败（{exc}），文件保持原样", stacklevel=2)
 
     def close(self, *, sealed: Callable[[], None] | None = None) -> None:
         """Compact if worthwhile, seal the file (a clean close), release the lock. Idempotent. A
