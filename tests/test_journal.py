@@ -81,6 +81,8 @@ def test_drop_table_appends_one_drop_line_and_rewrites_nothing_else(path: Path) 
                                             {"t": "records", "drop": True, "more": True}, {"t": "log", "drop": True}]
         assert (sf.meta, sf.records(), sf.log(), len(sf)) == ({}, [], [], 0)
     assert read_session(path) == ({}, [], [])
+    with SessionFile.open(path, readonly=True) as ro:
+        assert len(ro) == 0 and ro.get("r0") is None
 
 
 def test_a_whole_database_write_rewrites_only_the_tables_not_live(path: Path) -> None:
@@ -273,13 +275,15 @@ def test_compaction_gives_a_new_identity_and_keeps_appending(path: Path) -> None
     assert read_session(path)[1][1]["text"] == "改"
 
 
-def test_compacting_on_close_keeps_the_seal(path: Path) -> None:
+def test_a_compacted_file_is_sealed_on_closing(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     sf = make(path)
     sf.put(rec(1, text="改"))
-    sf.compact(keep_seal=True)
-    assert sf.sealed
-    sf.close()
-    assert decode_line(path.read_bytes().split(b"\n")[-2]).get("seal") is True
+    monkeypatch.setattr(sfm, "COMPACT_MIN_LINES", 0)
+    monkeypatch.setattr(sfm, "COMPACT_FACTOR", 0)
+    sf.close()  # compacts: one line per table, then the seal
+    assert [decode_line(ln).get("t", "seal") for ln in path.read_bytes().split(b"\n")[1:-1]] == [
+        "meta", "records", "log", "seal"]
+    assert sfm._load(path)[0].sealed and sf.db.journal.readonly is True
 
 
 def test_migration_backups_never_overwrite_an_earlier_backup(path: Path) -> None:
@@ -426,3 +430,43 @@ def test_writing_through_tinydb_on_a_read_only_open_is_refused(path: Path) -> No
             errno.EBADF, "会话文件以只读方式打开，不能保存", str(path))
         assert len(ro) == 3
     assert path.read_bytes() == before
+
+
+def test_write_atomic_never_writes_into_a_file_that_is_in_the_way(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"theirs")
+    monkeypatch.setattr(journal, "temp_name", lambda path: victim)  # the temp name is somebody's file
+    with pytest.raises(FileExistsError):
+        journal.write_atomic(tmp_path / "f", [b"mine"])
+    assert victim.read_bytes() == b"theirs" and not (tmp_path / "f").exists()
+
+
+def test_write_atomic_passes_on_what_went_wrong(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "f"
+
+    def bad_chunks():
+        yield b"x"
+        raise ValueError("not bytes")
+
+    with pytest.raises(ValueError, match="not bytes"):
+        journal.write_atomic(target, bad_chunks())
+    real_replace = os.replace
+
+    def vanish_then_fail(src, dst):  # the temp file is gone when the cleanup comes
+        os.unlink(src)
+        raise OSError(errno.EXDEV, "Invalid cross-device link", "elsewhere")
+
+    monkeypatch.setattr(os, "replace", vanish_then_fail)
+    with pytest.raises(OSError) as info:
+        journal.write_atomic(target, [b"x"])
+    assert info.value.filename == "elsewhere"  # already named: kept
+    monkeypatch.setattr(os, "replace", real_replace)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_only_a_chained_journal_can_be_written(path: Path) -> None:
+    path.write_bytes(encode_line({"format": FORMAT, "version": 1}))
+    r, _ = sfm._load(path)
+    with pytest.raises(ValueError, match="^only a format-2 journal can be written$"):
+        journal.JournalStorage(path, r, fd=0)

@@ -266,3 +266,16 @@ def test_a_seal_that_cannot_be_written_is_a_warning(path: Path, monkeypatch: pyt
         sf.close()
     monkeypatch.undo()
     assert not sfm._load(path)[0].sealed and len(read_session(path)[1]) == 4
+
+
+def test_a_file_that_cannot_be_opened_for_appending_says_why(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    make(path).close()
+    for error, reason in [(OSError(errno.EROFS, "Read-only file system"), "Read-only file system"),
+                          (OSError("odd"), "odd")]:
+        def refuse(p, error=error):
+            raise error
+
+        monkeypatch.setattr(sfm, "_open_append", refuse)
+        with pytest.raises(sfm.NotWritableError) as info:
+            SessionFile.open(path)
+        assert (info.value.path, info.value.reason) == (path, reason)

@@ -357,10 +357,9 @@ class SessionFile:
         """Whether the file on disk ends with its seal (it does once closed cleanly)."""
         return self._storage.sealed
 
-    def compact(self, *, keep_seal: bool = False) -> None:
+    def compact(self) -> None:
         """Rewrite the journal as a compact journal (atomic); the lock follows the new file. It is
-        written sealed; unless ``keep_seal`` (closing), the seal is cut off again at once, since the
-        file is still open."""
+        written sealed, and the seal is cut off again at once, since the file is still open."""
         with self._mutex:
             self._check_writable()
             header = dict(self.header, id=new_file_id(), compacted=_now().isoformat(timespec="seconds"))
@@ -370,18 +369,16 @@ class SessionFile:
             seal = len(state.copy().seal())
             self._storage.reopen(_open_append(self.path), size - seal, state.n - 2, state)
             self.header = header
-            if not keep_seal:
-                self._storage.unseal()
+            self._storage.unseal()
 
     def _compact_if_worthwhile(self) -> None:
         """Compact when the journal has grown well beyond its documents — unless the file has other
-        hard links, which replacing it would split into two files. The result is sealed: on closing
-        it stays so; on opening, ``unseal`` follows."""
+        hard links, which replacing it would split into two files."""
         if not _worth_compacting(self._storage.lines, self._storage.tables):
             return
         try:
             if os.stat(self.path).st_nlink == 1:
-                self.compact(keep_seal=True)
+                self.compact()
         except OSError as exc:  # the journal is still whole; compaction can wait
             warnings.warn(f"{self.path}: 压缩会话文件失败（{exc}），文件保持原样", stacklevel=2)
 
@@ -396,7 +393,7 @@ class SessionFile:
                 if not self.readonly:
                     self._compact_if_worthwhile()
                     try:
-                        self._storage.seal()  # nothing to do after a compaction
+                        self._storage.seal()
                     except OSError as exc:
                         warnings.warn(f"{self.path}: 无法写入封存行（{exc}），文件完整但未封存", stacklevel=2)
                 if sealed is not None:
