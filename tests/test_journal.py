@@ -238,7 +238,8 @@ def test_short_writes_are_continued_and_a_zero_write_is_a_full_disk(tmp_path: Pa
     monkeypatch.setattr(os, "write", lambda fd, data: 0)
     with pytest.raises(OSError) as info:
         journal.write_atomic(target, [b"x"])
-    assert info.value.errno == errno.ENOSPC and target.read_bytes() == b"0123456789ab"
+    assert (info.value.errno, info.value.strerror) == (errno.ENOSPC, os.strerror(errno.ENOSPC))
+    assert target.read_bytes() == b"0123456789ab"
 
 
 def test_temp_names_are_hidden_beside_the_file_and_unique(tmp_path: Path) -> None:

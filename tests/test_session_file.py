@@ -279,3 +279,19 @@ def test_a_file_that_cannot_be_opened_for_appending_says_why(path: Path, monkeyp
         with pytest.raises(sfm.NotWritableError) as info:
             SessionFile.open(path)
         assert (info.value.path, info.value.reason) == (path, reason)
+
+
+def test_a_seal_that_cannot_be_cut_off_on_opening_refuses_the_open(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    make(path).close()
+    before = path.read_bytes()
+
+    def fail(*a):
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(os, "ftruncate", fail)
+    with pytest.raises(sfm.NotWritableError) as info:
+        SessionFile.open(path)
+    assert (info.value.path, info.value.reason) == (path, "未保存：Input/output error")
+    monkeypatch.undo()
+    assert path.read_bytes() == before
+    SessionFile.open(path).close()

@@ -277,7 +277,8 @@ class JournalStorage(Storage):
         return table, True
 
     def forget_table(self, name: str) -> None:
-        self._tables.pop(name, None)
+        """Undo ``live_table`` creating ``name``."""
+        del self._tables[name]
 
     def append(self, changes: list[dict]) -> None:
         """Append one commit (one or more change lines) and fsync. On any failure the file is cut
