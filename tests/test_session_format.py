@@ -41,6 +41,8 @@ CASES = {
     "tinydb-empty": (b"{}", "{p}: 这是一个普通的 TinyDB JSON 数据库（表：无），不是 inspect-tui 会话文件\n" + TINYDB_HINT),
     "json-not-tables": (b'{"a": 1}\n', "{p}:1: 不是 inspect-tui 会话文件（format 为 None）"),
     "json-array": (b"[1]\n", "{p}:1: 不是 inspect-tui 会话文件（第 1 行不是会话文件头）"),
+    "json-format-table": (b'{"format": {}}', "{p}:1: 不是 inspect-tui 会话文件（format 为 {{}}）"),
+    "empty-first-line": (b'\n{"format": "x", "version": 1}', "{p}:1: 不是 inspect-tui 会话文件（第 1 行不是会话文件头）"),
     "csv": ("名称,日期\n".encode(), "{p}:1: 不是 inspect-tui 会话文件（第 1 行不是会话文件头）"),
     "other-format": (encode_line({"format": "x", "version": 1}), "{p}:1: 不是 inspect-tui 会话文件（format 为 'x'）"),
     "cut-header": (header(version=2, id="ab")[:25], corrupt("文件头不完整（文件被截断？）")),
@@ -54,6 +56,7 @@ CASES = {
     "empty-id": (header(version=2, id=""), corrupt("文件头的文件标识 id 无效：''")),
     "upper-id": (header(version=2, id="AB"), corrupt("文件头的文件标识 id 无效：'AB'")),
     "number-id": (header(version=2, id=12), corrupt("文件头的文件标识 id 无效：12")),
+    "x-id": (header(version=2, id="aXb"), corrupt("文件头的文件标识 id 无效：'aXb'")),
     "newer": (header(version=3, id="ab"),
               "{p}:1: 该会话文件由更新版本的 inspect-tui 创建（格式版本 3，本程序只支持到 2）\n"
               "请升级 inspect-tui 后再打开（made by a newer inspect-tui; upgrade）。"),
