@@ -1,8 +1,15 @@
 from __future__ import annotations
 
+import copy
+
+import pytest
+from conftest import TINY
+
+from inspect_tui.core.checklist import Checklist, Level
+from inspect_tui.core.checklist_load import load_default_checklist
 from inspect_tui.core.index import RecordIndex
 from inspect_tui.core.records import Status, observation_id, score_id, verdict_id
-from inspect_tui.core.scoring import analyse_branch, suggested_score, summarise
+from inspect_tui.core.scoring import analyse_branch, rates, suggested_score, summarise
 from inspect_tui.core.steps import Step
 from inspect_tui.core.versions import make_version
 
@@ -83,3 +90,91 @@ def test_group_summary_rates(tiny_checklist):
     s = summarise(results)
     assert [x.total for x in s.ranking] == [19.0, 13.0, 5.0]
     assert s.pass_rate == 2 / 3 and s.excellence_rate == 1 / 3
+
+
+def test_not_applicable_is_never_a_shortfall(tiny_checklist):
+    """不适用 leaves an observation out under every rule: all-or-nothing still gives full marks when
+    the rest meets, a deduction is made only for real shortfalls, proportional averages the rest."""
+    i1, i2, i3 = (tiny_checklist.item(x) for x in ("i1", "i2", "i3"))
+    assert suggested_score(i2, [M, NA]) == 6 and suggested_score(i2, [NA, M, NA]) == 6
+    assert suggested_score(i2, [NA, N]) == 0 and suggested_score(i2, [NA, P]) == 0
+    assert suggested_score(i3, [M, NA, N]) == 5 and suggested_score(i3, [NA, NA]) == 8
+    assert suggested_score(i3, [NA, P, P]) == 2 and suggested_score(i3, [N, N, N, NA]) == 0
+    assert suggested_score(i1, [M, NA, N]) == 3 and suggested_score(i1, [NA, P]) == 3
+    assert suggested_score(i1, [None, None]) is None and suggested_score(i1, [None, M]) == 6
+
+
+def test_all_or_nothing_with_not_applicable_through_the_branch(tiny_checklist):
+    r = Records()
+    r.add(observation_id("b1", "i2", Step.CHECK, "甲"), "observation", "甲", item="i2", step="check", status="meets")
+    r.add(observation_id("b1", "i2", Step.LOOK, "甲"), "observation", "甲", item="i2", step="look", status="na")
+    res = r.result(tiny_checklist)
+    assert res.item("i2").value == 6.0 and res.item("i2").scores == {"甲": 6.0}
+    assert res.total == 6.0 and [a.score for a in res.areas] == [6.0, 0.0]
+
+
+def test_proportional_uses_the_checklists_share_for_partly():
+    data = copy.deepcopy(TINY)
+    data["areas"][0]["items"][0]["scoring"] = {"partly": 0.25}
+    cl = Checklist.model_validate(data)
+    assert suggested_score(cl.item("i1"), [P]) == 1.5 and suggested_score(cl.item("i1"), [P, M, N]) == 2.5
+    assert suggested_score(cl.item("i1"), [P, P, M]) == 3  # (0.25 + 0.25 + 1) / 3 * 6
+    data["areas"][0]["items"][0]["scoring"] = {"partly": 1 / 3}
+    assert suggested_score(Checklist.model_validate(data).item("i1"), [P]) == 2  # rounded to 2 places
+
+
+def odd_bands() -> Checklist:
+    """The tiny checklist (20 marks) with four bands at thresholds no default uses."""
+    data = copy.deepcopy(TINY)
+    data["ratings"] = [{"label": "甲等", "min": 85, "level": "excellent"}, {"label": "乙等", "min": 72.5, "level": "good"},
+                       {"label": "丙等", "min": 55, "level": "pass"}, {"label": "丁等", "min": 0, "level": "fail"}]
+    data["classes"] = [{"label": "先进", "min": 77.5}, {"label": "中间", "min": 42.5}, {"label": "后进", "min": 0}]
+    return Checklist.model_validate(data)
+
+
+@pytest.mark.parametrize("checklist", [odd_bands(), load_default_checklist()], ids=["odd", "default"])
+def test_every_rating_threshold_at_below_and_above_its_boundary(checklist):
+    """Each band from the checklist: a total exactly at its ``min`` gets it, one hundredth of a mark
+    less gets the band below, one hundredth more still gets it."""
+    bands = checklist.ratings
+    for band, lower in zip(bands, bands[1:], strict=False):
+        at = band.min * checklist.full_marks / 100
+        assert checklist.rating_for(at) == band
+        assert checklist.rating_for(at + 0.01) == band
+        assert checklist.rating_for(at - 0.01) == lower
+    assert checklist.rating_for(0) == bands[-1] and checklist.rating_for(0.01) == bands[-1]
+    assert checklist.rating_for(checklist.full_marks) == bands[0]
+    for cls, lower in zip(checklist.classes, checklist.classes[1:], strict=False):
+        at = cls.min * checklist.full_marks / 100
+        assert (checklist.class_for(at), checklist.class_for(at + 0.01), checklist.class_for(at - 0.01)) \
+            == (cls, cls, lower)
+    if checklist.classes:
+        assert checklist.class_for(0) == checklist.classes[-1]
+
+
+def test_class_is_none_without_classes(tiny_checklist):
+    assert tiny_checklist.class_for(20) is None and tiny_checklist.class_for(0) is None
+
+
+def branch_totalling(checklist, total: float):
+    r = Records()
+    left = total
+    for item in checklist.items():
+        part = min(left, item.full_marks)
+        r.add(score_id("b1", item.id, "甲"), "score", "甲", item=item.id, score=part)
+        left -= part
+    return r.result(checklist)
+
+
+def test_branch_rating_at_each_boundary_of_the_checklist():
+    cl = odd_bands()
+    got = [(t, branch_totalling(cl, t).rating.label) for t in (20, 17.01, 17, 16.99, 14.5, 14.49, 11, 10.99, 0)]
+    assert got == [(20, "甲等"), (17.01, "甲等"), (17, "甲等"), (16.99, "乙等"), (14.5, "乙等"), (14.49, "丙等"),
+                   (11, "丙等"), (10.99, "丁等"), (0, "丁等")]
+
+
+def test_rates_count_levels_not_labels():
+    E, G, Pa, F = Level.EXCELLENT, Level.GOOD, Level.PASS, Level.FAIL
+    assert rates([]) == (None, None)
+    assert rates([E, G, Pa, F]) == (3 / 4, 1 / 4)
+    assert rates([F, F]) == (0.0, 0.0) and rates([E]) == (1.0, 1.0) and rates([G, Pa]) == (1.0, 0.0)
