@@ -1,0 +1,162 @@
+"""Branch matching and the merge's bookkeeping, checked value by value: which branches are proposed
+as one and under which id, how references move to that id, and what the merged file's meta says."""
+
+from __future__ import annotations
+
+from test_merge_checks import meta, source
+
+from inspect_tui.core.merge import (
+    BranchMatch,
+    BranchMatching,
+    branch_key,
+    logged_aliases,
+    match_branches,
+    merge_sources,
+    merged_meta,
+    normalize_branch_name,
+    normalize_text,
+    rewrite_doc,
+)
+from inspect_tui.core.versions import bad_hashes, make_version
+
+T0 = "2026-11-20T08:00:00+08:00"
+
+
+def branch(rid: str, name: str, unit: str = "", *, at: str = T0, replica: str = "r", deleted: bool = False,
+           seen=()) -> dict:
+    v = make_version(kind="branch", data={"name": name, "unit": unit, "order": 1}, author="甲", by="甲",
+                     replica=replica, at=at, deleted=deleted, seen=seen)
+    return {"id": rid, "versions": [v]}
+
+
+def rec(rid: str, kind: str = "score", **data) -> dict:
+    v = make_version(kind=kind, data=data, author="甲", by="甲", replica="r", at=T0)
+    return {"id": rid, "versions": [v]}
+
+
+def test_normalising_names_and_keys():
+    assert normalize_text(" ＡＢ-c，d！ 〔e〕\t") == "abcde"
+    assert normalize_branch_name("中共党支部") == "党" == normalize_branch_name("党支部")
+    assert normalize_branch_name("中国共产党某某支部委员会") == "某某"
+    assert normalize_branch_name("某某党总支部") == "某某" and normalize_branch_name("中共某某联合党支部") == "某某"
+    assert normalize_branch_name("支部") == "支部" and normalize_branch_name("中共") == "中共"
+    assert branch_key("办公室党支部", "省财政厅") == "省财政厅|办公室"
+    assert branch_key("省财政厅办公室党支部", "省财政厅") == "省财政厅办公室"
+    assert branch_key("办公室党支部", " ") == "办公室" == branch_key("办公室支部")
+
+
+def test_same_names_are_proposed_under_the_smallest_id():
+    a = source("A.jsonl", meta(), [branch("branch/b2", "省财政厅办公室党支部"), branch("branch/a2", "办公室党支部", "省教育厅")])
+    b = source("B.jsonl", meta("李秀英"), [branch("branch/b1", "中共省财政厅 办公室支部"),
+                                        branch("branch/x", "办公室支部", "省水利厅"),
+                                        branch("branch/b2", "省财政厅办公室党支部")])
+    m = match_branches([b, a])
+    assert m.confirmed == {} and m.ambiguous == ()
+    assert m.proposed == {"branch/b2": "branch/b1"}
+    assert m.matches == (BranchMatch("branch/b1", "中共省财政厅 办公室支部", (
+        ("branch/b1", "中共省财政厅 办公室支部", ("B.jsonl",)),
+        ("branch/b2", "省财政厅办公室党支部", ("A.jsonl", "B.jsonl")))),)
+    assert m.matches[0].describe() == "中共省财政厅 办公室支部〔branch/b1〕 ← 省财政厅办公室党支部〔branch/b2〕（A.jsonl、B.jsonl）"
+    assert m.aliases(True) == {"branch/b2": "branch/b1"} and m.aliases(False) == {}
+    assert match_branches([a, b]) == m
+
+
+def test_a_name_one_file_uses_twice_is_not_matched():
+    a = source("A.jsonl", meta(), [branch("branch/a1", "办公室党支部"), branch("branch/a2", "办公室支部"),
+                                   branch("branch/a3", "人事处党支部")])
+    b = source("B.jsonl", meta("李秀英"), [branch("branch/b1", "办公室党支部"), branch("branch/b3", "人事处支部")])
+    m = match_branches([a, b])
+    assert m.ambiguous == ("办公室",) and m.proposed == {"branch/b3": "branch/a3"}
+    assert [x.canonical for x in m.matches] == ["branch/a3"]
+    alone = match_branches([a])  # one file alone: its two spellings are proposed as one
+    assert alone.ambiguous == () and alone.proposed == {"branch/a2": "branch/a1"}
+
+
+def test_the_latest_live_name_counts_and_deleted_branches_are_not_matched():
+    old = branch("branch/a1", "旧名党支部")
+    renamed = branch("branch/a1", "办公室党支部", at="2026-11-20T09:00:00+08:00", seen=old["versions"])
+    gone = branch("branch/c1", "办公室党支部", deleted=True)
+    a = source("A.jsonl", meta(), [renamed, gone])
+    b = source("B.jsonl", meta("李秀英"), [branch("branch/b1", "办公室支部"), branch("branch/z1", "旧名支部")])
+    m = match_branches([a, b])
+    assert m.proposed == {"branch/b1": "branch/a1"}
+    assert m.matches[0].members == (("branch/a1", "办公室党支部", ("A.jsonl",)), ("branch/b1", "办公室支部", ("B.jsonl",)))
+
+
+def test_aliases_confirmed_in_earlier_merges_are_always_applied():
+    log = [{"event": "merged"}, "junk", {"branch_aliases": ["x"]}, {"branch_aliases": {"branch/b1": "branch/a1"}}]
+    assert logged_aliases([log, [{"branch_aliases": {"branch/q": 7}}]]) == {"branch/b1": "branch/a1", "branch/q": "7"}
+    a = source("A.jsonl", meta(), [branch("branch/a1", "办公室党支部")])
+    a = type(a)(a.name, a.meta, a.records, log)
+    b = source("B.jsonl", meta("李秀英"), [branch("branch/b1", "办公室支部")])
+    c = source("C.jsonl", meta("张伟"), [branch("branch/a0", "办公室支部")])
+    m = match_branches([a, b, c])
+    assert m.confirmed == {"branch/b1": "branch/a1"}
+    # the confirmed pair and the new same-named branch form one group under its smallest id
+    assert m.proposed == {"branch/a1": "branch/a0", "branch/b1": "branch/a0"}
+    assert [x.canonical for x in m.matches] == ["branch/a0"]
+    only_confirmed = match_branches([a, b])
+    assert only_confirmed.confirmed == {"branch/b1": "branch/a1"} and only_confirmed.proposed == {}
+    assert only_confirmed.matches == ()
+    assert BranchMatching({"x": "y"}, {"p": "q"}, ()).aliases(True) == {"x": "y", "p": "q"}
+    absent = match_branches([type(a)("A", a.meta, [], [{"branch_aliases": {"branch/z2": "branch/z1"}}])])
+    assert absent.confirmed == {"branch/z2": "branch/z1"}  # neither present: the smallest id
+
+
+def test_rewrite_moves_references_to_the_canonical_id():
+    aliases = {"branch/b1": "branch/a1"}
+    alias_branch, canon_branch = branch("branch/b1", "x"), branch("branch/a1", "x")
+    assert rewrite_doc(alias_branch, aliases) is None and rewrite_doc(canon_branch, aliases) is canon_branch
+    assert rewrite_doc(alias_branch, {}) is alias_branch
+    other = rec("score/branch/c1/i1/甲", branch="branch/c1", item="i1", score=1.0)
+    assert rewrite_doc(other, aliases) is other
+    score = rec("score/branch/b1/i1/甲", branch="branch/b1", item="i1", score=1.0)
+    moved = rewrite_doc(score, aliases)
+    assert moved["id"] == "score/branch/a1/i1/甲" and moved["versions"][0]["data"]["branch"] == "branch/a1"
+    assert score["versions"][0]["data"]["branch"] == "branch/b1"  # the input is not changed
+    problem = rec("problem/7", "problem", branch="branch/b1", item="i1", text="x",
+                  source="observation/branch/b1/i1/look/甲")
+    moved = rewrite_doc(problem, aliases)
+    assert moved["id"] == "problem/7"
+    assert moved["versions"][0]["data"] == {"branch": "branch/a1", "item": "i1", "text": "x",
+                                            "source": "observation/branch/a1/i1/look/甲"}
+    assert bad_hashes([moved]) == [] and moved["versions"][0]["h"] != problem["versions"][0]["h"]
+    unrelated = rec("problem/8", "problem", branch="branch/b1", text="x", source="elsewhere/b1")
+    assert rewrite_doc(unrelated, aliases)["versions"][0]["data"]["source"] == "elsewhere/b1"
+    two = {"id": "score/branch/b1/i1/甲", "versions": sorted(
+        [rec("s", branch="branch/b1", score=float(n))["versions"][0] for n in range(3)], key=lambda v: v["h"])}
+    moved = rewrite_doc(two, aliases)
+    assert [v["h"] for v in moved["versions"]] == sorted(v["h"] for v in moved["versions"])
+    assert {v["data"]["score"] for v in moved["versions"]} == {0.0, 1.0, 2.0}
+
+
+def test_merge_with_aliases_drops_the_alias_branch_and_counts_it_present():
+    a = source("A.jsonl", meta(), [branch("branch/a1", "办公室党支部"),
+                                   rec("score/branch/a1/i1/甲", branch="branch/a1", item="i1", score=1.0)])
+    b = source("B.jsonl", meta("李秀英"), [branch("branch/b1", "办公室支部"),
+                                        rec("score/branch/b1/i1/乙", branch="branch/b1", item="i1", score=2.0)])
+    seen = []
+    r = merge_sources([a, b], {"branch/b1": "branch/a1", "branch/q": "branch/p"}, lambda n, t: seen.append((n, t)))
+    assert seen == [(1, 2), (2, 2)]
+    assert sorted(r.records) == ["branch/a1", "score/branch/a1/i1/乙", "score/branch/a1/i1/甲"]
+    assert r.aliases == {"branch/b1": "branch/a1"} and r.dropped_branches == ["branch/b1"]
+    assert [(s.read, s.new, s.present) for s in r.stats] == [(2, 2, 0), (2, 1, 1)]
+    plain = merge_sources([a, b])
+    assert plain.aliases == {} and plain.dropped_branches == [] and len(plain.records) == 4
+
+
+def test_merged_meta_takes_the_visit_and_names_everyone_once():
+    plan = meta("组长", visit_id="v0", group="观摩(一)组", report_limit_minutes=20)
+    a = meta("王建国", visit_id="v1", group="观摩（一）组", report_limit_minutes=10).model_copy(
+        update={"inspectors": ("王建国", "李秀英")})
+    b = meta("李秀英", visit_id="v1", group="观摩（一）组", report_limit_minutes=10)
+    m = merged_meta([source("b", b), source("a", a), source("p", plan)], "张组长", replica="rep1")
+    assert (m.visit_id, m.group, m.inspector, m.role, m.replica) == ("v0", "观摩(一)组", "张组长", "leader", "rep1")
+    assert m.inspectors == ("李秀英", "王建国", "组长", "张组长") and m.report_limit_minutes == 10
+    back = merged_meta([source("p", plan), source("b", b)], "李秀英")  # the leader is named once, last
+    assert back.inspectors == ("组长", "李秀英") and back.replica not in (plan.replica, b.replica)
+    # within one visit the leader's own file is the base, whatever the names
+    lead = b.model_copy(update={"role": "leader", "checklist_content": {"id": "tiny"}})
+    assert merged_meta([source("a", a), source("z", lead)], "张组长").checklist_content == {"id": "tiny"}
+    assert merged_meta([source("z", a), source("a", b.model_copy(update={"checklist_content": {"n": 1}}))],
+                       "张组长").checklist_content == {"n": 1}  # then the first name
