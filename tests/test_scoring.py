@@ -178,3 +178,79 @@ def test_rates_count_levels_not_labels():
     assert rates([]) == (None, None)
     assert rates([E, G, Pa, F]) == (3 / 4, 1 / 4)
     assert rates([F, F]) == (0.0, 0.0) and rates([E]) == (1.0, 1.0) and rates([G, Pa]) == (1.0, 0.0)
+
+
+def test_each_inspectors_view_and_the_groups(tiny_checklist):
+    """``authors`` picks whose records count; the group's verdicts count in every view."""
+    r = Records()
+    r.add(observation_id("b1", "i3", Step.LOOK, "甲"), "observation", "甲", item="i3", step="look", status="not")
+    r.add(observation_id("b1", "i3", Step.LOOK, "乙"), "observation", "乙", item="i3", step="look", status="meets")
+    r.add(observation_id("b1", "i1", Step.LOOK, "丙"), "observation", "丙", item="i1", step="look", status=None)
+    r.add(score_id("b1", "i2", "乙"), "score", "乙", item="i2", score=None)
+    r.add("interview/1", "interview", "乙", role="普通党员", question="?", adequate=True)
+    r.add("step_note/1", "step_note", "乙", step="look", done=False)
+    r.add("step_note/2", "step_note", "乙", step="check", done=True)
+    group = r.result(tiny_checklist)
+    assert group.asked == 1 and group.awareness == 1.0
+    i3 = group.item("i3")
+    assert i3.scores == {"甲": 5.0, "乙": 8.0} and i3.value == 6.5 and i3.disagreement and i3.suggested == 5.0
+    assert i3.statuses == {("甲", Step.LOOK): N, ("乙", Step.LOOK): M}
+    assert group.item("i1").value is None and group.item("i1").statuses == {}
+    assert group.item("i2").value is None and group.scored_items == 1
+    assert [s for s, done in group.steps_done.items() if done] == [Step.CHECK]
+    assert [(a.area.id, a.score, a.scored_items, a.full_marks) for a in group.areas] == [("a1", 0.0, 0, 12),
+                                                                                        ("a2", 6.5, 1, 8)]
+    jia = r.result(tiny_checklist, authors={"甲"})
+    assert jia.asked == 0 and jia.awareness is None and jia.total == 5.0
+    assert not jia.item("i3").disagreement and not jia.steps_done[Step.CHECK]
+    assert (jia.branch, jia.name, jia.full_marks, jia.rating.label) == ("b1", "预算处党支部", 20, "不达标")
+    r.add(verdict_id("b1", "i3", "look"), "verdict", "组长", item="i3", field="look", status="meets", reason="复看")
+    settled = r.result(tiny_checklist)
+    i3 = settled.item("i3")  # the verdict's status replaces each inspector's in their suggestion
+    assert i3.scores == {"甲": 8.0, "乙": 8.0} and i3.value == 8.0 and not i3.disagreement
+    assert i3.statuses == {("甲", Step.LOOK): N, ("乙", Step.LOOK): M}  # what each of them saw stays
+    assert r.result(tiny_checklist, authors={"甲"}).item("i3").value == 8.0
+
+
+def test_typed_scores_beat_suggestions_and_verdicts_beat_both(tiny_checklist):
+    r = Records()
+    r.add(observation_id("b1", "i1", Step.CHECK, "甲"), "observation", "甲", item="i1", step="check", status="not")
+    r.add(score_id("b1", "i1", "甲"), "score", "甲", item="i1", score=2.0)
+    r.add(observation_id("b1", "i1", Step.CHECK, "乙"), "observation", "乙", item="i1", step="check", status="not")
+    res = r.result(tiny_checklist)
+    i1 = res.item("i1")
+    assert i1.scores == {"甲": 2.0, "乙": 0.0} and i1.value == 1.0 and i1.disagreement and res.unsettled == [i1]
+    r.add(verdict_id("b1", "i1", "score"), "verdict", "组长", item="i1", field="score", score=None, reason="待定")
+    i1 = r.result(tiny_checklist).item("i1")
+    assert i1.value == 1.0 and not i1.disagreement and i1.verdict is not None
+    r.add(verdict_id("b1", "i1", "score"), "verdict", "组长", item="i1", field="score", score=5.5, reason="定")
+    res = r.result(tiny_checklist)
+    assert res.item("i1").value == 5.5 and res.total == 5.5 and res.areas[0].score == 5.5
+
+
+def test_statuses_that_differ_are_unsettled_even_with_equal_scores(tiny_checklist):
+    r = Records()
+    for who, status in (("甲", "meets"), ("乙", "partly")):
+        r.add(observation_id("b1", "i1", Step.LOOK, who), "observation", who, item="i1", step="look", status=status)
+        r.add(score_id("b1", "i1", who), "score", who, item="i1", score=4.0)
+        r.add(observation_id("b1", "i1", Step.CHECK, who), "observation", who, item="i1", step="check",
+              status="meets")
+    assert r.result(tiny_checklist).item("i1").disagreement
+    r.add(verdict_id("b1", "i1", "check"), "verdict", "组长", item="i1", field="check", status="meets", reason="-")
+    assert r.result(tiny_checklist).item("i1").disagreement  # settling check leaves look open
+    r.add(verdict_id("b1", "i1", "look"), "verdict", "组长", item="i1", field="look", status="partly", reason="-")
+    assert not r.result(tiny_checklist).item("i1").disagreement
+
+
+def test_ranking_by_total(tiny_checklist):
+    totals = [5.0, 19.0, 13.0]
+    results = []
+    for t in totals:
+        r = Records()
+        r.add(score_id("b1", "i3", "甲"), "score", "甲", item="i3", score=min(t, 8.0))
+        r.add(score_id("b1", "i1", "甲"), "score", "甲", item="i1", score=min(max(t - 8, 0), 6.0))
+        r.add(score_id("b1", "i2", "甲"), "score", "甲", item="i2", score=max(t - 14, 0))
+        results.append(r.result(tiny_checklist))
+    s = summarise(results)
+    assert [x.total for x in s.ranking] == [19.0, 13.0, 5.0] and [x.total for x in s.results] == totals
+    assert summarise([]).pass_rate is None
