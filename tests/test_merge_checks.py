@@ -18,15 +18,22 @@ from hypothesis import given
 from hypothesis import strategies as st
 from test_merge_properties import BASE, NAMES, SETTINGS, histories, run_history, shape, sources
 
+from inspect_tui.core import merge
 from inspect_tui.core.checklist import Checklist
 from inspect_tui.core.merge import (
     Source,
+    bad_hash_problems,
     check_compatible,
+    check_records,
     checklist_differences,
+    digest_parts,
+    fast_bad_hashes,
+    fast_digest,
     merge_sources,
+    verify_source,
 )
 from inspect_tui.core.meta import ChecklistRef, SessionMeta
-from inspect_tui.core.versions import join_records, make_version
+from inspect_tui.core.versions import digest, join_records, make_version
 from inspect_tui.errors import UserError
 from inspect_tui.store.merge_files import merge_files
 from inspect_tui.store.session_file import write_session
@@ -228,3 +235,68 @@ def test_new_counts_what_each_input_changed_in_the_merge(ops, order):
     assert shape(result.records) == shape(joined)
     assert result.stats[-1].new == 0
     assert [s.inspector for s in result.stats] == [NAMES[i] for i in order] + [NAMES[order[0]]]
+
+
+# --- verification: every version's hash is recomputed ----------------------------------------------
+
+
+def forged(doc: dict, **data) -> dict:
+    v = doc["versions"][0]
+    return {"id": doc["id"], "versions": [{**v, "data": {**v["data"], **data}}]}
+
+
+def test_bad_hashes_are_named_by_record_five_at_most():
+    assert [p.message for p in bad_hash_problems("a.jsonl", ["r1", "r2"])] == [
+        "内容校验值不符（文件可能被手工修改或损坏）：r1、r2"]
+    five = [f"r{n}" for n in range(5)]
+    assert bad_hash_problems("a.jsonl", five)[0].message.endswith("：r0、r1、r2、r3、r4")
+    (p,) = bad_hash_problems("a.jsonl", [*five, "r5", "r6"])
+    assert (p.path, p.message) == ("a.jsonl", "内容校验值不符（文件可能被手工修改或损坏）：r0、r1、r2、r3、r4 等 7 条")
+    good, bad = score("s1", 1.0), forged(score("s2", 2.0), score=5.0)
+    assert verify_source(source("a.jsonl", meta(), [good])) == []
+    assert verify_source(source("a.jsonl", meta(), [good, bad])) == bad_hash_problems("a.jsonl", ["s2"])
+
+
+def test_known_good_hashes_are_trusted_only_when_asked():
+    good = score("s1", 1.0)
+    copy_of_good = forged(good, score=9.0)
+    copy_of_good["id"] = "s2"
+    twice_bad = {"id": "s3", "versions": [forged(score("s3", 1.0), score=2.0)["versions"][0],
+                                          forged(score("s3", 3.0, replica="r9"), score=4.0)["versions"][0]]}
+    assert fast_bad_hashes([good, copy_of_good, twice_bad]) == ["s2", "s3"]
+    known: set[str] = set()
+    assert fast_bad_hashes([good], known) == [] and known == {good["versions"][0]["h"]}
+    assert fast_bad_hashes([copy_of_good], known) == []  # its hash was checked before: trusted
+    assert fast_bad_hashes([twice_bad], known) == ["s3"] and len(known) == 1
+
+
+def check_both_ways(records: list[dict], monkeypatch) -> tuple:
+    fast = check_records(records)
+    with monkeypatch.context() as m:  # without json's C accelerator: the same answer
+        m.setattr(merge, "canonical_encoder", lambda: (None, {}))
+        assert check_records(records) == fast
+    return fast
+
+
+def test_check_records_finds_bad_hashes_and_takes_digest_parts(monkeypatch):
+    a, b = score("s1", 1.0), score("s2", 2.0)
+    b2 = score("s2", 3.0, replica="r2")
+    two = {"id": "s2", "versions": sorted(b["versions"] + b2["versions"], key=lambda v: v["h"])}
+    bad, parts = check_both_ways([a, two], monkeypatch)
+    assert bad == [] and digest_parts(parts) == digest([a, two]) == fast_digest([a, two])
+    assert parts["s1"] == f'{{"id":"s1","v":["{a["versions"][0]["h"]}"]}}'
+    assert parts["s2"] == '{"id":"s2","v":["' + '","'.join(sorted(v["h"] for v in two["versions"])) + '"]}'
+    assert check_both_ways([a, forged(b, score=0.0), forged(two, score=7.0)], monkeypatch) == (["s2", "s2"], None)
+    assert check_both_ways([forged(a, score=0.0), b], monkeypatch) == (["s1"], None)
+    assert check_both_ways([a, a], monkeypatch) == ([], None)  # repeated ids: no parts
+    assert check_both_ways([], monkeypatch) == ([], {})
+
+
+def test_digest_of_hashes_that_are_not_hex_is_still_the_canonical_one():
+    weird = {"id": "w", "versions": [{"h": 'a"b'}, {"h": "ü1"}]}
+    plain = {"id": "p\\x", "versions": [{"h": "abc"}]}
+    assert fast_digest([weird, plain]) == digest([weird, plain])
+    assert fast_digest([plain], verified=True) == digest([plain])
+    ok = score("s1", 1.0)
+    result = merge_sources([source("a", meta(), [ok, plain])])
+    assert result.digest() == digest([ok, plain]) and result.digest() is result.digest()
