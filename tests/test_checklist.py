@@ -500,8 +500,9 @@ def test_lookups(tiny_checklist: Checklist) -> None:
     assert [i.id for i in cl.items()] == ["i1", "i2", "i3"]
     assert cl.item("i3").title == "活动室" and cl.area_of("i3").id == "a2" and cl.area_of("i2").id == "a1"
     for lookup in (cl.item, cl.area_of):
-        with pytest.raises(KeyError):
+        with pytest.raises(KeyError) as info:
             lookup("i9")
+        assert info.value.args == ("i9",)
     assert [i.id for i in cl.items_for(Step.LOOK)] == ["i1", "i3"]
     assert [i.id for i in cl.items_for(Step.ASK)] == ["i1"]
     assert cl.item("i1").applies_to(Step.ASK) and not cl.item("i2").applies_to(Step.LOOK)

@@ -78,6 +78,11 @@ def test_settled_fields_are_listed_only_on_request(tiny_checklist):
     assert list_disagreements(tiny_checklist, idx) == []
     assert [d.field for d in list_disagreements(tiny_checklist, idx, include_settled=True)] == ["score", "look"]
     assert list_disagreements(tiny_checklist, idx, branch="b2", include_settled=True) == []
+    two = disputed().docs + [{**d, "id": d["id"].replace("b1", "b2"), "versions": [
+        {**v, "data": {**v["data"], "branch": "b2"}} for v in d["versions"]]} for d in disputed().docs[1:]]
+    two.append({"id": "b2", "versions": [{**disputed().docs[0]["versions"][0], "data": {"name": "二支部", "order": 2}}]})
+    assert [(d.branch, d.field) for d in list_disagreements(tiny_checklist, RecordIndex(two))] == [
+        ("b1", "score"), ("b1", "look"), ("b2", "score"), ("b2", "look")]
     assert len(list_disagreements(tiny_checklist, RecordIndex(disputed().docs), branch="b1")) == 2
 
 
@@ -96,6 +101,10 @@ def test_format_numbers_inspectors_and_shows_the_verdict(tiny_checklist):
     assert format_disagreement(look, ["丙", "乙", "甲"], 2).splitlines() == [
         "  2. 活动室（看）", "    2. 乙：不符合 — 门锁着", "    3. 甲：符合 — 有活动室",
         f"    ✔ 小组裁定：不符合（组长，{at}） 理由：现场核实"]
+    r.add(verdict_id("b1", "i1", "score"), "verdict", "组长", item="i1", field="score", score=4.0, reason="")
+    score, _ = found(tiny_checklist, r, include_settled=True)
+    at = r.docs[-1]["versions"][0]["at"][:16].replace("T", " ")
+    assert format_disagreement(score).splitlines()[-1] == f"    ✔ 小组裁定：4（组长，{at}）"  # no reason given
     score, _ = found(tiny_checklist, disputed())
     assert format_disagreement(score) == "  三会一课（分数）\n    1. 乙：3 — 记录缺两次；照片3\n    2. 甲：6（按观察推算）"
     long = Opinion("欧阳文", 1.0)
@@ -128,13 +137,13 @@ def branches(*names: str) -> RecordIndex:
 
 
 def test_branches_are_found_by_id_number_name_or_spelling():
-    idx = branches("省财政厅办公室党支部", "省教育厅人事处党支部", "3")
-    assert [find_branch(idx, t).id for t in ("b2", " 1 ", "3", "省教育厅人事处党支部", "中共省财政厅 办公室支部")] == \
-        ["b2", "b1", "b3", "b2", "b1"]
+    idx = branches("省财政厅办公室党支部", "省教育厅人事处党支部", "2")
+    assert [find_branch(idx, t).id for t in ("b2", " 1 ", "3", "2", "省教育厅人事处党支部", "中共省财政厅 办公室支部")] == \
+        ["b2", "b1", "b3", "b2", "b2", "b1"]
     with pytest.raises(UserError) as exc:
         find_branch(idx, "4")
     assert exc.value.message == "找不到支部“4”"
-    assert exc.value.hint == "本会话的支部：1. 省财政厅办公室党支部；2. 省教育厅人事处党支部；3. 3"
+    assert exc.value.hint == "本会话的支部：1. 省财政厅办公室党支部；2. 省教育厅人事处党支部；3. 2"
     twins = branches("办公室党支部", "办公室支部")
     assert find_branch(twins, "办公室支部").id == "b2"  # an exact name before a loose one
     with pytest.raises(UserError) as exc:
@@ -211,6 +220,7 @@ def test_settle_records_the_verdict_it_is_given(tiny_checklist):
 
 @pytest.mark.parametrize(("args", "message"), [
     (("b1", "i1", "note", {"value": "1", "reason": "x"}), "未知字段“note”"),
+    (("b1", "i1", "score", {"value": "1", "reason": "x", "chosen_from": None}), None),
     (("b9", "i1", "score", {"value": "1", "reason": "x"}), "会话中没有支部“b9”"),
     ((score_id("b1", "i1", "乙"), "i1", "score", {"value": "1", "reason": "x"}),
      f"会话中没有支部“{score_id('b1', 'i1', '乙')}”"),
@@ -222,6 +232,12 @@ def test_settle_records_the_verdict_it_is_given(tiny_checklist):
 def test_settle_refuses_what_it_cannot_record(tiny_checklist, args, message):
     s = FakeSession(tiny_checklist, disputed().docs)
     *where, kw = args
+    if message is None:
+        settle(s, *where, **kw)
+        assert len(s.saved) == 1
+        return
     with pytest.raises(UserError) as exc:
         settle(s, *where, **kw)
     assert exc.value.message == message and s.saved == []
+    if message.startswith("未知字段"):
+        assert exc.value.hint == "可用：score（分数）、look（看）、check（查）"
