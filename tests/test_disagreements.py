@@ -27,10 +27,11 @@ from inspect_tui.errors import UserError
 
 
 def disputed() -> Records:
-    """b1: 甲 and 乙 differ on i1's score (乙 typed it, 甲's is derived) and on i3's look; they agree on the
+    """b1: 甲 and 乙 differ on i1's score (乙 typed it, 甲's is derived: 甲's score record is empty) and on i3's look; they agree on the
     scores of i2 and i3."""
     r = Records()
     r.add(observation_id("b1", "i1", Step.CHECK, "甲"), "observation", "甲", item="i1", step="check", status="meets")
+    r.add(score_id("b1", "i1", "甲"), "score", "甲", item="i1", score=None, note="未打分")
     r.add(score_id("b1", "i1", "乙"), "score", "乙", item="i1", score=3.0, note="记录缺两次", evidence="照片3")
     r.add(observation_id("b1", "i3", Step.LOOK, "甲"), "observation", "甲", item="i3", step="look", status="meets",
           note="有活动室")
@@ -57,14 +58,14 @@ def test_who_said_what_with_notes_and_derived_scores(tiny_checklist):
     yi, jia = score.opinions  # in the order of names
     assert (jia.inspector, jia.value, jia.note, jia.record_id, jia.at, jia.derived, jia.label) == (
         "甲", 6.0, "", None, "", True, "6（按观察推算）")
-    typed = r.docs[2]["versions"][0]
+    typed = r.docs[3]["versions"][0]
     assert (yi.inspector, yi.value, yi.note, yi.record_id, yi.at, yi.derived, yi.label) == (
         "乙", 3.0, "记录缺两次；照片3", score_id("b1", "i1", "乙"), typed["at"], False, "3")
     assert [(o.inspector, o.value, o.label, o.note, o.record_id) for o in look.opinions] == [
         ("乙", "not", "不符合", "门锁着", observation_id("b1", "i3", Step.LOOK, "乙")),
         ("甲", "meets", "符合", "有活动室", observation_id("b1", "i3", Step.LOOK, "甲"))]
     assert look.opinion_of("甲") is look.opinions[1] and look.opinion_of("丙") is None
-    assert look.opinions[1].at == r.docs[3]["versions"][0]["at"]
+    assert look.opinions[1].at == r.docs[4]["versions"][0]["at"]
 
 
 def test_settled_fields_are_listed_only_on_request(tiny_checklist):

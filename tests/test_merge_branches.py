@@ -59,6 +59,9 @@ def test_same_names_are_proposed_under_the_smallest_id():
     assert m.matches[0].describe() == "中共省财政厅 办公室支部〔branch/b1〕 ← 省财政厅办公室党支部〔branch/b2〕（A.jsonl、B.jsonl）"
     assert m.aliases(True) == {"branch/b2": "branch/b1"} and m.aliases(False) == {}
     assert match_branches([a, b]) == m
+    three = match_branches([source(f"{n}.jsonl", meta(), [branch(f"branch/{n}", name)])
+                            for n, name in (("c", "处党支部"), ("a", "处支部"), ("b", "中共处支部"))]).matches[0]
+    assert three.describe() == "处支部〔branch/a〕 ← 中共处支部〔branch/b〕（b.jsonl）；处党支部〔branch/c〕（c.jsonl）"
 
 
 def test_a_name_one_file_uses_twice_is_not_matched():

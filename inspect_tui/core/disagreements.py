@@ -83,9 +83,7 @@ class Disagreement:
             if d.get("score") is not None else "—"
 
 
-def _note(rec: Rec | None) -> str:
-    if rec is None:
-        return ""
+def _note(rec: Rec) -> str:
     parts = [rec.data.get("note") or "", rec.data.get("evidence") or ""]
     return "；".join(p for p in parts if p)
 
@@ -130,8 +128,8 @@ def _item_disagreements(branch: Rec, ir: ItemResult, scores: dict, observations:
         if len(set(judged.values())) > 1:
             ops = []
             for author, status in sorted(judged.items()):
-                rec = observations.get((item, step.value, author))
-                ops.append(Opinion(author, status.value, _note(rec), rec.id if rec else None, rec.at if rec else ""))
+                rec = observations[(item, step.value, author)]  # a status comes from an observation
+                ops.append(Opinion(author, status.value, _note(rec), rec.id, rec.at))
             found.append(Disagreement(branch.id, branch.data["name"], item, ir.item.title, step.value,
                                       tuple(ops), verdicts.get((item, step.value))))
     return [d for d in found if include_settled or not d.settled]
