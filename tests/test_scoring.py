@@ -119,8 +119,8 @@ def test_proportional_uses_the_checklists_share_for_partly():
     cl = Checklist.model_validate(data)
     assert suggested_score(cl.item("i1"), [P]) == 1.5 and suggested_score(cl.item("i1"), [P, M, N]) == 2.5
     assert suggested_score(cl.item("i1"), [P, P, M]) == 3  # (0.25 + 0.25 + 1) / 3 * 6
-    data["areas"][0]["items"][0]["scoring"] = {"partly": 1 / 3}
-    assert suggested_score(Checklist.model_validate(data).item("i1"), [P]) == 2  # rounded to 2 places
+    data["areas"][0]["items"][0]["scoring"] = {"partly": 0.123}
+    assert suggested_score(Checklist.model_validate(data).item("i1"), [P]) == 0.74  # rounded to 2 places
 
 
 def odd_bands() -> Checklist:
@@ -197,7 +197,8 @@ def test_each_inspectors_view_and_the_groups(tiny_checklist):
     assert i3.statuses == {("甲", Step.LOOK): N, ("乙", Step.LOOK): M}
     assert group.item("i1").value is None and group.item("i1").statuses == {}
     assert group.item("i2").value is None and group.scored_items == 1
-    assert [s for s, done in group.steps_done.items() if done] == [Step.CHECK]
+    assert group.steps_done == {s: s is Step.CHECK for s in Step}
+    assert [i.area.id for i in group.items] == ["a1", "a1", "a2"]
     assert [(a.area.id, a.score, a.scored_items, a.full_marks) for a in group.areas] == [("a1", 0.0, 0, 12),
                                                                                         ("a2", 6.5, 1, 8)]
     jia = r.result(tiny_checklist, authors={"甲"})
@@ -226,6 +227,10 @@ def test_typed_scores_beat_suggestions_and_verdicts_beat_both(tiny_checklist):
     r.add(verdict_id("b1", "i1", "score"), "verdict", "组长", item="i1", field="score", score=5.5, reason="定")
     res = r.result(tiny_checklist)
     assert res.item("i1").value == 5.5 and res.total == 5.5 and res.areas[0].score == 5.5
+    r.add(verdict_id("b1", "i1", "score"), "verdict", "组长", item="i1", field="score", score=1.234, reason="定")
+    r.add(verdict_id("b1", "i3", "score"), "verdict", "组长", item="i3", field="score", score=2.2222, reason="定")
+    res = r.result(tiny_checklist)  # a verdict's value is kept; area scores and the total are rounded
+    assert res.item("i1").value == 1.234 and [a.score for a in res.areas] == [1.23, 2.22] and res.total == 3.45
 
 
 def test_statuses_that_differ_are_unsettled_even_with_equal_scores(tiny_checklist):
