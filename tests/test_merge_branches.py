@@ -163,3 +163,5 @@ def test_merged_meta_takes_the_visit_and_names_everyone_once():
     assert merged_meta([source("a", a), source("z", lead)], "张组长").checklist_content == {"id": "tiny"}
     assert merged_meta([source("z", a), source("a", b.model_copy(update={"checklist_content": {"n": 1}}))],
                        "张组长").checklist_content == {"n": 1}  # then the first name
+    for order in ([a, plan], [plan, a]):  # one each: the longer limit, in any order
+        assert merged_meta([source(str(n), m) for n, m in enumerate(order)], "张组长").report_limit_minutes == 20

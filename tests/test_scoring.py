@@ -259,3 +259,10 @@ def test_ranking_by_total(tiny_checklist):
     s = summarise(results)
     assert [x.total for x in s.ranking] == [19.0, 13.0, 5.0] and [x.total for x in s.results] == totals
     assert summarise([]).pass_rate is None
+
+
+def test_an_unsettled_value_is_the_mean_rounded_to_two_places(tiny_checklist):
+    r = Records()
+    for who, value in (("甲", 4.0), ("乙", 4.0), ("丙", 3.0)):
+        r.add(score_id("b1", "i1", who), "score", who, item="i1", score=value)
+    assert r.result(tiny_checklist).item("i1").value == 3.67

@@ -564,8 +564,8 @@ def merge_sources(sources: Sequence[Source], aliases: Mapping[str, str] | None =
 
 def merged_meta(sources: Sequence[Source], leader: str, replica: str | None = None) -> SessionMeta:
     """The leader's meta for the merged file: the shared visit data, the leader's name, a new replica.
-    With several visit ids (matched independent sessions) the smallest is kept, so the choice does not
-    depend on the order of the inputs."""
+    With several visit ids (matched independent sessions) the smallest is kept, and the report limit
+    most inputs give (the longer on a tie), so the choice does not depend on the order of the inputs."""
     base = min(sources, key=lambda s: (s.meta.visit_id, s.meta.role != "leader", s.name)).meta
     names: list[str] = []
     for s in sources:
@@ -573,7 +573,8 @@ def merged_meta(sources: Sequence[Source], leader: str, replica: str | None = No
     names = [n for n in dict.fromkeys(names) if n != leader]
     limits = Counter(s.meta.report_limit_minutes for s in sources)
     meta = base.for_inspector(leader, role="leader")
-    update: dict[str, Any] = {"inspectors": (*names, leader), "report_limit_minutes": limits.most_common(1)[0][0]}
+    limit = max(limits, key=lambda minutes: (limits[minutes], minutes))
+    update: dict[str, Any] = {"inspectors": (*names, leader), "report_limit_minutes": limit}
     if replica:
         update["replica"] = replica
     return meta.model_copy(update=update)
