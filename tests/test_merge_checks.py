@@ -138,6 +138,8 @@ def test_checklist_differences_name_each_item_and_what_differs(tiny_checklist):
                    {"areas__0__items__0__rectification": "限期补齐"}, {"areas__0__items__0__title": "三会"}):
         (diff,) = checklist_differences(tiny_checklist, variant(**change))
         assert diff == f"i1（{next(iter(change)).rsplit('__', 1)[1]}不同）"
+    tagged = variant(tags=[{"id": "t1", "title": "强"}], areas__0__items__1__tags=["t1"])
+    assert checklist_differences(variant(tags=[{"id": "t1", "title": "强"}]), tagged) == ["i2（内容不同）"]
     for change in ({"ratings__1__min": 70}, {"areas__0__title": "组织"},
                    {"questions": [{"id": "g1", "text": "您知道支部书记是谁吗？"}]}):
         assert checklist_differences(tiny_checklist, variant(**change)) == ["（项目相同；评分档次、领域或通用问题不同）"]

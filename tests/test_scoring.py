@@ -143,6 +143,7 @@ def test_every_rating_threshold_at_below_and_above_its_boundary(checklist):
         assert checklist.rating_for(at + 0.01) == band
         assert checklist.rating_for(at - 0.01) == lower
     assert checklist.rating_for(0) == bands[-1] and checklist.rating_for(0.01) == bands[-1]
+    assert checklist.rating_for(-1) == bands[-1]  # a hand-edited negative score still gets the lowest band
     assert checklist.rating_for(checklist.full_marks) == bands[0]
     for cls, lower in zip(checklist.classes, checklist.classes[1:], strict=False):
         at = cls.min * checklist.full_marks / 100
