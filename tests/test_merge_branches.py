@@ -165,3 +165,63 @@ def test_merged_meta_takes_the_visit_and_names_everyone_once():
                        "张组长").checklist_content == {"n": 1}  # then the first name
     for order in ([a, plan], [plan, a]):  # one each: the longer limit, in any order
         assert merged_meta([source(str(n), m) for n, m in enumerate(order)], "张组长").report_limit_minutes == 20
+
+
+def conflicted(rid: str, *names_at: tuple[str, str]) -> dict:
+    """A branch record whose copies renamed it concurrently: one live version per (name, time)."""
+    vs = [branch(rid, name, at=at, replica=f"r{n}")["versions"][0] for n, (name, at) in enumerate(names_at)]
+    return {"id": rid, "versions": sorted(vs, key=lambda v: v["h"])}
+
+
+def test_a_conflicted_branch_is_matched_by_its_latest_name_and_units_default_to_none():
+    a = source("A.jsonl", meta(), [conflicted("branch/a1", ("人事处党支部", "2026-11-20T10:00:00+08:00"),
+                                              ("办公室党支部", "2026-11-20T09:00:00+08:00"))])
+    no_unit = {"id": "branch/b1", "versions": [make_version(kind="branch", data={"name": "人事处支部", "order": 1},
+                                                            author="乙", by="乙", replica="r", at=T0)]}
+    m = match_branches([a, source("B.jsonl", meta("李秀英"), [no_unit])])
+    assert m.proposed == {"branch/b1": "branch/a1"} and m.matches[0].name == "人事处党支部"
+
+
+def test_one_id_under_two_names_shows_the_first_name_and_keys_on_the_first_key():
+    a = source("A.jsonl", meta(), [branch("branch/a1", "乙处党支部", replica="r1")])
+    b = source("B.jsonl", meta("李秀英"), [branch("branch/a1", "甲处党支部", replica="r2"), branch("branch/b1", "乙处支部")])
+    for order in ([a, b], [b, a]):
+        m = match_branches(order)
+        assert m.proposed == {"branch/b1": "branch/a1"}
+        assert m.matches[0].members[0] == ("branch/a1", "乙处党支部", ("A.jsonl", "B.jsonl"))
+
+
+def test_groups_are_kept_apart_and_sorted_by_name_then_id():
+    log = [{"branch_aliases": {"branch/a0": "branch/b0"}}]  # confirmed earlier; branch/a0 is not among the inputs
+    a = source("A.jsonl", meta(), [branch("branch/b0", "零处党支部"), branch("branch/a2", "乙处党支部"),
+                                   branch("branch/a1", "甲处党支部")])
+    a = type(a)(a.name, a.meta, a.records, log)
+    b = source("B.jsonl", meta("李秀英"), [branch("branch/b2", "乙处支部"), branch("branch/b1", "甲处支部")])
+    m = match_branches([a, b])
+    assert m.confirmed == {"branch/a0": "branch/b0"}
+    assert m.proposed == {"branch/b1": "branch/a1", "branch/b2": "branch/a2"}
+    assert [(x.name, x.canonical) for x in m.matches] == [("乙处党支部", "branch/a2"), ("甲处党支部", "branch/a1")]
+    same_name = match_branches([source("A", meta(), [branch("branch/z1", "处支部"), branch("branch/y1", "处党支部")]),
+                                source("B", meta(), [branch("branch/z2", "处支部", "某厅"),
+                                                     branch("branch/y2", "处党支部", "某厅")])])
+    assert [x.canonical for x in same_name.matches] == ["branch/y1", "branch/y2"]
+
+
+def test_a_deleted_member_is_shown_without_a_name():
+    log = [{"branch_aliases": {"branch/a0": "branch/a1"}}]
+    a = source("A.jsonl", meta(), [branch("branch/a1", "办公室党支部")])
+    a = type(a)(a.name, a.meta, a.records, log)
+    b = source("B.jsonl", meta("李秀英"), [branch("branch/a0", "办公室党支部", deleted=True), branch("branch/c1", "办公室支部")])
+    m = match_branches([a, b])
+    assert m.confirmed == {"branch/a1": "branch/a0"}
+    assert m.proposed == {"branch/a1": "branch/a0", "branch/c1": "branch/a0"}
+    (match,) = m.matches
+    assert match.name == "?" and match.members[0] == ("branch/a0", "?", ("B.jsonl",))
+
+
+def test_rewrite_leaves_versions_about_other_branches_as_they_are():
+    mine = rec("s", branch="branch/b1", score=1.0)["versions"][0]
+    other = rec("s", branch="branch/c1", score=2.0)["versions"][0]
+    moved = rewrite_doc({"id": "s", "versions": [mine, other]}, {"branch/b1": "branch/a1"})
+    assert other in moved["versions"] and len(moved["versions"]) == 2
+    assert {v["data"]["branch"] for v in moved["versions"]} == {"branch/a1", "branch/c1"}

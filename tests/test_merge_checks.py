@@ -158,6 +158,10 @@ def test_checklist_mismatch_without_both_files_names_the_items_the_records_use(t
     assert p.message.endswith("不同的项目：i8（仅 b.jsonl 用到）；i9（仅 b.jsonl 用到）")
     (p,) = check_compatible([b, a])
     assert p.message.endswith("不同的项目：i8（仅 b.jsonl 用到）；i9（仅 b.jsonl 用到）")
+    for n, suffix in ((11, ""), (12, "；等 13 处")):  # twelve are shown, then the count
+        (p,) = check_compatible([a, source("c.jsonl", meta("张伟", checklist=unknown),
+                                           [score(f"x{k}", 1.0, item=f"z{k:02}") for k in range(n)])])
+        assert p.message.endswith(f"（仅 c.jsonl 用到）{suffix}") and p.message.count("用到") == min(n + 1, 12)
     many = source("c.jsonl", meta("张伟", checklist=unknown), [score(f"x{n}", 1.0, item=f"z{n:02}") for n in range(14)])
     (p,) = check_compatible([a, many])
     shown = "；".join(f"z{n:02}（仅 c.jsonl 用到）" for n in range(11))
