@@ -256,11 +256,17 @@ def test_bad_hashes_are_named_by_record_five_at_most():
         "内容校验值不符（文件可能被手工修改或损坏）：r1、r2"]
     five = [f"r{n}" for n in range(5)]
     assert bad_hash_problems("a.jsonl", five)[0].message.endswith("：r0、r1、r2、r3、r4")
+    assert bad_hash_problems("a.jsonl", [*five, "r5"])[0].message.endswith("：r0、r1、r2、r3、r4 等 6 条")
     (p,) = bad_hash_problems("a.jsonl", [*five, "r5", "r6"])
     assert (p.path, p.message) == ("a.jsonl", "内容校验值不符（文件可能被手工修改或损坏）：r0、r1、r2、r3、r4 等 7 条")
     good, bad = score("s1", 1.0), forged(score("s2", 2.0), score=5.0)
     assert verify_source(source("a.jsonl", meta(), [good])) == []
     assert verify_source(source("a.jsonl", meta(), [good, bad])) == bad_hash_problems("a.jsonl", ["s2"])
+    known: set[str] = set()
+    assert verify_source(source("a.jsonl", meta(), [good]), known) == [] and known == {good["versions"][0]["h"]}
+    same_hash = forged(good, score=9.0)  # trusted: its hash was checked in this merge already
+    assert verify_source(source("b.jsonl", meta(), [same_hash]), known) == []
+    assert verify_source(source("b.jsonl", meta(), [same_hash])) == bad_hash_problems("b.jsonl", ["s1"])
 
 
 def test_known_good_hashes_are_trusted_only_when_asked():

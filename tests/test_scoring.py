@@ -267,3 +267,5 @@ def test_an_unsettled_value_is_the_mean_rounded_to_two_places(tiny_checklist):
     for who, value in (("甲", 4.0), ("乙", 4.0), ("丙", 3.0)):
         r.add(score_id("b1", "i1", who), "score", who, item="i1", score=value)
     assert r.result(tiny_checklist).item("i1").value == 3.67
+    r.add(score_id("b1", "i2", "甲"), "score", "甲", item="i2", score=6.0)
+    assert [(a.score, a.scored_items) for a in r.result(tiny_checklist).areas] == [(9.67, 2), (0.0, 0)]
