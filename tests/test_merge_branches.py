@@ -136,16 +136,18 @@ def test_rewrite_moves_references_to_the_canonical_id():
 def test_merge_with_aliases_drops_the_alias_branch_and_counts_it_present():
     a = source("A.jsonl", meta(), [branch("branch/a1", "办公室党支部"),
                                    rec("score/branch/a1/i1/甲", branch="branch/a1", item="i1", score=1.0)])
-    b = source("B.jsonl", meta("李秀英"), [branch("branch/b1", "办公室支部"),
+    b = source("B.jsonl", meta("李秀英"), [branch("branch/b1", "办公室支部"), branch("branch/b3", "办公室"),
                                         rec("score/branch/b1/i1/乙", branch="branch/b1", item="i1", score=2.0)])
     seen = []
-    r = merge_sources([a, b], {"branch/b1": "branch/a1", "branch/q": "branch/p"}, lambda n, t: seen.append((n, t)))
+    r = merge_sources([a, b], {"branch/b1": "branch/a1", "branch/b3": "branch/a1", "branch/q": "branch/p"},
+                      lambda n, t: seen.append((n, t)))
     assert seen == [(1, 2), (2, 2)]
     assert sorted(r.records) == ["branch/a1", "score/branch/a1/i1/乙", "score/branch/a1/i1/甲"]
-    assert r.aliases == {"branch/b1": "branch/a1"} and r.dropped_branches == ["branch/b1"]
-    assert [(s.read, s.new, s.present) for s in r.stats] == [(2, 2, 0), (2, 1, 1)]
+    assert r.aliases == {"branch/b1": "branch/a1", "branch/b3": "branch/a1"}
+    assert r.dropped_branches == ["branch/b1", "branch/b3"]
+    assert [(s.read, s.new, s.present) for s in r.stats] == [(2, 2, 0), (3, 1, 2)]
     plain = merge_sources([a, b])
-    assert plain.aliases == {} and plain.dropped_branches == [] and len(plain.records) == 4
+    assert plain.aliases == {} and plain.dropped_branches == [] and len(plain.records) == 5
 
 
 def test_merged_meta_takes_the_visit_and_names_everyone_once():

@@ -207,6 +207,9 @@ def test_per_input_counts_are_exact():
     rows = [(s.name, s.inspector, s.read, s.new, s.present, s.conflicts) for s in result.stats]
     assert rows == [("甲.jsonl", "甲", 2, 2, 0, 1), ("乙.jsonl", "乙", 3, 2, 1, 1), ("丙.jsonl", "丙", 2, 1, 1, 1)]
     assert result.conflicts == ["s2"]
+    assert [s.digest for s in result.stats] == [digest(src.records) for src in (a, b, c)]
+    stale = {"id": "s2", "versions": [*s2["versions"], *newer["versions"]]}  # a superseded version kept
+    assert merge_sources([source("x", meta(), [stale])]).records["s2"]["versions"] == newer["versions"]
     again = merge_sources([a, b, c, b])  # the same file twice brings nothing new the second time
     assert [(s.new, s.present) for s in again.stats] == [(2, 0), (2, 1), (1, 1), (0, 3)]
     old_after_new = merge_sources([b, a])  # the older version after the newer one is nothing new
