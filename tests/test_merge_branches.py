@@ -4,11 +4,14 @@ as one and under which id, how references move to that id, and what the merged f
 from __future__ import annotations
 
 from test_merge_checks import meta, source
+from test_merge_properties import shape
 
 from inspect_tui.core.merge import (
     BranchMatch,
     BranchMatching,
     branch_key,
+    check_records,
+    digest_parts,
     logged_aliases,
     match_branches,
     merge_sources,
@@ -17,7 +20,7 @@ from inspect_tui.core.merge import (
     normalize_text,
     rewrite_doc,
 )
-from inspect_tui.core.versions import bad_hashes, make_version
+from inspect_tui.core.versions import bad_hashes, digest, make_version
 
 T0 = "2026-11-20T08:00:00+08:00"
 
@@ -227,3 +230,28 @@ def test_rewrite_leaves_versions_about_other_branches_as_they_are():
     moved = rewrite_doc({"id": "s", "versions": [mine, other]}, {"branch/b1": "branch/a1"})
     assert other in moved["versions"] and len(moved["versions"]) == 2
     assert {v["data"]["branch"] for v in moved["versions"]} == {"branch/a1", "branch/c1"}
+
+
+def with_parts(src):
+    bad, parts = check_records(src.records)
+    assert bad == [] and parts is not None
+    return type(src)(src.name, src.meta, src.records, src.log, digest=digest_parts(parts), parts=parts)
+
+
+def test_digest_parts_from_the_inputs_are_reused_only_where_they_still_fit():
+    a = source("A.jsonl", meta(), [branch("branch/a1", "办公室党支部"),
+                                   rec("score/branch/a1/i1/甲", branch="branch/a1", item="i1", score=1.0)])
+    b = source("B.jsonl", meta("李秀英"), [branch("branch/b1", "办公室支部"),
+                                        rec("score/branch/b1/i1/乙", branch="branch/b1", item="i1", score=2.0)])
+    aliases = {"branch/b1": "branch/a1"}
+    plain = merge_sources([a, b], aliases)
+    for verified in (True, False):
+        fast = merge_sources([with_parts(a), with_parts(b)], aliases, verified=verified)
+        assert fast.digest() == plain.digest() == digest(plain.records.values())
+        assert shape(fast.records) == shape(plain.records)
+
+
+def test_a_record_with_extra_fields_is_passed_on_as_id_and_versions():
+    odd = {**rec("s1", score=1.0), "note": "hand-added"}
+    (doc,) = merge_sources([source("A.jsonl", meta(), [odd])]).records.values()
+    assert doc == {"id": "s1", "versions": odd["versions"]}
