@@ -20,7 +20,7 @@ from inspect_tui.core.merge import (
     normalize_text,
     rewrite_doc,
 )
-from inspect_tui.core.versions import bad_hashes, digest, make_version
+from inspect_tui.core.versions import bad_hashes, digest, make_version, version_hash
 
 T0 = "2026-11-20T08:00:00+08:00"
 
@@ -243,8 +243,15 @@ def test_digest_parts_from_the_inputs_are_reused_only_where_they_still_fit():
                                    rec("score/branch/a1/i1/甲", branch="branch/a1", item="i1", score=1.0)])
     b = source("B.jsonl", meta("李秀英"), [branch("branch/b1", "办公室支部"),
                                         rec("score/branch/b1/i1/乙", branch="branch/b1", item="i1", score=2.0)])
+    one, two = (rec("s9", score=float(n))["versions"][0] for n in (1, 2))
+    two = {**two, "vv": {"r2": 1}}
+    two["h"] = version_hash(two)
+    settled = make_version(kind="score", data={"score": 3.0}, author="甲", by="甲", replica="r3", seen=[one, two])
+    a = type(a)(a.name, a.meta, [*a.records, {"id": "s9", "versions": sorted([one, two], key=lambda v: v["h"])}])
+    b = type(b)(b.name, b.meta, [*b.records, {"id": "s9", "versions": [settled]}])  # settles a's conflict
     aliases = {"branch/b1": "branch/a1"}
     plain = merge_sources([a, b], aliases)
+    assert plain.records["s9"]["versions"] == [settled]
     for verified in (True, False):
         fast = merge_sources([with_parts(a), with_parts(b)], aliases, verified=verified)
         assert fast.digest() == plain.digest() == digest(plain.records.values())
