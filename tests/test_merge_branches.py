@@ -151,6 +151,10 @@ def test_merge_with_aliases_drops_the_alias_branch_and_counts_it_present():
     assert [(s.read, s.new, s.present) for s in r.stats] == [(2, 2, 0), (3, 1, 2)]
     plain = merge_sources([a, b])
     assert plain.aliases == {} and plain.dropped_branches == [] and len(plain.records) == 5
+    only_records = source("C.jsonl", meta("张伟"), [rec("score/branch/c1/i1/丙", branch="branch/c1", item="i1", score=3.0)])
+    moved = merge_sources([a, only_records], {"branch/c1": "branch/a1"})  # an alias without its branch record
+    assert moved.aliases == {"branch/c1": "branch/a1"} and moved.dropped_branches == []
+    assert "score/branch/a1/i1/丙" in moved.records
 
 
 def test_merged_meta_takes_the_visit_and_names_everyone_once():
