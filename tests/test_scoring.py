@@ -250,14 +250,7 @@ def test_statuses_that_differ_are_unsettled_even_with_equal_scores(tiny_checklis
 
 def test_ranking_by_total(tiny_checklist):
     totals = [5.0, 19.0, 13.0]
-    results = []
-    for t in totals:
-        r = Records()
-        r.add(score_id("b1", "i3", "甲"), "score", "甲", item="i3", score=min(t, 8.0))
-        r.add(score_id("b1", "i1", "甲"), "score", "甲", item="i1", score=min(max(t - 8, 0), 6.0))
-        r.add(score_id("b1", "i2", "甲"), "score", "甲", item="i2", score=max(t - 14, 0))
-        results.append(r.result(tiny_checklist))
-    s = summarise(results)
+    s = summarise([branch_totalling(tiny_checklist, t) for t in totals])
     assert [x.total for x in s.ranking] == [19.0, 13.0, 5.0] and [x.total for x in s.results] == totals
     assert summarise([]).pass_rate is None
 
