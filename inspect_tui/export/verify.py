@@ -187,7 +187,7 @@ def compare_pages(candidate: Path, reference: bytes, anchors: list[dict[str, tup
             rest = covered.getbbox()
             if rest is not None or not named:
                 top, bottom = (rest or box)[1], (rest or box)[3]
-                mm = 25.4 / 72 / k
+                mm = 25.4 / 72 / SCALE  # pixels → pt → mm
                 where = f"第 {i + 1} 页其他内容（距页顶约 {top * mm:.0f}–{bottom * mm:.0f} mm）"
                 if not any(o.startswith(f"第 {i + 1} 页其他内容") for o in out):
                     out.append(where)
@@ -291,7 +291,7 @@ def verify_pdf(pdf: str | Path, session_path: str | Path | None = None, key: byt
         report.add("二维码与嵌入数据一致", payload.sha256 == actual,
                    f"SHA-256 {actual[:16]}…" if payload.sha256 == actual
                    else "二维码中的哈希与嵌入数据不符（二维码属于另一份通知书，或数据被改动后重算了哈希）")
-        _check_qr_ids(report, notice, actual, payload)
+        check_qr_ids(report, notice, actual, payload)
     try:
         check_page(report, path, notice, codes[0] if payload is not None else None, template_dir)
     except MALFORMED as exc:
@@ -299,7 +299,7 @@ def verify_pdf(pdf: str | Path, session_path: str | Path | None = None, key: byt
     if session_path is not None:
         report.session_checked = True
         try:
-            _check_session(report, notice, Path(session_path))
+            check_session(report, notice, Path(session_path))
         except MALFORMED as exc:
             report.add("与会话记录一致", False, f"嵌入数据格式不对（{type(exc).__name__}: {exc}）")
     if report.draft:
@@ -307,7 +307,7 @@ def verify_pdf(pdf: str | Path, session_path: str | Path | None = None, key: byt
     return report
 
 
-def _check_qr_ids(report: VerifyReport, notice: dict[str, Any], actual: str, payload: QRPayload) -> None:
+def check_qr_ids(report: VerifyReport, notice: dict[str, Any], actual: str, payload: QRPayload) -> None:
     try:
         expected = QRPayload.for_notice(notice, actual)
     except MALFORMED:
@@ -321,7 +321,7 @@ def _check_qr_ids(report: VerifyReport, notice: dict[str, Any], actual: str, pay
                if not wrong else "与嵌入数据不符：" + "、".join(wrong))
 
 
-def _check_session(report: VerifyReport, notice: dict[str, Any], session_path: Path) -> None:
+def check_session(report: VerifyReport, notice: dict[str, Any], session_path: Path) -> None:
     """Level 2: the rows, branch, visit and number, rebuilt from the session's records."""
     from inspect_tui.core.records import Kind, doc_number_id
     from inspect_tui.store.session import Session
