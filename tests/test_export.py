@@ -195,8 +195,10 @@ def test_notice_text_has_branch_every_problem_and_requirement(docs, who):
 def test_feedback_never_shows_inspectors_or_their_values(docs, session_path):
     with Session.open(session_path, readonly=True) as s:
         inspectors = s.meta.inspectors
-        assert s.result(docs["first"].id).unsettled  # the demo branch has disagreements
+        unsettled = s.result(docs["first"].id).unsettled
+    assert unsettled  # the demo branch has disagreements: what follows has something to hide
     text = pdf_text(docs["pdf"][("first", "feedback")]["path"])
+    assert f"（征求意见稿：尚有{len(unsettled)}项评分待观摩小组最终确定，以上得分为暂计。）" in text
     assert "待裁定" not in text and "观摩员" not in text
     assert not any(name in text for name in inspectors)
 

@@ -76,6 +76,12 @@ def test_notice_rows_are_recorded_demands_and_hash_is_stable(visit):
     assert notice_hash(again.data) == vm.sha256  # record order does not change the notice
     context, warnings = notice_context(vm.data)
     assert context["deadline"] == cn_date(vm.data["deadline"]) and not warnings
+    # each row keeps its own demand's deadline (the earliest where identical demands were folded)
+    recorded = index.of_branch(branch.id, Kind.RECTIFICATION)
+    for item, row in zip(items, context["items"], strict=True):
+        own = [str(d.data["deadline"]) for d in recorded if d.data["requirement"].strip() == item["requirement"]]
+        assert item["deadline"] == min(own) and row["deadline_cn"] == cn_date(item["deadline"])
+    assert len({i["deadline"] for i in items}) > 1  # rows' deadlines differ: a row given another's shows
 
 
 def test_problem_without_demand_and_role_responsible_are_gaps(visit, tiny_checklist):
