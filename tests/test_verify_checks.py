@@ -16,6 +16,7 @@ from inspect_tui.core.records import Kind, doc_number_id
 from inspect_tui.export.notice import DRAFT, build_notice, notice_context, notice_hash
 from inspect_tui.export.qr import QRPayload
 from inspect_tui.export.verify import (
+    INK,
     Check,
     VerifyReport,
     check_qr_ids,
@@ -23,6 +24,7 @@ from inspect_tui.export.verify import (
     compare_pages,
     expected_text,
     field_label,
+    name_regions,
 )
 from inspect_tui.store.session import Session
 
@@ -273,12 +275,78 @@ def test_a_difference_on_a_later_page_names_that_page(tmp_path):
     assert found == ["第 2 页其他内容（距页顶约 10–15 mm）"]
 
 
-def test_faint_ink_is_not_a_difference(tmp_path):
-    """Two renderings may differ by a few grey levels (INK) without anything having changed."""
-    grey = Image.new("L", (200, 300), 255 - 20)
+def grey_pdf(level: int) -> bytes:
     out = io.BytesIO()
-    grey.save(out, "PDF", resolution=72)
-    assert compared(tmp_path, out.getvalue(), page_pdf([])) == []
+    Image.new("L", (200, 300), level).save(out, "PDF", resolution=72)
+    return out.getvalue()
+
+
+def test_faint_ink_is_not_a_difference(tmp_path):
+    """Two renderings may differ by up to INK grey levels without anything having changed."""
+    assert compared(tmp_path, grey_pdf(255 - INK), page_pdf([])) == []
+    assert compared(tmp_path, grey_pdf(255 - INK - 1), page_pdf([]))[:2] == ["第 1 项整改时限", "主送"]
+
+
+def test_a_page_of_another_size_does_not_stop_the_comparison(tmp_path):
+    a, b = Image.new("1", (210, 300), 1), Image.new("1", (200, 300), 1)
+    ImageDraw.Draw(b).rectangle((40, 30, 60, 40), fill=0)
+    out = io.BytesIO()
+    a.save(out, "PDF", resolution=72, save_all=True, append_images=[b])
+    assert compared(tmp_path, out.getvalue(), page_pdf([], []), ANCHORS * 2) == ["第 1 页（页面尺寸不同）", "第 1 项整改时限"]
+
+
+def test_ink_that_shows_only_on_paper_is_a_difference(tmp_path):
+    """An annotation flagged Print + NoView: the screen shows a blank page, paper a black box."""
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.generic import ArrayObject, DictionaryObject, FloatObject, NameObject, NumberObject, StreamObject
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(page_pdf([]))))
+    look = StreamObject()
+    look.set_data(b"0 0 0 rg 0 0 20 10 re f")
+    look.update({NameObject("/Type"): NameObject("/XObject"), NameObject("/Subtype"): NameObject("/Form"),
+                 NameObject("/BBox"): ArrayObject([FloatObject(0), FloatObject(0), FloatObject(20), FloatObject(10)])})
+    writer.pages[0][NameObject("/Annots")] = ArrayObject([writer._add_object(DictionaryObject({
+        NameObject("/Type"): NameObject("/Annot"), NameObject("/Subtype"): NameObject("/Square"),
+        NameObject("/Rect"): ArrayObject([FloatObject(v) for v in (40, 260, 60, 270)]),  # 30–40 pt from the top
+        NameObject("/F"): NumberObject(4 | 32), NameObject("/AP"): DictionaryObject({NameObject("/N"): writer._add_object(look)})}))])
+    out = io.BytesIO()
+    writer.write(out)
+    assert compared(tmp_path, out.getvalue(), page_pdf([])) == ["第 1 项整改时限"]
+
+
+def ink(*pixels: tuple[int, int]) -> Image.Image:
+    """A page's differing pixels (white on black), as compare_pages computes them."""
+    diff = Image.new("L", (400, 400), 0)
+    for xy in pixels:
+        diff.putpixel(xy, 255)
+    return diff
+
+
+# 100–200 CSS px is 150–300 pixels: the box's own content is 153–297, borders 148–152 and 298–302.
+BOX = {"f-addressee": (100, 100, 200, 200)}
+
+
+@pytest.mark.parametrize("xy", [(153, 200), (297, 200), (200, 153), (200, 297)])
+def test_a_pixel_just_inside_the_borders_names_the_field(xy):
+    assert name_regions(ink(xy), BOX) == (["主送"], None)
+
+
+@pytest.mark.parametrize("xy", [(148, 200), (152, 200), (298, 200), (302, 200), (200, 148), (200, 152), (200, 298),
+                                (200, 302)])
+def test_a_pixel_on_the_borders_is_accounted_for_but_names_nothing(xy):
+    assert name_regions(ink(xy), BOX) == ([], None)
+
+
+@pytest.mark.parametrize("xy", [(147, 200), (303, 200), (200, 147), (200, 303)])
+def test_a_pixel_beyond_the_borders_is_left_over(xy):
+    x, y = xy
+    assert name_regions(ink(xy), BOX) == ([], (x, y, x + 1, y + 1))
+
+
+def test_boxes_too_small_to_have_content_and_ids_that_are_not_fields():
+    thin = {"f-item-1-deadline": (100, 100, 103, 200), "f-item-1-problem": (100, 100, 200, 103)}
+    assert name_regions(ink((151, 151), (151, 250), (250, 151)), thin) == ([], None)
+    assert name_regions(ink((200, 200)), {"page": (0, 0, 400, 400)}) == ([], (200, 200, 201, 201))
 
 
 # --- the verdict ----------------------------------------------------------------------------------

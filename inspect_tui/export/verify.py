@@ -32,7 +32,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from inspect_tui.errors import file_error
 from inspect_tui.export.embed import RENDER_NAME, SEAL_NAME, load_notice, read_attachment
@@ -51,6 +51,9 @@ ITEM_LABELS = {"problem": "存在问题", "requirement": "整改要求", "deadli
 ITEM_FIELDS = tuple(ITEM_LABELS)
 
 # What reading an altered or hand-made notice's data can raise: reported as a failed check.
+if TYPE_CHECKING:
+    from PIL.Image import Image
+
 MALFORMED = (KeyError, TypeError, ValueError, AttributeError, IndexError)
 
 
@@ -148,6 +151,28 @@ def field_label(anchor: str) -> str | None:
     return FIELD_LABELS.get(name, name)
 
 
+def name_regions(diff: Image, anchors: dict[str, tuple[float, float, float, float]]
+                 ) -> tuple[list[str], tuple[int, int, int, int] | None]:
+    """The fields with differing pixels inside their box, and the bounding box of differing pixels
+    outside every field's box (None when there are none). ``diff``: the page's differing pixels at
+    ``SCALE``; ``anchors``: the fields' boxes in CSS px. A field is named by what changed inside
+    its box with the borders, which a neighbour shares, left out; the whole box, borders included,
+    counts as accounted for."""
+    k = SCALE * 0.75  # CSS px → pt → pixels
+    named = []
+    covered = diff.copy()
+    for anchor, box in anchors.items():
+        label = field_label(anchor)
+        if label is None:
+            continue
+        left, top, right, bottom = (int(v * k) for v in box)
+        inner = (left + 3, top + 3, right - 2, bottom - 2)
+        if inner[2] > inner[0] and inner[3] > inner[1] and diff.crop(inner).getbbox():
+            named.append(label)
+        covered.paste(0, (left - 2, top - 2, right + 3, bottom + 3))
+    return named, covered.getbbox()
+
+
 def compare_pages(candidate: Path, reference: bytes, anchors: list[dict[str, tuple[float, float, float, float]]]
                   ) -> list[str]:
     """Fields (and other places) whose visible pixels differ between the two PDFs, in page order."""
@@ -170,21 +195,8 @@ def compare_pages(candidate: Path, reference: bytes, anchors: list[dict[str, tup
             box = diff.getbbox()
             if box is None:
                 continue
-            k = SCALE * 0.75  # CSS px → pt → pixels
-            named = []
-            covered = diff.copy()
-            for anchor, (x1, y1, x2, y2) in (anchors[i] if i < len(anchors) else {}).items():
-                label = field_label(anchor)
-                if label is None:
-                    continue
-                # Named by what changed inside the box (borders shared with a neighbour excluded) …
-                inner = (int(x1 * k) + 3, int(y1 * k) + 3, int(x2 * k) - 2, int(y2 * k) - 2)
-                if inner[2] > inner[0] and inner[3] > inner[1] and diff.crop(inner).getbbox():
-                    named.append(label)
-                # … and the whole box, borders included, counts as accounted for.
-                covered.paste(0, (max(0, int(x1 * k) - 2), max(0, int(y1 * k) - 2), int(x2 * k) + 3, int(y2 * k) + 3))
+            named, rest = name_regions(diff, anchors[i] if i < len(anchors) else {})
             out += [n for n in named if n not in out]
-            rest = covered.getbbox()
             if rest is not None or not named:
                 top, bottom = (rest or box)[1], (rest or box)[3]
                 mm = 25.4 / 72 / SCALE  # pixels → pt → mm
