@@ -23,7 +23,7 @@ from inspect_tui.core.folding import Folded, fold, normalise
 from inspect_tui.core.format import fmt_rate, fmt_score
 from inspect_tui.core.index import Rec
 from inspect_tui.core.records import Kind
-from inspect_tui.core.scoring import BranchResult
+from inspect_tui.core.scoring import AreaResult, BranchResult
 from inspect_tui.core.steps import Step
 from inspect_tui.export.printable import Printer
 from inspect_tui.store import evidence
@@ -44,9 +44,9 @@ def cn_date(d: date | str | None) -> str:
 
 def cn_ordinal(n: int) -> str:
     """1 → 一, 12 → 十二, 21 → 二十一 (for （一） headings)."""
-    if n <= 10:
-        return CN_NUMBERS[n - 1]
     tens, ones = divmod(n, 10)
+    if tens == 0:
+        return CN_NUMBERS[ones - 1]
     return (CN_NUMBERS[tens - 1] if tens > 1 else "") + "十" + (CN_NUMBERS[ones - 1] if ones else "")
 
 
@@ -66,13 +66,13 @@ class FeedbackVM:
 
 def sorted_by_item(checklist: Checklist, recs: list[Rec]) -> list[Rec]:
     order = {it.id: n for n, it in enumerate(checklist.items())}
-    return sorted(recs, key=lambda r: (order.get(r.data.get("item") or "", 10**6), r.at, r.id))
+    return sorted(recs, key=lambda r: (order.get(r.data.get("item"), len(order)), r.at, r.id))
 
 
 def _folded_by_item(checklist: Checklist, records: list[Rec], kind: Kind) -> list[Folded]:
     """The branch's findings of ``kind``, identical ones folded (one number everywhere), in checklist order."""
     order = {it.id: n for n, it in enumerate(checklist.items())}
-    return sorted(fold(records, (kind,)), key=lambda f: (order.get(f.item or "", 10**6), f.at, f.record_ids[0]))
+    return sorted(fold(records, (kind,)), key=lambda f: (order.get(f.item, len(order)), f.at, f.record_ids[0]))
 
 
 def item_title(checklist: Checklist, item_id: str | None) -> tuple[str, str]:
@@ -87,11 +87,13 @@ def item_title(checklist: Checklist, item_id: str | None) -> tuple[str, str]:
 
 def composed_evaluation(branch_name: str, result: BranchResult, problems: int, highlights: int) -> str:
     """The 总体评价 when the leader wrote none (the leader's 评 note replaces it)."""
-    best = max(result.areas, key=lambda a: a.score / a.full_marks if a.full_marks else 0, default=None)
-    worst = min(result.areas, key=lambda a: a.score / a.full_marks if a.full_marks else 1, default=None)
+    def share(a: AreaResult) -> float:
+        return a.score / a.full_marks  # a checklist has at least one area, each with full marks > 0
+
+    best, worst = max(result.areas, key=share), min(result.areas, key=share)
     text = (f"经观摩，{branch_name}标准化规范化建设总得分 {fmt_score(result.total)} 分"
             f"（满分 {fmt_score(result.full_marks)} 分），评定等次为“{result.rating.label}”。")
-    if best is not None and worst is not None and best is not worst:
+    if best is not worst:
         text += f"其中“{best.area.title}”方面完成较好，“{worst.area.title}”方面相对薄弱。"
     text += f"观摩中总结亮点 {highlights} 条，发现问题 {problems} 个，请对照反馈意见抓好整改。"
     return text
@@ -113,9 +115,6 @@ def build_feedback(*, meta: Any, checklist: Checklist, branch: Rec, records: lis
 
     issuer = issuer or Issuer()
     p = Printer()
-    by_kind: dict[Kind, list[Rec]] = {}
-    for r in records:
-        by_kind.setdefault(r.kind, []).append(r)
 
     areas = [{"title": p("方面", a.area.title), "full": fmt_score(a.full_marks), "score": fmt_score(a.score),
               "scored": a.scored_items, "item_count": len(a.area.items)} for a in result.areas]
@@ -141,7 +140,7 @@ def build_feedback(*, meta: Any, checklist: Checklist, branch: Rec, records: lis
                    for n, f in enumerate(_folded_by_item(checklist, records, Kind.SUGGESTION), 1)]
 
     photos, allowed = [], []
-    for r in sorted_by_item(checklist, by_kind.get(Kind.OBSERVATION, [])):
+    for r in sorted_by_item(checklist, [r for r in records if r.kind is Kind.OBSERVATION]):
         for name in r.data.get("files") or ():
             path = evidence.locate(session_path, name)
             title = item_title(checklist, r.data.get("item"))[0]
