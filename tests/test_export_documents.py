@@ -223,6 +223,7 @@ def test_the_leaders_own_evaluation_replaces_the_composed_one(tmp_path):
     notes = [rec("20", Kind.STEP_NOTE, {"step": "evaluate", "text": "  总体扎实，记录待规范。 "}, author="李组长"),
              rec("21", Kind.STEP_NOTE, {"step": "evaluate", "text": "王的看法"}),
              rec("22", Kind.STEP_NOTE, {"step": "evaluate", "text": "   "}, author="李组长"),
+             rec("225", Kind.STEP_NOTE, {"step": "evaluate"}, author="李组长"),  # a hand-edited file's note
              rec("23", Kind.STEP_NOTE, {"step": "ask", "text": "访谈小结"}, author="李组长")]
     assert feedback(tmp_path, FINDINGS + notes, leader).context["evaluation"] == "总体扎实，记录待规范。"
     # the same notes in an inspector's own copy: the evaluation is composed

@@ -360,7 +360,8 @@ def test_verdicts(visit):
     for name in ("二维码", "嵌入数据完整", "页面与数据一致"):
         report.add(name, True)
     text = report.render()
-    assert "✓ 二维码" in text and "① 页面、嵌入数据与二维码三者一致：已证明" in text
+    assert text.splitlines()[:5] == ["✓ 二维码", "✓ 嵌入数据完整", "✓ 页面与数据一致", "核验级别：",
+                                     "  ① 页面、嵌入数据与二维码三者一致：已证明"]
     assert "② 嵌入数据与会话记录一致：未核对（提供 --session 会话文件可核对）" in text
     assert "③ 由小组密钥签发：未核对（提供 --key 小组密钥可核对）" in text
     assert text.endswith("结论：通知书的页面、嵌入数据与二维码三者一致。未提供会话文件或小组密钥，"
