@@ -218,6 +218,20 @@ def test_feedback_issuer_number_draft_and_seal(tmp_path):
     assert feedback(tmp_path, issuer=Issuer(body="某某市直机关工委")).context["letterhead"] == "某某市直机关工委"
 
 
+def test_a_branch_without_unit_an_observation_without_step_and_an_unknown_item(tmp_path):
+    branch = Rec(id="b1", kind=Kind.BRANCH, data={"name": "机关第一党支部"}, author="王建国", by="王建国", at="00",
+                 deleted=False, versions=())
+    records = [rec("06", Kind.PROBLEM, {"item": "gone", "text": "记录不全", "evidence": ""}),
+               rec("12", Kind.OBSERVATION, {"item": "i3", "note": "堆放杂物", "files": ["photos/a.jpg"]})]
+    cl = Checklist.model_validate(TINY)
+    vm = build_feedback(meta=META, checklist=cl, branch=branch, records=records, result=analyse_branch(cl, branch, records),
+                        session_path=tmp_path / "visit.jsonl", issuer=Issuer(addressee="{unit}{branch}"))
+    assert (vm.context["unit"], vm.context["addressee"]) == ("", "机关第一党支部")
+    assert vm.context["photos"][0]["caption"] == "活动室：堆放杂物"
+    assert vm.context["problems"] == [{"no": "（一）", "area": "其他方面", "entries": [
+        {"no": "1.", "item": "检查项 gone", "text": "记录不全", "evidence": []}]}]
+
+
 def test_the_leaders_own_evaluation_replaces_the_composed_one(tmp_path):
     leader = SimpleNamespace(inspector="李组长", role="leader", group="第一观摩组", date=date(2026, 11, 20))
     notes = [rec("20", Kind.STEP_NOTE, {"step": "evaluate", "text": "  总体扎实，记录待规范。 "}, author="李组长"),

@@ -144,29 +144,30 @@ def build_feedback(*, meta: Any, checklist: Checklist, branch: Rec, records: lis
         for name in r.data.get("files") or ():
             path = evidence.locate(session_path, name)
             title = item_title(checklist, r.data.get("item"))[0]
-            step = Step(r.data["step"]).label if r.data.get("step") else ""
-            caption = f"{title}（{step}）" + (f"：{r.data['note']}" if r.data.get("note") else "")
+            step = f"（{Step(r.data['step']).label}）" if r.data.get("step") else ""
+            caption = title + step + (f"：{r.data['note']}" if r.data.get("note") else "")
             photos.append({"no": len(photos) + 1, "url": path.as_uri() if path else "", "caption": p("照片说明", caption),
                            "file": p("照片文件名", evidence.display_name(name)), "path": str(path) if path else "",
                            "missing": path is None, "reason": "" if path else "文件不在本机"})
             if path:
                 allowed.append(str(path))
 
-    leader = meta.inspector if getattr(meta, "role", "") == "leader" else None
+    leader = meta.inspector if meta.role == "leader" else None
     evaluation = leader_evaluation(records, leader) or composed_evaluation(
         branch.data["name"], result, result.problems, len(highlights))
     heads = {s: f"{CN_NUMBERS[n]}、{s}" for n, s in enumerate(("总体评价", "得分情况", "亮点与经验做法", "存在问题", "意见建议"))}
     awareness = result.awareness
     body = issuer.body or meta.group
+    unit = branch.data.get("unit") or ""
     context = {
         "title": KIND_LABELS[FEEDBACK], "draft": draft, "draft_mark": "征求意见稿",
         "doc_no": p("发文字号", number or ""),
         "letterhead": p("版头", issuer.letterhead or body), "body": p("发文机关", body),
-        "addressee": p("主送", issuer.addressee.format(branch=branch.data["name"], unit=branch.data.get("unit", ""))),
+        "addressee": p("主送", issuer.addressee.format(branch=branch.data["name"], unit=unit)),
         "cc": "、".join(p("抄送", c) for c in issuer.cc),
         "contact": p("联系人", issuer.contact or ""), "phone": p("联系电话", issuer.phone or ""),
         "group": p("观摩小组", meta.group), "date": cn_date(meta.date), "branch": p("支部", branch.data["name"]),
-        "unit": p("单位", branch.data.get("unit", "")),
+        "unit": p("单位", unit),
         "checklist": p("检查依据", f"{checklist.title}（{checklist.version}）"),
         "heads": heads, "evaluation": p("总体评价", evaluation),
         "areas": areas, "total": fmt_score(result.total), "full_marks": fmt_score(result.full_marks),
@@ -181,5 +182,5 @@ def build_feedback(*, meta: Any, checklist: Checklist, branch: Rec, records: lis
     if seal:
         import base64
 
-        context["seal"] = "data:image/png;base64," + base64.b64encode(seal).decode("ascii")
+        context["seal"] = "data:image/png;base64," + base64.b64encode(seal).decode()
     return FeedbackVM(branch.id, branch.data["name"], context, allowed, seal, p.warnings)
