@@ -35,10 +35,16 @@ def notices(tmp_path_factory) -> dict:
     session = make_visit(folder, {"机关第一党支部": ROWS})
     issuer = folder / "发文设置.yaml"
     issuer.write_text("body: 某某市直机关工委\nnumber: 市直观摩〔{year}〕{n}号\n", encoding="utf-8")
-    plain = export_session(session, folder / "plain", kinds=["notice"], workers=1, issuer=issuer)
-    signed = export_session(session, folder / "signed", kinds=["notice"], workers=1, issuer=issuer, key=KEY)
-    [genuine], [with_key] = plain.files, signed.files
-    return {"session": session, "genuine": Path(genuine), "signed": Path(with_key)}
+    [genuine] = export_session(session, folder / "plain", kinds=["notice"], workers=1, issuer=issuer).files
+    return {"session": session, "genuine": Path(genuine), "issuer": issuer, "folder": folder}
+
+
+@pytest.fixture(scope="module")
+def signed(notices) -> Path:
+    """The same notice signed with the group key."""
+    [path] = export_session(notices["session"], notices["folder"] / "signed", kinds=["notice"], workers=1,
+                            issuer=notices["issuer"], key=KEY).files
+    return Path(path)
 
 
 def checks(report) -> list[tuple[str, bool]]:
@@ -88,15 +94,15 @@ def test_a_genuine_notice_passes_every_check(notices):
     assert report.notes == ["发文机关、抄送、联系人等来自发文设置文件，不属于会话记录，未与记录核对。"]
 
 
-def test_the_group_key(notices):
-    signed = verify_pdf(notices["signed"], key=KEY)
-    assert signed.ok and signed.key_checked and signed.payload.mac
-    assert ("小组签名", True) in checks(signed) and detail(signed, "小组签名") == "由持有该密钥者签发"
-    other = verify_pdf(notices["signed"], key=b"00" * 32)
+def test_the_group_key(notices, signed):
+    report = verify_pdf(signed, key=KEY)
+    assert report.ok and report.key_checked and report.payload.mac
+    assert ("小组签名", True) in checks(report) and detail(report, "小组签名") == "由持有该密钥者签发"
+    other = verify_pdf(signed, key=b"00" * 32)
     assert other.failed() == ["小组签名"] and detail(other, "小组签名") == "签名不符（密钥不同或二维码被改动）"
     unsigned = verify_pdf(notices["genuine"], key=KEY)
     assert unsigned.failed() == ["小组签名"] and detail(unsigned, "小组签名") == "该通知书没有小组签名"
-    without = verify_pdf(notices["signed"])
+    without = verify_pdf(signed)
     assert without.ok and not without.key_checked
     assert without.notes == [f"二维码带有小组签名（密钥 {without.payload.key_id}），提供 --key 可核验签发者。"]
 
