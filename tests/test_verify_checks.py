@@ -9,9 +9,11 @@ import io
 from pathlib import Path
 
 import pytest
-from notice_helpers import ROWS, make_visit
+from notice_helpers import DAY, ROWS, make_visit
 from PIL import Image, ImageDraw
 
+from inspect_tui.core.checklist_load import load_default_checklist
+from inspect_tui.core.plan import PlannedBranch
 from inspect_tui.core.records import Kind, doc_number_id
 from inspect_tui.export.notice import DRAFT, build_notice, notice_context, notice_hash
 from inspect_tui.export.qr import QRPayload
@@ -26,7 +28,7 @@ from inspect_tui.export.verify import (
     field_label,
     name_regions,
 )
-from inspect_tui.store.session import Session
+from inspect_tui.store.session import Session, new_session
 
 NUMBER = "市直观摩〔2026〕1号"
 
@@ -104,6 +106,27 @@ def test_deadline_and_responsible_changed_in_the_session_after_issue_are_named(v
         s.save(Kind.RECTIFICATION, {**second.data, "deadline": "2027-01-10"}, second.id)
         s.save(Kind.RECTIFICATION, {**third.data, "responsible": "赵志强"}, third.id)
     assert wrong_fields(session_check({"session": moved}, visit["notice"])) == ["第 2 项整改时限", "第 3 项责任人"]
+
+
+def test_the_session_is_only_read_even_while_the_app_has_it_open(visit):
+    before = visit["session"].read_bytes()
+    with Session.open(visit["session"]):  # the app holds the session's lock
+        assert session_check(visit, visit["notice"]).ok
+    assert visit["session"].read_bytes() == before
+
+
+def test_the_secretary_the_plan_names_is_the_responsible(tmp_path):
+    cl = load_default_checklist()
+    with new_session(tmp_path, group="第一观摩组", day=DAY, inspector="王建国", checklist=cl,
+                     branches=[PlannedBranch("机关第二党支部", secretary="赵志强")]) as s:
+        branch, item = s.branches()[0], cl.items()[0].id
+        pid = s.save(Kind.PROBLEM, {"branch": branch.id, "item": item, "text": ROWS[0][0]}).id
+        s.save(Kind.RECTIFICATION, {"branch": branch.id, "item": item, "problem": pid, "requirement": ROWS[0][1],
+                                    "deadline": "2026-12-20", "responsible": "支部书记"})
+        vm = build_notice(meta=s.meta, checklist=s.checklist, branch=branch, records=s.records(branch.id), number=None)
+        path = Path(s.path)
+    assert vm.data["items"][0]["responsible"] == "赵志强（支部书记）"
+    assert session_check({"session": path}, vm.data).ok  # issued without a number: none in the session either
 
 
 def test_a_draft_is_not_held_to_a_number(visit):
