@@ -347,7 +347,7 @@ def check_session(report: VerifyReport, notice: dict[str, Any], session_path: Pa
         if not report.add("支部", branch is not None, "" if branch else "会话中没有该支部"):
             return
         records = session.records(branch.id)
-        items, _ = notice_items(session.checklist, records, branch.data.get("secretary", ""))
+        items, _ = notice_items(session.checklist, records, branch.data.get("secretary"))
         number = next((r.data["text"] for r in records
                        if r.kind is Kind.DOC_NUMBER and r.id == doc_number_id(branch.id, "notice")), "")
     wrong: list[str] = []
