@@ -40,6 +40,8 @@ def visit(tmp_path_factory) -> dict:
     path = make_visit(tmp_path_factory.mktemp("visit"), {"机关第一党支部": ROWS})
     with Session.open(path) as s:
         branch = s.branches()[0]
+        s.save(Kind.DOC_NUMBER, {"branch": branch.id, "document": "feedback", "text": "市直观摩〔2026〕2号"},
+               doc_number_id(branch.id, "feedback"))  # the feedback's number is not the notice's
         s.save(Kind.DOC_NUMBER, {"branch": branch.id, "document": "notice", "text": NUMBER},
                doc_number_id(branch.id, "notice"))
         vm = build_notice(meta=s.meta, checklist=s.checklist, branch=branch, records=s.records(branch.id),
@@ -122,11 +124,11 @@ def test_the_secretary_the_plan_names_is_the_responsible(tmp_path):
         branch, item = s.branches()[0], cl.items()[0].id
         pid = s.save(Kind.PROBLEM, {"branch": branch.id, "item": item, "text": ROWS[0][0]}).id
         s.save(Kind.RECTIFICATION, {"branch": branch.id, "item": item, "problem": pid, "requirement": ROWS[0][1],
-                                    "deadline": "2026-12-20", "responsible": "支部书记"})
+                                    "deadline": None, "responsible": "支部书记"})
         vm = build_notice(meta=s.meta, checklist=s.checklist, branch=branch, records=s.records(branch.id), number=None)
         path = Path(s.path)
-    assert vm.data["items"][0]["responsible"] == "赵志强（支部书记）"
-    assert session_check({"session": path}, vm.data).ok  # issued without a number: none in the session either
+    assert vm.data["items"][0]["responsible"] == "赵志强（支部书记）" and vm.data["deadline"] is None
+    assert session_check({"session": path}, vm.data).ok  # no number, no deadline: none in the session either
 
 
 def test_a_draft_is_not_held_to_a_number(visit):
@@ -369,7 +371,7 @@ def test_a_pixel_beyond_the_borders_is_left_over(xy):
 def test_boxes_too_small_to_have_content_and_ids_that_are_not_fields():
     thin = {"f-item-1-deadline": (100, 100, 103, 200), "f-item-1-problem": (100, 100, 200, 103)}
     assert name_regions(ink((151, 151), (151, 250), (250, 151)), thin) == ([], None)
-    assert name_regions(ink((200, 200)), {"page": (0, 0, 400, 400)}) == ([], (200, 200, 201, 201))
+    assert name_regions(ink((200, 200)), {"page": (0, 0, 400, 400), **BOX}) == (["主送"], None)
 
 
 # --- the verdict ----------------------------------------------------------------------------------

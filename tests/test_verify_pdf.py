@@ -165,6 +165,7 @@ def test_a_changed_page_made_elsewhere_says_why_it_cannot_be_rebuilt(notices, tm
         same = reattached(notices["genuine"], tmp_path / "bad.pdf", notice_json=notice_json(data), render_json=bad)
         report = verify_pdf(same)
         assert "第 1 项整改要求" in report.changed and report.notes == []
+        assert detail(report, "页面与数据一致").startswith("这些地方印的与数据不符：")
 
 
 def test_a_seal_that_is_not_the_recorded_one(notices, tmp_path):
