@@ -18,7 +18,7 @@ from inspect_tui.core.index import Rec, RecordIndex
 from inspect_tui.core.records import Kind
 from inspect_tui.core.scoring import analyse_branch
 from inspect_tui.core.versions import join_records
-from inspect_tui.export.documents import build_feedback, cn_date, cn_ordinal
+from inspect_tui.export.documents import build_feedback, cn_date, cn_ordinal, sorted_by_item
 from inspect_tui.export.issuer import Issuer
 from inspect_tui.export.notice import build_notice, notice_context, notice_hash, notice_items
 from inspect_tui.export.qr import QRPayload
@@ -282,3 +282,10 @@ def test_text_a_font_cannot_print_is_named_by_field(tmp_path):
         "总体评价"]
     assert all(w.endswith("：字体中没有 \U00030000（U+30000），已印为占位符") for w in vm.warnings)
     assert vm.context["highlights"][0]["text"] == "亮点[U+30000]" and vm.branch_name == f"支部{odd}"
+
+
+def test_records_sort_in_checklist_order_then_unknown_items_then_time():
+    recs = [rec("01", Kind.PROBLEM, {"item": None, "text": "甲"}), rec("02", Kind.PROBLEM, {"item": "i3", "text": "乙"}),
+            rec("03", Kind.PROBLEM, {"item": "gone", "text": "丙"}), rec("04", Kind.PROBLEM, {"item": "i1", "text": "丁"}),
+            rec("05", Kind.PROBLEM, {"item": "i3", "text": "戊"})]
+    assert [r.data["text"] for r in sorted_by_item(Checklist.model_validate(TINY), recs)] == ["丁", "乙", "戊", "甲", "丙"]
