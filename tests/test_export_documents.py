@@ -36,7 +36,7 @@ def visit():
 
 def test_formatting():
     assert cn_date(date(2026, 1, 5)) == "2026年1月5日" and cn_date("2026-12-31") == "2026年12月31日"
-    assert cn_date(None) == "待定"
+    assert cn_date(None) == "待定" and cn_date("") == "待定"
     assert fmt_num(12.5) == "12.5" and fmt_num(3.0) == "3" and fmt_num(2.333) == "2.33" and fmt_num(None) == "—"
 
 
