@@ -349,7 +349,8 @@ class InspectApp(ActionGate, App[int]):
     def _commit_everything(self) -> list[Any]:
         """Commit every dirty field (and the report timer) on every screen; the text fields that
         refused their text."""
-        from inspect_tui.tui.widgets.fields import COMMITS, FieldArea, FieldInput
+        from inspect_tui.tui.widgets.field_area import FieldArea
+        from inspect_tui.tui.widgets.fields import COMMITS, FieldInput
 
         refused = []
         for screen in self.screen_stack:
