@@ -1,25 +1,32 @@
 """TUI timings: time to the first usable screen, per-keystroke and per-save latency.
 
 Usage:  .venv/bin/python bench/tui_bench.py [--branches 40] [--inspectors 5] [--keys 60]
-        .venv/bin/python bench/tui_bench.py --terminal [--repeat 5]
+        .venv/bin/python bench/tui_bench.py --terminal [--repeat 3] [--only start|keys]
 
-``--terminal`` measures start-up the way a user feels it: a new process in a real terminal (a
-pseudo-terminal of 120×40, as tmux gives), timed from the moment it is started until the branch
-table's first row is on screen — imports, opening, scoring and the first render included. Beside it,
-in the same run and timed the same way, a bare Textual app (Header, a 40-row DataTable, Footer). The
-sessions: an inspector's copy (~5k records), the leader's merged file (~25k) and a 100k-record file.
+``--terminal`` measures the way a user feels it: a new process in a real terminal (a pseudo-terminal
+of 120×40, as tmux gives), byte code cached as after installing. Start-up is timed from the moment
+the process is started until the branch table's first row is on screen — imports, opening, scoring
+and the first render included — for an inspector's copy (~5k records), the leader's merged file
+(~25k) and a 100k-record file; beside it, alternating with it in the same run and timed the same
+way, a bare Textual app (Header, a 40-row DataTable, Footer). Wall time and the process's own CPU
+time are both printed: on a shared machine the CPU time is the steadier figure. Then CPU per key
+press in the branch screen of the inspector's copy (看 and 评: moving, typing a note, setting a
+status), keys sent one at a time 80 ms apart with the idle CPU over the same time taken off, beside
+a bare app (an OptionList of 36 items, an Input, a Footer) given the same keys.
 
-Two sessions are built from the deterministic demo visit (``core.demo``): one inspector's copy of a
-40-branch visit, and the group leader's merged file holding all five inspectors' records (the
-"40 branches × 5 inspectors" case, tens of thousands of records). For each, the app is started
-headless (``App.run_test``, the same code path as a terminal) and timed from construction until the
-branches list is mounted and filled. Beside it, in the same run, a naive baseline: parse every line
-with stock ``json.loads`` (no index, no checksum), then recompute every branch's result eagerly with a
-full scan of all records per branch. Keystroke latency is the *CPU* time the app spends per key
-(``time.process_time``; Pilot's idle waits cost no CPU), and wall time per key including Pilot's
-round trip is shown for reference. Saves are timed directly (``InspectApp.save``: validate + durable
-fsync'd append + index update) and with the refresh that follows (``BranchScreen.changed``: core
-re-scores the branch, the five panes show it). Prints a markdown table for docs/benchmarks.md.
+Without ``--terminal`` (in-process, headless): two sessions are built from the deterministic demo
+visit (``core.demo``): one inspector's copy of a 40-branch visit, and the group leader's merged file
+holding all five inspectors' records. For each, the app is started headless (``App.run_test``) and
+timed from construction until the branches list is mounted and filled. Beside it, in the same run,
+a naive baseline: parse every line with stock ``json.loads`` (no index, no checksum), then
+recompute every branch's result eagerly with a full scan of all records per branch. Keystroke
+latency is the *CPU* time per key through Pilot (``time.process_time``), and wall time per key
+including Pilot's round trip is shown for reference — Pilot waits on every widget of the screen
+after each key, a cost a real terminal does not have, so these figures overstate a screen with
+many widgets (the branch screen holds all five panes). Saves are timed directly
+(``InspectApp.save``: validate + durable fsync'd append + index update) and with the refresh that
+follows (``BranchScreen.changed``: core re-scores the branch, the five panes show it). Prints a
+markdown table for docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -326,11 +333,14 @@ KEY = {"down": b"\x1b[B", "up": b"\x1b[A", "enter": b"\r", "tab": b"\t", "f3": b
 
 
 def terminal_keys(argv: list[str], marker: str, cwd: Path, setup: list[str],
-                  runs: list[tuple[str, list[str], list[str]]], gap: float = 0.08) -> dict[str, float]:
+                  runs: list[tuple[str, list[str], list[str]]], gap: float = 0.08,
+                  saves: Path | None = None) -> dict[str, float]:
     """CPU ms per key press in a real terminal, for each (label, first, keys) of ``runs`` in turn
     (``first``: keys pressed before, not counted). Keys are
     sent one at a time, ``gap`` seconds apart (a fast typist); the CPU the program spends over the
-    same time with no key pressed (cursor blink, timers) is measured first and taken off."""
+    same time with no key pressed (cursor blink, timers) is measured first and taken off. With
+    ``saves``, a run whose label says it saves must have made that file grow (else the keys did not
+    do what they were meant to, and the figure would flatter us)."""
     term = Terminal(argv, cwd)
     out: dict[str, float] = {}
     try:
@@ -347,12 +357,15 @@ def terminal_keys(argv: list[str], marker: str, cwd: Path, setup: list[str],
             for k in first:
                 term.send(KEY.get(k, k.encode("utf-8")))
                 term.drain(0.5)
+            size = saves.stat().st_size if saves else 0
             c = term.cpu()
             for k in keys:
                 term.send(KEY.get(k, k.encode("utf-8")))
                 term.drain(gap)
             term.drain(0.5 + (n - len(keys)) * gap)
             out[label] = (term.cpu() - c - idle) * 1000 / len(keys)
+            if saves and "save" in label and saves.stat().st_size == size:
+                raise RuntimeError(f"{label}: nothing was saved, the keys missed")
     finally:
         term.kill()
     return out
@@ -434,7 +447,7 @@ def terminal_per_key(repeat: int, exe: str, path: Path, marker: str, folder: Pat
     bare: list[dict[str, float]] = []
     for _ in range(repeat):
         bare.append(terminal_keys([sys.executable, "-c", BARE_KEYS_APP], "检查项 0", folder, [], bare_runs))
-        ours.append(terminal_keys([exe, str(path)], marker, folder, ["enter", "f3"], ours_runs))
+        ours.append(terminal_keys([exe, str(path)], marker, folder, ["enter", "f3"], ours_runs, saves=path))
     print(f"CPU per key press, {n} keys {0.08 * 1000:.0f} ms apart, idle CPU taken off, load average {_load()} "
           "at the end:\n")
     print("| key presses | inspect-tui | bare Textual app, same keys |")
