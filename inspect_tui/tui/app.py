@@ -110,7 +110,7 @@ class InspectApp(ActionGate, App[int]):
             else THEMES[0]
         self.save_count = 0  # number of durable saves this run (tests and the crash driver read it)
         self.today: date | None = None  # days left/overdue are counted to this day (None: the real today)
-        self.freeze_gc = False  # run_app: see _settle_gc
+        self.freeze_gc = False  # run_app: freeze start-up's objects once the first screen is up (_settle_gc)
 
     # --- start-up and opening sessions ---------------------------------------------------------
 
@@ -178,6 +178,9 @@ class InspectApp(ActionGate, App[int]):
 
     def _session_loaded(self, session: Any, results: Any, read_only: str | None) -> None:
         """``results``: every branch's scores (a visit) or the ledger (a follow-up, 回头看)."""
+        from inspect_tui.tui.screens.branches import BranchesScreen
+        from inspect_tui.tui.screens.followup_branches import FollowupBranchesScreen
+
         self.close_session()
         self.session = session
         self.read_only = read_only
@@ -187,24 +190,19 @@ class InspectApp(ActionGate, App[int]):
             self.notify(f"{session.path.name}：{read_only}。可以查看，不能修改。", title="只读", timeout=8)
         if isinstance(self.screen, _loading_type()):
             self.pop_screen()
-        if isinstance(results, dict):
-            from inspect_tui.tui.screens.branches import BranchesScreen
-
-            self.push_screen(BranchesScreen(results))
-        else:
-            from inspect_tui.tui.screens.followup_branches import FollowupBranchesScreen
-
-            self.push_screen(FollowupBranchesScreen(results))
+        self.push_screen(BranchesScreen(results) if isinstance(results, dict) else FollowupBranchesScreen(results))
         self._settle_gc()
 
     def _settle_gc(self) -> None:
-        """After start-up and after opening a session (``run_app`` only): move everything alive so far
-        — modules, widgets, the session's records — out of the cyclic collector's sight
-        (``gc.freeze``), and turn the collector on if start-up had it off. These objects live as
-        long as the app; without this, every full collection walks all of them again, which made
-        opening a large session grow faster than its record count, and key presses pay for it
-        too. Reference counting still frees them as usual."""
+        """Once the first screen is up (``run_app`` only): move everything alive so far — modules,
+        widgets, the first session's records — out of the cyclic collector's sight (``gc.freeze``)
+        and turn the collector back on (start-up had it off). These objects live as long as the
+        app; without this, every full collection walks all of them again, which made opening a
+        large session grow faster than its record count, and key presses pay for it too.
+        Reference counting still frees them as usual. Only once: a later freeze would also keep
+        whatever cyclic garbage (closed screens) is pending at that moment, for good."""
         if self.freeze_gc:
+            self.freeze_gc = False
             gc.freeze()
             gc.enable()
 
