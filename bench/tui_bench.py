@@ -108,15 +108,18 @@ async def first_screen(path: Path) -> tuple[float, int]:
 
 
 def open_parts(path: Path) -> tuple[float, float]:
-    """The two parts of the loading worker: ``Session.open`` and scoring every branch."""
+    """The two parts of the loading worker: ``Session.open`` and scoring every branch (with the
+    cyclic collector paused, as the worker does)."""
+    from inspect_tui.store.journal import paused_gc
     from inspect_tui.store.session import Session
     from inspect_tui.tui.app import InspectApp
 
-    t = time.perf_counter()
-    session = Session.open(path, readonly=True)
-    t1 = time.perf_counter()
-    InspectApp.compute_results(session)
-    t2 = time.perf_counter()
+    with paused_gc():
+        t = time.perf_counter()
+        session = Session.open(path, readonly=True)
+        t1 = time.perf_counter()
+        InspectApp.compute_results(session)
+        t2 = time.perf_counter()
     session.close()
     return t1 - t, t2 - t1
 
