@@ -56,6 +56,37 @@ def test_merge_writes_the_digest_of_its_output(tmp_path, cache, monkeypatch):
     assert facts == [expected] and expected.checklist[2] in checklists
 
 
+def test_the_merge_builds_the_digest_from_memory_equal_to_the_one_read_from_the_file(tmp_path, cache, monkeypatch):
+    """The merge does not read its output back: its digest, built from the records in memory (a
+    merge into an existing output, with disagreements, too), is the very file ``remember_file``
+    writes after parsing the output."""
+    copies = generate(load_default_checklist(), branches=4, inspectors=3, seed=5)
+    inputs = []
+    for c in copies:
+        path = tmp_path / f"{c.meta.inspector}.jsonl"
+        write_session(path, c.meta.model_dump(mode="json"), c.records, [])
+        inputs.append(str(path))
+    out = tmp_path / "merged.jsonl"
+    opened: list[str] = []
+    real_open = Session.open
+
+    def spy(path, *a, **k):
+        opened.append(str(path))
+        return real_open(path, *a, **k)
+
+    monkeypatch.setattr(Session, "open", spy)
+    for sources in (inputs[:2], inputs[2:]):  # the second merge merges into the first one's output
+        opened.clear()
+        assert main(["merge", *sources, "-o", str(out), "--accept-unsealed"]) == 0
+        assert str(out) not in opened
+        written = digest_path(cache, file_hash(out))
+        from_memory = written.read_bytes()
+        written.unlink()
+        report_inputs.remember_file(out)
+        assert written.read_bytes() == from_memory
+    assert parsed(out).branches and any(b.unsettled for b in parsed(out).branches)
+
+
 def test_closing_after_saving_writes_the_digest_of_the_bytes_on_disk(tmp_path, cache, monkeypatch):
     path = small_session(tmp_path)  # saved through a writable Session, then closed
     assert digest_path(cache, file_hash(path)).is_file()
