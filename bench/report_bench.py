@@ -130,12 +130,20 @@ def run_scenario(name: str, paths: list[Path], out: Path, cache: Path, jobs: int
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def group_report_time(path: Path, out: Path, repeat: int, draft: bool) -> list[tuple[float, float]]:
+def group_report_time(path: Path, out: Path, cache: Path, repeat: int, draft: bool, how: str
+                      ) -> list[tuple[float, float]]:
     """(wall, CPU of this process and its helpers) per run; the CPU figure does not depend on what
     else the machine is doing. ``draft=False`` renders the same data as a settled report would be
-    (no 征求意见稿 list) — demo sessions are never settled, so the refusal is stepped around here."""
+    (no 征求意见稿 list) — demo sessions are never settled, so the refusal is stepped around here.
+
+    ``how``: ``files`` is ``inspect-tui report group`` (facts from the session's digest, the whole
+    session read for the workbook in the helper process while the PDF renders); ``sessions`` is
+    the app's way (the open session's facts, the workbook written by the helper); ``naive`` opens
+    the session, then renders the PDF, then writes the workbook, one after another."""
     from inspect_tui.export.render import write_pdf
-    from inspect_tui.export.report_files import prepare_group_report, write_prepared
+    from inspect_tui.export.report_files import WORKBOOK, prepare_group_files, prepare_group_report, write_prepared
+    from inspect_tui.export.report_pdf import render_report_pdf
+    from inspect_tui.export.workbook import write_xlsx
     from inspect_tui.store.report_inputs import open_sessions
 
     def cpu() -> float:
@@ -146,13 +154,23 @@ def group_report_time(path: Path, out: Path, repeat: int, draft: bool) -> list[t
     times = []
     for _ in range(repeat):
         t0, c0 = time.perf_counter(), cpu()
-        sessions = open_sessions([path])
-        try:
-            prepared = prepare_group_report(sessions, draft=True)
+        if how == "files":
+            prepared = prepare_group_files([path], draft=True, cache=cache)
             prepared.draft = draft
             write_prepared(prepared, out)
-        finally:
-            sessions[0].close()
+        else:
+            sessions = open_sessions([path])
+            try:
+                prepared = prepare_group_report(sessions, draft=True)
+                prepared.draft = draft
+                if how == "sessions":
+                    write_prepared(prepared, out)
+                else:
+                    out.mkdir(exist_ok=True)
+                    (out / "naive.pdf").write_bytes(render_report_pdf(prepared.report, draft=draft))
+                    write_xlsx(out / WORKBOOK, prepared.sheets)
+            finally:
+                sessions[0].close()
         times.append((time.perf_counter() - t0, cpu() - c0))
     return times
 
@@ -183,9 +201,16 @@ def main() -> int:
     size = sum(p.stat().st_size for p in paths)
     with tempfile.TemporaryDirectory(prefix="report-bench-") as tmp:
         tmpdir = Path(tmp)
-        groups = {} if "group" in args.skip else {
-            label: group_report_time(paths[0], tmpdir / "group", args.repeat, draft)
-            for label, draft in (("draft (with its list of unsettled points)", True), ("as settled", False))}
+        group_cache = tmpdir / "group-cache"
+        groups: dict[str, list[tuple[float, float]]] = {}
+        for _round in range(0 if "group" in args.skip else 2):  # alternated, so each sees the same load
+            for how, label in (("files", "ours (`report group`: facts from the digest, the workbook's helper "
+                                         "reads the session)"),
+                               ("sessions", "from the open session (the app's way; workbook in the helper)"),
+                               ("naive", "naive: open, PDF, then workbook, one process")):
+                for kind, draft in ((" — settled", False), (" — draft", True)):
+                    groups.setdefault(label + kind, []).extend(
+                        group_report_time(paths[0], tmpdir / "group", group_cache, args.repeat, draft, how))
         cache = args.digests or tmpdir / "cache"
         cold = run_scenario("cold", paths, tmpdir / "cold", tmpdir / "cold-cache", args.jobs) \
             if "cold" not in args.skip else None
@@ -201,7 +226,7 @@ def main() -> int:
     print(f"corpus: {len(paths)} merged sessions x {args.branches} branches ({size / 1e9:.2f} GB), "
           f"{args.distinct} distinct visit days\n")
     if groups:
-        print(f"| one group's report: open, facts, PDF + xlsx (40 branches) | wall, best of {args.repeat} | median | "
+        print(f"| one group's report: facts, PDF + xlsx (40 branches) | wall, best of {2 * args.repeat} | median | "
               "CPU, best |")
         print("|---|---:|---:|---:|")
         for label, group in groups.items():

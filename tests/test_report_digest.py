@@ -27,7 +27,7 @@ def parsed(path: Path):
 
 
 def no_parsing(monkeypatch) -> None:
-    def refuse(path: str):
+    def refuse(path: str, *_args):
         raise AssertionError(f"{path} was parsed although its digest should be cached")
     monkeypatch.setattr(report_inputs, "_parse", refuse)
 
@@ -120,3 +120,17 @@ def test_a_digest_is_never_used_for_other_bytes(tmp_path, cache):
     assert old.is_file()
     facts, _ = load_digests([b], workers=1)
     assert "新增亮点" in [h.text for br in facts[0].branches for h in br.highlights]
+
+
+def test_a_parsed_file_that_changed_since_it_was_hashed_leaves_no_digest(tmp_path, cache):
+    """The rollup hashes every file first and parses the ones without a digest later: a file
+    changed in between must not leave its new facts under the old bytes' hash."""
+    path = small_session(tmp_path)
+    for f in cache.iterdir():
+        f.unlink()
+    stale = "0" * 64  # the hash the file had when the rollup looked
+    facts, _cl, err = report_inputs._parse(str(path), stale, cache)
+    assert err is None and facts is not None
+    assert not digest_path(cache, stale).exists() and not list(cache.iterdir())
+    report_inputs._parse(str(path), file_hash(path), cache)
+    assert digest_path(cache, file_hash(path)).is_file()

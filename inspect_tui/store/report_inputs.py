@@ -75,12 +75,17 @@ def remember_records(path: Path, sha: str, meta: SessionMeta, records: Iterable[
         remember(path, sha, meta, checklist_for(path, meta), RecordIndex(records), cache)
 
 
-def _parse(path: str) -> tuple[dict | None, dict | None, str | None]:
-    """Worker: (facts as JSON, checklist as JSON, error message). Errors travel as text so that a
-    user's damaged file becomes one file-named message, never a traceback from a worker."""
+def _parse(path: str, sha: str, cache: Path) -> tuple[dict | None, dict | None, str | None]:
+    """Worker: (facts as JSON, checklist as JSON, error message), and the digest stored under
+    ``sha`` — only if the file still hashes to it once parsed: a file changed since it was hashed
+    must not leave its new facts under the old bytes' name. Errors travel as text so that a user's
+    damaged file becomes one file-named message, never a traceback from a worker."""
     try:
         with Session.open(path, readonly=True) as s:
-            return facts_of(s).to_json(), s.checklist.model_dump(mode="json"), None
+            facts, checklist = facts_of(s).to_json(), s.checklist.model_dump(mode="json")
+        if file_hash(Path(path)) == sha:
+            write_digest(cache, sha, facts, checklist)
+        return facts, checklist, None
     except UserError as exc:
         return None, None, exc.render()
     except OSError as exc:
@@ -112,8 +117,8 @@ def hashed_digests(paths: Sequence[Path], *, cache: Path | None = None, workers:
             continue
         facts[k] = _relabel(loaded, str(paths[k]))
     errors: list[str] = []
-    for done, (k, (data, cl, err)) in enumerate(zip(todo, _parse_all([str(paths[k]) for k in todo], workers),
-                                                    strict=True), 1):
+    parsed = _parse_all([(str(paths[k]), hashes[k], cache) for k in todo], workers)
+    for done, (k, (data, cl, err)) in enumerate(zip(todo, parsed, strict=True), 1):
         if progress:
             progress(done, len(todo))
         if err is not None:
@@ -122,7 +127,6 @@ def hashed_digests(paths: Sequence[Path], *, cache: Path | None = None, workers:
         facts[k] = SessionFacts.from_json(data)
         if facts[k].checklist[2] not in checklists:
             checklists[facts[k].checklist[2]] = Checklist.model_validate(cl)
-        write_digest(cache, hashes[k], data, cl)
     if errors:
         raise UserError(f"{len(errors)} 个会话文件无法读取，未生成任何报告：\n" + "\n".join(errors))
     return [f for f in facts if f is not None], checklists, hashes
@@ -137,11 +141,12 @@ def file_hashes(paths: Sequence[Path]) -> list[str]:
         return list(pool.map(lambda p: file_hash(Path(p)), paths))
 
 
-def _parse_all(paths: list[str], workers: int | None) -> Iterator[tuple[dict | None, dict | None, str | None]]:
-    """``_parse`` of every path, in order: in a pool of processes when there is more than one to do
+def _parse_all(jobs: list[tuple[str, str, Path]], workers: int | None
+               ) -> Iterator[tuple[dict | None, dict | None, str | None]]:
+    """``_parse`` of every job, in order: in a pool of processes when there is more than one to do
     and more than one core; should a helper process die (out of memory, killed), the rest are
     parsed here."""
-    n = min(len(paths), workers or os.cpu_count() or 1)
+    n = min(len(jobs), workers or os.cpu_count() or 1)
     done = 0
     if n > 1:
         import multiprocessing
@@ -150,14 +155,14 @@ def _parse_all(paths: list[str], workers: int | None) -> Iterator[tuple[dict | N
                                           else "spawn")
         try:
             with ProcessPoolExecutor(n, mp_context=ctx) as pool:
-                for result in pool.map(_parse, paths, chunksize=1):
+                for result in pool.map(_parse, *zip(*jobs, strict=True), chunksize=1):
                     done += 1
                     yield result
             return
         except BrokenProcessPool:
             pass
-    for path in paths[done:]:
-        yield _parse(path)
+    for job in jobs[done:]:
+        yield _parse(*job)
 
 
 def _relabel(facts: SessionFacts, source: str) -> SessionFacts:
