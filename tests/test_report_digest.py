@@ -14,7 +14,7 @@ from inspect_tui.cli import main
 from inspect_tui.core.checklist_load import load_default_checklist
 from inspect_tui.core.demo import generate
 from inspect_tui.core.records import Kind
-from inspect_tui.store import report_inputs
+from inspect_tui.store import report_digest, report_inputs
 from inspect_tui.store.report_digest import default_cache_dir, digest_path, file_hash
 from inspect_tui.store.report_inputs import facts_of, load_digests
 from inspect_tui.store.session import Session
@@ -134,3 +134,30 @@ def test_a_parsed_file_that_changed_since_it_was_hashed_leaves_no_digest(tmp_pat
     assert not digest_path(cache, stale).exists() and not list(cache.iterdir())
     report_inputs._parse(str(path), file_hash(path), cache)
     assert digest_path(cache, file_hash(path)).is_file()
+
+
+def test_a_forged_or_damaged_digest_is_not_used(tmp_path, cache):
+    """A digest under the right name whose text was edited (the facts made better), damaged, or
+    signed with another cache's key does not verify: the file is parsed again."""
+    import json
+
+    path = small_session(tmp_path, group="甲组")
+    digest = digest_path(cache, file_hash(path))
+    genuine = json.loads(digest.read_text(encoding="utf-8"))
+    assert load_digests([path], workers=1)[0][0].group == "甲组"
+
+    def plant(blob: dict) -> None:
+        digest.write_text(json.dumps(blob, ensure_ascii=False), encoding="utf-8")
+
+    forged = {**genuine, "body": genuine["body"].replace("甲组", "优秀组")}
+    assert "优秀组" in forged["body"]
+    other = tmp_path / "other-cache"
+    report_digest.write_digest(other, "0" * 64, {}, {})  # another cache's key
+    for blob in (forged, {**forged, "mac": report_digest._mac(other, file_hash(path), forged["body"], create=False)},
+                 {**genuine, "mac": "0" * 64}, {"sha256": genuine["sha256"], "facts": {}}):
+        plant(blob)
+        facts, _ = load_digests([path], workers=1)
+        assert [f.group for f in facts] == ["甲组"]
+        assert json.loads(digest.read_text(encoding="utf-8")) == genuine  # rebuilt by the rollup
+    digest.write_bytes(digest.read_bytes()[:100])  # torn
+    assert [f.group for f in load_digests([path], workers=1)[0]] == ["甲组"]
