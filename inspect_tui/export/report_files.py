@@ -165,9 +165,11 @@ class SheetsMaker:
     hashes: list[str]
 
     def __call__(self) -> list[Sheet]:
+        from inspect_tui.store.journal import paused_gc
         from inspect_tui.store.report_inputs import file_hashes, open_sessions
 
-        sessions = open_sessions(self.paths)
+        with paused_gc():
+            sessions = open_sessions(self.paths)
         try:
             changed = [str(p) for p, was, now in zip(self.paths, self.hashes, file_hashes(self.paths), strict=True)
                        if was != now]
