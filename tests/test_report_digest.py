@@ -32,6 +32,16 @@ def no_parsing(monkeypatch) -> None:
     monkeypatch.setattr(report_inputs, "_parse", refuse)
 
 
+def inspector_files(folder: Path, *, branches: int, inspectors: int, seed: int) -> list[str]:
+    """Demo inspectors' copies of one visit, each in its own file."""
+    inputs = []
+    for c in generate(load_default_checklist(), branches=branches, inspectors=inspectors, seed=seed):
+        path = folder / f"{c.meta.inspector}.jsonl"
+        write_session(path, c.meta.model_dump(mode="json"), c.records, [])
+        inputs.append(str(path))
+    return inputs
+
+
 @pytest.fixture
 def cache(tmp_path, monkeypatch) -> Path:
     folder = tmp_path / "digests"
@@ -41,12 +51,7 @@ def cache(tmp_path, monkeypatch) -> Path:
 
 
 def test_merge_writes_the_digest_of_its_output(tmp_path, cache, monkeypatch):
-    copies = generate(load_default_checklist(), branches=3, inspectors=2, seed=7)
-    inputs = []
-    for c in copies:
-        path = tmp_path / f"{c.meta.inspector}.jsonl"
-        write_session(path, c.meta.model_dump(mode="json"), c.records, [])
-        inputs.append(str(path))
+    inputs = inspector_files(tmp_path, branches=3, inspectors=2, seed=7)
     out = tmp_path / "merged.jsonl"
     assert main(["merge", *inputs, "-o", str(out)]) == 0
     assert digest_path(cache, file_hash(out)).is_file()
@@ -60,12 +65,7 @@ def test_the_merge_builds_the_digest_from_memory_equal_to_the_one_read_from_the_
     """The merge does not read its output back: its digest, built from the records in memory (a
     merge into an existing output, with disagreements, too), is the very file ``remember_file``
     writes after parsing the output."""
-    copies = generate(load_default_checklist(), branches=4, inspectors=3, seed=5)
-    inputs = []
-    for c in copies:
-        path = tmp_path / f"{c.meta.inspector}.jsonl"
-        write_session(path, c.meta.model_dump(mode="json"), c.records, [])
-        inputs.append(str(path))
+    inputs = inspector_files(tmp_path, branches=4, inspectors=3, seed=5)
     out = tmp_path / "merged.jsonl"
     opened: list[str] = []
     real_open = Session.open
