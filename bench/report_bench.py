@@ -12,14 +12,18 @@ reused: ``--distinct`` realistic visit days (``core.demo.generate``, 3 inspector
 ``--sessions`` merged sessions (about 6 MB each). Demo sessions carry unsettled disagreements, so
 every report here is a draft (征求意见稿) — the same work as a settled one plus the list.
 
+One group's report is timed three ways in a warm process, alternately: ours (``report group``),
+from an open session (the app's way), and naive (open, PDF, then workbook in one process).
+
 Each rollup scenario runs in a fresh process (``--scenario``) so its peak memory (own and worker
 processes) is measured alone:
 
 * **naive**: open every session in one process (``Session.open``), compute its facts, then report —
   over ``--baseline`` sessions (default all) and scaled to all when fewer;
 * **cold**: ``write_rollup`` with an empty digest cache — parsing in a pool of ``--jobs`` processes;
-* **merge**: what ``merge`` (and a session closing after a save) adds to write each session's digest
-  (``remember_file``: read the file once more, facts, digest) — serially, one process;
+* **merge**: fills the digest cache the way ``merge`` and a closing session leave it — here by
+  reading each file back (``remember_file``), serially, one process (``merge`` itself builds the
+  digest from the records it has in memory: ``bench/merge_bench.py`` times that);
 * **warm**: ``write_rollup`` with the digests in the cache — the first rollup over sessions merged
   (or last saved) on this machine, and every later run: hash every file, read the digests, report.
 
