@@ -5,9 +5,11 @@ rectification item, which only the records hold). A rollup over hundreds of sess
 the facts (``core.report_facts``) — a few kilobytes per session instead of megabytes — so it keeps
 them in a *digest cache* (``store.report_digest``): one JSON file per session, named by the SHA-256
 of the session file's bytes. A session that changes has another hash, so a stale digest is never
-used; a digest that cannot be used is simply rebuilt. ``merge`` and a closing ``Session`` write the
-digest of what they wrote; sessions still without one are parsed in a process pool (parsing is pure
-Python and CPU-bound). See docs/benchmarks.md for the figures.
+used; a digest that cannot be used is simply rebuilt. ``merge`` (from the records in memory) and a
+closing ``Session`` write the digest of what they wrote; sessions still without one are parsed in
+a process pool (parsing is pure Python and CPU-bound), each worker storing the digest it made. One
+group's report takes its facts from the digests too, and reads the whole sessions only for its
+workbook. See docs/benchmarks.md for the figures.
 """
 
 from __future__ import annotations
@@ -57,9 +59,9 @@ def facts_of(session: Session) -> SessionFacts:
 
 
 def remember_file(path: Path, cache: Path | None = None) -> None:
-    """Best effort, right after ``path`` was written (``merge``): its digest, so that the first
-    rollup over it finds it. Stored only if the file's bytes are the same before and after reading
-    it; a file that cannot be read as a session gets none (the report will say why)."""
+    """Best effort: the digest of the session file ``path`` as read back from disk (what
+    ``remember_records`` must equal). Stored only if the file's bytes are the same before and after
+    reading it; a file that cannot be read as a session gets none (the report will say why)."""
     with contextlib.suppress(UserError, OSError):
         sha = file_hash(path)
         with Session.open(path, readonly=True) as s:
