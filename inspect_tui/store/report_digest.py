@@ -10,9 +10,9 @@ does not hash to what the facts say, or when it cannot be read at all — it is 
 trusted.
 
 Digests are written where the bytes are known to be final, so that the first rollup over a
-leader's sessions already finds them: by ``merge`` for its output (``remember_file``), by a
-writable ``Session`` when it closes after saving (``remember_session``), and by the rollup itself
-for any file it had to parse.
+leader's sessions already finds them: by ``merge`` for its output (``remember_records``), by a
+writable ``Session`` when it closes after saving (``remember``), and by the rollup itself
+or a group report for any file it had to parse.
 """
 
 from __future__ import annotations
