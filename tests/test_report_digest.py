@@ -161,3 +161,13 @@ def test_a_forged_or_damaged_digest_is_not_used(tmp_path, cache):
         assert json.loads(digest.read_text(encoding="utf-8")) == genuine  # rebuilt by the rollup
     digest.write_bytes(digest.read_bytes()[:100])  # torn
     assert [f.group for f in load_digests([path], workers=1)[0]] == ["甲组"]
+
+
+def test_a_damaged_key_is_replaced_and_its_digests_rebuilt(tmp_path, cache):
+    path = small_session(tmp_path, group="甲组")
+    old = digest_path(cache, file_hash(path))
+    (cache / report_digest.KEY_FILE).write_bytes(b"short")
+    facts, _ = load_digests([path], workers=1)  # the old digest does not verify: parsed, signed anew
+    assert [f.group for f in facts] == ["甲组"] and old.is_file()
+    assert len((cache / report_digest.KEY_FILE).read_bytes()) == 32
+    assert report_digest.read_digest(cache, file_hash(path), {}) is not None

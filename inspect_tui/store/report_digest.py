@@ -99,24 +99,33 @@ def _mac(cache: Path, sha: str, body: str, *, create: bool) -> str:
 
 
 def _key(cache: Path, create: bool) -> bytes:
+    """The cache's key; made when missing (or damaged: every digest signed with the old one is then
+    simply rebuilt) if ``create``, else a missing or damaged key is an error (``OSError``/``ValueError``)."""
     path = cache / KEY_FILE
     try:
         key = path.read_bytes()
     except FileNotFoundError:
         if not create:
             raise
-        key = secrets.token_bytes(32)
-        fd, tmp = tempfile.mkstemp(prefix=".part-", dir=cache)  # 0600
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(key)
-            os.link(tmp, path)  # never replaces a key another process made meanwhile
-        except FileExistsError:
-            key = path.read_bytes()
-        finally:
-            os.unlink(tmp)
-    if len(key) != 32:
+        key = b""
+    if len(key) == 32:
+        return key
+    if not create:
         raise ValueError("digest key damaged")
+    key = secrets.token_bytes(32)
+    fd, tmp = tempfile.mkstemp(prefix=".part-", dir=cache)  # 0600
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(key)
+        if path.exists():  # damaged: replaced
+            os.replace(tmp, path)
+        else:  # never replaces a key another process made meanwhile
+            os.link(tmp, path)
+    except FileExistsError:
+        return _key(cache, create=False)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
     return key
 
 
