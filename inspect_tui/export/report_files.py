@@ -132,7 +132,8 @@ def group_report(sessions: Sequence[Any], *, share: Fraction = DEFAULT_SHARE, ne
 @dataclass
 class PreparedReport:
     """Everything read from the sessions; rendering and writing need nothing else (so the app can
-    do those in a worker thread while the inspector goes on editing)."""
+    do those in a worker thread while the inspector goes on editing) — unless ``sheets`` is a
+    ``SheetsMaker`` (the CLI), which reads the unchanged session files in the helper process."""
 
     report: GroupReport
     sheets: list[Sheet] | SheetsMaker
