@@ -1,7 +1,7 @@
 """Reading the sessions a report is made from: whole sessions for one group, cached digests for many.
 
-One group's report opens each session read-only (the workbook lists every interview and every
-rectification item, which only the records hold). A rollup over hundreds of sessions needs only
+One group's workbook needs each whole session, opened read-only (it lists every interview and
+every rectification item, which only the records hold). A rollup over hundreds of sessions needs only
 the facts (``core.report_facts``) — a few kilobytes per session instead of megabytes — so it keeps
 them in a *digest cache* (``store.report_digest``): one JSON file per session, named by the SHA-256
 of the session file's bytes. A session that changes has another hash, so a stale digest is never
