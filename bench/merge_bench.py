@@ -46,12 +46,14 @@ def make_inputs(folder: Path, inspectors: int, branches: int, seed: int = 11) ->
     return paths, sum(len(c.records) for c in copies)
 
 
-def timed_merge(paths: list[Path], out: Path) -> tuple[float, dict[str, float], int]:
+def timed_merge(paths: list[Path], out: Path) -> tuple[float, dict[str, float], int, float]:
     marks: list[tuple[float, float]] = []
     out.unlink(missing_ok=True)  # a fresh output each run: merging into the last one is other work
+    c0 = time.process_time()
     t0 = time.perf_counter()
     report = merge_files(paths, out, progress=lambda f, _m: marks.append((f, time.perf_counter())))
     total = time.perf_counter() - t0
+    cpu = time.process_time() - c0
     at = {f: t for f, t in marks}
     read_end = at.get(0.6, t0)
     join_end = next((t for f, t in marks if f >= 0.85), read_end)
@@ -61,17 +63,18 @@ def timed_merge(paths: list[Path], out: Path) -> tuple[float, dict[str, float], 
     else:
         phases = {"read (parse, checksums)": parsed - t0, "verify hashes + plan": read_end - parsed}
     phases |= {"join": join_end - read_end, "write": t0 + total - join_end}
-    return total, phases, report.records
+    return total, phases, report.records, cpu
 
 
-def pairwise_fold(paths: list[Path], folder: Path) -> float:
+def pairwise_fold(paths: list[Path], folder: Path) -> tuple[float, float]:
+    c0 = time.process_time()
     t0 = time.perf_counter()
     acc = paths[0]
     for n, p in enumerate(paths[1:], 1):
         out = folder / f"fold-{n}.jsonl"
         merge_files([acc, p], out, replace=True)
         acc = out
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, time.process_time() - c0
 
 
 def main() -> int:
@@ -92,18 +95,20 @@ def main() -> int:
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     print(f"inputs: {args.inspectors} files x {args.branches} branches, default checklist, "
           f"{n_in} records in all ({size / 1e6:.1f} MB); merged: {best[2]} records\n")
-    print(f"| merge | records in | time (best of {args.repeat}) | median |")
-    print("|---|---:|---:|---:|")
-    print(f"| inspect-tui merge (n-way, one pass) | {n_in} | {best[0]:.2f} s | {median:.2f} s |")
+    cpu = min(r[3] for r in runs)
+    print(f"load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}\n")
+    print(f"| merge | records in | time (best of {args.repeat}) | median | CPU (best) |")
+    print("|---|---:|---:|---:|---:|")
+    print(f"| inspect-tui merge (n-way, one pass) | {n_in} | {best[0]:.2f} s | {median:.2f} s | {cpu:.2f} s |")
     if fold is not None:
-        print(f"| naive pairwise fold through files | {n_in} | {fold:.2f} s | — |")
+        print(f"| naive pairwise fold through files | {n_in} | {fold[0]:.2f} s | — | {fold[1]:.2f} s |")
     print()
     print("| phase of the best run | time |")
     print("|---|---:|")
     for k, v in best[1].items():
         print(f"| {k} | {v:.2f} s |")
     if fold is not None:
-        print(f"\nspeed-up over the naive baseline: {fold / best[0]:.1f}x")
+        print(f"\nspeed-up over the naive baseline: {fold[0] / best[0]:.1f}x")
     return 0
 
 

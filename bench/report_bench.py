@@ -12,14 +12,18 @@ reused: ``--distinct`` realistic visit days (``core.demo.generate``, 3 inspector
 ``--sessions`` merged sessions (about 6 MB each). Demo sessions carry unsettled disagreements, so
 every report here is a draft (征求意见稿) — the same work as a settled one plus the list.
 
+One group's report is timed three ways in a warm process, alternately: ours (``report group``),
+from an open session (the app's way), and naive (open, PDF, then workbook in one process).
+
 Each rollup scenario runs in a fresh process (``--scenario``) so its peak memory (own and worker
 processes) is measured alone:
 
 * **naive**: open every session in one process (``Session.open``), compute its facts, then report —
   over ``--baseline`` sessions (default all) and scaled to all when fewer;
 * **cold**: ``write_rollup`` with an empty digest cache — parsing in a pool of ``--jobs`` processes;
-* **merge**: what ``merge`` (and a session closing after a save) adds to write each session's digest
-  (``remember_file``: read the file once more, facts, digest) — serially, one process;
+* **merge**: fills the digest cache the way ``merge`` and a closing session leave it — here by
+  reading each file back (``remember_file``), serially, one process (``merge`` itself builds the
+  digest from the records it has in memory: ``bench/merge_bench.py`` times that);
 * **warm**: ``write_rollup`` with the digests in the cache — the first rollup over sessions merged
   (or last saved) on this machine, and every later run: hash every file, read the digests, report.
 
@@ -130,30 +134,50 @@ def run_scenario(name: str, paths: list[Path], out: Path, cache: Path, jobs: int
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def group_report_time(path: Path, out: Path, repeat: int, draft: bool) -> list[tuple[float, float]]:
-    """(wall, CPU of this process and its helpers) per run; the CPU figure does not depend on what
-    else the machine is doing. ``draft=False`` renders the same data as a settled report would be
-    (no 征求意见稿 list) — demo sessions are never settled, so the refusal is stepped around here."""
+def group_report_time(path: Path, out: Path, cache: Path, repeat: int, draft: bool, how: str
+                      ) -> list[tuple[float, float, float]]:
+    """(wall, CPU of this process, CPU of its helper) per run; CPU figures depend far less than wall
+    time on what else the machine is doing, and on two idle cores the wall time is about the larger
+    of the two (they run side by side). ``draft=False`` renders the same data as a settled report would be
+    (no 征求意见稿 list) — demo sessions are never settled, so the refusal is stepped around here.
+
+    ``how``: ``files`` is ``inspect-tui report group`` (facts from the session's digest, the whole
+    session read for the workbook in the helper process while the PDF renders); ``sessions`` is
+    the app's way (the open session's facts, the workbook written by the helper); ``naive`` opens
+    the session, then renders the PDF, then writes the workbook, one after another."""
     from inspect_tui.export.render import write_pdf
-    from inspect_tui.export.report_files import prepare_group_report, write_prepared
+    from inspect_tui.export.report_files import WORKBOOK, prepare_group_files, prepare_group_report, write_prepared
+    from inspect_tui.export.report_pdf import render_report_pdf
+    from inspect_tui.export.workbook import write_xlsx
     from inspect_tui.store.report_inputs import open_sessions
 
-    def cpu() -> float:
+    def cpu() -> tuple[float, float]:
         me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-        return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+        return me.ru_utime + me.ru_stime, kids.ru_utime + kids.ru_stime
 
     write_pdf("<p>预热 第 1 页</p>")  # fonts and Pango warmed, as in any process that has rendered once
     times = []
     for _ in range(repeat):
         t0, c0 = time.perf_counter(), cpu()
-        sessions = open_sessions([path])
-        try:
-            prepared = prepare_group_report(sessions, draft=True)
+        if how == "files":
+            prepared = prepare_group_files([path], draft=True, cache=cache)
             prepared.draft = draft
             write_prepared(prepared, out)
-        finally:
-            sessions[0].close()
-        times.append((time.perf_counter() - t0, cpu() - c0))
+        else:
+            sessions = open_sessions([path])
+            try:
+                prepared = prepare_group_report(sessions, draft=True)
+                prepared.draft = draft
+                if how == "sessions":
+                    write_prepared(prepared, out)
+                else:
+                    out.mkdir(exist_ok=True)
+                    (out / "naive.pdf").write_bytes(render_report_pdf(prepared.report, draft=draft))
+                    write_xlsx(out / WORKBOOK, prepared.sheets)
+            finally:
+                sessions[0].close()
+        c1 = cpu()
+        times.append((time.perf_counter() - t0, c1[0] - c0[0], c1[1] - c0[1]))
     return times
 
 
@@ -183,9 +207,16 @@ def main() -> int:
     size = sum(p.stat().st_size for p in paths)
     with tempfile.TemporaryDirectory(prefix="report-bench-") as tmp:
         tmpdir = Path(tmp)
-        groups = {} if "group" in args.skip else {
-            label: group_report_time(paths[0], tmpdir / "group", args.repeat, draft)
-            for label, draft in (("draft (with its list of unsettled points)", True), ("as settled", False))}
+        group_cache = tmpdir / "group-cache"
+        groups: dict[str, list[tuple[float, float, float]]] = {}
+        for _round in range(0 if "group" in args.skip else 2):  # alternated, so each sees the same load
+            for how, label in (("files", "ours (`report group`: facts from the digest, the workbook's helper "
+                                         "reads the session)"),
+                               ("sessions", "from the open session (the app's way; workbook in the helper)"),
+                               ("naive", "naive: open, PDF, then workbook, one process")):
+                for kind, draft in ((" — settled", False), (" — draft", True)):
+                    groups.setdefault(label + kind, []).extend(
+                        group_report_time(paths[0], tmpdir / "group", group_cache, args.repeat, draft, how))
         cache = args.digests or tmpdir / "cache"
         cold = run_scenario("cold", paths, tmpdir / "cold", tmpdir / "cold-cache", args.jobs) \
             if "cold" not in args.skip else None
@@ -201,12 +232,12 @@ def main() -> int:
     print(f"corpus: {len(paths)} merged sessions x {args.branches} branches ({size / 1e9:.2f} GB), "
           f"{args.distinct} distinct visit days\n")
     if groups:
-        print(f"| one group's report: open, facts, PDF + xlsx (40 branches) | wall, best of {args.repeat} | median | "
-              "CPU, best |")
-        print("|---|---:|---:|---:|")
+        print(f"| one group's report: facts, PDF + xlsx (40 branches) | wall, best of {2 * args.repeat} | median | "
+              "CPU main, best | CPU helper, best |")
+        print("|---|---:|---:|---:|---:|")
         for label, group in groups.items():
-            print(f"| {label} | {min(w for w, _ in group):.2f} s | {statistics.median(w for w, _ in group):.2f} s | "
-                  f"{min(c for _, c in group):.2f} s |")
+            print(f"| {label} | {min(g[0] for g in group):.2f} s | {statistics.median(g[0] for g in group):.2f} s | "
+                  f"{min(g[1] for g in group):.2f} s | {min(g[2] for g in group):.2f} s |")
         print()
     if merge:
         print(f"digest written by merge: {merge['cpu'] / len(paths):.2f} s CPU per merged session "

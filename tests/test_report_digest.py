@@ -14,7 +14,7 @@ from inspect_tui.cli import main
 from inspect_tui.core.checklist_load import load_default_checklist
 from inspect_tui.core.demo import generate
 from inspect_tui.core.records import Kind
-from inspect_tui.store import report_inputs
+from inspect_tui.store import report_digest, report_inputs
 from inspect_tui.store.report_digest import default_cache_dir, digest_path, file_hash
 from inspect_tui.store.report_inputs import facts_of, load_digests
 from inspect_tui.store.session import Session
@@ -27,9 +27,19 @@ def parsed(path: Path):
 
 
 def no_parsing(monkeypatch) -> None:
-    def refuse(path: str):
+    def refuse(path: str, *_args):
         raise AssertionError(f"{path} was parsed although its digest should be cached")
     monkeypatch.setattr(report_inputs, "_parse", refuse)
+
+
+def inspector_files(folder: Path, *, branches: int, inspectors: int, seed: int) -> list[str]:
+    """Demo inspectors' copies of one visit, each in its own file."""
+    inputs = []
+    for c in generate(load_default_checklist(), branches=branches, inspectors=inspectors, seed=seed):
+        path = folder / f"{c.meta.inspector}.jsonl"
+        write_session(path, c.meta.model_dump(mode="json"), c.records, [])
+        inputs.append(str(path))
+    return inputs
 
 
 @pytest.fixture
@@ -41,12 +51,7 @@ def cache(tmp_path, monkeypatch) -> Path:
 
 
 def test_merge_writes_the_digest_of_its_output(tmp_path, cache, monkeypatch):
-    copies = generate(load_default_checklist(), branches=3, inspectors=2, seed=7)
-    inputs = []
-    for c in copies:
-        path = tmp_path / f"{c.meta.inspector}.jsonl"
-        write_session(path, c.meta.model_dump(mode="json"), c.records, [])
-        inputs.append(str(path))
+    inputs = inspector_files(tmp_path, branches=3, inspectors=2, seed=7)
     out = tmp_path / "merged.jsonl"
     assert main(["merge", *inputs, "-o", str(out)]) == 0
     assert digest_path(cache, file_hash(out)).is_file()
@@ -54,6 +59,32 @@ def test_merge_writes_the_digest_of_its_output(tmp_path, cache, monkeypatch):
     no_parsing(monkeypatch)
     facts, checklists = load_digests([out], workers=1)
     assert facts == [expected] and expected.checklist[2] in checklists
+
+
+def test_the_merge_builds_the_digest_from_memory_equal_to_the_one_read_from_the_file(tmp_path, cache, monkeypatch):
+    """The merge does not read its output back: its digest, built from the records in memory (a
+    merge into an existing output, with disagreements, too), is the very file ``remember_file``
+    writes after parsing the output."""
+    inputs = inspector_files(tmp_path, branches=4, inspectors=3, seed=5)
+    out = tmp_path / "merged.jsonl"
+    opened: list[str] = []
+    real_open = Session.open
+
+    def spy(path, *a, **k):
+        opened.append(str(path))
+        return real_open(path, *a, **k)
+
+    monkeypatch.setattr(Session, "open", spy)
+    for sources in (inputs[:2], inputs[2:]):  # the second merge merges into the first one's output
+        opened.clear()
+        assert main(["merge", *sources, "-o", str(out), "--accept-unsealed"]) == 0
+        assert str(out) not in opened
+        written = digest_path(cache, file_hash(out))
+        from_memory = written.read_bytes()
+        written.unlink()
+        report_inputs.remember_file(out)
+        assert written.read_bytes() == from_memory
+    assert parsed(out).branches and any(b.unsettled for b in parsed(out).branches)
 
 
 def test_closing_after_saving_writes_the_digest_of_the_bytes_on_disk(tmp_path, cache, monkeypatch):
@@ -89,3 +120,54 @@ def test_a_digest_is_never_used_for_other_bytes(tmp_path, cache):
     assert old.is_file()
     facts, _ = load_digests([b], workers=1)
     assert "新增亮点" in [h.text for br in facts[0].branches for h in br.highlights]
+
+
+def test_a_parsed_file_that_changed_since_it_was_hashed_leaves_no_digest(tmp_path, cache):
+    """The rollup hashes every file first and parses the ones without a digest later: a file
+    changed in between must not leave its new facts under the old bytes' hash."""
+    path = small_session(tmp_path)
+    for f in cache.iterdir():
+        f.unlink()
+    stale = "0" * 64  # the hash the file had when the rollup looked
+    facts, _cl, err = report_inputs._parse(str(path), stale, cache)
+    assert err is None and facts is not None
+    assert not digest_path(cache, stale).exists() and not list(cache.iterdir())
+    report_inputs._parse(str(path), file_hash(path), cache)
+    assert digest_path(cache, file_hash(path)).is_file()
+
+
+def test_a_forged_or_damaged_digest_is_not_used(tmp_path, cache):
+    """A digest under the right name whose text was edited (the facts made better), damaged, or
+    signed with another cache's key does not verify: the file is parsed again."""
+    import json
+
+    path = small_session(tmp_path, group="甲组")
+    digest = digest_path(cache, file_hash(path))
+    genuine = json.loads(digest.read_text(encoding="utf-8"))
+    assert load_digests([path], workers=1)[0][0].group == "甲组"
+
+    def plant(blob: dict) -> None:
+        digest.write_text(json.dumps(blob, ensure_ascii=False), encoding="utf-8")
+
+    forged = {**genuine, "body": genuine["body"].replace("甲组", "优秀组")}
+    assert "优秀组" in forged["body"]
+    other = tmp_path / "other-cache"
+    report_digest.write_digest(other, "0" * 64, {}, {})  # another cache's key
+    for blob in (forged, {**forged, "mac": report_digest._mac(other, file_hash(path), forged["body"], create=False)},
+                 {**genuine, "mac": "0" * 64}, {"sha256": genuine["sha256"], "facts": {}}):
+        plant(blob)
+        facts, _ = load_digests([path], workers=1)
+        assert [f.group for f in facts] == ["甲组"]
+        assert json.loads(digest.read_text(encoding="utf-8")) == genuine  # rebuilt by the rollup
+    digest.write_bytes(digest.read_bytes()[:100])  # torn
+    assert [f.group for f in load_digests([path], workers=1)[0]] == ["甲组"]
+
+
+def test_a_damaged_key_is_replaced_and_its_digests_rebuilt(tmp_path, cache):
+    path = small_session(tmp_path, group="甲组")
+    old = digest_path(cache, file_hash(path))
+    (cache / report_digest.KEY_FILE).write_bytes(b"short")
+    facts, _ = load_digests([path], workers=1)  # the old digest does not verify: parsed, signed anew
+    assert [f.group for f in facts] == ["甲组"] and old.is_file()
+    assert len((cache / report_digest.KEY_FILE).read_bytes()) == 32
+    assert report_digest.read_digest(cache, file_hash(path), {}) is not None

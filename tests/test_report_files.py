@@ -204,7 +204,7 @@ def test_rollup_over_generated_groups(demo_paths, tmp_path, capsys):
     victim.write_text(json.dumps({"facts": {"format": 1}}), encoding="utf-8")
     (out / ROLLUP_PDF).unlink()
     assert main(args) == 0 and (out / ROLLUP_PDF).exists()
-    assert json.loads(victim.read_text(encoding="utf-8"))["facts"]["branches"]
+    assert json.loads(json.loads(victim.read_text(encoding="utf-8"))["body"])["facts"]["branches"]
 
 
 def test_rollup_splits_checklist_versions_and_says_so(demo_paths, tmp_path, capsys):

@@ -1,7 +1,8 @@
 """``inspect-tui report group|rollup SESSION... -o DIR``: the summary report and its workbook.
 
 ``group`` is one group's merged sessions (several days of one visit programme are one group);
-``rollup`` is many groups at once, read through the digest cache. Both refuse — writing nothing —
+``rollup`` is many groups at once. Both take the report's facts from the digest cache
+(``store.report_digest``); ``group`` also reads the whole sessions for its workbook. Both refuse — writing nothing —
 while disagreements are unsettled unless ``--draft`` (every page marked 征求意见稿), when sessions
 of different checklists are mixed in one group, when a file cannot be read, or when no branch is
 evaluated. Exit codes: 0 written, 2 refused.
@@ -29,7 +30,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     r = rs.add_parser("rollup", help="多个小组（全市、全省）的汇总报告和台账",
                       description="汇总多个小组的合并会话：各小组达标率、优秀率、平均分，总排名，跨小组共性问题，知晓率。")
     _common(r)
-    r.add_argument("--cache", type=Path, metavar="DIR", help="会话摘要缓存文件夹（默认 ~/.cache/inspect-tui/report-digests）")
     r.add_argument("-j", "--jobs", type=int, help="解析会话的并行进程数（默认：CPU 核数）")
     r.set_defaults(func=cmd_rollup)
 
@@ -41,6 +41,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--csv", action="store_true", help="另存每张表为 CSV（UTF-8 带 BOM，Excel 可直接打开）")
     p.add_argument("--share", default="1/3", help="共性问题的门槛：失分或有问题的已评支部占比（默认 1/3，可写 0.4、40%%）")
     p.add_argument("--templates", type=Path, help="本单位的模板文件夹（覆盖内置 report.html / rollup.html）")
+    p.add_argument("--cache", type=Path, metavar="DIR", help="会话摘要缓存文件夹（默认 ~/.cache/inspect-tui/report-digests）")
 
 
 def _paths(args: argparse.Namespace) -> list[Path]:
@@ -59,18 +60,11 @@ def _done(paths: list[Path]) -> int:
 def cmd_group(args: argparse.Namespace) -> int:
     from inspect_tui.core.report import parse_share
     from inspect_tui.export.report_files import write_group_report
-    from inspect_tui.store.report_inputs import open_sessions
 
     share = parse_share(args.share)
     next_steps = _read_text(args.next_steps) if args.next_steps else ""
-    sessions = open_sessions(_paths(args))
-    try:
-        written = write_group_report(sessions, args.output, draft=args.draft, csv=args.csv, share=share,
-                                     next_steps=next_steps, template_dir=args.templates)
-    finally:
-        for s in sessions:
-            s.close()
-    return _done(written)
+    return _done(write_group_report(_paths(args), args.output, draft=args.draft, csv=args.csv, share=share,
+                                    next_steps=next_steps, cache=args.cache, template_dir=args.templates))
 
 
 def cmd_rollup(args: argparse.Namespace) -> int:

@@ -63,7 +63,7 @@ from inspect_tui.store.integrity import Examined, judge
 from inspect_tui.store.journal import paused_gc
 from inspect_tui.store.lines import RawTexts
 from inspect_tui.store.lock import SessionLock
-from inspect_tui.store.report_inputs import remember_file
+from inspect_tui.store.report_inputs import remember_records
 from inspect_tui.store.session import parse_meta
 from inspect_tui.store.session_file import _read_session, _write_session, write_session
 from inspect_tui.store.session_format import _read_bytes
@@ -373,10 +373,12 @@ def _merge(paths: Sequence[str | Path], out: Path, leader: str, exclude: Iterabl
         progress(0.85, f"写入 {out.name}")
     # Records passed on unchanged are the inputs' own documents: written as the text they were read
     # from (checksummed, then hash-verified above) instead of being encoded again.
-    _write_session(out, meta.model_dump(mode="json"), result.records.values(), log, force=True, raws=raws,
-                   lock=lock)
+    sha = _write_session(out, meta.model_dump(mode="json"), result.records.values(), log, force=True, raws=raws,
+                         lock=lock)
     photos_missing = evidence.carry([s.name for s in sources], out, result.records.values())
-    remember_file(out)  # the summary report's digest of the output, so the first rollup needn't parse it
+    # The summary report's digest of the output, so the first rollup needn't parse it; built from the
+    # records in memory (the bytes hashing to ``sha``, still under the lock), not by reading them back.
+    remember_records(out, sha, meta, result.records.values())
     if progress:
         progress(1.0, "完成")
     return MergeReport(out, meta, result.stats, len(result.records), len(result.conflicts), result.digest(),

@@ -4,21 +4,25 @@ small JSON file named by the SHA-256 of the session file's bytes and the facts f
 The key is the whole file's content, so a digest can only ever stand for the exact bytes it was
 made from: a session that changes in any way (an edit, a merge, a hand-edit, a torn copy) has
 another hash and is parsed afresh. A digest records the hash it was made for and is refused when
-it sits under another name (a cache file copied or renamed), when its checklist does not hash to
-what the facts say, or when it cannot be read at all — it is then rebuilt, never trusted.
+it sits under another name (a cache file copied or renamed), when its keyed MAC does not verify (a
+digest edited, damaged, or not written by this tool for this cache: ``_mac``), when its checklist
+does not hash to what the facts say, or when it cannot be read at all — it is then rebuilt, never
+trusted.
 
 Digests are written where the bytes are known to be final, so that the first rollup over a
-leader's sessions already finds them: by ``merge`` for its output (``remember_file``), by a
-writable ``Session`` when it closes after saving (``remember_session``), and by the rollup itself
-for any file it had to parse.
+leader's sessions already finds them: by ``merge`` for its output (``remember_records``), by a
+writable ``Session`` when it closes after saving (``remember``), and by the rollup itself
+or a group report for any file it had to parse.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import hmac
 import json
 import os
+import secrets
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -30,6 +34,7 @@ from inspect_tui.core.report_facts import FACTS_FORMAT, SessionFacts, session_fa
 from inspect_tui.store.session_format import _read_bytes
 
 CACHE_ENV = "INSPECT_TUI_DIGESTS"  # another cache folder (tests, a shared machine)
+KEY_FILE = ".key"
 
 
 def default_cache_dir() -> Path:
@@ -53,11 +58,13 @@ def read_digest(cache: Path, sha: str, checklists: dict[str, Checklist]) -> Sess
     Its checklist is validated once per content hash (``checklists``), not once per session."""
     try:
         blob = json.loads(digest_path(cache, sha).read_text(encoding="utf-8"))
-        if blob["sha256"] != sha:
+        body = blob["body"]
+        if blob["sha256"] != sha or not hmac.compare_digest(blob["mac"], _mac(cache, sha, body, create=False)):
             return None
-        facts = SessionFacts.from_json(blob["facts"])
+        content = json.loads(body)
+        facts = SessionFacts.from_json(content["facts"])
         if facts.checklist[2] not in checklists:
-            cl = Checklist.model_validate(blob["checklist"])
+            cl = Checklist.model_validate(content["checklist"])
             if cl.content_hash() != facts.checklist[2]:
                 return None
             checklists[facts.checklist[2]] = cl
@@ -71,16 +78,55 @@ def write_digest(cache: Path, sha: str, facts: dict[str, Any], checklist: dict[s
     path = digest_path(cache, sha)
     with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)
+        body = json.dumps({"facts": facts, "checklist": checklist}, ensure_ascii=False, separators=(",", ":"))
+        blob = {"sha256": sha, "mac": _mac(cache, sha, body, create=True), "body": body}
         fd, tmp = tempfile.mkstemp(prefix=".part-", dir=path.parent)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump({"sha256": sha, "facts": facts, "checklist": checklist}, fh, ensure_ascii=False,
-                          separators=(",", ":"))
+                json.dump(blob, fh, ensure_ascii=False)
             os.replace(tmp, path)
         except OSError:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             raise
+
+
+def _mac(cache: Path, sha: str, body: str, *, create: bool) -> str:
+    """HMAC-SHA256 of the session's hash and the digest's text under this cache's own secret key
+    (``.key``, made on first write, readable by its owner only): a digest edited by hand, damaged
+    on disk, or written by anything but this tool on this cache does not verify and is rebuilt."""
+    return hmac.new(_key(cache, create), sha.encode() + b"\0" + body.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def _key(cache: Path, create: bool) -> bytes:
+    """The cache's key; made when missing (or damaged: every digest signed with the old one is then
+    simply rebuilt) if ``create``, else a missing or damaged key is an error (``OSError``/``ValueError``)."""
+    path = cache / KEY_FILE
+    try:
+        key = path.read_bytes()
+    except FileNotFoundError:
+        if not create:
+            raise
+        key = b""
+    if len(key) == 32:
+        return key
+    if not create:
+        raise ValueError("digest key damaged")
+    key = secrets.token_bytes(32)
+    fd, tmp = tempfile.mkstemp(prefix=".part-", dir=cache)  # 0600
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(key)
+        if path.exists():  # damaged: replaced
+            os.replace(tmp, path)
+        else:  # never replaces a key another process made meanwhile
+            os.link(tmp, path)
+    except FileExistsError:
+        return _key(cache, create=False)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+    return key
 
 
 def remember(path: Path, sha: str, meta: SessionMeta, checklist: Checklist, index: RecordIndex,

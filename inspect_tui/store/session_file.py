@@ -28,6 +28,7 @@ first writable open rewrites the file in the current format and keeps the origin
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import threading
@@ -480,14 +481,19 @@ def write_session(path: str | Path, meta: dict, records: Iterable[dict], log: It
 
 
 def _write_session(path: Path, meta: dict, records: Iterable[dict], log: Iterable[dict], *, force: bool,
-                   raws: RawTexts | None = None, lock: SessionLock | None = None) -> None:
+                   raws: RawTexts | None = None, lock: SessionLock | None = None) -> str:
     """``write_session``; record documents found in ``raws`` — the very objects ``_read_session``
     parsed, which the caller has not changed — are written as the text they were read from. The
     file is written under ``lock`` (held by the caller since it read the old file), or a lock taken
-    here."""
+    here. Returns the SHA-256 of the bytes written (the merge keys the output's report digest by
+    it without reading the file back)."""
     chunks = _encode_new(_build_tables(meta, records, log), raws=raws)
     if lock is not None:
         _write_new(path, chunks, force=force, lock=lock)
-        return
-    with SessionLock.acquire(path) as own:
-        _write_new(path, chunks, force=force, lock=own)
+    else:
+        with SessionLock.acquire(path) as own:
+            _write_new(path, chunks, force=force, lock=own)
+    sha = hashlib.sha256()
+    for chunk in chunks:
+        sha.update(chunk)
+    return sha.hexdigest()
