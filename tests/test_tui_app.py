@@ -272,9 +272,14 @@ def test_unreadable_session_reports_and_falls_back_to_the_list(tmp_path):
 
     async def go() -> None:
         app = make_app(bad, sessions_dir=tmp_path / "sessions")
+        told: list[tuple[str, str, str]] = []
+        app.notify = lambda message, *, title="", severity="information", **_: told.append(  # type: ignore[method-assign]
+            (title, severity, str(message)))
         async with app.run_test(size=(80, 24)) as pilot:
             await wait_for(pilot, app, "SessionsScreen")
             assert app.session is None
+            # one message naming the file, the line and what is wrong with it
+            assert told == [("无法打开会话", "error", f"{bad}:1: 不是 inspect-tui 会话文件（第 1 行不是会话文件头）")]
 
     run(go())
 

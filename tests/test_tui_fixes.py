@@ -45,6 +45,50 @@ def test_number_keys_switch_steps_right_after_opening(fresh, tmp_path):  # noqa:
     asyncio.run(go())
 
 
+def shown_step(app) -> str:
+    """The id of the one step pane on screen (what the inspector sees, not the screen's attribute)."""
+    from textual.widgets import ContentSwitcher
+
+    switcher = app.screen.query_one("#steps", ContentSwitcher)
+    shown = [pane.id for pane in switcher.children if pane.display]
+    assert len(shown) == 1 and switcher.current == shown[0], shown
+    return shown[0]
+
+
+def test_step_keys_switch_the_pane_shown(fresh, tmp_path):
+    """F2/F3, ``[``/``]`` and 1–5 move between steps; F2/F3 also from a text field, where ``[`` is typed."""
+    path, _branch = fresh
+    presses = [("f3", "look"), ("f3", "check"), ("f2", "look"), ("right_square_bracket", "check"),
+               ("right_square_bracket", "ask"), ("left_square_bracket", "check"), ("5", "evaluate"),
+               ("f3", "evaluate"), ("right_square_bracket", "evaluate"), ("1", "report"), ("f2", "report"),
+               ("left_square_bracket", "report"), ("4", "ask"), ("3", "check"), ("2", "look")]
+
+    async def go() -> None:
+        app = make_app(path, sessions_dir=tmp_path)
+        async with app.run_test(size=(100, 32)) as pilot:
+            await open_branch(pilot, app)
+            assert shown_step(app) == "report"
+            for key, step in presses:
+                await pilot.press(key)
+                await pilot.pause()
+                assert shown_step(app) == step, f"after {key}"
+            await pilot.press("1", "tab")  # 述's notes field: brackets and digits are text there
+            assert app.focused.id == "report-notes"
+            await pilot.press("left_square_bracket", "2", "right_square_bracket")
+            assert shown_step(app) == "report" and app.focused.text == "[2]"
+            await pilot.press("f3")  # F-keys still switch, and the typed text is saved on the way
+            await pilot.pause()
+            assert shown_step(app) == "look"
+            await pilot.press("f2")
+            await pilot.pause()
+            assert shown_step(app) == "report"
+        with Session.open(path, readonly=True) as s:
+            [note] = s.records(_branch, Kind.STEP_NOTE)
+            assert note.data["text"] == "[2]"
+
+    asyncio.run(go())
+
+
 def test_new_feedback_is_not_linked_to_the_highlighted_row(fresh, tmp_path):  # noqa: F811  (item 2)
     path, branch = fresh
 

@@ -156,6 +156,72 @@ def test_a_full_disk_keeps_the_typed_text_and_says_why(fresh, tmp_path):
         assert [r.data["text"] for r in s.records(branch, Kind.STEP_NOTE)] == ["书记汇报了三会一课"]
 
 
+def disk_full(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every write of the store fails the way a full disk fails it: the journal's own write raises
+    ENOSPC (the store cuts the file back and raises ``NotSavedError``), not a stub of the session."""
+    import inspect_tui.store.journal as journal
+
+    def full(fd: int, payload: bytes) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(journal, "_write_all", full)
+
+
+#: Each kind of save on the branch screen: the keys before it, the text they type (None: a key
+#: press, nothing typed), the keys that save, and the kind and field of the stored record.
+SAVES = {
+    "mark": (["2"], None, ["y"], Kind.OBSERVATION, "status"),
+    "note": (["2", "tab"], "公开栏未更新", ["enter"], Kind.OBSERVATION, "note"),
+    "score": (["5", "enter"], "2.5", ["enter"], Kind.SCORE, "score"),
+    "interview": (["4", "enter"], "普通党员", ["enter"], Kind.INTERVIEW, "role"),
+    "feedback": (["5", "h"], "活动室布置规范", ["ctrl+s"], Kind.HIGHLIGHT, "text"),
+}
+
+
+@pytest.mark.parametrize("how", SAVES)
+def test_a_failed_save_is_told_and_the_typed_text_kept(fresh, tmp_path, monkeypatch, how):
+    """A save the disk refuses: the inspector is told which file and why, the text stays where it was
+    typed, nothing reaches the file — and once there is room, the same key saves it."""
+    path, branch = fresh
+    keys, typed, save_keys, kind, key = SAVES[how]
+
+    async def go() -> None:
+        app, notified = recording_app(path, sessions_dir=tmp_path / "sessions")
+        async with app.run_test(size=(100, 32)) as pilot:
+            await wait_for(pilot, app, "BranchesScreen")
+            await pilot.press("enter")
+            await wait_for(pilot, app, "BranchScreen")
+            await pilot.press(*keys, *(typed or ""))
+            await pilot.pause()
+            recorded, saves, screen = len(app.session.records(branch)), app.save_count, app.screen
+            with monkeypatch.context() as m:
+                disk_full(m)
+                await pilot.press(*save_keys)
+                await pilot.pause()
+                told = [*notified, status_text(app) if app.screen.query("#save-status") else "",
+                        str(app.screen.query_one("#fb-error").render()) if how == "feedback" else ""]
+                assert any("磁盘已满" in t and str(path) in t for t in told), told
+                assert not any("Errno" in t or "No space" in t for t in told), told
+                assert app.screen is screen  # a form stays open
+                if typed is not None:
+                    field = app.focused
+                    assert (field.text if hasattr(field, "text") else field.value) == typed
+                    assert how == "feedback" or field.has_class("-unsaved")
+                assert app.save_count == saves and len(app.session.records(branch)) == recorded
+            await pilot.press(*save_keys)  # room again: the same key saves what is still there
+            await pilot.pause()
+            assert app.save_count > saves
+            await pilot.press("ctrl+q")
+            await pilot.pause()
+
+    before = sha(path)
+    asyncio.run(go())
+    assert sha(path) != before
+    with Session.open(path, readonly=True) as s:
+        [rec] = s.records(branch, kind)
+        assert rec.data[key] == {"mark": "meets", "score": 2.5}.get(how, typed)
+
+
 async def _try_to_edit(pilot, app) -> None:
     """Every way an inspector might change something, from the branch list down to 看 and 评."""
     await wait_for(pilot, app, "BranchesScreen")
