@@ -95,6 +95,8 @@ class BranchesScreen(BaseScreen):
         table.add_column("问题", key="problems")
         table.add_column("得分", key="total")
         table.add_column("评级", key="rating")
+        if self.merged:
+            table.add_column("待裁定", key="unsettled")
         yield table
         yield from self.footer()
 
@@ -121,9 +123,22 @@ class BranchesScreen(BaseScreen):
         if table.row_count:
             table.move_cursor(row=min(max(row, 0), table.row_count - 1))
 
+    @property
+    def merged(self) -> bool:
+        """The leader's merged session: inspectors may disagree, and two may have edited one record."""
+        return self.app.session.meta.role == "leader"
+
+    @property
+    def cell_keys(self) -> list[str]:
+        return [s.value for s in STEPS] + ["problems", "total", "rating"] + (["unsettled"] if self.merged else [])
+
     def _cells(self, r: BranchResult) -> list[Text | str]:
-        return [*progress_cells(r), str(r.problems) if r.problems else "", fmt_score(r.total) if r.scored_items else "",
-                r.rating.label if r.scored_items else ""]
+        cells: list[Text | str] = [*progress_cells(r), str(r.problems) if r.problems else "",
+                                   fmt_score(r.total) if r.scored_items else "", r.rating.label if r.scored_items else ""]
+        if self.merged:  # items the inspectors disagree on, plus records edited in two places at once
+            open_points = len(r.unsettled) + sum(1 for rec in self.app.session.records(r.branch) if rec.conflict)
+            cells.append(Text(str(open_points), style="bold red") if open_points else "")
+        return cells
 
     def on_screen_resume(self) -> None:
         """Back from a branch, its review, a merge …: every row whose records changed is shown again."""
@@ -137,8 +152,7 @@ class BranchesScreen(BaseScreen):
         r = self.app.result(branch)
         self.results[branch] = r
         self.seen[branch] = self.app.session.index.changes[branch]
-        for key, value in zip([s.value for s in STEPS] + ["problems", "total", "rating"], self._cells(r),
-                              strict=True):
+        for key, value in zip(self.cell_keys, self._cells(r), strict=True):
             table.update_cell(branch, key, value, update_width=True)
 
     def current(self) -> str | None:
