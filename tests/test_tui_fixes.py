@@ -307,6 +307,43 @@ def test_theme_and_last_session_are_remembered_and_help_is_chinese(fresh, tmp_pa
     asyncio.run(second())
 
 
+def test_textual_own_words_are_chinese(fresh, tmp_path):  # (item 7)
+    """What Textual itself says — the palette's placeholder and "no matches", the theme palette,
+    the hint when Ctrl+C is pressed to quit — is said in Chinese."""
+    from textual.command import CommandInput, CommandList
+
+    path, _branch = fresh
+
+    async def go() -> None:
+        app = make_app(path, sessions_dir=tmp_path)
+        told: list[str] = []
+        app.notify = lambda message, *, title="", **_: told.append(f"{title}|{message}")  # type: ignore[method-assign]
+        async with app.run_test(size=(100, 32)) as pilot:
+            await wait_for(pilot, app, "BranchesScreen")
+            await pilot.press("ctrl+c")
+            assert told == ["要退出吗？|按 Ctrl+Q 退出（输入框中的内容会先保存）"]
+            await pilot.press("ctrl+p", *"zzz")
+            assert app.screen.query_one(CommandInput).placeholder == "输入命令名称搜索……"
+            options = app.screen.query_one(CommandList)
+            prompts: list[str] = []
+            for _ in range(200):  # the search runs in the background; "no matches" follows a countdown
+                prompts = [str(getattr(o.prompt, "renderable", o.prompt)) for o in options.options]
+                if prompts and all(o.disabled for o in options.options):
+                    break
+                await pilot.pause(0.02)
+            assert prompts == ["没有匹配的命令"]
+            await pilot.press("ctrl+u", *"更换主题")
+            await pilot.pause(0.3)
+            await pilot.press("enter")
+            for _ in range(100):
+                if app.screen.query(CommandInput) and app.screen.query_one(CommandInput).placeholder != "输入命令名称搜索……":
+                    break
+                await pilot.pause(0.02)
+            assert app.screen.query_one(CommandInput).placeholder == "输入主题名称搜索……"
+
+    asyncio.run(go())
+
+
 def test_review_folds_identical_findings_of_several_inspectors(tmp_path):  # (item 9)
     from inspect_tui.core.demo import generate
     from inspect_tui.store.merge_files import merge_files
