@@ -121,3 +121,22 @@ def test_every_screen_is_on_the_shared_base():
                 bases = {ast.unparse(b).split("[")[0] for b in node.bases}
                 assert not bases & {Screen.__name__}, f"{path.name}: {node.name} skips BaseScreen"
     assert issubclass(BaseScreen, Screen) and not issubclass(BaseScreen, ModalScreen)
+
+
+def test_ledger_labels_have_one_home():
+    """Ledger statuses and categories are named in ``core.labels`` alone: every module that deals with
+    the ledger (core, export, the follow-up screens, the CLI) takes the words from there."""
+    from inspect_tui.core import labels
+    from inspect_tui.core.records import Category, LedgerStatus
+
+    assert set(labels.LEDGER_STATUS_LABELS) == set(LedgerStatus) and set(labels.CATEGORY_LABELS) == set(Category)
+    words = {*labels.LEDGER_STATUS_LABELS.values(), *labels.CATEGORY_LABELS.values()}
+    package = Path(tui_pkg.__file__).parents[1]
+    offenders = []
+    for path in package.rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        if path.name == "labels.py" or not any(m in text for m in ("core.ledger", "store.followup", "LedgerStatus")):
+            continue
+        offenders += [f"{path.relative_to(package)}:{node.lineno} {node.value}" for node in ast.walk(ast.parse(text))
+                      if isinstance(node, ast.Constant) and node.value in words]
+    assert offenders == []

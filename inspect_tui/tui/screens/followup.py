@@ -19,6 +19,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input, Label, Static
 
+from inspect_tui.core.labels import LEDGER_STATUS_LABELS
 from inspect_tui.core.ledger import LedgerItem, S, counts, days_text
 from inspect_tui.errors import UserError
 from inspect_tui.store.evidence import display_name
@@ -71,11 +72,11 @@ def _day(text: str) -> date:
 
 class FollowupScreen(BaseScreen):
     BINDINGS = [
-        Binding("w", "status('in_progress')", "整改中", id="in-progress"),
-        Binding("t", "status('to_check')", "待核查", id="to-check"),
-        Binding("o", "status('open')", "未整改", show=False, id="open"),
+        Binding("w", "status('in_progress')", LEDGER_STATUS_LABELS[S.IN_PROGRESS], id="in-progress"),
+        Binding("t", "status('to_check')", LEDGER_STATUS_LABELS[S.TO_CHECK], id="to-check"),
+        Binding("o", "status('open')", LEDGER_STATUS_LABELS[S.OPEN], show=False, id="open"),
         Binding("c", "close_item", "销号", tooltip="核查通过：记下佐证与核查意见后销号", id="close-item"),
-        Binding("f", "fail_item", "未通过", tooltip="核查未通过：原因与新的整改时限", id="fail-item"),
+        Binding("f", "fail_item", LEDGER_STATUS_LABELS[S.FAILED], tooltip="核查未通过：原因与新的整改时限", id="fail-item"),
         Binding("m", "measures", "措施", tooltip="整改措施及完成情况", id="measures"),
         Binding("e", "evidence", "佐证", tooltip="添加佐证文件（路径须存在）或佐证说明", id="evidence"),
         Binding("escape", "back", "返回", id="back"),
