@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from test_export import pdf_text, squash
 from textual.app import App
-from textual.widgets import Button, DataTable, ProgressBar, SelectionList, Static
+from textual.widgets import Button, DataTable, Input, ProgressBar, SelectionList, Static
 
 from inspect_tui.core.checklist_load import load_default_checklist
 from inspect_tui.core.demo import generate
@@ -186,3 +186,43 @@ async def _photo_warning(session: Path, out: Path) -> None:
         await _until(pilot, lambda: "导出完成" in str(screen.query_one("#export-message", Static).render()))
         message = str(screen.query_one("#export-message", Static).render())
         assert "警告" in message and "lost-photo.jpg" in message and not screen.errors
+
+
+def test_export_screen_fits_80x24(small_session, tmp_path):
+    """At 80×24 every choice, the branch names, the optional fields' hints, the message and room for
+    results are on screen, none cut off."""
+    from rich.cells import cell_len
+    from textual.widgets import Checkbox, RadioButton
+
+    from inspect_tui.tui.app import make_app
+
+    async def go() -> None:
+        app = make_app(small_session, sessions_dir=tmp_path, exports_dir=tmp_path / "out")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await _until(pilot, lambda: type(app.screen).__name__ == "BranchesScreen")
+            await pilot.press("e")
+            await _until(pilot, lambda: isinstance(app.screen, ExportScreen)
+                         and not app.screen.query_one("#export-start", Button).disabled)
+            screen = app.screen
+
+            def fully_shown(widget, width: int) -> None:
+                region = widget.region
+                assert region.height >= 1 and region.width >= width, (widget, region, width)
+                assert screen.region.contains_region(region), (widget, region)
+
+            for button in screen.query(RadioButton):
+                fully_shown(button, cell_len(str(button.label)) + 4)
+            draft = screen.query_one("#export-draft", Checkbox)
+            fully_shown(draft, cell_len(str(draft.label)) + 4)
+            fully_shown(screen.query_one("#export-start", Button), cell_len("开始导出 (E)"))
+            branches = screen.query_one("#export-branches", SelectionList)
+            fully_shown(branches, max(cell_len(str(branches.get_option_at_index(i).prompt))
+                                      for i in range(branches.option_count)) + 4)
+            assert branches.region.height >= branches.option_count
+            for name in ("templates", "key", "issuer"):
+                field = screen.query_one(f"#export-{name}", Input)
+                fully_shown(field, cell_len(field.placeholder) + 2)
+            fully_shown(screen.query_one("#export-message", Static), 40)
+            assert screen.query_one("#export-results", DataTable).region.height >= 3
+
+    asyncio.run(go())
