@@ -430,3 +430,61 @@ def test_a_defect_outside_an_action_ends_with_a_report_not_a_traceback(fresh, tm
     asyncio.run(go())
     (report,) = (tmp_path / "crashes").iterdir()
     assert "IndexError" in report.read_text(encoding="utf-8")
+
+
+def test_a_failed_branch_add_or_undo_is_told_and_the_name_kept(fresh, tmp_path, monkeypatch):
+    """A dialog's answer that cannot be stored comes back in the dialog; an undo the disk refuses is
+    told as such, not as "nothing to undo"."""
+    path, _branch = fresh
+
+    async def go() -> None:
+        app, notified = recording_app(path, sessions_dir=tmp_path / "sessions")
+        async with app.run_test(size=(100, 32)) as pilot:
+            await wait_for(pilot, app, "BranchesScreen")
+            with monkeypatch.context() as m:
+                disk_full(m)
+                await pilot.press("a", *"省审计厅财务处党支部", "enter", *"省审计厅", "enter")
+                await wait_for(pilot, app, "AddBranchModal")
+                assert [i.value for i in app.screen.query("Input")] == ["省审计厅财务处党支部", "省审计厅"]
+                assert any("磁盘已满" in t and str(path) in t for t in notified), notified
+            await pilot.press("enter", "enter")  # room again: the same answer is stored
+            await wait_for(pilot, app, "BranchesScreen")
+            assert [b.data["name"] for b in app.session.branches()][-1] == "省审计厅财务处党支部"
+            notified.clear()
+            with monkeypatch.context() as m:
+                disk_full(m)
+                await pilot.press("ctrl+z")
+                await pilot.pause()
+                assert any("磁盘已满" in t for t in notified) and not any("没有可撤销" in t for t in notified), notified
+            assert len(app.session.branches()) == 3
+
+    asyncio.run(go())
+    with Session.open(path, readonly=True) as s:
+        assert [b.data["unit"] for b in s.branches()][-1] == "省审计厅"
+
+
+def test_a_failed_follow_up_change_is_told_and_the_answer_kept(tmp_path, monkeypatch):
+    from test_followup_tui import issued_followup
+
+    from inspect_tui.store.followup import ledger_of
+
+    fu = issued_followup(tmp_path)
+
+    async def go() -> None:
+        app, notified = recording_app(fu, sessions_dir=fu.parent)
+        async with app.run_test(size=(100, 32)) as pilot:
+            await wait_for(pilot, app, "FollowupBranchesScreen")
+            await pilot.press("enter")
+            await wait_for(pilot, app, "FollowupScreen")
+            with monkeypatch.context() as m:
+                disk_full(m)
+                await pilot.press("m", *"已补齐近一年会议记录", "enter", *"2026-12-01", "enter")
+                await wait_for(pilot, app, "AskModal")  # asked again, the answer still there
+                assert [i.value for i in app.screen.query("Input")] == ["已补齐近一年会议记录", "2026-12-01"]
+                assert any("磁盘已满" in t and str(fu) in t for t in notified), notified
+            await pilot.press("enter", "enter")
+            await wait_for(pilot, app, "FollowupScreen")
+            item = ledger_of(app.session).items[0]
+            assert item.measures == "已补齐近一年会议记录" and str(item.completed_on) == "2026-12-01"
+
+    asyncio.run(go())

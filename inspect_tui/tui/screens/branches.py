@@ -17,6 +17,7 @@ from textual.widgets import DataTable, Input, Label, Static
 from inspect_tui.core.scoring import BranchResult
 from inspect_tui.core.steps import STEPS
 from inspect_tui.core.workbench import BranchWorkbench
+from inspect_tui.errors import UserError
 from inspect_tui.tui import navigation
 from inspect_tui.tui.base_screen import BaseScreen
 from inspect_tui.tui.dialogs.confirm import ConfirmDialog
@@ -186,13 +187,15 @@ class BranchesScreen(BaseScreen):
         def added(value: tuple[str, str] | None) -> None:
             if value is None:
                 return
-            rec = self.app.write(self.app.session.add_branch, *value) if value[0] else None
-            if rec is not None:
-                r = self.app.result(rec.id)
-                self.results[rec.id] = r
-                table = self.query_one("#branches", DataTable)
-                table.add_row(str(table.row_count + 1), rec.data["name"], *self._cells(r), key=rec.id)
-                table.move_cursor(row=table.row_count - 1)
+            rec = self.app.write(self.app.session.add_branch, *value)
+            if rec is None:  # refused (the app said why): ask again, with what was typed
+                self.app.push_screen(AddBranchModal(*value), added)
+                return
+            r = self.app.result(rec.id)
+            self.results[rec.id] = r
+            table = self.query_one("#branches", DataTable)
+            table.add_row(str(table.row_count + 1), rec.data["name"], *self._cells(r), key=rec.id)
+            table.move_cursor(row=table.row_count - 1)
 
         self.app.push_screen(AddBranchModal(), added)
 
@@ -216,8 +219,12 @@ class BranchesScreen(BaseScreen):
             return
 
         def renamed(value: tuple[str, str] | None) -> None:
-            if value is not None and self.app.write(self._bench(rec.id).rename, *value) is not None:
-                self.query_one("#branches", DataTable).update_cell(rec.id, "name", value[0], update_width=True)
+            if value is None:
+                return
+            if self.app.write(self._bench(rec.id).rename, *value) is None:  # refused: ask again
+                self.app.push_screen(AddBranchModal(*value, "支部改名"), renamed)
+                return
+            self.query_one("#branches", DataTable).update_cell(rec.id, "name", value[0], update_width=True)
 
         self.app.push_screen(AddBranchModal(rec.data["name"], rec.data.get("unit", ""), "支部改名"), renamed)
 
@@ -238,10 +245,15 @@ class BranchesScreen(BaseScreen):
         self.app.push_screen(ConfirmDialog(f"删除支部“{rec.data['name']}”吗？", detail), confirmed)
 
     def action_undo(self) -> None:
-        rec = self.app.write(self.app.session.undo)
+        try:
+            rec = self.app.session.undo()
+        except (UserError, OSError) as exc:
+            self.app.report_refused(exc)
+            return
         if rec is None:
             self.notify("没有可撤销的修改", severity="warning")
             return
+        self.app.report_saved()
         self.fill_table()
         self.notify("已撤销上一次修改")
 
