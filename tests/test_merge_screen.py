@@ -160,3 +160,28 @@ async def _defaults(folder: Path, usb: Path) -> None:
         await pilot.press("enter")
         await settle_workers(pilot)
         assert [Path(v).name for v in files.selected] == ["孙.jsonl"]
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_disagreements_show_whole_names_when_there_is_room(folder: Path, width: int) -> None:
+    """At 120 columns the branch's names are whole; at 80 they are cut to leave room for the values."""
+    from rich.cells import cell_len
+
+    async def go() -> None:
+        out = folder / "out" / "merged.jsonl"
+        out.parent.mkdir()
+        app = MergeApp(folder, out)
+        async with app.run_test(size=(width, 40)) as pilot:
+            await settle_workers(pilot)
+            await pilot.press("m")
+            await settle_workers(pilot)
+            table = app.screen.query_one("#merge-disagreements", DataTable)
+            found = app.screen.disagreements
+            assert table.row_count == len(found) > 0
+            cells = [[str(c) for c in table.get_row_at(n)] for n in range(table.row_count)]
+            if width == 120:
+                assert all(row[0] == d.branch_name for row, d in zip(cells, found, strict=True))
+            else:  # 80 columns: cut to fit
+                assert max(cell_len(row[0]) for row in cells) <= 14
+
+    asyncio.run(go())

@@ -334,13 +334,18 @@ class MergeScreen(BaseScreen):
         table.clear(columns=True)
         # The branch and item first (cut to fit), then the inspectors' values side by side.
         table.add_columns("支部", "项目", "方面", *[f"{n}. {name}" for n, name in enumerate(names, 1)])
-        note_len = max(2, 12 // max(len(names), 1))  # every inspector's column fits 80 columns
+        # Sized for 80 columns; a wider terminal's extra width (in characters of two cells) goes to
+        # the branch's and then the item's names, up to the longest of each.
+        spare = max(0, self.size.width - 80) // 2
+        branch_len = 7 + min(spare, max((len(d.branch_name) - 7 for d in found), default=0))
+        item_len = 8 + min(spare - (branch_len - 7), max((len(d.item_title) - 8 for d in found), default=0))
+        note_len = max(2, 12 // max(len(names), 1))
         for d in found:
             cells = []
             for name in names:
                 o = d.opinion_of(name)
                 cells.append("—" if o is None else o.label + (f"：{_cut(o.note, note_len)}" if o.note else ""))
-            table.add_row(_cut(d.branch_name, 7), _cut(d.item_title, 8), d.field_label, *cells)
+            table.add_row(_cut(d.branch_name, branch_len), _cut(d.item_title, item_len), d.field_label, *cells)
         table.border_title = f"待裁定的分歧 {len(found)} 处（数字键 采纳该观摩员的值，v 看全文并输入裁定值）"
         if found:
             table.move_cursor(row=min(max(row, 0), len(found) - 1))
