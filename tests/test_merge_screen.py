@@ -185,3 +185,24 @@ def test_disagreements_show_whole_names_when_there_is_room(folder: Path, width: 
                 assert max(cell_len(row[0]) for row in cells) <= 14
 
     asyncio.run(go())
+
+
+def test_a_file_the_machine_will_not_read_is_listed_unticked_in_chinese(folder: Path, monkeypatch) -> None:
+    import errno
+
+    from inspect_tui.store.session_file import SessionFile
+    from inspect_tui.tui.screens.merge_screen import describe_files
+
+    bad = sorted(folder.glob("*.jsonl"))[0]
+    real_open = SessionFile.open.__func__
+
+    def refusing(cls, path, *args, **kwargs):
+        if Path(path) == bad:
+            raise OSError(errno.EIO, "Input/output error", str(path))
+        return real_open(cls, path, *args, **kwargs)
+
+    monkeypatch.setattr(SessionFile, "open", classmethod(refusing))
+    listed = {c.path: c for c in describe_files(folder, folder / "merged.jsonl", None)}
+    assert not listed[bad].ticked and "Errno" not in listed[bad].label and "Input/output" not in listed[bad].label
+    assert listed[bad].label.startswith(f"{bad.name}（无法读取：读写出错")
+    assert all(c.ticked for p, c in listed.items() if p != bad)

@@ -34,7 +34,7 @@ from textual.worker import Worker, WorkerState
 from inspect_tui.core.checklist import Checklist
 from inspect_tui.core.disagreements import Disagreement, list_disagreements, numbered_inspectors, settle
 from inspect_tui.crash import explain
-from inspect_tui.errors import UserError
+from inspect_tui.errors import UserError, os_reason
 from inspect_tui.store.merge_files import MergeReport, merge_files
 from inspect_tui.store.paths import SUFFIX
 from inspect_tui.tui.base_screen import BaseScreen
@@ -118,7 +118,7 @@ def describe_files(folder: Path, output: Path, group: str | None) -> list[Candid
             with SessionFile.open(p, readonly=True) as f:
                 found.append((p, f.meta, ""))
         except (UserError, OSError) as exc:
-            first = (exc.render() if isinstance(exc, UserError) else str(exc)).splitlines()[0]
+            first = (exc.render() if isinstance(exc, UserError) else os_reason(exc)).splitlines()[0]
             found.append((p, None, first))
     groups = Counter(m.get("group") for _p, m, _e in found if m and m.get("role") != "leader")
     group = group or (groups.most_common(1)[0][0] if groups else None)
