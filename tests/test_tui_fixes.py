@@ -374,3 +374,39 @@ def test_review_folds_identical_findings_of_several_inspectors(tmp_path):  # (it
             assert "3 位观摩员" in text
 
     asyncio.run(go())
+
+
+def test_a_leader_merges_a_late_file_into_the_open_merged_session(tmp_path, monkeypatch):  # (item 1)
+    """The leader has the merged session open when a late copy arrives: M merges into that very file
+    (closed first), and the list then offers it to open again."""
+    from test_tui_snapshots import inspectors_copies
+
+    from inspect_tui.store.merge_files import merge_files
+
+    monkeypatch.chdir(tmp_path)
+    folder = Path("sessions")
+    folder.mkdir()
+    *early, late = inspectors_copies(folder)
+    merged = merge_files(early, folder / "合并结果.jsonl", leader="李组长").output
+    with Session.open(merged, readonly=True) as s:
+        before = {b.id: len(s.records(b.id)) for b in s.branches()}
+
+    async def go() -> None:
+        app = make_app(merged, sessions_dir=folder)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_for(pilot, app, "BranchesScreen")
+            await pilot.press("m")
+            await wait_for(pilot, app, "MergeScreen")
+            await pilot.press("m")
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            status = str(app.screen.query_one("#merge-status").render())
+            assert status.startswith("已写入 合并结果.jsonl"), status
+            assert app.session is None  # the merged file is not held open by the app any more
+            await pilot.press("escape")
+            await wait_for(pilot, app, "SessionsScreen")
+
+    asyncio.run(go())
+    with Session.open(merged, readonly=True) as s:
+        assert late.stem.rsplit("-", 1)[1] in s.meta.inspectors
+        assert all(len(s.records(b)) > n for b, n in before.items())

@@ -264,8 +264,13 @@ class BranchesScreen(BaseScreen):
         navigation.open_summary(self.app)
 
     def action_merge(self) -> None:
+        """A leader merging from their merged session merges into it: it is closed first (a file held
+        open for writing here cannot be written by the merge), and opened again from the list."""
         session = self.app.session
-        navigation.open_merge(self.app, session.path.parent, session.meta.inspector, session.meta.group)
+        folder, me, group = session.path.parent, session.meta.inspector, session.meta.group
+        if session.meta.role == "leader":
+            self.action_close()
+        navigation.open_merge(self.app, folder, me, group)
 
     def action_close(self) -> None:
         self.app.close_session()
