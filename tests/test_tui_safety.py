@@ -170,6 +170,7 @@ def disk_full(monkeypatch: pytest.MonkeyPatch) -> None:
 #: Each kind of save on the branch screen: the keys before it, the text they type (None: a key
 #: press, nothing typed), the keys that save, and the kind and field of the stored record.
 SAVES = {
+    "claim": ([], None, ["space"], Kind.CLAIM, "claimed"),
     "mark": (["2"], None, ["y"], Kind.OBSERVATION, "status"),
     "note": (["2", "tab"], "公开栏未更新", ["enter"], Kind.OBSERVATION, "note"),
     "score": (["5", "enter"], "2.5", ["enter"], Kind.SCORE, "score"),
@@ -208,6 +209,10 @@ def test_a_failed_save_is_told_and_the_typed_text_kept(fresh, tmp_path, monkeypa
                     assert (field.text if hasattr(field, "text") else field.value) == typed
                     assert how == "feedback" or field.has_class("-unsaved")
                 assert app.save_count == saves and len(app.session.records(branch)) == recorded
+                if how == "claim":  # what is shown is what is stored
+                    assert app.screen.query_one("#claims").selected == []
+                if how == "mark":
+                    assert "未记录" in str(app.screen.query_one("#look .item-status").render())
             await pilot.press(*save_keys)  # room again: the same key saves what is still there
             await pilot.pause()
             assert app.save_count > saves
@@ -219,7 +224,7 @@ def test_a_failed_save_is_told_and_the_typed_text_kept(fresh, tmp_path, monkeypa
     assert sha(path) != before
     with Session.open(path, readonly=True) as s:
         [rec] = s.records(branch, kind)
-        assert rec.data[key] == {"mark": "meets", "score": 2.5}.get(how, typed)
+        assert rec.data[key] == {"claim": True, "mark": "meets", "score": 2.5}.get(how, typed)
 
 
 async def _try_to_edit(pilot, app) -> None:
