@@ -82,6 +82,13 @@ def test_step_keys_switch_the_pane_shown(fresh, tmp_path):
             await pilot.press("f2")
             await pilot.pause()
             assert shown_step(app) == "report"
+            await pilot.press("5", "h")  # a dialog open: the step keys do not switch steps behind it
+            await wait_for(pilot, app, "FeedbackModal")
+            await pilot.press("f2", "f3", "left_square_bracket", "1")
+            assert type(app.screen).__name__ == "FeedbackModal"
+            await pilot.press("escape")
+            await wait_for(pilot, app, "BranchScreen")
+            assert shown_step(app) == "evaluate"
         with Session.open(path, readonly=True) as s:
             [note] = s.records(_branch, Kind.STEP_NOTE)
             assert note.data["text"] == "[2]"
