@@ -160,6 +160,7 @@ async def _review_then_draft(session: Path, out: Path) -> None:
         await pilot.press("e")
         await _until(pilot, lambda: "导出完成" in str(message.render()) and screen.files)
         assert all("征求意见稿" in Path(f).name for f in screen.files) and len(screen.files) == 2
+        assert all("征求意见稿" in pdf_text(Path(f)) for f in screen.files)  # the pages say so, not just the names
 
 
 def test_export_screen_names_a_photo_it_could_not_print(small_session, tmp_path):
