@@ -417,3 +417,38 @@ def test_a_leader_merges_a_late_file_into_the_open_merged_session(tmp_path, monk
     with Session.open(merged, readonly=True) as s:
         assert late.stem.rsplit("-", 1)[1] in s.meta.inspectors
         assert all(len(s.records(b)) > n for b, n in before.items())
+
+
+def test_the_leader_sees_what_is_left_to_settle(tmp_path, monkeypatch):
+    """A merged session: each branch's 待裁定 counts its unsettled items and edit conflicts; the
+    review names them."""
+    from test_tui_snapshots import inspectors_copies
+
+    from inspect_tui.store.merge_files import merge_files
+
+    monkeypatch.chdir(tmp_path)
+    folder = Path("sessions")
+    folder.mkdir()
+    merged = merge_files(inspectors_copies(folder), folder / "合并结果.jsonl", leader="李组长").output
+
+    async def go() -> None:
+        app = make_app(merged, sessions_dir=folder)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_for(pilot, app, "BranchesScreen")
+            table = app.screen.query_one("#branches")
+            first, second = app.session.branches()
+            expected = {}
+            for b, conflicts in ((first, 1), (second, 0)):
+                unsettled = len(app.session.result(b.id).unsettled)
+                assert unsettled > 0
+                expected[b.id] = (unsettled, conflicts)
+                assert str(table.get_cell(b.id, "unsettled")) == str(unsettled + conflicts)
+            await pilot.press("v")
+            await wait_for(pilot, app, "ReviewScreen")
+            console = Console(width=120, file=io.StringIO(), record=True)
+            console.print(app.screen.build())
+            text = console.export_text().replace("\n", "")
+            assert f"意见不一致、待裁定（{expected[first.id][0]}项）" in text
+            assert "编辑冲突（1条）：支部「" in text and "2 个并存版本" in text
+
+    asyncio.run(go())
