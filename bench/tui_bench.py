@@ -1,25 +1,32 @@
 """TUI timings: time to the first usable screen, per-keystroke and per-save latency.
 
 Usage:  .venv/bin/python bench/tui_bench.py [--branches 40] [--inspectors 5] [--keys 60]
-        .venv/bin/python bench/tui_bench.py --terminal [--repeat 5]
+        .venv/bin/python bench/tui_bench.py --terminal [--repeat 3] [--only start|keys]
 
-``--terminal`` measures start-up the way a user feels it: a new process in a real terminal (a
-pseudo-terminal of 120×40, as tmux gives), timed from the moment it is started until the branch
-table's first row is on screen — imports, opening, scoring and the first render included. Beside it,
-in the same run and timed the same way, a bare Textual app (Header, a 40-row DataTable, Footer). The
-sessions: an inspector's copy (~5k records), the leader's merged file (~25k) and a 100k-record file.
+``--terminal`` measures the way a user feels it: a new process in a real terminal (a pseudo-terminal
+of 120×40, as tmux gives), byte code cached as after installing. Start-up is timed from the moment
+the process is started until the branch table's first row is on screen — imports, opening, scoring
+and the first render included — for an inspector's copy (~5k records), the leader's merged file
+(~25k) and a 100k-record file; beside it, alternating with it in the same run and timed the same
+way, a bare Textual app (Header, a 40-row DataTable, Footer). Wall time and the process's own CPU
+time are both printed: on a shared machine the CPU time is the steadier figure. Then CPU per key
+press in the branch screen of the inspector's copy (看 and 评: moving, typing a note, setting a
+status), keys sent one at a time 80 ms apart with the idle CPU over the same time taken off, beside
+a bare app (an OptionList of 36 items, an Input, a Footer) given the same keys.
 
-Two sessions are built from the deterministic demo visit (``core.demo``): one inspector's copy of a
-40-branch visit, and the group leader's merged file holding all five inspectors' records (the
-"40 branches × 5 inspectors" case, tens of thousands of records). For each, the app is started
-headless (``App.run_test``, the same code path as a terminal) and timed from construction until the
-branches list is mounted and filled. Beside it, in the same run, a naive baseline: parse every line
-with stock ``json.loads`` (no index, no checksum), then recompute every branch's result eagerly with a
-full scan of all records per branch. Keystroke latency is the *CPU* time the app spends per key
-(``time.process_time``; Pilot's idle waits cost no CPU), and wall time per key including Pilot's
-round trip is shown for reference. Saves are timed directly (``InspectApp.save``: validate + durable
-fsync'd append + index update) and with the refresh that follows (``BranchScreen.changed``: core
-re-scores the branch, the five panes show it). Prints a markdown table for docs/benchmarks.md.
+Without ``--terminal`` (in-process, headless): two sessions are built from the deterministic demo
+visit (``core.demo``): one inspector's copy of a 40-branch visit, and the group leader's merged file
+holding all five inspectors' records. For each, the app is started headless (``App.run_test``) and
+timed from construction until the branches list is mounted and filled. Beside it, in the same run,
+a naive baseline: parse every line with stock ``json.loads`` (no index, no checksum), then
+recompute every branch's result eagerly with a full scan of all records per branch. Keystroke
+latency is the *CPU* time per key through Pilot (``time.process_time``), and wall time per key
+including Pilot's round trip is shown for reference — Pilot waits on every widget of the screen
+after each key, a cost a real terminal does not have, so these figures overstate a screen with
+many widgets (the branch screen holds all five panes). Saves are timed directly
+(``InspectApp.save``: validate + durable fsync'd append + index update) and with the refresh that
+follows (``BranchScreen.changed``: core re-scores the branch, the five panes show it). Prints a
+markdown table for docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -101,15 +108,18 @@ async def first_screen(path: Path) -> tuple[float, int]:
 
 
 def open_parts(path: Path) -> tuple[float, float]:
-    """The two parts of the loading worker: ``Session.open`` and scoring every branch."""
+    """The two parts of the loading worker: ``Session.open`` and scoring every branch (with the
+    cyclic collector paused, as the worker does)."""
+    from inspect_tui.store.journal import paused_gc
     from inspect_tui.store.session import Session
     from inspect_tui.tui.app import InspectApp
 
-    t = time.perf_counter()
-    session = Session.open(path, readonly=True)
-    t1 = time.perf_counter()
-    InspectApp.compute_results(session)
-    t2 = time.perf_counter()
+    with paused_gc():
+        t = time.perf_counter()
+        session = Session.open(path, readonly=True)
+        t1 = time.perf_counter()
+        InspectApp.compute_results(session)
+        t2 = time.perf_counter()
     session.close()
     return t1 - t, t2 - t1
 
@@ -232,45 +242,154 @@ Bare().run()
 _ANSI = re.compile(rb"\x1b(\[[0-9;?<>=]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[@-Z\\-_])")
 
 
-def terminal_start(argv: list[str], marker: str, cwd: Path, timeout: float = 60.0) -> float:
-    """Seconds from starting ``argv`` in a 120×40 pseudo-terminal until ``marker`` is on screen."""
-    import fcntl
-    import os
-    import pty
-    import signal
-    import struct
-    import subprocess
-    import termios
+class Terminal:
+    """A program running in a 120×40 pseudo-terminal (as tmux gives), its screen read as it comes."""
 
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
-    env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "120", "LINES": "40",
-           "INSPECT_TUI_CONFIG": str(cwd / "settings.json")}
-    t = time.perf_counter()
-    proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, cwd=cwd, env=env,
-                            start_new_session=True)
-    os.close(slave)
-    seen = b""
-    wanted = marker.encode("utf-8")
-    try:
-        while time.perf_counter() - t < timeout:
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:
+    def __init__(self, argv: list[str], cwd: Path) -> None:
+        import fcntl
+        import os
+        import pty
+        import struct
+        import subprocess
+        import termios
+
+        master, slave = pty.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+        # As installed: byte code cached (Python writes it on the first run), whatever this shell says.
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        env |= {"TERM": "xterm-256color", "COLUMNS": "120", "LINES": "40",
+                "INSPECT_TUI_CONFIG": str(cwd / "settings.json")}
+        self.master = master
+        self.started = time.perf_counter()
+        self.proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, cwd=cwd, env=env,
+                                     start_new_session=True)
+        os.close(slave)
+        self.seen = b""
+
+    def _read(self, timeout: float) -> bool:
+        import os
+        import select
+
+        if not select.select([self.master], [], [], max(timeout, 0))[0]:
+            return True
+        try:
+            chunk = os.read(self.master, 65536)
+        except OSError:
+            return False
+        self.seen = (self.seen + chunk)[-400000:]
+        return bool(chunk)
+
+    def wait_for(self, marker: str, timeout: float = 60.0) -> float:
+        """Seconds since the start until ``marker`` is on screen."""
+        wanted = marker.encode("utf-8")
+        while time.perf_counter() - self.started < timeout:
+            if not self._read(0.05):
                 break
-            if not chunk:
-                break
-            seen += chunk
-            if wanted in _ANSI.sub(b"", seen[-200000:]):
-                return time.perf_counter() - t
+            if wanted in _ANSI.sub(b"", self.seen[-200000:]):
+                return time.perf_counter() - self.started
         raise RuntimeError(f"{marker!r} never appeared on screen")
+
+    def drain(self, seconds: float) -> None:
+        """Keep reading what the program draws for ``seconds``."""
+        end = time.perf_counter() + seconds
+        while (left := end - time.perf_counter()) > 0:
+            if not self._read(left):
+                return
+
+    def send(self, keys: bytes) -> None:
+        import os
+
+        os.write(self.master, keys)
+
+    def cpu(self) -> float:
+        """CPU seconds (user + system, all threads) the program has used so far."""
+        import os
+
+        with open(f"/proc/{self.proc.pid}/stat", encoding="ascii") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def kill(self) -> float:
+        """Stop the program; its total CPU seconds (from ``wait4``: exact, not in clock ticks)."""
+        import os
+        import signal
+
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        _, _, usage = os.wait4(self.proc.pid, 0)
+        self.proc.returncode = -signal.SIGKILL
+        os.close(self.master)
+        return usage.ru_utime + usage.ru_stime
+
+
+def terminal_start(argv: list[str], marker: str, cwd: Path) -> tuple[float, float]:
+    """(wall s, CPU s) from starting ``argv`` until ``marker`` is on screen. The CPU time is the
+    program's own, killed the moment the marker shows: less noisy than wall time on a shared machine."""
+    term = Terminal(argv, cwd)
+    try:
+        wall = term.wait_for(marker)
     finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-        os.close(master)
+        cpu = term.kill()
+    return wall, cpu
 
 
-def terminal_main(repeat: int, big_branches: int) -> None:
+KEY = {"down": b"\x1b[B", "up": b"\x1b[A", "enter": b"\r", "tab": b"\t", "f3": b"\x1bOR", "escape": b"\x1b"}
+
+
+def terminal_keys(argv: list[str], marker: str, cwd: Path, setup: list[str],
+                  runs: list[tuple[str, list[str], list[str]]], gap: float = 0.08,
+                  saves: Path | None = None) -> dict[str, float]:
+    """CPU ms per key press in a real terminal, for each (label, first, keys) of ``runs`` in turn
+    (``first``: keys pressed before, not counted). Keys are
+    sent one at a time, ``gap`` seconds apart (a fast typist); the CPU the program spends over the
+    same time with no key pressed (cursor blink, timers) is measured first and taken off. With
+    ``saves``, a run whose label says it saves must have made that file grow (else the keys did not
+    do what they were meant to, and the figure would flatter us)."""
+    term = Terminal(argv, cwd)
+    out: dict[str, float] = {}
+    try:
+        term.wait_for(marker)
+        for k in setup:
+            term.send(KEY.get(k, k.encode("utf-8")))
+            term.drain(0.5)
+        term.drain(1.0)
+        n = max(len(keys) for _, _, keys in runs)
+        c = term.cpu()
+        term.drain(n * gap + 0.5)
+        idle = term.cpu() - c
+        for label, first, keys in runs:
+            for k in first:
+                term.send(KEY.get(k, k.encode("utf-8")))
+                term.drain(0.5)
+            size = saves.stat().st_size if saves else 0
+            c = term.cpu()
+            for k in keys:
+                term.send(KEY.get(k, k.encode("utf-8")))
+                term.drain(gap)
+            term.drain(0.5 + (n - len(keys)) * gap)
+            out[label] = (term.cpu() - c - idle) * 1000 / len(keys)
+            if saves and "save" in label and saves.stat().st_size == size:
+                raise RuntimeError(f"{label}: nothing was saved, the keys missed")
+    finally:
+        term.kill()
+    return out
+
+
+BARE_KEYS_APP = """
+from textual.app import App
+from textual.widgets import Footer, Input, OptionList
+
+class Bare(App):
+    def compose(self):
+        yield OptionList(*[f"检查项 {k}" for k in range(36)])
+        yield Input()
+        yield Footer()
+
+Bare().run()
+"""
+
+
+def terminal_main(repeat: int, big_branches: int, only: str | None = None, n_keys: int = 60) -> None:
+    """Ours and the bare app alternately, ``repeat`` rounds; best wall and best CPU of each."""
     from inspect_tui.store.session import Session
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -280,21 +399,80 @@ def terminal_main(repeat: int, big_branches: int) -> None:
         big_dir.mkdir()
         _, big, _, n_big = build(big_dir, big_branches, 5)
         exe = str(Path(sys.executable).parent / "inspect-tui")
-        bare = min(terminal_start([sys.executable, "-c", BARE_APP], "第1裸党支部", folder) for _ in range(repeat))
-        print(f"# Start-up in a real terminal (120×40 pty) — {platform.python_version()}, {platform.machine()}\n")
-        print("| session | records | inspect-tui, process start → branch table on screen | bare Textual app | ratio |")
-        print("|---|---|---|---|---|")
+        bare_argv = [sys.executable, "-c", BARE_APP]
+        cases = []
         for label, path, n in (("inspector's copy", one, n_one), ("leader's merged file", many, n_many),
                                ("large merged file", big, n_big)):
             with Session.open(path, readonly=True) as s:
-                first = s.branches()[0].data["name"]
-            ours = min(terminal_start([exe, str(path)], first, folder) for _ in range(repeat))
-            print(f"| {label} | {n} | {ours * 1000:.0f} ms | {bare * 1000:.0f} ms | {ours / bare:.2f}× |")
+                cases.append((label, path, n, s.branches()[0].data["name"]))
+        terminal_start([exe, str(one)], cases[0][3], folder)  # warm-up: byte code written, files cached
+        terminal_start(bare_argv, "第1裸党支部", folder)
+        print(f"# inspect-tui in a real terminal (120×40 pty) — {platform.python_version()}, {platform.machine()}, "
+              f"best of {repeat}\n")
+        if only != "keys":
+            terminal_startup(repeat, exe, bare_argv, cases, folder)
+        if only != "start":
+            terminal_per_key(repeat, exe, one, cases[0][3], folder, n_keys)
+
+
+def terminal_startup(repeat: int, exe: str, bare_argv: list[str], cases: list[tuple[str, Path, int, str]],
+                     folder: Path) -> None:
+    bare: list[tuple[float, float]] = []
+    ours: dict[str, list[tuple[float, float]]] = {label: [] for label, *_ in cases}
+    for _ in range(repeat):
+        for label, path, _n, first in cases:
+            bare.append(terminal_start(bare_argv, "第1裸党支部", folder))
+            ours[label].append(terminal_start([exe, str(path)], first, folder))
+    bare_wall, bare_cpu = min(w for w, _ in bare), min(c for _, c in bare)
+    print(f"Start-up, load average {_load()} at the end:\n")
+    print("| session | records | inspect-tui, process start → branch table on screen: wall / CPU "
+          "| bare Textual app: wall / CPU | ratio wall / CPU |")
+    print("|---|---|---|---|---|")
+    for label, _path, n, _first in cases:
+        wall, cpu = min(w for w, _ in ours[label]), min(c for _, c in ours[label])
+        print(f"| {label} | {n} | {wall * 1000:.0f} ms / {cpu * 1000:.0f} ms "
+              f"| {bare_wall * 1000:.0f} ms / {bare_cpu * 1000:.0f} ms "
+              f"| {wall / bare_wall:.2f}× / {cpu / bare_cpu:.2f}× |")
+    print()
+
+
+def terminal_per_key(repeat: int, exe: str, path: Path, marker: str, folder: Path, n: int) -> None:
+    """CPU per key in the branch screen (看 and 评) of an inspector's copy, beside a bare app (an
+    OptionList of 36 items, an Input, a Footer) given the same keys in the same terminal."""
+    text = list("党务公开栏内容更新不及时部分材料仍为去年" * (n // 20 + 1))[:n]
+    moves = ["down", "up"] * (n // 2)
+    ours_runs = [("move between items (看, ↓/↑)", [], moves),
+                 ("type Chinese into a note", ["tab"], text),
+                 ("set a status (y/p: save + re-score)", ["escape", "down"], ["p", "up", "y", "up"] * (n // 4)),
+                 ("move between items (评, ↓/↑)", ["5"], moves)]
+    bare_runs = [("move", [], moves), ("type", ["tab"], text)]
+    ours: list[dict[str, float]] = []
+    bare: list[dict[str, float]] = []
+    for _ in range(repeat):
+        bare.append(terminal_keys([sys.executable, "-c", BARE_KEYS_APP], "检查项 0", folder, [], bare_runs))
+        ours.append(terminal_keys([exe, str(path)], marker, folder, ["enter", "f3"], ours_runs, saves=path))
+    print(f"CPU per key press, {n} keys {0.08 * 1000:.0f} ms apart, idle CPU taken off, load average {_load()} "
+          "at the end:\n")
+    print("| key presses | inspect-tui | bare Textual app, same keys |")
+    print("|---|---|---|")
+    for label, _, _ in ours_runs:
+        ref = min(b["type" if "type" in label else "move"] for b in bare)
+        print(f"| {label} | {min(o[label] for o in ours):.1f} ms | {ref:.1f} ms |")
+    print()
+
+
+def _load() -> str:
+    try:
+        with open("/proc/loadavg", encoding="ascii") as f:
+            return " ".join(f.read().split()[:3])
+    except OSError:
+        return "unknown"
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--terminal", action="store_true", help="start-up in a real (pseudo-)terminal")
+    ap.add_argument("--only", choices=("start", "keys"), help="--terminal: only start-up, or only key presses")
     ap.add_argument("--big-branches", type=int, default=160, help="branches of the large file (--terminal)")
     ap.add_argument("--branches", type=int, default=40)
     ap.add_argument("--inspectors", type=int, default=5)
@@ -302,7 +480,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
     if args.terminal:
-        terminal_main(args.repeat, args.big_branches)
+        terminal_main(args.repeat, args.big_branches, args.only, args.keys)
         return
     with tempfile.TemporaryDirectory() as tmp:
         one, many, n_one, n_many = build(Path(tmp), args.branches, args.inspectors)

@@ -441,3 +441,89 @@ def test_cli_subprocess_has_no_traceback(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert f"{bad}:15:21: areas[0].items[0].full_marks:" in result.stderr
+
+
+# --- the model's own rules and lookups ---------------------------------------------------------------
+
+
+def tiny(**changes: object) -> dict:
+    import copy
+
+    from conftest import TINY
+
+    data = copy.deepcopy(TINY)
+    data.update(changes)
+    return data
+
+
+def refusal(data: dict) -> str:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError) as info:
+        Checklist.model_validate(data)
+    (error,) = info.value.errors()
+    return error["msg"].removeprefix("Value error, ")
+
+
+def bands(*mins: float) -> list[dict]:
+    return [{"label": f"第{n}档", "min": m, "level": "pass" if m else "fail"} for n, m in enumerate(mins)]
+
+
+def test_rating_and_class_bands_must_fall_to_zero_without_repeats() -> None:
+    order = "等次（ratings）应按 min 从高到低排列，且各 min 互不相同"
+    assert refusal(tiny(ratings=bands(60, 90, 0))) == order
+    assert refusal(tiny(ratings=bands(90, 90, 0))) == order
+    assert refusal(tiny(ratings=bands(90, 60))) == "最后一个等次（ratings）的 min 必须为 0，每个分数才都有等次"
+    classes = [{"label": "先进", "min": 90}, {"label": "后进", "min": 10}]
+    assert refusal(tiny(classes=classes)) == "最后一个档次（classes）的 min 必须为 0，每个分数才都有档次"
+    assert refusal(tiny(classes=[*classes[:1], {"label": "中间", "min": 95}, {"label": "后进", "min": 0}])) == \
+        "档次（classes）应按 min 从高到低排列，且各 min 互不相同"
+    assert Checklist.model_validate(tiny(ratings=bands(90, 60, 0))).rating_for(19).label == "第0档"
+
+
+def test_every_id_is_unique_across_areas_items_questions_and_tags() -> None:
+    data = tiny(questions=[{"id": "i2", "text": "您知道吗？"}])
+    assert refusal(data) == "编号重复 'i2'（访谈题，已被一个检查项使用）"
+    assert refusal(tiny(tags=[{"id": "a2", "title": "强"}])) == "编号重复 'a2'（归类标签，已被一个方面使用）"
+    data = tiny(questions=[{"id": "q1", "text": "您知道吗？"}])  # q1 is also i1's question
+    assert refusal(data) == "编号重复 'q1'（访谈题，已被一个访谈题使用）"
+    data = tiny()
+    data["areas"][1]["items"][0]["id"] = "a1"
+    assert refusal(data) == "编号重复 'a1'（检查项，已被一个方面使用）"
+    data = tiny(tags=[{"id": "t1", "title": "强"}])
+    data["areas"][0]["items"][0]["tags"] = ["t1", "t9", "t8"]
+    assert refusal(data) == "检查项 'i1' 标注了 t9, t8，但清单的 tags 中没有定义"
+
+
+def test_lookups(tiny_checklist: Checklist) -> None:
+    cl = tiny_checklist
+    assert [i.id for i in cl.items()] == ["i1", "i2", "i3"]
+    assert cl.item("i3").title == "活动室" and cl.area_of("i3").id == "a2" and cl.area_of("i2").id == "a1"
+    for lookup in (cl.item, cl.area_of):
+        with pytest.raises(KeyError) as info:
+            lookup("i9")
+        assert info.value.args == ("i9",)
+    assert [i.id for i in cl.items_for(Step.LOOK)] == ["i1", "i3"]
+    assert [i.id for i in cl.items_for(Step.ASK)] == ["i1"]
+    assert cl.item("i1").applies_to(Step.ASK) and not cl.item("i2").applies_to(Step.LOOK)
+    assert [q.id for q in cl.item("i1").questions] == ["q1"] and cl.item("i2").questions == ()
+    general = Checklist.model_validate(tiny(questions=[{"id": "g1", "text": "您知道支部书记是谁吗？"}]))
+    assert [q.id for q in general.all_questions()] == ["g1", "q1"]
+
+
+def test_content_hash_is_the_meaning_not_the_spelling(tiny_checklist: Checklist) -> None:
+    """Sessions record this hash: it must not move when nothing meaningful changed (so it is pinned),
+    and must move with any change of content."""
+    assert tiny_checklist.content_hash() == "b9bb451204a7de1e"
+    assert Checklist.model_validate(tiny(tags=[], classes=[])).content_hash() == "b9bb451204a7de1e"
+    data = tiny()
+    data["areas"][0]["items"][0]["tags"] = []
+    assert Checklist.model_validate(data).content_hash() == "b9bb451204a7de1e"
+    tagged = tiny(tags=[{"id": "t1", "title": "强"}])
+    hashes = {Checklist.model_validate(tagged).content_hash()}
+    tagged["areas"][0]["items"][0]["tags"] = ["t1"]
+    hashes.add(Checklist.model_validate(tagged).content_hash())
+    hashes.add(Checklist.model_validate(tiny(classes=[{"label": "全部", "min": 0}])).content_hash())
+    hashes.add(Checklist.model_validate(tiny(title="小清单 ")).content_hash())  # stripped: the same
+    hashes.add(Checklist.model_validate(tiny(title="小清单（修订）")).content_hash())
+    assert len(hashes) == 5 and "b9bb451204a7de1e" in hashes

@@ -16,17 +16,19 @@ import sys
 from pathlib import Path
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageChops, ImageStat
 from pypdf import PdfReader, PdfWriter
 
 from inspect_tui.core.checklist_load import load_default_checklist
 from inspect_tui.core.demo import generate
+from inspect_tui.core.format import fmt_rate, fmt_score
 from inspect_tui.core.records import Kind, observation_id
 from inspect_tui.core.steps import Step
 from inspect_tui.core.versions import join_records
 from inspect_tui.errors import UserError
 from inspect_tui.export import fonts
 from inspect_tui.export.batch import plan_export, run_tasks
+from inspect_tui.export.documents import cn_date
 from inspect_tui.export.embed import load_notice
 from inspect_tui.export.qr import QRPayload
 from inspect_tui.export.render import RenderError, RenderReport, render_feedback, render_notice, write_pdf
@@ -53,6 +55,23 @@ def pdf_text(path: Path) -> str:
     return squash("".join(p.extract_text() or "" for p in PdfReader(str(path)).pages))
 
 
+QUADRANTS = ((200, 30, 30), (30, 160, 40), (30, 40, 200), (230, 220, 40))  # red, green / blue, yellow
+
+
+def quadrants(size: tuple[int, int] = (3000, 2000)) -> Image.Image:
+    """A photo whose four quarters differ, so that a crop, a turn or a mirror image shows."""
+    im = Image.new("RGB", size)
+    w, h = size
+    for n, colour in enumerate(QUADRANTS):
+        im.paste(colour, (n % 2 * w // 2, n // 2 * h // 2, (n % 2 + 1) * w // 2, (n // 2 + 1) * h // 2))
+    return im
+
+
+def raw_text(path: Path) -> str:
+    """The PDF's text line by line, spaces kept (table cells are separated by one)."""
+    return "\n".join(p.extract_text() or "" for p in PdfReader(str(path)).pages)
+
+
 @pytest.fixture(scope="module")
 def session_path(tmp_path_factory) -> Path:
     """A merged two-inspector demo session plus a hostile branch, a branch named CON and a photo."""
@@ -66,7 +85,7 @@ def session_path(tmp_path_factory) -> Path:
     write_session(path, copies[0].meta.model_dump(mode="json"), list(records.values()), [])
 
     (folder / "photos").mkdir()
-    Image.new("RGB", (3000, 2000), (180, 40, 40)).save(folder / "photos" / "活动室-01.jpg", quality=90)
+    quadrants().save(folder / "photos" / "活动室-01.jpg", quality=90)
     (folder / "photos" / "evil.jpg").symlink_to("/etc/hostname")
     with Session.open(path) as s:
         me = s.meta.inspector
@@ -118,10 +137,44 @@ def test_feedback_text_has_branch_every_problem_and_suggestion(docs, who):
         if r.kind in (Kind.PROBLEM, Kind.SUGGESTION):
             assert squash(r.data["text"]) in text, r.data["text"]
     assert "点对点反馈意见" in text and "—1—" in text
-    assert "合计" in text and "评定等次" in text
     for head in ("一、总体评价", "二、得分情况", "三、亮点与经验做法", "四、存在问题", "五、意见建议"):
         assert head in text
     assert text.index("三、亮点") < text.index("四、存在问题") < text.index("五、意见建议")
+
+
+@pytest.mark.parametrize("who", ["first", "bad"])
+def test_feedback_score_table_prints_the_scoring_results(docs, session_path, who):
+    """Every row of 得分情况 and the 合计 row, read back from the PDF, hold the scoring model's numbers."""
+    with Session.open(session_path, readonly=True) as s:
+        result = s.result(docs[who].id)
+    raw = raw_text(docs["pdf"][(who, "feedback")]["path"])
+    total = re.search(r"^合计（评定等次：(\S+)） (\S+) (\S+) (\d+) / (\d+)$", raw, re.M)
+    assert total, raw
+    assert total.groups() == (result.rating.label, fmt_score(result.full_marks), fmt_score(result.total),
+                              str(result.scored_items), str(len(result.items)))
+    assert result.total != result.full_marks  # the demo branches lose marks: the two columns can be told apart
+    for a in result.areas:
+        row = re.search(rf"^{re.escape(a.area.title)} (\S+) (\S+) (\d+) / (\d+)$", raw, re.M)
+        assert row and row.groups() == (fmt_score(a.full_marks), fmt_score(a.score), str(a.scored_items),
+                                        str(len(a.area.items))), a.area.title
+    aware = f"{fmt_rate(result.awareness)}（{result.adequate}/{result.asked}）" if result.awareness is not None else "未访谈"
+    assert f"应知应会知晓率：{aware}；发现问题 {result.problems} 个。" in raw
+
+
+@pytest.mark.parametrize("who", ["first", "bad"])
+def test_notice_rows_print_each_demands_own_deadline_and_responsible(docs, who):
+    """Each row's 整改时限 is the earliest deadline recorded for that demand (not another row's, not the
+    overall one), and the page prints it in that row beside its responsible."""
+    entry = docs["pdf"][(who, "notice")]
+    demands = [r for r in docs["records"][docs[who].id] if r.kind is Kind.RECTIFICATION]
+    items = entry["vm"].data["items"]
+    for item in items:
+        recorded = [str(d.data["deadline"]) for d in demands
+                    if squash(d.data["requirement"]) == squash(item["requirement"]) and d.data.get("deadline")]
+        assert item["deadline"] == min(recorded), item
+    rows = re.findall(r"^(\d{4}年\d{1,2}月\d{1,2}日) (\S+)$", raw_text(entry["path"]), re.M)
+    assert [date for date, _ in rows] == [cn_date(i["deadline"]) for i in items]
+    assert all(i["responsible"].startswith(who) for (_, who), i in zip(rows, items, strict=True))  # may wrap
 
 
 @pytest.mark.parametrize("who", ["first", "bad"])
@@ -142,8 +195,10 @@ def test_notice_text_has_branch_every_problem_and_requirement(docs, who):
 def test_feedback_never_shows_inspectors_or_their_values(docs, session_path):
     with Session.open(session_path, readonly=True) as s:
         inspectors = s.meta.inspectors
-        assert s.result(docs["first"].id).unsettled  # the demo branch has disagreements
+        unsettled = s.result(docs["first"].id).unsettled
+    assert unsettled  # the demo branch has disagreements: what follows has something to hide
     text = pdf_text(docs["pdf"][("first", "feedback")]["path"])
+    assert f"（征求意见稿：尚有{len(unsettled)}项评分待观摩小组最终确定，以上得分为暂计。）" in text
     assert "待裁定" not in text and "观摩员" not in text
     assert not any(name in text for name in inspectors)
 
@@ -175,10 +230,12 @@ def test_missing_glyph_is_an_error_not_a_box():
 def test_photo_embedded_scaled_with_caption(docs):
     path = docs["pdf"][("first", "feedback")]["path"]
     report = docs["pdf"][("first", "feedback")]["report"]
-    raw = path.read_bytes()  # image dictionaries are not compressed: read their sizes directly
-    widths = [int(w) for w in re.findall(rb"/Subtype /Image.{0,200}?/Width (\d+)", raw, re.S)]
-    widths += [int(w) for w in re.findall(rb"/Width (\d+).{0,200}?/Subtype /Image", raw, re.S)]
-    assert widths and max(widths) == 1600, widths  # the 3000 px photo was scaled down
+    images = {img.data: img.image for page in PdfReader(str(path)).pages for img in page.images}
+    [photo] = images.values()  # one image (pages may share it), decoded from the PDF
+    assert photo.size == (1600, 1067)  # the 3000×2000 photo scaled down, its proportions kept
+    expected = quadrants(photo.size)
+    diff = ImageStat.Stat(ImageChops.difference(photo.convert("RGB"), expected)).mean
+    assert max(diff) < 8, diff  # the photo's own pixels, upright and unmirrored (JPEG noise aside)
     text = pdf_text(path)
     assert "图1" in text and "活动室标识不醒目" in text
     assert "照片缺失/无法读取：evil.jpg" in text and "照片缺失/无法读取：passwd" in text

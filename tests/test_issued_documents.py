@@ -13,9 +13,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+from notice_helpers import DAY, ROWS, make_visit
 from PIL import Image
 from pypdf import PdfReader
-from test_verify_forgery import DAY, ROWS, make_visit
 
 from inspect_tui.cli import main
 from inspect_tui.core.checklist_load import load_default_checklist

@@ -857,8 +857,9 @@ def test_a_file_put_in_place_of_the_locked_one_is_not_written(path: Path, monkey
         return out
 
     monkeypatch.setattr(sfm, "_load", load_then_replaced)
-    with pytest.raises(UserError, match="被另一个程序替换"):
+    with pytest.raises(UserError, match="被另一个程序替换") as info:
         make(path)
+    assert info.value.hint == "请稍后再试。"
     monkeypatch.undo()
     assert [r["id"] for r in read_session(path)[1]] == ["r9"]
     SessionFile.open(path).close()  # and nothing is left locked

@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import copy
 import json
-from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from notice_helpers import ROWS, make_visit
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import ContentStream, NameObject
 
-from inspect_tui.core.checklist_load import load_default_checklist
-from inspect_tui.core.records import Kind
 from inspect_tui.export import fonts
 from inspect_tui.export.batch import export_session
 from inspect_tui.export.embed import ATTACHMENT_NAME, RENDER_NAME, load_notice, read_attachment
@@ -26,32 +24,9 @@ from inspect_tui.export.notice import notice_hash
 from inspect_tui.export.qr import QRPayload
 from inspect_tui.export.render import notice_html, notice_json, render_document
 from inspect_tui.export.verify import read_qr_codes, verify_pdf
-from inspect_tui.store.session import new_session
 
 pytestmark = pytest.mark.skipif(fonts.find_cjk_font() is None or not fonts.harfbuzz_subset_available(),
                                 reason="needs a Chinese font and libharfbuzz-subset (see `inspect-tui doctor`)")
-
-DAY = date(2026, 11, 20)
-
-
-def make_visit(folder: Path, branches: dict[str, list[tuple[str, str, str, int]]]) -> Path:
-    """A one-inspector session: per branch, (problem, requirement, responsible, days) rows."""
-    cl = load_default_checklist()
-    items = cl.items()
-    with new_session(folder, group="第一观摩组", day=DAY, inspector="王建国", checklist=cl,
-                     branches=list(branches)) as s:
-        for b in s.branches():
-            for n, (problem, requirement, who, days) in enumerate(branches[b.data["name"]]):
-                item = items[n % len(items)].id
-                pid = s.save(Kind.PROBLEM, {"branch": b.id, "item": item, "text": problem}).id
-                s.save(Kind.RECTIFICATION, {"branch": b.id, "item": item, "problem": pid, "requirement": requirement,
-                                            "deadline": (DAY + timedelta(days=days)).isoformat(), "responsible": who})
-        return Path(s.path)
-
-
-ROWS = [("会议记录缺少参会人员签名", "补齐近一年会议记录的签名", "张红梅", 30),
-        ("党费收缴台账未按月登记", "建立按月登记的党费台账", "李志刚", 45),
-        ("活动室制度未上墙", "将组织生活制度上墙公示", "王海燕", 60)]
 
 
 @pytest.fixture(scope="module")

@@ -16,6 +16,7 @@ Also: 1 â€” a command's own "no" (``verify`` failed, some exports failed), 130 â
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import os
 import re
@@ -115,6 +116,9 @@ def _run_tui(argv: Sequence[str]) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return int(exc.code or 0)
+    # Start-up (importing Textual, opening the session) creates only objects that live on: the
+    # collector stays off until the first screen is up (InspectApp._settle_gc turns it back on).
+    gc.disable()
     from inspect_tui.tui.app import run_app
 
     return run_app(args.session, sessions_dir=args.sessions_dir, read_only=args.read_only)

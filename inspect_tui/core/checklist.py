@@ -38,7 +38,7 @@ class Scoring(_Strict):
     rule: Text | None = Field(None, description="the scoring rule in words, shown to the inspector")
 
 
-_KINDS = {"area": "方面", "item": "检查项", "question": "访谈题"}
+_KINDS = {"area": "方面", "item": "检查项", "question": "访谈题", "tag": "归类标签"}
 
 
 class Question(_Strict):

@@ -22,6 +22,7 @@ from inspect_tui.core.checklist import Checklist
 from inspect_tui.core.report_facts import BranchFacts, ProblemFact
 
 DEFAULT_SHARE = Fraction(1, 3)
+OTHER_AREA = "其他方面"  # where a problem or highlight without a checklist item is listed
 SIMILARITY = 0.8  # SequenceMatcher ratio over the folded texts at which two problem texts count as one
 _PUNCT = re.compile(r"[\s\W_]+", re.UNICODE)
 
@@ -37,7 +38,6 @@ class TextCluster:
 
     text: str
     key: str
-    variants: list[str] = field(default_factory=list)
     branches: dict[str, str] = field(default_factory=dict)  # branch id -> name, in first-seen order
     items: dict[str | None, None] = field(default_factory=dict)
 
@@ -52,6 +52,7 @@ def fold_texts(entries: Iterable[tuple[str, str, str, str | None]]) -> list[Text
     text is compared only with clusters sharing many of its character pairs (an inverted index), so
     folding stays fast over the tens of thousands of texts of a province-wide rollup."""
     clusters: list[TextCluster] = []
+    sizes: list[int] = []  # per cluster, the number of its key's character pairs
     by_key: dict[str, TextCluster] = {}
     by_pair: dict[str, list[int]] = {}
     for text, branch, name, item in entries:
@@ -60,15 +61,15 @@ def fold_texts(entries: Iterable[tuple[str, str, str, str | None]]) -> list[Text
             continue
         c = by_key.get(key)
         if c is None:
-            c = _similar(clusters, by_pair, key)
+            c = _similar(clusters, sizes, by_pair, key)
             if c is None:
                 c = TextCluster(text, key)
-                for pair in _pairs(key):
+                pairs = _pairs(key)
+                for pair in pairs:
                     by_pair.setdefault(pair, []).append(len(clusters))
                 clusters.append(c)
+                sizes.append(len(pairs))
             by_key[key] = c
-        if text not in c.variants:
-            c.variants.append(text)
         c.branches.setdefault(branch, name)
         c.items.setdefault(item)
     return sorted(clusters, key=lambda c: -c.count)
@@ -78,16 +79,19 @@ def _pairs(key: str) -> set[str]:
     return {key[k:k + 2] for k in range(len(key) - 1)} or {key}
 
 
-def _similar(clusters: list[TextCluster], by_pair: dict[str, list[int]], key: str) -> TextCluster | None:
+def _similar(clusters: list[TextCluster], sizes: list[int], by_pair: dict[str, list[int]],
+             key: str) -> TextCluster | None:
+    """The cluster most like ``key``, tried in order of shared pairs. A candidate needs a share of
+    the pairs of the shorter of the two texts, so whether two texts fold does not depend on which
+    came first."""
     pairs = _pairs(key)
     shared: dict[int, int] = {}
     for pair in pairs:
         for k in by_pair.get(pair, ()):
             shared[k] = shared.get(k, 0) + 1
-    need = SIMILARITY * len(pairs) * 0.5
     for k, n in sorted(shared.items(), key=lambda kv: -kv[1]):
-        if n < need:
-            break
+        if n < SIMILARITY * 0.5 * min(len(pairs), sizes[k]):
+            continue
         c = clusters[k]
         m = SequenceMatcher(None, key, c.key, autojunk=False)
         if m.real_quick_ratio() >= SIMILARITY and m.quick_ratio() >= SIMILARITY and m.ratio() >= SIMILARITY:
@@ -162,8 +166,8 @@ def analyse_problems(checklist: Checklist, evaluated: Sequence[BranchFacts], oth
     common.sort(key=lambda c: (-c.count, position[c.item_id]))
 
     everyone = [*evaluated, *others]
-    title = {it.id: it.title for it in items}
-    recurring = [Recurring(c.text, [title.get(i or "", "其他方面") for i in c.items], list(c.branches.values()))
+    title: dict[str | None, str] = {it.id: it.title for it in items}
+    recurring = [Recurring(c.text, [title.get(i, OTHER_AREA) for i in c.items], list(c.branches.values()))
                  for c in fold_texts((p.text, b.id, b.name, p.item) for b in everyone for p in b.problems)
                  if len(c.items) > 1 and c.count > 1]
     individual = [(b, own) for b in everyone if (own := [p for p in b.problems if p.item not in common_ids])]

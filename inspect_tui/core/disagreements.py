@@ -83,9 +83,7 @@ class Disagreement:
             if d.get("score") is not None else "—"
 
 
-def _note(rec: Rec | None) -> str:
-    if rec is None:
-        return ""
+def _note(rec: Rec) -> str:
     parts = [rec.data.get("note") or "", rec.data.get("evidence") or ""]
     return "；".join(p for p in parts if p)
 
@@ -130,8 +128,8 @@ def _item_disagreements(branch: Rec, ir: ItemResult, scores: dict, observations:
         if len(set(judged.values())) > 1:
             ops = []
             for author, status in sorted(judged.items()):
-                rec = observations.get((item, step.value, author))
-                ops.append(Opinion(author, status.value, _note(rec), rec.id if rec else None, rec.at if rec else ""))
+                rec = observations[(item, step.value, author)]  # a status comes from an observation
+                ops.append(Opinion(author, status.value, _note(rec), rec.id, rec.at))
             found.append(Disagreement(branch.id, branch.data["name"], item, ir.item.title, step.value,
                                       tuple(ops), verdicts.get((item, step.value))))
     return [d for d in found if include_settled or not d.settled]
@@ -212,7 +210,7 @@ def find_branch(index: RecordIndex, text: str) -> Rec:
     if len(loose) == 1:
         return loose[0]
     listing = "；".join(f"{n}. {b.data['name']}" for n, b in enumerate(branches, 1))
-    raise UserError(f"找不到支部“{text}”" + ("（有多个同名支部，请用编号）" if len(loose) > 1 else ""),
+    raise UserError(f"找不到支部“{text}”" + ("（有多个同名支部，请用编号）" if loose else ""),
                     hint=f"本会话的支部：{listing}" if branches else "本会话还没有支部。")
 
 
@@ -227,7 +225,7 @@ def parse_value(checklist: Checklist, item: str, field: str, value: Any) -> dict
         if not 0 <= score <= full:
             raise UserError(f"分数 {fmt_score(score)} 超出范围：项目 {item} 满分 {fmt_score(full)}")
         return {"score": score}
-    status = _STATUS_WORDS.get(str(value).strip().lower()) or _STATUS_WORDS.get(str(value).strip())
+    status = _STATUS_WORDS.get(str(value).strip().lower())  # lower() leaves the Chinese labels as they are
     if status is None:
         raise UserError(f"“{value}”不是有效的判断", hint="可用：符合、部分符合、不符合、不适用（meets/partly/not/na）")
     return {"status": status.value}

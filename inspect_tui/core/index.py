@@ -41,9 +41,15 @@ class Rec:
 
     @classmethod
     def of(cls, doc: RecordDoc) -> Rec:
-        v = winner(doc["versions"])
-        return cls(id=doc["id"], kind=_KINDS[v["kind"]], data=v["data"], author=v["author"], by=v["by"],
-                   at=v["at"], deleted=v["deleted"], versions=tuple(doc["versions"]))
+        """The record's current value. Built without the frozen ``__init__`` (eight
+        ``object.__setattr__`` calls): opening a session makes one ``Rec`` per record."""
+        versions = doc["versions"]
+        v = winner(versions)
+        rec = object.__new__(cls)
+        object.__setattr__(rec, "__dict__", {
+            "id": doc["id"], "kind": _KINDS[v["kind"]], "data": v["data"], "author": v["author"], "by": v["by"],
+            "at": v["at"], "deleted": v["deleted"], "versions": tuple(versions)})
+        return rec
 
 
 class RecordIndex:

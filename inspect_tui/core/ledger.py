@@ -20,6 +20,7 @@ on the item (never dropped) for the leader to settle with a new change.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -29,7 +30,7 @@ from inspect_tui.core.index import Rec
 from inspect_tui.core.labels import CATEGORY_LABELS
 from inspect_tui.core.labels import LEDGER_FIELD_LABELS as FIELD_LABELS
 from inspect_tui.core.labels import LEDGER_STATUS_LABELS as STATUS_LABELS
-from inspect_tui.core.records import Category, Kind, LedgerStatus, ledger_entry_id
+from inspect_tui.core.records import Category, Kind, LedgerStatus
 
 S = LedgerStatus
 ALLOWED: Mapping[LedgerStatus, frozenset[LedgerStatus]] = {
@@ -119,8 +120,9 @@ class LedgerItem:
         return left is not None and left < 0 and self.status is not S.TO_CHECK
 
     def on_time(self) -> bool:
-        """Finished (reported done, or struck off) no later than the original deadline."""
-        done = self.completed_on or self.closed_on or self.checked_on
+        """Finished (reported done, or struck off) no later than the original deadline. A check
+        date alone is no finish date: outside a strike-off it is the date of a failed check."""
+        done = self.completed_on or self.closed_on
         if self.status not in DONE or done is None:
             return False
         return self.original_deadline is None or done <= self.original_deadline
@@ -138,10 +140,6 @@ def entry_data(notice: Mapping[str, Any], item: Mapping[str, Any], branch: str) 
             "item": item.get("item_id") or None, "item_title": item.get("item", ""), "area": item.get("area", ""),
             "problem": item.get("problem", ""), "requirement": item["requirement"], "category": category.value,
             "responsible": item.get("responsible", ""), "deadline": deadline}
-
-
-def entry_ids(notice: Mapping[str, Any]) -> list[str]:
-    return [ledger_entry_id(notice["doc_no"], int(i["no"])) for i in notice["items"]]
 
 
 def check_change(item: LedgerItem, change: Mapping[str, Any]) -> str | None:
@@ -191,6 +189,8 @@ def apply_fields(item: LedgerItem, change: Mapping[str, Any]) -> LedgerItem:
             updates["closed_on"] = _day(change.get("checked_on"))
         elif item.status is S.CLOSED:
             updates["closed_on"] = None
+        if updates["status"] is S.FAILED:
+            updates["completed_on"] = None  # the work reported finished did not pass its check
     return replace(item, **updates)
 
 
@@ -232,6 +232,11 @@ class Ledger:
         return list(dict.fromkeys(i.branch for i in self.items))
 
 
+def notice_order(notice_no: str) -> list[str | int]:
+    """Notices in number order: 〔2026〕2号 before 〔2026〕10号, which a plain string sort reverses."""
+    return [int(part) if k % 2 else part for k, part in enumerate(re.split(r"(\d+)", notice_no))]
+
+
 def build_ledger(records: Iterable[Rec]) -> Ledger:
     """The ledger from a session's live records (entries and changes; everything else ignored)."""
     entries: list[Rec] = []
@@ -241,7 +246,7 @@ def build_ledger(records: Iterable[Rec]) -> Ledger:
             entries.append(r)
         elif r.kind is Kind.LEDGER_CHANGE:
             changes.setdefault(r.data["entry"], []).append(r)
-    entries.sort(key=lambda r: (r.data["notice_no"], r.data["no"]))
+    entries.sort(key=lambda r: (notice_order(r.data["notice_no"]), r.data["no"]))
     return Ledger([fold(e, changes.get(e.id, ())) for e in entries])
 
 

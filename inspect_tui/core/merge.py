@@ -113,7 +113,7 @@ def check_records(records: Sequence[RecordDoc]) -> tuple[list[str], dict[str, st
     except BaseException:
         markers.clear()  # see canonical_encoder
         raise
-    return bad, (parts if not bad and len(parts) == len(records) else None)
+    return bad, (parts if len(parts) == len(records) else None)  # a bad record has no part
 
 
 def _parts_of(records: Sequence[RecordDoc]) -> dict[str, str] | None:
@@ -412,7 +412,7 @@ def match_branches(sources: Sequence[Source]) -> BranchMatching:
     for rid, key in keys.items():
         by_key.setdefault(key, set()).add(rid)
     # A name one file uses for several branches cannot be matched by name when another file has it too.
-    ambiguous = sorted({key for (_f, key), ids in per_file.items() if len(ids) > 1 and by_key.get(key, set()) - ids})
+    ambiguous = sorted({key for (_f, key), ids in per_file.items() if len(ids) > 1 and by_key[key] - ids})
     proposed_u = _Union()
     for a, c in confirmed_raw.items():
         proposed_u.union(a, c)
@@ -439,7 +439,7 @@ def match_branches(sources: Sequence[Source]) -> BranchMatching:
         if not fresh:
             continue
         proposed.update({g: c for g in group if g != c})
-        members = tuple((g, live_names.get(g, "?"), tuple(sorted(branches.get(g, {}).get("files", ()))))
+        members = tuple((g, live_names.get(g, "?"), tuple(sorted(branches[g]["files"])))
                         for g in sorted(group) if g in branches)
         matches.append(BranchMatch(c, live_names.get(c, "?"), members))
     matches.sort(key=lambda m: (m.name, m.canonical))
@@ -470,28 +470,18 @@ def rewrite_doc(doc: RecordDoc, aliases: Mapping[str, str]) -> RecordDoc | None:
     if not hit:
         return doc
     aliases = {a: aliases[a] for a in hit}
-    touched = False
     new_versions: list[VersionDoc] = []
     for v in vs:
         data = v["data"]
-        nd = data
-        for key in ("branch", "source"):
-            val = data.get(key)
-            if isinstance(val, str):
-                new = _rewrite_str(val, aliases)
-                if new != val:
-                    nd = dict(nd) if nd is data else nd
-                    nd[key] = new
-        if nd is data:
-            new_versions.append(v)
-        else:
-            touched = True
-            nv = {**v, "data": nd}
+        moved = {k: new for k in ("branch", "source")
+                 if isinstance(val := data.get(k), str) and (new := _rewrite_str(val, aliases)) != val}
+        if moved:
+            nv = {**v, "data": {**data, **moved}}
             nv["h"] = version_hash(nv)
             new_versions.append(nv)
+        else:
+            new_versions.append(v)
     new_id = _rewrite_str(rid, aliases)
-    if not touched and new_id == rid:
-        return doc
     return {"id": new_id, "versions": sorted(new_versions, key=lambda v: v["h"])}
 
 
@@ -564,8 +554,8 @@ def merge_sources(sources: Sequence[Source], aliases: Mapping[str, str] | None =
 
 def merged_meta(sources: Sequence[Source], leader: str, replica: str | None = None) -> SessionMeta:
     """The leader's meta for the merged file: the shared visit data, the leader's name, a new replica.
-    With several visit ids (matched independent sessions) the smallest is kept, so the choice does not
-    depend on the order of the inputs."""
+    With several visit ids (matched independent sessions) the smallest is kept, and the report limit
+    most inputs give (the longer on a tie), so the choice does not depend on the order of the inputs."""
     base = min(sources, key=lambda s: (s.meta.visit_id, s.meta.role != "leader", s.name)).meta
     names: list[str] = []
     for s in sources:
@@ -573,7 +563,8 @@ def merged_meta(sources: Sequence[Source], leader: str, replica: str | None = No
     names = [n for n in dict.fromkeys(names) if n != leader]
     limits = Counter(s.meta.report_limit_minutes for s in sources)
     meta = base.for_inspector(leader, role="leader")
-    update: dict[str, Any] = {"inspectors": (*names, leader), "report_limit_minutes": limits.most_common(1)[0][0]}
+    limit = max(limits, key=lambda minutes: (limits[minutes], minutes))
+    update: dict[str, Any] = {"inspectors": (*names, leader), "report_limit_minutes": limit}
     if replica:
         update["replica"] = replica
     return meta.model_copy(update=update)

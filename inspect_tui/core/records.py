@@ -52,7 +52,7 @@ STATUS_LABELS = {Status.MEETS: "符合", Status.PARTLY: "部分符合", Status.N
 
 
 class _Data(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class BranchData(_Data):

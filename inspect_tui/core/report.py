@@ -21,13 +21,18 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from inspect_tui.core.checklist import Checklist, RatingBand, ScoreClass
-from inspect_tui.core.common_problems import DEFAULT_SHARE, ProblemAnalysis, TextCluster, analyse_problems, fold_texts
+from inspect_tui.core.common_problems import (
+    DEFAULT_SHARE,
+    OTHER_AREA,
+    ProblemAnalysis,
+    TextCluster,
+    analyse_problems,
+    fold_texts,
+)
 from inspect_tui.core.format import fmt_rate, fmt_score
 from inspect_tui.core.report_facts import BranchFacts, SessionFacts
 from inspect_tui.core.scoring import rates
 from inspect_tui.errors import UserError
-
-OTHER_AREA = "其他方面"
 
 
 @dataclass(frozen=True)
@@ -155,17 +160,14 @@ def build_group_report(checklist: Checklist, sessions: Sequence[SessionFacts], *
 
 
 def highlights_by_area(checklist: Checklist, branches: Sequence[BranchFacts]) -> list[tuple[str, list[TextCluster]]]:
-    """亮点 per area of the checklist (those without an item under 其他方面), near-identical ones
-    folded with every branch that showed them."""
+    """亮点 per area of the checklist (those without an item, or of an item the checklist does not
+    have, under 其他方面), near-identical ones folded with every branch that showed them."""
     by_area: dict[str, list[tuple[str, str, str, str | None]]] = {a.title: [] for a in checklist.areas}
     by_area[OTHER_AREA] = []
+    area_of: dict[str | None, str] = {it.id: a.title for a in checklist.areas for it in a.items}
     for b in branches:
         for h in b.highlights:
-            try:
-                area = checklist.area_of(h.item).title if h.item else OTHER_AREA
-            except KeyError:
-                area = OTHER_AREA
-            by_area[area].append((h.text, b.id, b.name, h.item))
+            by_area[area_of.get(h.item, OTHER_AREA)].append((h.text, b.id, b.name, h.item))
     return [(area, fold_texts(found)) for area, found in by_area.items() if found]
 
 

@@ -115,7 +115,7 @@ def conflict_label(checklist: Checklist, rec: Rec) -> str:
     return f"{KIND_LABELS[rec.kind]}{where}{'「' + text + '」' if text else ''}（{len(rec.versions)} 个并存版本，编辑冲突未解决）"
 
 
-def branch_facts(checklist: Checklist, branch: Rec, records: list[Rec], *, group: str = "", source: str = "",
+def branch_facts(checklist: Checklist, branch: Rec, records: list[Rec], *, group: str, source: str,
                  result: BranchResult | None = None, conflicts: Iterable[Rec] = ()) -> BranchFacts:
     """The facts of one branch; problems and highlights several inspectors typed alike count once.
     ``conflicts``: the branch's records (deleted ones included) with more than one maximal version —

@@ -95,7 +95,7 @@ def build_rollup(sessions: Sequence[SessionFacts], checklists: dict[str, Checkli
     return Rollup(parts)
 
 
-def _part(checklist: Checklist, sessions: list[SessionFacts], share: Fraction = DEFAULT_SHARE) -> RollupPart:
+def _part(checklist: Checklist, sessions: list[SessionFacts], share: Fraction) -> RollupPart:
     by_group: dict[str, list[SessionFacts]] = {}
     for s in sessions:
         by_group.setdefault(s.group, []).append(s)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from statistics import fmean
 
 from inspect_tui.core.checklist import Area, Checklist, Item, Level, RatingBand, ScoringMethod
@@ -81,7 +81,6 @@ class BranchResult:
     adequate: int
     problems: int  # distinct problems: identical ones from several inspectors count once (core.folding)
     steps_done: dict[Step, bool]
-    authors: list[str] = field(default_factory=list)
 
     @property
     def awareness(self) -> float | None:
@@ -113,14 +112,12 @@ def analyse_branch(checklist: Checklist, branch: Rec, records: Iterable[Rec],
     asked = adequate = 0
     problem_recs: list[Rec] = []
     done: dict[Step, bool] = dict.fromkeys(Step, False)
-    seen_authors: set[str] = set()
     for r in records:
         if r.kind is Kind.VERDICT:
             verdicts[(r.data["item"], r.data["field"])] = r
             continue
         if authors is not None and r.author not in authors:
             continue
-        seen_authors.add(r.author)
         d = r.data
         if r.kind is Kind.OBSERVATION and d.get("status"):
             statuses[d["item"]][(r.author, _STEPS[d["step"]])] = _STATUSES[d["status"]]
@@ -148,8 +145,7 @@ def analyse_branch(checklist: Checklist, branch: Rec, records: Iterable[Rec],
     total = round(sum(a.score for a in areas), 2)
     return BranchResult(branch=branch.id, name=branch.data["name"], items=items, areas=areas, total=total,
                         full_marks=checklist.full_marks, rating=checklist.rating_for(total), asked=asked,
-                        adequate=adequate, problems=count_folded(problem_recs), steps_done=done,
-                        authors=sorted(seen_authors))
+                        adequate=adequate, problems=count_folded(problem_recs), steps_done=done)
 
 
 def _item_result(item: Item, area: Area, statuses: dict[tuple[str, Step], Status], explicit: dict[str, float],

@@ -23,7 +23,7 @@ from inspect_tui.core.folding import Folded, fold, normalise
 from inspect_tui.core.format import fmt_rate, fmt_score
 from inspect_tui.core.index import Rec
 from inspect_tui.core.records import Kind
-from inspect_tui.core.scoring import BranchResult
+from inspect_tui.core.scoring import AreaResult, BranchResult
 from inspect_tui.core.steps import Step
 from inspect_tui.export.printable import Printer
 from inspect_tui.store import evidence
@@ -44,9 +44,9 @@ def cn_date(d: date | str | None) -> str:
 
 def cn_ordinal(n: int) -> str:
     """1 → 一, 12 → 十二, 21 → 二十一 (for （一） headings)."""
-    if n <= 10:
-        return CN_NUMBERS[n - 1]
     tens, ones = divmod(n, 10)
+    if tens == 0:
+        return CN_NUMBERS[ones - 1]
     return (CN_NUMBERS[tens - 1] if tens > 1 else "") + "十" + (CN_NUMBERS[ones - 1] if ones else "")
 
 
@@ -66,13 +66,13 @@ class FeedbackVM:
 
 def sorted_by_item(checklist: Checklist, recs: list[Rec]) -> list[Rec]:
     order = {it.id: n for n, it in enumerate(checklist.items())}
-    return sorted(recs, key=lambda r: (order.get(r.data.get("item") or "", 10**6), r.at, r.id))
+    return sorted(recs, key=lambda r: (order.get(r.data.get("item"), len(order)), r.at, r.id))
 
 
 def _folded_by_item(checklist: Checklist, records: list[Rec], kind: Kind) -> list[Folded]:
     """The branch's findings of ``kind``, identical ones folded (one number everywhere), in checklist order."""
     order = {it.id: n for n, it in enumerate(checklist.items())}
-    return sorted(fold(records, (kind,)), key=lambda f: (order.get(f.item or "", 10**6), f.at, f.record_ids[0]))
+    return sorted(fold(records, (kind,)), key=lambda f: (order.get(f.item, len(order)), f.at, f.record_ids[0]))
 
 
 def item_title(checklist: Checklist, item_id: str | None) -> tuple[str, str]:
@@ -87,11 +87,13 @@ def item_title(checklist: Checklist, item_id: str | None) -> tuple[str, str]:
 
 def composed_evaluation(branch_name: str, result: BranchResult, problems: int, highlights: int) -> str:
     """The 总体评价 when the leader wrote none (the leader's 评 note replaces it)."""
-    best = max(result.areas, key=lambda a: a.score / a.full_marks if a.full_marks else 0, default=None)
-    worst = min(result.areas, key=lambda a: a.score / a.full_marks if a.full_marks else 1, default=None)
+    def share(a: AreaResult) -> float:
+        return a.score / a.full_marks  # a checklist has at least one area, each with full marks > 0
+
+    best, worst = max(result.areas, key=share), min(result.areas, key=share)
     text = (f"经观摩，{branch_name}标准化规范化建设总得分 {fmt_score(result.total)} 分"
             f"（满分 {fmt_score(result.full_marks)} 分），评定等次为“{result.rating.label}”。")
-    if best is not None and worst is not None and best is not worst:
+    if best is not worst:
         text += f"其中“{best.area.title}”方面完成较好，“{worst.area.title}”方面相对薄弱。"
     text += f"观摩中总结亮点 {highlights} 条，发现问题 {problems} 个，请对照反馈意见抓好整改。"
     return text
@@ -113,9 +115,6 @@ def build_feedback(*, meta: Any, checklist: Checklist, branch: Rec, records: lis
 
     issuer = issuer or Issuer()
     p = Printer()
-    by_kind: dict[Kind, list[Rec]] = {}
-    for r in records:
-        by_kind.setdefault(r.kind, []).append(r)
 
     areas = [{"title": p("方面", a.area.title), "full": fmt_score(a.full_marks), "score": fmt_score(a.score),
               "scored": a.scored_items, "item_count": len(a.area.items)} for a in result.areas]
@@ -141,33 +140,34 @@ def build_feedback(*, meta: Any, checklist: Checklist, branch: Rec, records: lis
                    for n, f in enumerate(_folded_by_item(checklist, records, Kind.SUGGESTION), 1)]
 
     photos, allowed = [], []
-    for r in sorted_by_item(checklist, by_kind.get(Kind.OBSERVATION, [])):
+    for r in sorted_by_item(checklist, [r for r in records if r.kind is Kind.OBSERVATION]):
         for name in r.data.get("files") or ():
             path = evidence.locate(session_path, name)
             title = item_title(checklist, r.data.get("item"))[0]
-            step = Step(r.data["step"]).label if r.data.get("step") else ""
-            caption = f"{title}（{step}）" + (f"：{r.data['note']}" if r.data.get("note") else "")
+            step = f"（{Step(r.data['step']).label}）" if r.data.get("step") else ""
+            caption = title + step + (f"：{r.data['note']}" if r.data.get("note") else "")
             photos.append({"no": len(photos) + 1, "url": path.as_uri() if path else "", "caption": p("照片说明", caption),
                            "file": p("照片文件名", evidence.display_name(name)), "path": str(path) if path else "",
                            "missing": path is None, "reason": "" if path else "文件不在本机"})
             if path:
                 allowed.append(str(path))
 
-    leader = meta.inspector if getattr(meta, "role", "") == "leader" else None
+    leader = meta.inspector if meta.role == "leader" else None
     evaluation = leader_evaluation(records, leader) or composed_evaluation(
         branch.data["name"], result, result.problems, len(highlights))
     heads = {s: f"{CN_NUMBERS[n]}、{s}" for n, s in enumerate(("总体评价", "得分情况", "亮点与经验做法", "存在问题", "意见建议"))}
     awareness = result.awareness
     body = issuer.body or meta.group
+    unit = branch.data.get("unit") or ""
     context = {
         "title": KIND_LABELS[FEEDBACK], "draft": draft, "draft_mark": "征求意见稿",
         "doc_no": p("发文字号", number or ""),
         "letterhead": p("版头", issuer.letterhead or body), "body": p("发文机关", body),
-        "addressee": p("主送", issuer.addressee.format(branch=branch.data["name"], unit=branch.data.get("unit", ""))),
+        "addressee": p("主送", issuer.addressee.format(branch=branch.data["name"], unit=unit)),
         "cc": "、".join(p("抄送", c) for c in issuer.cc),
         "contact": p("联系人", issuer.contact or ""), "phone": p("联系电话", issuer.phone or ""),
         "group": p("观摩小组", meta.group), "date": cn_date(meta.date), "branch": p("支部", branch.data["name"]),
-        "unit": p("单位", branch.data.get("unit", "")),
+        "unit": p("单位", unit),
         "checklist": p("检查依据", f"{checklist.title}（{checklist.version}）"),
         "heads": heads, "evaluation": p("总体评价", evaluation),
         "areas": areas, "total": fmt_score(result.total), "full_marks": fmt_score(result.full_marks),
@@ -182,5 +182,5 @@ def build_feedback(*, meta: Any, checklist: Checklist, branch: Rec, records: lis
     if seal:
         import base64
 
-        context["seal"] = "data:image/png;base64," + base64.b64encode(seal).decode("ascii")
+        context["seal"] = "data:image/png;base64," + base64.b64encode(seal).decode()
     return FeedbackVM(branch.id, branch.data["name"], context, allowed, seal, p.warnings)

@@ -62,14 +62,14 @@ def is_role(name: str) -> bool:
     return name.strip() in ROLES
 
 
-def named(responsible: str, secretary: str) -> str:
+def named(responsible: str, secretary: str | None) -> str:
     """"支部书记" becomes the person when the plan names the branch's secretary."""
     if secretary and responsible.strip() in ("支部书记", "书记"):
         return f"{secretary}（支部书记）"
     return responsible.strip()
 
 
-def notice_items(checklist: Checklist, records: list[Rec], secretary: str = ""
+def notice_items(checklist: Checklist, records: list[Rec], secretary: str | None = None
                  ) -> tuple[list[dict[str, Any]], list[str]]:
     """The notice's rows (one per recorded demand, identical demands folded) and its gaps.
     ``secretary``: the branch secretary's name from the plan, for demands whose responsible is 支部书记."""

@@ -32,7 +32,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from inspect_tui.errors import file_error
 from inspect_tui.export.embed import RENDER_NAME, SEAL_NAME, load_notice, read_attachment
@@ -51,6 +51,9 @@ ITEM_LABELS = {"problem": "存在问题", "requirement": "整改要求", "deadli
 ITEM_FIELDS = tuple(ITEM_LABELS)
 
 # What reading an altered or hand-made notice's data can raise: reported as a failed check.
+if TYPE_CHECKING:
+    from PIL.Image import Image
+
 MALFORMED = (KeyError, TypeError, ValueError, AttributeError, IndexError)
 
 
@@ -148,6 +151,28 @@ def field_label(anchor: str) -> str | None:
     return FIELD_LABELS.get(name, name)
 
 
+def name_regions(diff: Image, anchors: dict[str, tuple[float, float, float, float]]
+                 ) -> tuple[list[str], tuple[int, int, int, int] | None]:
+    """The fields with differing pixels inside their box, and the bounding box of differing pixels
+    outside every field's box (None when there are none). ``diff``: the page's differing pixels at
+    ``SCALE``; ``anchors``: the fields' boxes in CSS px. A field is named by what changed inside
+    its box with the borders, which a neighbour shares, left out; the whole box, borders included,
+    counts as accounted for."""
+    k = SCALE * 0.75  # CSS px → pt → pixels
+    named = []
+    covered = diff.copy()
+    for anchor, box in anchors.items():
+        label = field_label(anchor)
+        if label is None:
+            continue
+        left, top, right, bottom = (int(v * k) for v in box)
+        inner = (left + 3, top + 3, right - 2, bottom - 2)
+        if inner[2] > inner[0] and inner[3] > inner[1] and diff.crop(inner).getbbox():
+            named.append(label)
+        covered.paste(0, (left - 2, top - 2, right + 3, bottom + 3))
+    return named, covered.getbbox()
+
+
 def compare_pages(candidate: Path, reference: bytes, anchors: list[dict[str, tuple[float, float, float, float]]]
                   ) -> list[str]:
     """Fields (and other places) whose visible pixels differ between the two PDFs, in page order."""
@@ -170,24 +195,11 @@ def compare_pages(candidate: Path, reference: bytes, anchors: list[dict[str, tup
             box = diff.getbbox()
             if box is None:
                 continue
-            k = SCALE * 0.75  # CSS px → pt → pixels
-            named = []
-            covered = diff.copy()
-            for anchor, (x1, y1, x2, y2) in (anchors[i] if i < len(anchors) else {}).items():
-                label = field_label(anchor)
-                if label is None:
-                    continue
-                # Named by what changed inside the box (borders shared with a neighbour excluded) …
-                inner = (int(x1 * k) + 3, int(y1 * k) + 3, int(x2 * k) - 2, int(y2 * k) - 2)
-                if inner[2] > inner[0] and inner[3] > inner[1] and diff.crop(inner).getbbox():
-                    named.append(label)
-                # … and the whole box, borders included, counts as accounted for.
-                covered.paste(0, (max(0, int(x1 * k) - 2), max(0, int(y1 * k) - 2), int(x2 * k) + 3, int(y2 * k) + 3))
+            named, rest = name_regions(diff, anchors[i] if i < len(anchors) else {})
             out += [n for n in named if n not in out]
-            rest = covered.getbbox()
             if rest is not None or not named:
                 top, bottom = (rest or box)[1], (rest or box)[3]
-                mm = 25.4 / 72 / k
+                mm = 25.4 / 72 / SCALE  # pixels → pt → mm
                 where = f"第 {i + 1} 页其他内容（距页顶约 {top * mm:.0f}–{bottom * mm:.0f} mm）"
                 if not any(o.startswith(f"第 {i + 1} 页其他内容") for o in out):
                     out.append(where)
@@ -291,7 +303,7 @@ def verify_pdf(pdf: str | Path, session_path: str | Path | None = None, key: byt
         report.add("二维码与嵌入数据一致", payload.sha256 == actual,
                    f"SHA-256 {actual[:16]}…" if payload.sha256 == actual
                    else "二维码中的哈希与嵌入数据不符（二维码属于另一份通知书，或数据被改动后重算了哈希）")
-        _check_qr_ids(report, notice, actual, payload)
+        check_qr_ids(report, notice, actual, payload)
     try:
         check_page(report, path, notice, codes[0] if payload is not None else None, template_dir)
     except MALFORMED as exc:
@@ -299,7 +311,7 @@ def verify_pdf(pdf: str | Path, session_path: str | Path | None = None, key: byt
     if session_path is not None:
         report.session_checked = True
         try:
-            _check_session(report, notice, Path(session_path))
+            check_session(report, notice, Path(session_path))
         except MALFORMED as exc:
             report.add("与会话记录一致", False, f"嵌入数据格式不对（{type(exc).__name__}: {exc}）")
     if report.draft:
@@ -307,7 +319,7 @@ def verify_pdf(pdf: str | Path, session_path: str | Path | None = None, key: byt
     return report
 
 
-def _check_qr_ids(report: VerifyReport, notice: dict[str, Any], actual: str, payload: QRPayload) -> None:
+def check_qr_ids(report: VerifyReport, notice: dict[str, Any], actual: str, payload: QRPayload) -> None:
     try:
         expected = QRPayload.for_notice(notice, actual)
     except MALFORMED:
@@ -321,7 +333,7 @@ def _check_qr_ids(report: VerifyReport, notice: dict[str, Any], actual: str, pay
                if not wrong else "与嵌入数据不符：" + "、".join(wrong))
 
 
-def _check_session(report: VerifyReport, notice: dict[str, Any], session_path: Path) -> None:
+def check_session(report: VerifyReport, notice: dict[str, Any], session_path: Path) -> None:
     """Level 2: the rows, branch, visit and number, rebuilt from the session's records."""
     from inspect_tui.core.records import Kind, doc_number_id
     from inspect_tui.store.session import Session
@@ -335,7 +347,7 @@ def _check_session(report: VerifyReport, notice: dict[str, Any], session_path: P
         if not report.add("支部", branch is not None, "" if branch else "会话中没有该支部"):
             return
         records = session.records(branch.id)
-        items, _ = notice_items(session.checklist, records, branch.data.get("secretary", ""))
+        items, _ = notice_items(session.checklist, records, branch.data.get("secretary"))
         number = next((r.data["text"] for r in records
                        if r.kind is Kind.DOC_NUMBER and r.id == doc_number_id(branch.id, "notice")), "")
     wrong: list[str] = []

@@ -25,7 +25,6 @@ import hashlib
 import io
 import os
 import re
-import shutil
 import tempfile
 import warnings
 from collections.abc import Iterable
@@ -34,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from inspect_tui.errors import Problem, UserError
+from inspect_tui.store.journal import fsync_dir
 
 STORE_SUFFIX = ".files"
 MAX_BYTES = 200 * 1024 * 1024  # no phone photo comes near; a mistaken video or disk image does
@@ -96,6 +96,8 @@ def image_format(data: bytes) -> str:
 
 
 def _write_atomic(target: Path, data: bytes) -> None:
+    """Temp file, flush, rename, flush the folder: a record names a photo only once it is saved, so
+    the photo must be on the disk by then. A symlink at ``target`` is replaced, not followed."""
     fd, tmp = tempfile.mkstemp(prefix=".part-", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -106,6 +108,7 @@ def _write_atomic(target: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    fsync_dir(target.parent)
 
 
 def add(session_path: str | Path, source: str | Path, *, documents: bool = False) -> str:
@@ -291,16 +294,9 @@ def _copy(src: Path, dest: Path) -> None:
     """Hard link when on one disk (content-addressed files never change), else an atomic copy."""
     try:
         os.link(src, dest)
-        return
     except FileExistsError:
         return
     except OSError:
-        pass
-    fd, tmp = tempfile.mkstemp(prefix=".part-", dir=dest.parent)
-    os.close(fd)
-    try:
-        shutil.copyfile(src, tmp)
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        _write_atomic(dest, src.read_bytes())
+        return
+    fsync_dir(dest.parent)

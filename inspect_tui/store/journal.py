@@ -157,25 +157,25 @@ CHUNK_DOCS = 256
 
 
 def journal_chunks(header: dict, tables: Tables, raws: RawTexts | None = None, *,
-                   state: Chain | None = None) -> Iterator[bytes]:
+                   end: list[Chain] | None = None) -> Iterator[bytes]:
     """A compact, sealed format-2 journal: the header, then ``set`` lines of at most ``CHUNK_DOCS``
     documents per table — bounded lines, so one damaged byte costs a recovery at most one chunk,
     not the table — then the seal. A document found in ``raws`` (the very object, read by
-    ``_scan_set``) is written as the text it was read from. ``state``, if given, is set to where the
+    ``_scan_set``) is written as the text it was read from. ``end``, if given, receives where the
     next change goes once the journal is written (before the seal, which the next append replaces)."""
     first = encode_line(header)
     yield first
     chain = Chain.after_header(header, first)
     for name, table in tables.items():
         items = list(table.items())
-        for i in range(0, max(len(items), 1), CHUNK_DOCS):
+        for i in range(0, len(items), CHUNK_DOCS) or range(1):  # an empty table still gets its line
             chunk = dict(items[i:i + CHUNK_DOCS])
             if raws:
                 yield from _set_line(name, chunk, raws, chain)
             else:
                 yield chain.encode({"t": name, "set": chunk})
-    if state is not None:
-        state.fid, state.n, state.head = chain.fid, chain.n, chain.head
+    if end is not None:
+        end.append(chain.copy())
     yield chain.seal()
 
 
@@ -277,7 +277,8 @@ class JournalStorage(Storage):
         return table, True
 
     def forget_table(self, name: str) -> None:
-        self._tables.pop(name, None)
+        """Undo ``live_table`` creating ``name``."""
+        del self._tables[name]
 
     def append(self, changes: list[dict]) -> None:
         """Append one commit (one or more change lines) and fsync. On any failure the file is cut
@@ -286,11 +287,10 @@ class JournalStorage(Storage):
         last = len(changes) - 1
         payload = b"".join(chain.encode({**c, "more": True} if i < last else c)
                            for i, c in enumerate(changes))  # TypeError/ValueError before any I/O
-        self._write(payload)
+        self._write(payload)  # cuts off a seal first: no longer sealed
         self._size += len(payload) + self._open_newline
         self._open_newline = False
         self._chain = chain
-        self.sealed = False
         self.lines += len(changes)
 
     def seal(self) -> None:
@@ -310,16 +310,17 @@ class JournalStorage(Storage):
         long as a writer has it (a copy taken meanwhile is not sealed) and every save stays one
         append and one flush."""
         if self._tail_dirty:
-            self._write(b"")
+            self._write()
 
     def _writable_chain(self) -> Chain:
-        if self._fd is None or self._chain is None:
+        if self._fd is None:
             raise PermissionError(errno.EBADF, "会话文件以只读方式打开，不能保存", str(self.path))
         if self._broken:
             raise NotSavedError(errno.EIO, f"未保存：{self._broken}", str(self.path))
+        assert self._chain is not None  # a writable storage has one (__init__)
         return self._chain.copy()
 
-    def _write(self, payload: bytes) -> None:
+    def _write(self, payload: bytes = b"") -> None:
         """Write ``payload`` after the last commit (cutting off whatever follows it, adding the
         newline a kept last line lacked) and flush it to the disk."""
         fd = self._fd
@@ -372,7 +373,7 @@ class _Tracker(MutableMapping):
     def __init__(self, live: dict[str, dict]) -> None:
         self._live = live
         self._orig: dict[str, Any] = {}
-        self._orig_json: dict[str, str] = {}  # keys only read (maybe mutated in place): their JSON
+        self._orig_json: dict[str, str] = {}  # keys read (maybe mutated in place): their JSON then
         self._cleared = False
 
     def _touch(self, k: str) -> None:
@@ -393,7 +394,6 @@ class _Tracker(MutableMapping):
     def __setitem__(self, key: Any, value: dict) -> None:
         k = str(key)
         self._touch(k)
-        self._orig_json.pop(k, None)
         self._live[k] = value
 
     def __delitem__(self, key: Any) -> None:
@@ -401,7 +401,6 @@ class _Tracker(MutableMapping):
         if k not in self._live:
             raise KeyError(key)
         self._touch(k)
-        self._orig_json.pop(k, None)
         del self._live[k]
 
     def pop(self, key: Any, *default: Any) -> Any:
@@ -411,7 +410,6 @@ class _Tracker(MutableMapping):
                 return default[0]
             raise KeyError(key)
         self._touch(k)
-        self._orig_json.pop(k, None)
         return self._live.pop(k)
 
     def __contains__(self, key: object) -> bool:
@@ -427,7 +425,6 @@ class _Tracker(MutableMapping):
         for k, v in self._live.items():
             if k not in self._orig:
                 self._orig[k] = v
-        self._orig_json.clear()
         self._live.clear()
         self._cleared = True
 
@@ -468,9 +465,7 @@ class JournalTable(Table):
     """A TinyDB table whose writes journal only the documents they touch."""
 
     def _update_table(self, updater: Callable[[dict[int, Mapping]], None]) -> None:
-        storage = self._storage
-        if not isinstance(storage, JournalStorage):  # pragma: no cover - misuse
-            return super()._update_table(updater)
+        storage: JournalStorage = self._storage  # type: ignore[assignment]  # JournalDB's only storage
         live, created = storage.live_table(self.name)
         tracker = _Tracker(live)
         try:

@@ -15,24 +15,24 @@ from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from inspect_tui.core.checklist import Checklist
-from inspect_tui.core.checklist_load import load_checklist, resolve_checklist
 from inspect_tui.core.format import fmt_score
 from inspect_tui.core.index import Rec, RecordIndex
 from inspect_tui.core.meta import ChecklistRef, SessionMeta, refuse_control_chars
-from inspect_tui.core.plan import PlannedBranch
 from inspect_tui.core.records import BranchData, Kind, new_id, score_id, validate_data
 from inspect_tui.core.scoring import BranchResult, analyse_branch
 from inspect_tui.core.steps import Step
 from inspect_tui.core.versions import RecordDoc, make_version
 from inspect_tui.errors import UserError, file_error, first_error
 from inspect_tui.store.paths import session_filename
-from inspect_tui.store.report_digest import file_hash, remember
 from inspect_tui.store.session_file import SessionFile
+
+if TYPE_CHECKING:
+    from inspect_tui.core.plan import PlannedBranch  # plan reading (and YAML) is not needed to open a session
 
 UNDO_DEPTH = 200  # changes Ctrl+Z can take back, per open session
 
@@ -46,11 +46,17 @@ def parse_meta(path: Path | str, raw: Mapping[str, Any]) -> SessionMeta:
 
 @functools.lru_cache(maxsize=8)
 def _load_once(path: str, mtime_ns: int) -> Checklist:
+    from inspect_tui.core.checklist_load import load_checklist
+
     return load_checklist(path)
 
 
 def open_checklist(name_or_path: str | Path | None) -> Checklist:
-    """A checklist by shipped id or path, parsed once per file version (sessions reopen it often)."""
+    """A checklist by shipped id or path, parsed once per file version (sessions reopen it often).
+    (The YAML parser is imported here, not at start-up: opening a session reads the copy embedded
+    in it.)"""
+    from inspect_tui.core.checklist_load import resolve_checklist
+
     path = resolve_checklist(name_or_path)
     return _load_once(str(path), path.stat().st_mtime_ns)
 
@@ -119,6 +125,8 @@ class Session:
     def create(cls, path: str | Path, meta: SessionMeta, branches: Iterable[PlannedBranch | str] = (), *,
                checklist: Checklist | None = None, records: Iterable[RecordDoc] = (),
                force: bool = False) -> Session:
+        from inspect_tui.core.plan import PlannedBranch
+
         cl = checklist_for(path, meta, checklist)
         docs = list(records)
         for n, b in enumerate(branches, 1):
@@ -139,6 +147,8 @@ class Session:
         (computed from this index while the lock still keeps every other writer out), so the next
         summary report need not parse the whole file."""
         def digest() -> None:
+            from inspect_tui.store.report_digest import file_hash, remember  # the report's code, not at start-up
+
             with contextlib.suppress(Exception):  # only a cache: failing costs time, never the close
                 remember(self.path, file_hash(self.path), self.meta, self.checklist, self.index)
 

@@ -89,10 +89,11 @@ def _clone(obj: Any) -> Any:
 
 def _json_copy(obj: Any, what: str) -> dict:
     """A private copy of ``obj`` exactly as it will read back from the file (tuples become lists);
-    refuses what JSON cannot store before anything touches the disk."""
+    refuses what JSON cannot store at all. NaN and infinities pass here and are refused by the
+    journal's encoder, which runs before anything touches the disk."""
     if not isinstance(obj, dict):
         raise TypeError(f"{what} must be a dict, not {type(obj).__name__}")
-    return json.loads(json.dumps(obj, ensure_ascii=False, allow_nan=False))
+    return json.loads(json.dumps(obj))
 
 
 def _record_copy(doc: Any) -> dict:
@@ -281,10 +282,7 @@ class SessionFile:
     def get(self, record_id: str) -> dict | None:
         with self._mutex:
             doc_id = self._index.get(record_id)
-            if doc_id is None:
-                return None
-            doc = self._records.get(doc_id=doc_id)
-            return _clone(dict(doc)) if doc is not None else None
+            return None if doc_id is None else _clone(self._storage.tables[RECORDS][str(doc_id)])
 
     def records(self, *, copy: bool = True) -> list[dict]:
         """All record docs. ``copy=False`` hands out the store's own documents, for a caller that
@@ -359,36 +357,30 @@ class SessionFile:
         """Whether the file on disk ends with its seal (it does once closed cleanly)."""
         return self._storage.sealed
 
-    def compact(self, *, keep_seal: bool = False) -> None:
+    def compact(self) -> None:
         """Rewrite the journal as a compact journal (atomic); the lock follows the new file. It is
-        written sealed; unless ``keep_seal`` (closing), the seal is cut off again at once, since the
-        file is still open."""
+        written sealed, and the seal is cut off again at once, since the file is still open."""
         with self._mutex:
             self._check_writable()
             header = dict(self.header, id=new_file_id(), compacted=_now().isoformat(timespec="seconds"))
-            header.pop("c", None)
-            state = Chain("", 0, 0)
-            chunks = journal_chunks(header, self._storage.tables, state=state)
-            size = write_atomic(self.path, chunks, lock=self._lock)
+            end: list[Chain] = []
+            size = write_atomic(self.path, journal_chunks(header, self._storage.tables, end=end), lock=self._lock)
+            [state] = end
             seal = len(state.copy().seal())
             self._storage.reopen(_open_append(self.path), size - seal, state.n - 2, state)
             self.header = header
-            if not keep_seal:
-                self._storage.unseal()
+            self._storage.unseal()
 
-    def _compact_if_worthwhile(self, *, closing: bool = False) -> bool:
+    def _compact_if_worthwhile(self) -> None:
         """Compact when the journal has grown well beyond its documents — unless the file has other
-        hard links, which replacing it would split into two files. Whether it was compacted."""
-        if self.readonly or not _worth_compacting(self._storage.lines, self._storage.tables):
-            return False
+        hard links, which replacing it would split into two files."""
+        if not _worth_compacting(self._storage.lines, self._storage.tables):
+            return
         try:
-            if os.stat(self.path).st_nlink > 1:
-                return False
-            self.compact(keep_seal=closing)
+            if os.stat(self.path).st_nlink == 1:
+                self.compact()
         except OSError as exc:  # the journal is still whole; compaction can wait
             warnings.warn(f"{self.path}: 压缩会话文件失败（{exc}），文件保持原样", stacklevel=2)
-            return False
-        return True
 
     def close(self, *, sealed: Callable[[], None] | None = None) -> None:
         """Compact if worthwhile, seal the file (a clean close), release the lock. Idempotent. A
@@ -398,7 +390,8 @@ class SessionFile:
             if self._closed:
                 return
             try:
-                if not self.readonly and not self._compact_if_worthwhile(closing=True):
+                if not self.readonly:
+                    self._compact_if_worthwhile()
                     try:
                         self._storage.seal()
                     except OSError as exc:

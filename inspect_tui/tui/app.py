@@ -48,6 +48,7 @@ editing key is greyed out and refused with a message, and fields cannot be typed
 from __future__ import annotations
 
 import asyncio
+import gc
 import signal
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
@@ -109,6 +110,7 @@ class InspectApp(ActionGate, LastResort, App[int]):
             else THEMES[0]
         self.save_count = 0  # number of durable saves this run (tests and the crash driver read it)
         self.today: date | None = None  # days left/overdue are counted to this day (None: the real today)
+        self.freeze_gc = False  # run_app: freeze start-up's objects once the first screen is up (_settle_gc)
 
     # --- start-up and opening sessions ---------------------------------------------------------
 
@@ -121,6 +123,7 @@ class InspectApp(ActionGate, LastResort, App[int]):
             self.open_session(self.session_path)
         else:
             self.show_sessions()
+            self._settle_gc()
 
     def _commit_on_signals(self) -> None:
         """Closing the terminal (SIGHUP) or being asked to stop (SIGTERM) quits the way Ctrl+Q does:
@@ -157,13 +160,15 @@ class InspectApp(ActionGate, LastResort, App[int]):
     def _load_session(self, path: Path) -> None:
         from inspect_tui.store.access import open_for_app
         from inspect_tui.store.followup import is_followup, ledger_of
+        from inspect_tui.store.journal import paused_gc
 
-        session, read_only = open_for_app(path, read_only=self.open_read_only)
-        try:
-            results = ledger_of(session) if is_followup(session) else self.compute_results(session)
-        except BaseException:
-            session.close()
-            raise
+        with paused_gc():  # a session is tens of thousands of new, acyclic objects: nothing to collect
+            session, read_only = open_for_app(path, read_only=self.open_read_only)
+            try:
+                results = ledger_of(session) if is_followup(session) else self.compute_results(session)
+            except BaseException:
+                session.close()
+                raise
         self.call_from_thread(self._session_loaded, session, results, read_only)
 
     @staticmethod
@@ -186,6 +191,20 @@ class InspectApp(ActionGate, LastResort, App[int]):
         if isinstance(self.screen, _loading_type()):
             self.pop_screen()
         self.push_screen(BranchesScreen(results) if isinstance(results, dict) else FollowupBranchesScreen(results))
+        self._settle_gc()
+
+    def _settle_gc(self) -> None:
+        """Once the first screen is up (``run_app`` only): move everything alive so far — modules,
+        widgets, the first session's records — out of the cyclic collector's sight (``gc.freeze``)
+        and turn the collector back on (start-up had it off). These objects live as long as the
+        app; without this, every full collection walks all of them again, which made opening a
+        large session grow faster than its record count, and key presses pay for it too.
+        Reference counting still frees them as usual. Only once: a later freeze would also keep
+        whatever cyclic garbage (closed screens) is pending at that moment, for good."""
+        if self.freeze_gc:
+            self.freeze_gc = False
+            gc.freeze()
+            gc.enable()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """Errors of the app's own workers (screens handle theirs): opening a session falls back
@@ -199,6 +218,7 @@ class InspectApp(ActionGate, LastResort, App[int]):
             if isinstance(self.screen, _loading_type()):
                 self.pop_screen()
             self.show_sessions()
+            self._settle_gc()
             self.notify(explain(error, [f"worker: {event.worker.name}"]), title="无法打开会话", severity="error",
                         timeout=10)
         else:
@@ -334,7 +354,8 @@ class InspectApp(ActionGate, LastResort, App[int]):
     def _commit_everything(self) -> list[Any]:
         """Commit every dirty field (and the report timer) on every screen; the text fields that
         refused their text."""
-        from inspect_tui.tui.widgets.fields import COMMITS, FieldArea, FieldInput
+        from inspect_tui.tui.widgets.field_area import FieldArea
+        from inspect_tui.tui.widgets.fields import COMMITS, FieldInput
 
         refused = []
         for screen in self.screen_stack:
@@ -460,8 +481,10 @@ def make_app(session_path: Path | str | None = None, sessions_dir: Path | str = 
 def run_app(session_path: Path | str | None = None, sessions_dir: Path | str = Path("sessions"), *,
             read_only: bool = False) -> int:
     app = make_app(session_path, sessions_dir, read_only=read_only)
+    app.freeze_gc = True
     try:
         app.run()
     finally:
         app.close_session()
+        gc.enable()
     return app.return_code or 0

@@ -11,16 +11,16 @@ class ``commits`` and a ``commit_now()`` method (the report timer, too) takes pa
 The callback returns ``False`` to refuse a value (invalid number, missing file …); the field then
 stays "dirty" and is marked invalid so the inspector sees that it was not saved — and keeps the
 text, so nothing typed is lost. When the app has the session open read-only, fields show their
-values but take no typing (a one-line field is disabled, a text area becomes read-only).
+values but take no typing (a one-line field is disabled, a text area becomes read-only). The
+multi-line ``FieldArea`` is in :mod:`inspect_tui.tui.widgets.field_area`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from textual.binding import Binding
 from textual.dom import DOMNode
-from textual.widgets import Input, TextArea
+from textual.widgets import Input
 
 Commit = Callable[[str], bool | None]
 COMMITS = "commits"
@@ -64,51 +64,6 @@ class FieldInput(Input):
         self.commit_now()
 
     def on_input_blurred(self, event: Input.Blurred) -> None:
-        self.commit_now()
-
-
-class FieldArea(TextArea):
-    """A multi-line, soft-wrapped field (long notes) saved on blur or Ctrl+S."""
-
-    BINDINGS = [Binding("ctrl+s", "commit", "保存", tooltip="保存此文本框的内容")]
-
-    def __init__(self, text: str = "", *, commit: Commit | None = None, **kwargs) -> None:
-        kwargs.setdefault("soft_wrap", True)
-        kwargs.setdefault("show_line_numbers", False)
-        kwargs.setdefault("tab_behavior", "focus")
-        super().__init__(text, **kwargs)
-        self.add_class(COMMITS)
-        self._commit = commit
-        self.committed = text
-
-    @property
-    def dirty(self) -> bool:
-        return self.text != self.committed
-
-    def load(self, text: str) -> None:
-        self.committed = text
-        self.load_text(text)
-        self.remove_class("-unsaved")
-
-    def commit_now(self) -> bool:
-        if not self.dirty or self._commit is None:
-            return True
-        ok = self._commit(self.text)
-        if ok is False:
-            self.add_class("-unsaved")
-            return False
-        self.committed = self.text
-        self.remove_class("-unsaved")
-        return True
-
-    def on_mount(self) -> None:
-        if getattr(self.app, "read_only", None):
-            self.read_only = True
-
-    def action_commit(self) -> None:
-        self.commit_now()
-
-    def on_blur(self) -> None:
         self.commit_now()
 
 

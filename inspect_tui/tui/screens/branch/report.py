@@ -19,7 +19,8 @@ from textual.widgets import Label, SelectionList, Static
 
 from inspect_tui.core.steps import Step
 from inspect_tui.tui.screens.branch.pane import Saved, StepPane
-from inspect_tui.tui.widgets.fields import COMMITS, FieldArea
+from inspect_tui.tui.widgets.field_area import FieldArea
+from inspect_tui.tui.widgets.fields import COMMITS
 
 SAVE_EVERY = 10  # seconds of a running timer between two saves
 
