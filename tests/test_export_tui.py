@@ -6,12 +6,18 @@ import asyncio
 from pathlib import Path
 
 import pytest
+from test_export import pdf_text, squash
 from textual.app import App
-from textual.widgets import Button, DataTable, ProgressBar, SelectionList, Static
+from textual.widgets import Button, DataTable, Input, ProgressBar, SelectionList, Static
 
 from inspect_tui.core.checklist_load import load_default_checklist
 from inspect_tui.core.demo import generate
+from inspect_tui.core.format import fmt_score
+from inspect_tui.core.records import Kind
 from inspect_tui.export import fonts
+from inspect_tui.export.documents import cn_date
+from inspect_tui.export.verify import verify_pdf
+from inspect_tui.store.session import Session
 from inspect_tui.store.session_file import write_session
 from inspect_tui.tui.screens.export_screen import ExportScreen
 
@@ -68,9 +74,42 @@ async def _run(session: Path, out: Path) -> None:
         table = screen.query_one("#export-results", DataTable)
         assert table.row_count == 2 and not screen.errors
         assert sorted(Path(f).name.split("-")[0] for f in screen.files) == ["整改通知书", "点对点反馈意见"]
-        assert all(Path(f).parent == out and Path(f).stat().st_size > 10_000 for f in screen.files)
+        assert all(Path(f).parent == out for f in screen.files)
         bar = screen.query_one("#export-progress", ProgressBar)
         assert bar.total == 2 and bar.progress == 2
+        chosen = branches.selected[0]
+    files = {Path(f).name.split("-")[0]: Path(f) for f in screen.files}
+    assert_documents_hold_the_records(session, chosen, files["点对点反馈意见"], files["整改通知书"])
+
+
+def assert_documents_hold_the_records(session: Path, branch: str, feedback: Path, notice: Path) -> None:
+    """What the PDFs say, read back out of them, against the session's records of that branch: its
+    name (and no other's), total, rating, every highlight, problem and suggestion; every demand with
+    its deadline and responsible person; and the notice's QR code and embedded data match the session."""
+    with Session.open(session, readonly=True) as s:
+        name = s.index.live(branch).data["name"]
+        others = [b.data["name"] for b in s.branches() if b.id != branch]
+        result = s.result(branch)
+        records = s.records(branch)
+    text, demands = pdf_text(feedback), pdf_text(notice)
+    assert squash(name) in text and squash(name) in demands
+    assert not any(squash(other) in text + demands for other in others)
+    assert f"总得分{fmt_score(result.total)}分" in text and f"评定等次为“{result.rating.label}”" in text
+    assert f"合计（评定等次：{result.rating.label}）{fmt_score(result.full_marks)}{fmt_score(result.total)}" in text
+    shown = {Kind.HIGHLIGHT: "text", Kind.PROBLEM: "text", Kind.SUGGESTION: "text"}
+    listed = [r for r in records if r.kind in shown]
+    assert {Kind.HIGHLIGHT, Kind.PROBLEM, Kind.SUGGESTION} <= {r.kind for r in listed}  # something to check
+    for r in listed:
+        assert squash(r.data["text"]) in text, r.data["text"]
+    rects = [r for r in records if r.kind is Kind.RECTIFICATION]
+    assert rects
+    for r in rects:
+        assert squash(r.data["requirement"]) in demands, r.data["requirement"]
+        if r.data.get("deadline"):
+            assert cn_date(r.data["deadline"]) in demands
+        assert squash(r.data.get("responsible") or "") in demands  # a role may gain the secretary's name
+    report = verify_pdf(notice, session)
+    assert report.ok and report.session_checked, report.render()
 
 
 def test_export_screen_shows_user_errors(small_session, tmp_path):
@@ -121,6 +160,7 @@ async def _review_then_draft(session: Path, out: Path) -> None:
         await pilot.press("e")
         await _until(pilot, lambda: "导出完成" in str(message.render()) and screen.files)
         assert all("征求意见稿" in Path(f).name for f in screen.files) and len(screen.files) == 2
+        assert all("征求意见稿" in pdf_text(Path(f)) for f in screen.files)  # the pages say so, not just the names
 
 
 def test_export_screen_names_a_photo_it_could_not_print(small_session, tmp_path):
@@ -147,3 +187,43 @@ async def _photo_warning(session: Path, out: Path) -> None:
         await _until(pilot, lambda: "导出完成" in str(screen.query_one("#export-message", Static).render()))
         message = str(screen.query_one("#export-message", Static).render())
         assert "警告" in message and "lost-photo.jpg" in message and not screen.errors
+
+
+def test_export_screen_fits_80x24(small_session, tmp_path):
+    """At 80×24 every choice, the branch names, the optional fields' hints, the message and room for
+    results are on screen, none cut off."""
+    from rich.cells import cell_len
+    from textual.widgets import Checkbox, RadioButton
+
+    from inspect_tui.tui.app import make_app
+
+    async def go() -> None:
+        app = make_app(small_session, sessions_dir=tmp_path, exports_dir=tmp_path / "out")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await _until(pilot, lambda: type(app.screen).__name__ == "BranchesScreen")
+            await pilot.press("e")
+            await _until(pilot, lambda: isinstance(app.screen, ExportScreen)
+                         and not app.screen.query_one("#export-start", Button).disabled)
+            screen = app.screen
+
+            def fully_shown(widget, width: int) -> None:
+                region = widget.region
+                assert region.height >= 1 and region.width >= width, (widget, region, width)
+                assert screen.region.contains_region(region), (widget, region)
+
+            for button in screen.query(RadioButton):
+                fully_shown(button, cell_len(str(button.label)) + 4)
+            draft = screen.query_one("#export-draft", Checkbox)
+            fully_shown(draft, cell_len(str(draft.label)) + 4)
+            fully_shown(screen.query_one("#export-start", Button), cell_len("开始导出 (E)"))
+            branches = screen.query_one("#export-branches", SelectionList)
+            fully_shown(branches, max(cell_len(str(branches.get_option_at_index(i).prompt))
+                                      for i in range(branches.option_count)) + 4)
+            assert branches.region.height >= branches.option_count
+            for name in ("templates", "key", "issuer"):
+                field = screen.query_one(f"#export-{name}", Input)
+                fully_shown(field, cell_len(field.placeholder) + 2)
+            fully_shown(screen.query_one("#export-message", Static), 40)
+            assert screen.query_one("#export-results", DataTable).region.height >= 3
+
+    asyncio.run(go())

@@ -53,12 +53,11 @@ async def _drive(fu: Path) -> None:
         assert "逾期 15 天" in days and "2026-12-10" in days
         await pilot.press("c")
         await wait_for(pilot, app, "AskModal")
-        await pilot.press("enter", "enter")  # no evidence at all: refused, nothing stored
-        await wait_for(pilot, app, "FollowupScreen")
+        await pilot.press("enter", *"属实", "enter")  # no evidence at all: refused, nothing stored …
+        await wait_for(pilot, app, "AskModal")  # … and asked again, with what was typed still there
         assert ledger_of(app.session).items[0].status is S.OPEN
-        await pilot.press("c")
-        await wait_for(pilot, app, "AskModal")
-        await pilot.press(*"会议记录已补齐", "enter", *"属实", "enter")
+        assert [i.value for i in app.screen.query("Input")] == ["", "属实"]
+        await pilot.press(*"会议记录已补齐", "enter", "enter")
         await wait_for(pilot, app, "FollowupScreen")
         await pilot.press("down", "f")
         await wait_for(pilot, app, "AskModal")

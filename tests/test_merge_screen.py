@@ -160,3 +160,49 @@ async def _defaults(folder: Path, usb: Path) -> None:
         await pilot.press("enter")
         await settle_workers(pilot)
         assert [Path(v).name for v in files.selected] == ["孙.jsonl"]
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_disagreements_show_whole_names_when_there_is_room(folder: Path, width: int) -> None:
+    """At 120 columns the branch's names are whole; at 80 they are cut to leave room for the values."""
+    from rich.cells import cell_len
+
+    async def go() -> None:
+        out = folder / "out" / "merged.jsonl"
+        out.parent.mkdir()
+        app = MergeApp(folder, out)
+        async with app.run_test(size=(width, 40)) as pilot:
+            await settle_workers(pilot)
+            await pilot.press("m")
+            await settle_workers(pilot)
+            table = app.screen.query_one("#merge-disagreements", DataTable)
+            found = app.screen.disagreements
+            assert table.row_count == len(found) > 0
+            cells = [[str(c) for c in table.get_row_at(n)] for n in range(table.row_count)]
+            if width == 120:
+                assert all(row[0] == d.branch_name for row, d in zip(cells, found, strict=True))
+            else:  # 80 columns: cut to fit
+                assert max(cell_len(row[0]) for row in cells) <= 14
+
+    asyncio.run(go())
+
+
+def test_a_file_the_machine_will_not_read_is_listed_unticked_in_chinese(folder: Path, monkeypatch) -> None:
+    import errno
+
+    from inspect_tui.store.session_file import SessionFile
+    from inspect_tui.tui.screens.merge_screen import describe_files
+
+    bad = sorted(folder.glob("*.jsonl"))[0]
+    real_open = SessionFile.open.__func__
+
+    def refusing(cls, path, *args, **kwargs):
+        if Path(path) == bad:
+            raise OSError(errno.EIO, "Input/output error", str(path))
+        return real_open(cls, path, *args, **kwargs)
+
+    monkeypatch.setattr(SessionFile, "open", classmethod(refusing))
+    listed = {c.path: c for c in describe_files(folder, folder / "merged.jsonl", None)}
+    assert not listed[bad].ticked and "Errno" not in listed[bad].label and "Input/output" not in listed[bad].label
+    assert listed[bad].label.startswith(f"{bad.name}（无法读取：读写出错")
+    assert all(c.ticked for p, c in listed.items() if p != bad)

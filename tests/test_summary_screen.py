@@ -8,6 +8,7 @@ from pathlib import Path
 
 from conftest import small_session
 from openpyxl import load_workbook
+from test_export import pdf_text
 from test_tui_app import wait_for
 
 from inspect_tui.core.records import Kind, score_id
@@ -59,6 +60,10 @@ async def _drive(path: Path, exports: Path) -> None:
         await pilot.pause()
         folders = list(exports.iterdir())
         assert len(folders) == 1
-        assert (folders[0] / REPORT_PDF).stat().st_size > 0
+        text = pdf_text(folders[0] / REPORT_PDF)  # the report read back: the ranking as shown, in order
+        assert "第三观摩小组" in text
+        # rank, branch, the two areas' scores, total, rating: 甲 6+6 | 8, 丙 6+6 | 7, 乙 3+6 | 5
+        ranking = [text.find(row) for row in ("1甲支部12820优秀", "2丙支部12719优秀", "3乙支部9514达标")]
+        assert 0 <= ranking[0] < ranking[1] < ranking[2], text[:600]
         ws = load_workbook(folders[0] / WORKBOOK)["得分排名"]
         assert [r[1] for r in ws.iter_rows(min_row=2, values_only=True)] == ["甲支部", "丙支部", "乙支部"]

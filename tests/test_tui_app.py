@@ -272,9 +272,22 @@ def test_unreadable_session_reports_and_falls_back_to_the_list(tmp_path):
 
     async def go() -> None:
         app = make_app(bad, sessions_dir=tmp_path / "sessions")
+        told: list[tuple[str, str, str]] = []
+        app.notify = lambda message, *, title="", severity="information", **_: told.append(  # type: ignore[method-assign]
+            (title, severity, str(message)))
         async with app.run_test(size=(80, 24)) as pilot:
             await wait_for(pilot, app, "SessionsScreen")
             assert app.session is None
+            # one message naming the file, the line and what is wrong with it
+            message = ("无法打开会话", "error", f"{bad}:1: 不是 inspect-tui 会话文件（第 1 行不是会话文件头）")
+            assert told == [message]
+            await pilot.press("enter")  # the same file chosen from the list: said again, the list kept
+            for _ in range(100):
+                if len(told) == 2:
+                    break
+                await pilot.pause(0.02)
+            await wait_for(pilot, app, "SessionsScreen")
+            assert told == [message, message] and app.session is None
 
     run(go())
 

@@ -45,6 +45,57 @@ def test_number_keys_switch_steps_right_after_opening(fresh, tmp_path):  # noqa:
     asyncio.run(go())
 
 
+def shown_step(app) -> str:
+    """The id of the one step pane on screen (what the inspector sees, not the screen's attribute)."""
+    from textual.widgets import ContentSwitcher
+
+    switcher = app.screen.query_one("#steps", ContentSwitcher)
+    shown = [pane.id for pane in switcher.children if pane.display]
+    assert len(shown) == 1 and switcher.current == shown[0], shown
+    return shown[0]
+
+
+def test_step_keys_switch_the_pane_shown(fresh, tmp_path):
+    """F2/F3, ``[``/``]`` and 1–5 move between steps; F2/F3 also from a text field, where ``[`` is typed."""
+    path, _branch = fresh
+    presses = [("f3", "look"), ("f3", "check"), ("f2", "look"), ("right_square_bracket", "check"),
+               ("right_square_bracket", "ask"), ("left_square_bracket", "check"), ("5", "evaluate"),
+               ("f3", "evaluate"), ("right_square_bracket", "evaluate"), ("1", "report"), ("f2", "report"),
+               ("left_square_bracket", "report"), ("4", "ask"), ("3", "check"), ("2", "look")]
+
+    async def go() -> None:
+        app = make_app(path, sessions_dir=tmp_path)
+        async with app.run_test(size=(100, 32)) as pilot:
+            await open_branch(pilot, app)
+            assert shown_step(app) == "report"
+            for key, step in presses:
+                await pilot.press(key)
+                await pilot.pause()
+                assert shown_step(app) == step, f"after {key}"
+            await pilot.press("1", "tab")  # 述's notes field: brackets and digits are text there
+            assert app.focused.id == "report-notes"
+            await pilot.press("left_square_bracket", "2", "right_square_bracket")
+            assert shown_step(app) == "report" and app.focused.text == "[2]"
+            await pilot.press("f3")  # F-keys still switch, and the typed text is saved on the way
+            await pilot.pause()
+            assert shown_step(app) == "look"
+            await pilot.press("f2")
+            await pilot.pause()
+            assert shown_step(app) == "report"
+            await pilot.press("5", "h")  # a dialog open: the step keys do not switch steps behind it
+            await wait_for(pilot, app, "FeedbackModal")
+            await pilot.press("f2", "f3", "left_square_bracket", "1")
+            assert type(app.screen).__name__ == "FeedbackModal"
+            await pilot.press("escape")
+            await wait_for(pilot, app, "BranchScreen")
+            assert shown_step(app) == "evaluate"
+        with Session.open(path, readonly=True) as s:
+            [note] = s.records(_branch, Kind.STEP_NOTE)
+            assert note.data["text"] == "[2]"
+
+    asyncio.run(go())
+
+
 def test_new_feedback_is_not_linked_to_the_highlighted_row(fresh, tmp_path):  # noqa: F811  (item 2)
     path, branch = fresh
 
@@ -263,6 +314,43 @@ def test_theme_and_last_session_are_remembered_and_help_is_chinese(fresh, tmp_pa
     asyncio.run(second())
 
 
+def test_textual_own_words_are_chinese(fresh, tmp_path):  # (item 7)
+    """What Textual itself says — the palette's placeholder and "no matches", the theme palette,
+    the hint when Ctrl+C is pressed to quit — is said in Chinese."""
+    from textual.command import CommandInput, CommandList
+
+    path, _branch = fresh
+
+    async def go() -> None:
+        app = make_app(path, sessions_dir=tmp_path)
+        told: list[str] = []
+        app.notify = lambda message, *, title="", **_: told.append(f"{title}|{message}")  # type: ignore[method-assign]
+        async with app.run_test(size=(100, 32)) as pilot:
+            await wait_for(pilot, app, "BranchesScreen")
+            await pilot.press("ctrl+c")
+            assert told == ["要退出吗？|按 Ctrl+Q 退出（输入框中的内容会先保存）"]
+            await pilot.press("ctrl+p", *"zzz")
+            assert app.screen.query_one(CommandInput).placeholder == "输入命令名称搜索……"
+            options = app.screen.query_one(CommandList)
+            prompts: list[str] = []
+            for _ in range(200):  # the search runs in the background; "no matches" follows a countdown
+                prompts = [str(getattr(o.prompt, "renderable", o.prompt)) for o in options.options]
+                if prompts and all(o.disabled for o in options.options):
+                    break
+                await pilot.pause(0.02)
+            assert prompts == ["没有匹配的命令"]
+            await pilot.press("ctrl+u", *"更换主题")
+            await pilot.pause(0.3)
+            await pilot.press("enter")
+            for _ in range(100):
+                if app.screen.query(CommandInput) and app.screen.query_one(CommandInput).placeholder != "输入命令名称搜索……":
+                    break
+                await pilot.pause(0.02)
+            assert app.screen.query_one(CommandInput).placeholder == "输入主题名称搜索……"
+
+    asyncio.run(go())
+
+
 def test_review_folds_identical_findings_of_several_inspectors(tmp_path):  # (item 9)
     from inspect_tui.core.demo import generate
     from inspect_tui.store.merge_files import merge_files
@@ -291,5 +379,76 @@ def test_review_folds_identical_findings_of_several_inspectors(tmp_path):  # (it
             text = console.export_text()
             assert text.count("学习强国积分榜每周公示") == 1 and text.count("会议记录缺少签名") == 1
             assert "3 位观摩员" in text
+
+    asyncio.run(go())
+
+
+def test_a_leader_merges_a_late_file_into_the_open_merged_session(tmp_path, monkeypatch):  # (item 1)
+    """The leader has the merged session open when a late copy arrives: M merges into that very file
+    (closed first), and the list then offers it to open again."""
+    from test_tui_snapshots import inspectors_copies
+
+    from inspect_tui.store.merge_files import merge_files
+
+    monkeypatch.chdir(tmp_path)
+    folder = Path("sessions")
+    folder.mkdir()
+    *early, late = inspectors_copies(folder)
+    merged = merge_files(early, folder / "合并结果.jsonl", leader="李组长").output
+    with Session.open(merged, readonly=True) as s:
+        before = {b.id: len(s.records(b.id)) for b in s.branches()}
+
+    async def go() -> None:
+        app = make_app(merged, sessions_dir=folder)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_for(pilot, app, "BranchesScreen")
+            await pilot.press("m")
+            await wait_for(pilot, app, "MergeScreen")
+            await pilot.press("m")
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            status = str(app.screen.query_one("#merge-status").render())
+            assert status.startswith("已写入 合并结果.jsonl"), status
+            assert app.session is None  # the merged file is not held open by the app any more
+            await pilot.press("escape")
+            await wait_for(pilot, app, "SessionsScreen")
+
+    asyncio.run(go())
+    with Session.open(merged, readonly=True) as s:
+        assert late.stem.rsplit("-", 1)[1] in s.meta.inspectors
+        assert all(len(s.records(b)) > n for b, n in before.items())
+
+
+def test_the_leader_sees_what_is_left_to_settle(tmp_path, monkeypatch):
+    """A merged session: each branch's 待裁定 counts its unsettled items and edit conflicts; the
+    review names them."""
+    from test_tui_snapshots import inspectors_copies
+
+    from inspect_tui.store.merge_files import merge_files
+
+    monkeypatch.chdir(tmp_path)
+    folder = Path("sessions")
+    folder.mkdir()
+    merged = merge_files(inspectors_copies(folder), folder / "合并结果.jsonl", leader="李组长").output
+
+    async def go() -> None:
+        app = make_app(merged, sessions_dir=folder)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_for(pilot, app, "BranchesScreen")
+            table = app.screen.query_one("#branches")
+            first, second = app.session.branches()
+            expected = {}
+            for b, conflicts in ((first, 1), (second, 0)):
+                unsettled = len(app.session.result(b.id).unsettled)
+                assert unsettled > 0
+                expected[b.id] = (unsettled, conflicts)
+                assert str(table.get_cell(b.id, "unsettled")) == str(unsettled + conflicts)
+            await pilot.press("v")
+            await wait_for(pilot, app, "ReviewScreen")
+            console = Console(width=120, file=io.StringIO(), record=True)
+            console.print(app.screen.build())
+            text = console.export_text().replace("\n", "")
+            assert f"意见不一致、待裁定（{expected[first.id][0]}项）" in text
+            assert "编辑冲突（1条）：支部「" in text and "2 个并存版本" in text
 
     asyncio.run(go())

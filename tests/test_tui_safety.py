@@ -156,6 +156,77 @@ def test_a_full_disk_keeps_the_typed_text_and_says_why(fresh, tmp_path):
         assert [r.data["text"] for r in s.records(branch, Kind.STEP_NOTE)] == ["书记汇报了三会一课"]
 
 
+def disk_full(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every write of the store fails the way a full disk fails it: the journal's own write raises
+    ENOSPC (the store cuts the file back and raises ``NotSavedError``), not a stub of the session."""
+    import inspect_tui.store.journal as journal
+
+    def full(fd: int, payload: bytes) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(journal, "_write_all", full)
+
+
+#: Each kind of save on the branch screen: the keys before it, the text they type (None: a key
+#: press, nothing typed), the keys that save, and the kind and field of the stored record.
+SAVES = {
+    "claim": ([], None, ["space"], Kind.CLAIM, "claimed"),
+    "mark": (["2"], None, ["y"], Kind.OBSERVATION, "status"),
+    "note": (["2", "tab"], "公开栏未更新", ["enter"], Kind.OBSERVATION, "note"),
+    "score": (["5", "enter"], "2.5", ["enter"], Kind.SCORE, "score"),
+    "interview": (["4", "enter"], "普通党员", ["enter"], Kind.INTERVIEW, "role"),
+    "feedback": (["5", "h"], "活动室布置规范", ["ctrl+s"], Kind.HIGHLIGHT, "text"),
+}
+
+
+@pytest.mark.parametrize("how", SAVES)
+def test_a_failed_save_is_told_and_the_typed_text_kept(fresh, tmp_path, monkeypatch, how):
+    """A save the disk refuses: the inspector is told which file and why, the text stays where it was
+    typed, nothing reaches the file — and once there is room, the same key saves it."""
+    path, branch = fresh
+    keys, typed, save_keys, kind, key = SAVES[how]
+
+    async def go() -> None:
+        app, notified = recording_app(path, sessions_dir=tmp_path / "sessions")
+        async with app.run_test(size=(100, 32)) as pilot:
+            await wait_for(pilot, app, "BranchesScreen")
+            await pilot.press("enter")
+            await wait_for(pilot, app, "BranchScreen")
+            await pilot.press(*keys, *(typed or ""))
+            await pilot.pause()
+            recorded, saves, screen = len(app.session.records(branch)), app.save_count, app.screen
+            with monkeypatch.context() as m:
+                disk_full(m)
+                await pilot.press(*save_keys)
+                await pilot.pause()
+                told = [*notified, status_text(app) if app.screen.query("#save-status") else "",
+                        str(app.screen.query_one("#fb-error").render()) if how == "feedback" else ""]
+                assert any("磁盘已满" in t and str(path) in t for t in told), told
+                assert not any("Errno" in t or "No space" in t for t in told), told
+                assert app.screen is screen  # a form stays open
+                if typed is not None:
+                    field = app.focused
+                    assert (field.text if hasattr(field, "text") else field.value) == typed
+                    assert how == "feedback" or field.has_class("-unsaved")
+                assert app.save_count == saves and len(app.session.records(branch)) == recorded
+                if how == "claim":  # what is shown is what is stored
+                    assert app.screen.query_one("#claims").selected == []
+                if how == "mark":
+                    assert "未记录" in str(app.screen.query_one("#look .item-status").render())
+            await pilot.press(*save_keys)  # room again: the same key saves what is still there
+            await pilot.pause()
+            assert app.save_count > saves
+            await pilot.press("ctrl+q")
+            await pilot.pause()
+
+    before = sha(path)
+    asyncio.run(go())
+    assert sha(path) != before
+    with Session.open(path, readonly=True) as s:
+        [rec] = s.records(branch, kind)
+        assert rec.data[key] == {"claim": True, "mark": "meets", "score": 2.5}.get(how, typed)
+
+
 async def _try_to_edit(pilot, app) -> None:
     """Every way an inspector might change something, from the branch list down to 看 and 评."""
     await wait_for(pilot, app, "BranchesScreen")
@@ -364,3 +435,61 @@ def test_a_defect_outside_an_action_ends_with_a_report_not_a_traceback(fresh, tm
     asyncio.run(go())
     (report,) = (tmp_path / "crashes").iterdir()
     assert "IndexError" in report.read_text(encoding="utf-8")
+
+
+def test_a_failed_branch_add_or_undo_is_told_and_the_name_kept(fresh, tmp_path, monkeypatch):
+    """A dialog's answer that cannot be stored comes back in the dialog; an undo the disk refuses is
+    told as such, not as "nothing to undo"."""
+    path, _branch = fresh
+
+    async def go() -> None:
+        app, notified = recording_app(path, sessions_dir=tmp_path / "sessions")
+        async with app.run_test(size=(100, 32)) as pilot:
+            await wait_for(pilot, app, "BranchesScreen")
+            with monkeypatch.context() as m:
+                disk_full(m)
+                await pilot.press("a", *"省审计厅财务处党支部", "enter", *"省审计厅", "enter")
+                await wait_for(pilot, app, "AddBranchModal")
+                assert [i.value for i in app.screen.query("Input")] == ["省审计厅财务处党支部", "省审计厅"]
+                assert any("磁盘已满" in t and str(path) in t for t in notified), notified
+            await pilot.press("enter", "enter")  # room again: the same answer is stored
+            await wait_for(pilot, app, "BranchesScreen")
+            assert [b.data["name"] for b in app.session.branches()][-1] == "省审计厅财务处党支部"
+            notified.clear()
+            with monkeypatch.context() as m:
+                disk_full(m)
+                await pilot.press("ctrl+z")
+                await pilot.pause()
+                assert any("磁盘已满" in t for t in notified) and not any("没有可撤销" in t for t in notified), notified
+            assert len(app.session.branches()) == 3
+
+    asyncio.run(go())
+    with Session.open(path, readonly=True) as s:
+        assert [b.data["unit"] for b in s.branches()][-1] == "省审计厅"
+
+
+def test_a_failed_follow_up_change_is_told_and_the_answer_kept(tmp_path, monkeypatch):
+    from test_followup_tui import issued_followup
+
+    from inspect_tui.store.followup import ledger_of
+
+    fu = issued_followup(tmp_path)
+
+    async def go() -> None:
+        app, notified = recording_app(fu, sessions_dir=fu.parent)
+        async with app.run_test(size=(100, 32)) as pilot:
+            await wait_for(pilot, app, "FollowupBranchesScreen")
+            await pilot.press("enter")
+            await wait_for(pilot, app, "FollowupScreen")
+            with monkeypatch.context() as m:
+                disk_full(m)
+                await pilot.press("m", *"已补齐近一年会议记录", "enter", *"2026-12-01", "enter")
+                await wait_for(pilot, app, "AskModal")  # asked again, the answer still there
+                assert [i.value for i in app.screen.query("Input")] == ["已补齐近一年会议记录", "2026-12-01"]
+                assert any("磁盘已满" in t and str(fu) in t for t in notified), notified
+            await pilot.press("enter", "enter")
+            await wait_for(pilot, app, "FollowupScreen")
+            item = ledger_of(app.session).items[0]
+            assert item.measures == "已补齐近一年会议记录" and str(item.completed_on) == "2026-12-01"
+
+    asyncio.run(go())

@@ -182,22 +182,37 @@ def test_export_120x40(demo, snap_compare):
     assert snap_compare(app_for(demo), terminal_size=(120, 40), run_before=run_keys("e"))
 
 
+def inspectors_copies(folder: Path) -> list[Path]:
+    """Three inspectors' copies of one visit of two branches: they disagree on some items, and two of
+    them changed the first branch's unit, each in their own way (an edit conflict once merged)."""
+    from inspect_tui.core.demo import generate
+    from inspect_tui.store.session_file import write_session
+
+    copies = generate(load_default_checklist(), branches=2, inspectors=3, seed=5)
+    paths = []
+    for copy in copies:
+        path = folder / f"2026-11-20-第三观摩小组-{copy.meta.inspector}.jsonl"
+        write_session(path, copy.meta.model_dump(mode="json"), copy.records, [])
+        paths.append(path)
+    for path, unit in zip(paths[:2], ("省商务厅", "省商务厅机关"), strict=True):
+        with Session.open(path) as s:
+            s.update(Kind.BRANCH, s.branches()[0].id, unit=unit)
+    return paths
+
+
 @pytest.fixture
 def group_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Three inspectors' copies of one visit (they disagree on some items), an earlier merge result
-    and another group's file, in ``sessions``."""
+    """The three inspectors' copies (see ``inspectors_copies``) and another group's file, in ``sessions``."""
     from inspect_tui.core.demo import generate
     from inspect_tui.store.session_file import write_session
 
     monkeypatch.chdir(tmp_path)
     folder = Path("sessions")
     folder.mkdir()
-    copies = generate(load_default_checklist(), branches=2, inspectors=3, seed=5)
-    for copy in copies:
-        write_session(folder / f"2026-11-20-第三观摩小组-{copy.meta.inspector}.jsonl",
-                      copy.meta.model_dump(mode="json"), copy.records, [])
-    other = copies[0].meta.model_copy(update={"group": "第九观摩小组"})
-    write_session(folder / "2026-11-20-第九观摩小组-孙.jsonl", other.model_dump(mode="json"), copies[0].records, [])
+    inspectors_copies(folder)
+    copy = generate(load_default_checklist(), branches=2, inspectors=3, seed=5)[0]
+    other = copy.meta.model_copy(update={"group": "第九观摩小组"})
+    write_session(folder / "2026-11-20-第九观摩小组-孙.jsonl", other.model_dump(mode="json"), copy.records, [])
     for p in folder.iterdir():
         os.utime(p, (FIXED, FIXED))
     return folder
@@ -240,3 +255,30 @@ def test_summary_80x24(demo, snap_compare):
 
 def test_summary_120x40(demo, snap_compare):
     assert snap_compare(app_for(demo), terminal_size=(120, 40), run_before=run_keys("s"))
+
+
+@pytest.fixture
+def merged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The leader's merged session of ``inspectors_copies``: disagreements and an edit conflict."""
+    from inspect_tui.store.merge_files import merge_files
+
+    monkeypatch.chdir(tmp_path)
+    folder = Path("sessions")
+    folder.mkdir()
+    report = merge_files(inspectors_copies(folder), folder / "合并结果.jsonl", leader="李组长")
+    assert report.conflicts == 1
+    for p in folder.iterdir():
+        os.utime(p, (FIXED, FIXED))
+    return report.output
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+def test_merged_branches(merged, snap_compare, size):
+    """The leader's branch list counts, per branch, the points still to settle."""
+    assert snap_compare(app_for(merged), terminal_size=size, run_before=run_keys())
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+def test_merged_review(merged, snap_compare, size):
+    """A merged branch's review lists the items the inspectors disagree on and the edit conflict."""
+    assert snap_compare(app_for(merged), terminal_size=size, run_before=run_keys("v"))

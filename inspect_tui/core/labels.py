@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from inspect_tui.core.records import STATUS_LABELS, Kind, Status
+from inspect_tui.core.records import STATUS_LABELS, Category, Kind, LedgerStatus, Status
 
 NO_STATUS = "未记录"
 NO_VALUE = "—"
@@ -27,6 +27,20 @@ ADEQUATE_LABELS: Mapping[bool | None, str] = {True: "答对", False: "未答对"
 
 STATUS_STYLE: Mapping[str, str] = {"meets": "green", "partly": "yellow", "not": "red", "na": "dim"}
 STATUS_MARK: Mapping[str | None, str] = {"meets": "✓", "partly": "◐", "not": "✗", "na": "–", None: " "}
+
+LEDGER_STATUS_LABELS: Mapping[LedgerStatus, str] = {
+    LedgerStatus.OPEN: "未整改", LedgerStatus.IN_PROGRESS: "整改中", LedgerStatus.TO_CHECK: "待核查",
+    LedgerStatus.CLOSED: "已销号", LedgerStatus.FAILED: "未通过"}
+CATEGORY_LABELS: Mapping[Category, str] = {Category.IMMEDIATE: "立行立改", Category.DEADLINE: "限期整改",
+                                           Category.ONGOING: "长期坚持"}
+LEDGER_FIELD_LABELS: Mapping[str, str] = {
+    "ref": "台账编号", "branch": "支部", "notice_no": "通知书文号", "no": "序号", "item": "检查项",
+    "area": "方面", "problem": "存在问题", "requirement": "整改要求", "category": "整改类别",
+    "responsible": "责任人", "deadline": "整改时限", "status": "状态", "measures": "整改措施及完成情况",
+    "completed_on": "完成时间", "evidence_text": "佐证说明", "evidence_files": "佐证材料",
+    "checker": "核查人", "checked_on": "核查日期", "note": "核查意见", "reason": "未通过原因",
+    "closed_on": "销号日期", "days_left": "剩余天数",
+}
 
 ROLES = ("支部书记", "支部副书记", "组织委员", "宣传委员", "纪检委员", "支部委员", "普通党员", "入党积极分子")
 

@@ -27,21 +27,12 @@ from datetime import date
 from typing import Any
 
 from inspect_tui.core.index import Rec
+from inspect_tui.core.labels import CATEGORY_LABELS
+from inspect_tui.core.labels import LEDGER_FIELD_LABELS as FIELD_LABELS
+from inspect_tui.core.labels import LEDGER_STATUS_LABELS as STATUS_LABELS
 from inspect_tui.core.records import Category, Kind, LedgerStatus
 
 S = LedgerStatus
-STATUS_LABELS: Mapping[LedgerStatus, str] = {S.OPEN: "未整改", S.IN_PROGRESS: "整改中", S.TO_CHECK: "待核查",
-                                             S.CLOSED: "已销号", S.FAILED: "未通过"}
-CATEGORY_LABELS: Mapping[Category, str] = {Category.IMMEDIATE: "立行立改", Category.DEADLINE: "限期整改",
-                                           Category.ONGOING: "长期坚持"}
-FIELD_LABELS: Mapping[str, str] = {
-    "ref": "台账编号", "branch": "支部", "notice_no": "通知书文号", "no": "序号", "item": "检查项",
-    "area": "方面", "problem": "存在问题", "requirement": "整改要求", "category": "整改类别",
-    "responsible": "责任人", "deadline": "整改时限", "status": "状态", "measures": "整改措施及完成情况",
-    "completed_on": "完成时间", "evidence_text": "佐证说明", "evidence_files": "佐证材料",
-    "checker": "核查人", "checked_on": "核查日期", "note": "核查意见", "reason": "未通过原因",
-    "closed_on": "销号日期", "days_left": "剩余天数",
-}
 ALLOWED: Mapping[LedgerStatus, frozenset[LedgerStatus]] = {
     S.OPEN: frozenset({S.IN_PROGRESS, S.TO_CHECK, S.CLOSED, S.FAILED}),
     S.IN_PROGRESS: frozenset({S.OPEN, S.TO_CHECK, S.CLOSED, S.FAILED}),

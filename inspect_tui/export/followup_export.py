@@ -17,7 +17,8 @@ from typing import Any
 
 from inspect_tui.core.format import fmt_rate
 from inspect_tui.core.index import Rec
-from inspect_tui.core.ledger import CATEGORY_LABELS, Counts, Ledger, LedgerItem, S, counts, days_text
+from inspect_tui.core.labels import CATEGORY_LABELS
+from inspect_tui.core.ledger import Counts, Ledger, LedgerItem, S, counts, days_text
 from inspect_tui.core.naming import output_name
 from inspect_tui.core.records import Kind
 from inspect_tui.export.documents import cn_date

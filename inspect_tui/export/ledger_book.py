@@ -16,7 +16,9 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from inspect_tui.core.ledger import FIELD_LABELS, STATUS_LABELS, Ledger, LedgerItem, S, status_of
+from inspect_tui.core.labels import LEDGER_FIELD_LABELS as FIELD_LABELS
+from inspect_tui.core.labels import LEDGER_STATUS_LABELS as STATUS_LABELS
+from inspect_tui.core.ledger import Ledger, LedgerItem, S, status_of
 from inspect_tui.core.records import Kind
 from inspect_tui.errors import Problem, UserError, file_error
 from inspect_tui.export.workbook import DATE, INT, Column, Sheet

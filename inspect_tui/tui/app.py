@@ -70,7 +70,7 @@ from inspect_tui.core.scoring import BranchResult
 from inspect_tui.crash import bug_message, debugging, explain, write_crash_report
 from inspect_tui.errors import EXIT_BUG, UserError, describe_os_error, os_reason
 from inspect_tui.tui.settings import load_settings, save_settings
-from inspect_tui.tui.textual_adapter import ActionGate, action_state, binding_chain
+from inspect_tui.tui.textual_adapter import ActionGate, LastResort, Palette, action_state, binding_chain
 
 THEMES = ("textual-dark", "textual-light")
 
@@ -82,7 +82,7 @@ EDITING_ACTIONS = frozenset({
 })
 
 
-class InspectApp(ActionGate, App[int]):
+class InspectApp(ActionGate, LastResort, App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "交叉观摩检查"
     SUB_TITLE = "述 · 看 · 查 · 问 · 评"
@@ -319,10 +319,17 @@ class InspectApp(ActionGate, App[int]):
         navigation.open_help(self, type(screen).__name__, keys)
 
     def action_command_palette(self) -> None:
-        from textual.command import CommandPalette
+        if self.use_command_palette and not Palette.is_open(self):
+            self.push_screen(Palette(id="--command-palette", placeholder="输入命令名称搜索……"))
 
-        if self.use_command_palette and not CommandPalette.is_open(self):
-            self.push_screen(CommandPalette(id="--command-palette", placeholder="输入命令名称搜索……"))
+    def action_change_theme(self) -> None:
+        from textual.theme import ThemeProvider
+
+        self.push_screen(Palette(providers=[ThemeProvider], placeholder="输入主题名称搜索……"))
+
+    def action_help_quit(self) -> None:
+        """Ctrl+C (copy in a text field) pressed to quit: say how, in Chinese."""
+        self.notify("按 Ctrl+Q 退出（输入框中的内容会先保存）", title="要退出吗？")
 
     async def action_quit(self) -> None:
         """Save what is typed, then quit; if a field refuses its text, ask before dropping it."""
@@ -406,15 +413,12 @@ class InspectApp(ActionGate, App[int]):
         self.notify(explain(exc, [context]), title="程序出错" if bug else "未完成", severity="error",
                     timeout=30 if bug else 10)
 
-    def _handle_exception(self, error: Exception) -> None:
-        """Textual's last resort (an exception outside an action: the failing widget has stopped).
-        Instead of its traceback: one sentence and a crash report; committed data is safe."""
+    def last_resort(self, error: Exception) -> tuple[int, str] | None:
+        """An exception outside an action (the failing widget has stopped): instead of Textual's
+        traceback, one sentence and a crash report; committed data is safe."""
         if debugging():
-            super()._handle_exception(error)
-            return
-        self._return_code = EXIT_BUG
-        self._exception_event.set()  # what Textual's own handler does: whoever waits on the app stops
-        self.panic(bug_message(error, write_crash_report(error, ["in the app"])))
+            return None
+        return EXIT_BUG, bug_message(error, write_crash_report(error, ["in the app"]))
 
     def _commands(self, screen: Screen) -> Iterable[tuple[Any, Binding, bool | None]]:
         """Our own bindings along the focus chain — every action of this screen, of the focused

@@ -1,11 +1,13 @@
 """The only module that touches Textual's private API, checked against the version it was written for.
 
-Two things the public API does not offer: the chain of bindings active on a screen (the command
-palette lists them with their keys and whether they are available) and the key widgets inside the
-footer (re-greyed in place instead of a full rebuild). Both exist in Textual 8; pyproject pins
-``textual<9``. Should a release move them, :data:`PRIVATE_API_OK` is false and the app falls back to
-what the public API gives — a palette of the app's own commands and a footer that rebuilds — rather
-than crashing.
+Things the public API does not offer: the chain of bindings active on a screen (the command
+palette lists them with their keys and whether they are available), the key widgets inside the
+footer (re-greyed in place instead of a full rebuild), Textual's last-resort exception handler
+(replaced by one sentence and a crash report instead of a traceback) and the palette's "No matches
+found" (said in Chinese). All exist in Textual 8; pyproject pins ``textual<9``. Should a release
+move them, :data:`PRIVATE_API_OK` is false and the app falls back to what the public API gives — a
+palette of the app's own commands, a footer that rebuilds, Textual's own handler and wording —
+rather than crashing.
 """
 
 from __future__ import annotations
@@ -14,11 +16,15 @@ from collections.abc import Iterable
 from typing import Any
 
 import textual
+from rich.align import Align
+from rich.text import Text
 from textual.app import App
 from textual.binding import Binding
+from textual.command import CommandList, CommandPalette
 from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.widget import Widget
+from textual.widgets.option_list import Option
 
 TESTED_MAJOR = 8
 
@@ -36,7 +42,12 @@ except ImportError:  # pragma: no cover - only on a Textual release that moved i
     FooterKey = None  # type: ignore[assignment,misc]
 
 PRIVATE_API_OK = (textual_major() == TESTED_MAJOR and FooterKey is not None
-                  and hasattr(Screen, "_modal_binding_chain") and hasattr(App, "_check_action_state"))
+                  and hasattr(Screen, "_modal_binding_chain") and hasattr(App, "_check_action_state")
+                  and hasattr(App, "_handle_exception")
+                  and hasattr(CommandPalette, "_start_no_matches_countdown")
+                  and hasattr(CommandPalette, "_stop_no_matches_countdown"))
+
+NO_MATCHES = "没有匹配的命令"
 
 
 class ActionGate:
@@ -54,6 +65,43 @@ class ActionGate:
         return super()._check_action_state(action, default_namespace)  # type: ignore[misc]
 
 
+class LastResort:
+    """Mixin for the App: an exception Textual catches outside any action (the failing widget has
+    stopped) goes to ``last_resort(error)``; when that returns ``(exit code, message)``, the app ends
+    with that code and message instead of Textual's traceback."""
+
+    def last_resort(self, error: Exception) -> tuple[int, str] | None:
+        return None
+
+    def _handle_exception(self, error: Exception) -> None:
+        told = self.last_resort(error)
+        if told is None or not PRIVATE_API_OK:
+            super()._handle_exception(error)  # type: ignore[misc]
+            return
+        code, message = told
+        self._return_code = code
+        self._exception_event.set()  # what Textual's own handler does: whoever waits on the app stops
+        self.panic(message)  # type: ignore[attr-defined]
+
+
+class Palette(CommandPalette):
+    """The command palette, saying "no matches" in Chinese (Textual hard-codes the English)."""
+
+    def _start_no_matches_countdown(self, search_value: str) -> None:
+        if not PRIVATE_API_OK:
+            super()._start_no_matches_countdown(search_value)
+            return
+        self._stop_no_matches_countdown()
+
+        def show_no_matches() -> None:  # as Textual's own, in other words
+            if search_value:
+                self.query_one(CommandList).add_option(
+                    Option(Align.center(Text(NO_MATCHES, style="not bold")), disabled=True, id=self._NO_MATCHES))
+            self._list_visible = bool(search_value)
+
+        self._no_matches_timer = self.set_timer(self._NO_MATCHES_COUNTDOWN, show_no_matches)
+
+
 def binding_chain(screen: Screen) -> Iterable[tuple[DOMNode, Iterable[tuple[str, Binding]]]]:
     """(node, [(key, binding)]) along the focus chain of ``screen``, modal-aware; empty if unknown."""
     if not PRIVATE_API_OK:
@@ -69,8 +117,9 @@ def action_state(app: App[Any], action: str, node: DOMNode) -> bool | None:
 
 
 def footer_keys(footer: Widget) -> list[Widget] | None:
-    """The key widgets inside a footer, or None when they cannot be reached safely."""
-    if not PRIVATE_API_OK:
+    """The key widgets inside a footer, or None when they cannot be reached safely (or the footer
+    has not built them yet)."""
+    if not PRIVATE_API_OK or not footer._bindings_ready:  # type: ignore[attr-defined]
         return None
     return list(footer.query(FooterKey))
 

@@ -20,7 +20,7 @@ from inspect_tui.core.index import Rec
 from inspect_tui.core.labels import KIND_LABELS
 from inspect_tui.core.records import Kind
 from inspect_tui.core.workbench import BranchWorkbench
-from inspect_tui.errors import UserError
+from inspect_tui.errors import UserError, describe_os_error
 from inspect_tui.tui.widgets.footer import QuietFooter
 
 
@@ -95,8 +95,11 @@ class FeedbackModal(ModalScreen[Rec | None]):
     def action_save(self) -> None:
         try:
             rec = self.bench.save_feedback(self.kind, self.payload(), self.record.id if self.record else None)
-        except (UserError, OSError) as exc:
-            self.query_one("#fb-error", Static).update(f"未保存：{exc}")
+        except UserError as exc:
+            self.query_one("#fb-error", Static).update(f"未保存：{exc.render()}")
+            return
+        except OSError as exc:  # a full disk: the dialog stays open with the text, and says where and why
+            self.query_one("#fb-error", Static).update(f"未保存：{describe_os_error(exc)}")
             return
         self.dismiss(rec)
 

@@ -17,6 +17,7 @@ from textual.widgets import DataTable, Input, Label, Static
 from inspect_tui.core.scoring import BranchResult
 from inspect_tui.core.steps import STEPS
 from inspect_tui.core.workbench import BranchWorkbench
+from inspect_tui.errors import UserError
 from inspect_tui.tui import navigation
 from inspect_tui.tui.base_screen import BaseScreen
 from inspect_tui.tui.dialogs.confirm import ConfirmDialog
@@ -95,6 +96,8 @@ class BranchesScreen(BaseScreen):
         table.add_column("问题", key="problems")
         table.add_column("得分", key="total")
         table.add_column("评级", key="rating")
+        if self.merged:
+            table.add_column("待裁定", key="unsettled")
         yield table
         yield from self.footer()
 
@@ -121,9 +124,22 @@ class BranchesScreen(BaseScreen):
         if table.row_count:
             table.move_cursor(row=min(max(row, 0), table.row_count - 1))
 
+    @property
+    def merged(self) -> bool:
+        """The leader's merged session: inspectors may disagree, and two may have edited one record."""
+        return self.app.session.meta.role == "leader"
+
+    @property
+    def cell_keys(self) -> list[str]:
+        return [s.value for s in STEPS] + ["problems", "total", "rating"] + (["unsettled"] if self.merged else [])
+
     def _cells(self, r: BranchResult) -> list[Text | str]:
-        return [*progress_cells(r), str(r.problems) if r.problems else "", fmt_score(r.total) if r.scored_items else "",
-                r.rating.label if r.scored_items else ""]
+        cells: list[Text | str] = [*progress_cells(r), str(r.problems) if r.problems else "",
+                                   fmt_score(r.total) if r.scored_items else "", r.rating.label if r.scored_items else ""]
+        if self.merged:  # items the inspectors disagree on, plus records edited in two places at once
+            open_points = len(r.unsettled) + sum(1 for rec in self.app.session.records(r.branch) if rec.conflict)
+            cells.append(Text(str(open_points), style="bold red") if open_points else "")
+        return cells
 
     def on_screen_resume(self) -> None:
         """Back from a branch, its review, a merge …: every row whose records changed is shown again."""
@@ -137,8 +153,7 @@ class BranchesScreen(BaseScreen):
         r = self.app.result(branch)
         self.results[branch] = r
         self.seen[branch] = self.app.session.index.changes[branch]
-        for key, value in zip([s.value for s in STEPS] + ["problems", "total", "rating"], self._cells(r),
-                              strict=True):
+        for key, value in zip(self.cell_keys, self._cells(r), strict=True):
             table.update_cell(branch, key, value, update_width=True)
 
     def current(self) -> str | None:
@@ -172,13 +187,15 @@ class BranchesScreen(BaseScreen):
         def added(value: tuple[str, str] | None) -> None:
             if value is None:
                 return
-            rec = self.app.write(self.app.session.add_branch, *value) if value[0] else None
-            if rec is not None:
-                r = self.app.result(rec.id)
-                self.results[rec.id] = r
-                table = self.query_one("#branches", DataTable)
-                table.add_row(str(table.row_count + 1), rec.data["name"], *self._cells(r), key=rec.id)
-                table.move_cursor(row=table.row_count - 1)
+            rec = self.app.write(self.app.session.add_branch, *value)
+            if rec is None:  # refused (the app said why): ask again, with what was typed
+                self.app.push_screen(AddBranchModal(*value), added)
+                return
+            r = self.app.result(rec.id)
+            self.results[rec.id] = r
+            table = self.query_one("#branches", DataTable)
+            table.add_row(str(table.row_count + 1), rec.data["name"], *self._cells(r), key=rec.id)
+            table.move_cursor(row=table.row_count - 1)
 
         self.app.push_screen(AddBranchModal(), added)
 
@@ -202,8 +219,12 @@ class BranchesScreen(BaseScreen):
             return
 
         def renamed(value: tuple[str, str] | None) -> None:
-            if value is not None and self.app.write(self._bench(rec.id).rename, *value) is not None:
-                self.query_one("#branches", DataTable).update_cell(rec.id, "name", value[0], update_width=True)
+            if value is None:
+                return
+            if self.app.write(self._bench(rec.id).rename, *value) is None:  # refused: ask again
+                self.app.push_screen(AddBranchModal(*value, "支部改名"), renamed)
+                return
+            self.query_one("#branches", DataTable).update_cell(rec.id, "name", value[0], update_width=True)
 
         self.app.push_screen(AddBranchModal(rec.data["name"], rec.data.get("unit", ""), "支部改名"), renamed)
 
@@ -224,10 +245,15 @@ class BranchesScreen(BaseScreen):
         self.app.push_screen(ConfirmDialog(f"删除支部“{rec.data['name']}”吗？", detail), confirmed)
 
     def action_undo(self) -> None:
-        rec = self.app.write(self.app.session.undo)
+        try:
+            rec = self.app.session.undo()
+        except (UserError, OSError) as exc:
+            self.app.report_refused(exc)
+            return
         if rec is None:
             self.notify("没有可撤销的修改", severity="warning")
             return
+        self.app.report_saved()
         self.fill_table()
         self.notify("已撤销上一次修改")
 
@@ -238,8 +264,13 @@ class BranchesScreen(BaseScreen):
         navigation.open_summary(self.app)
 
     def action_merge(self) -> None:
+        """A leader merging from their merged session merges into it: it is closed first (a file held
+        open for writing here cannot be written by the merge), and opened again from the list."""
         session = self.app.session
-        navigation.open_merge(self.app, session.path.parent, session.meta.inspector, session.meta.group)
+        folder, me, group = session.path.parent, session.meta.inspector, session.meta.group
+        if session.meta.role == "leader":
+            self.action_close()
+        navigation.open_merge(self.app, folder, me, group)
 
     def action_close(self) -> None:
         self.app.close_session()

@@ -47,16 +47,20 @@ KIND_NAMES = {"feedback": "反馈意见", "notice": "整改通知书"}
 
 class ExportScreen(BaseScreen):
     DEFAULT_CSS = """
+    ExportScreen #export-kind { layout: horizontal; height: 1; width: auto; border: none; padding: 0; }
+    ExportScreen #export-kind RadioButton { width: auto; margin-right: 2; }
     ExportScreen #export-body { height: 1fr; }
-    ExportScreen #export-left { width: 44; padding: 0 1; }
+    ExportScreen #export-left { width: 32; padding: 0 1; }
     ExportScreen #export-right { width: 1fr; padding: 0 1; }
-    ExportScreen #export-branches { height: 1fr; min-height: 5; }
-    ExportScreen #export-kind { height: auto; width: 100%; }
-    ExportScreen #export-progress { margin: 1 0; }
-    ExportScreen #export-results { height: 1fr; }
+    ExportScreen #export-branches { height: 1fr; }
+    ExportScreen #export-draft { width: 1fr; }
+    ExportScreen #export-progress { margin: 0 0 1 0; }
+    ExportScreen #export-results { height: 1fr; min-height: 4; }
     ExportScreen #export-message { height: auto; }
     ExportScreen #export-review { height: auto; max-height: 8; overflow-y: auto; color: $warning; }
     ExportScreen #export-message.error { color: $error; }
+    ExportScreen .row { padding: 0 1; }
+    ExportScreen .row .field-name { width: 11; color: $text-muted; }
     ExportScreen .title { text-style: bold; }
     """
     BINDINGS = [
@@ -73,26 +77,33 @@ class ExportScreen(BaseScreen):
         self.errors: list[str] = []
 
     def compose(self) -> ComposeResult:
+        """One line each for what to export, the draft switch and the optional files; the branches
+        beside the progress, the review and the results — so that 80×24 shows all of it."""
         yield from self.header()
+        with Horizontal(classes="row"):
+            yield Label("导出内容", classes="inline-label title")
+            with RadioSet(id="export-kind", compact=True):
+                for n, (key, label, _) in enumerate(KIND_OPTIONS):
+                    yield RadioButton(label, value=n == 0, id=f"kind-{key}", compact=True)
+        with Horizontal(classes="row"):
+            yield Checkbox("征求意见稿（有分歧时也可导出）", id="export-draft", compact=True)
+            yield Button("开始导出 (E)", id="export-start", variant="primary", disabled=True, compact=True)
         with Horizontal(id="export-body"):
             with Vertical(id="export-left"):
-                yield Label("导出内容", classes="title")
-                with RadioSet(id="export-kind"):
-                    for n, (key, label, _) in enumerate(KIND_OPTIONS):
-                        yield RadioButton(label, value=n == 0, id=f"kind-{key}")
                 yield Label("支部（默认全部）", classes="title")
-                yield SelectionList[str](id="export-branches")
-                yield Input(placeholder="本单位模板文件夹（可不填）", id="export-templates")
-                yield Input(placeholder="小组密钥文件：通知书二维码加签名（可不填）", id="export-key")
-                yield Input(placeholder="发文设置文件：发文机关、文号、印章（可不填）", id="export-issuer")
-                yield Checkbox("征求意见稿（有分歧时也可导出）", id="export-draft")
-                yield Button("开始导出 (E)", id="export-start", variant="primary", disabled=True)
+                yield SelectionList[str](id="export-branches", compact=True)
             with Vertical(id="export-right"):
                 yield Label(f"输出到：{self.output_dir}", id="export-output")
                 yield ProgressBar(total=100, id="export-progress", show_eta=False)  # empty, not animated, until E
                 yield Static("正在读取会话…", id="export-message")
                 yield Static("", id="export-review")
                 yield DataTable(id="export-results", cursor_type="row", zebra_stripes=True)
+        for key, label, hint in (("templates", "模板文件夹", "本单位的文书模板（可不填）"),
+                                 ("key", "小组密钥", "给通知书二维码加签名（可不填）"),
+                                 ("issuer", "发文设置", "发文机关、文号、印章（可不填）")):
+            with Horizontal(classes="row"):
+                yield Label(label, classes="field-name")
+                yield Input(placeholder=hint, id=f"export-{key}")
         yield from self.footer()
 
     def on_mount(self) -> None:

@@ -9,6 +9,7 @@ each checked to exist, and the re-check note and date.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -19,6 +20,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input, Label, Static
 
+from inspect_tui.core.labels import LEDGER_STATUS_LABELS
 from inspect_tui.core.ledger import LedgerItem, S, counts, days_text
 from inspect_tui.errors import UserError
 from inspect_tui.store.evidence import display_name
@@ -71,11 +73,11 @@ def _day(text: str) -> date:
 
 class FollowupScreen(BaseScreen):
     BINDINGS = [
-        Binding("w", "status('in_progress')", "整改中", id="in-progress"),
-        Binding("t", "status('to_check')", "待核查", id="to-check"),
-        Binding("o", "status('open')", "未整改", show=False, id="open"),
+        Binding("w", "status('in_progress')", LEDGER_STATUS_LABELS[S.IN_PROGRESS], id="in-progress"),
+        Binding("t", "status('to_check')", LEDGER_STATUS_LABELS[S.TO_CHECK], id="to-check"),
+        Binding("o", "status('open')", LEDGER_STATUS_LABELS[S.OPEN], show=False, id="open"),
         Binding("c", "close_item", "销号", tooltip="核查通过：记下佐证与核查意见后销号", id="close-item"),
-        Binding("f", "fail_item", "未通过", tooltip="核查未通过：原因与新的整改时限", id="fail-item"),
+        Binding("f", "fail_item", LEDGER_STATUS_LABELS[S.FAILED], tooltip="核查未通过：原因与新的整改时限", id="fail-item"),
         Binding("m", "measures", "措施", tooltip="整改措施及完成情况", id="measures"),
         Binding("e", "evidence", "佐证", tooltip="添加佐证文件（路径须存在）或佐证说明", id="evidence"),
         Binding("escape", "back", "返回", id="back"),
@@ -173,12 +175,24 @@ class FollowupScreen(BaseScreen):
 
     # --- changes ----------------------------------------------------------------------------------
 
-    def change(self, **fields: Any) -> None:
+    def change(self, **fields: Any) -> bool:
+        """Store one change of the selected item; False when it was refused (the app said why)."""
         item = self.current()
         if item is None:
-            return
-        if self.app.write(change_item, self.app.session, item.ref, **fields) is not None:
-            self.reload()
+            return False
+        if self.app.write(change_item, self.app.session, item.ref, **fields) is None:
+            return False
+        self.reload()
+        return True
+
+    def ask(self, title: str, fields: list[tuple[str, str, str]], then: Callable[[dict[str, str]], bool]) -> None:
+        """Ask for a few values and hand them to ``then``; when that is refused (a rule of the
+        ledger, a wrong date, a full disk), ask again with what was typed still in the fields."""
+        def answered(values: dict[str, str] | None) -> None:
+            if values is not None and not then(values):
+                self.ask(title, [(key, label, values[key]) for key, label, _ in fields], then)
+
+        self.app.push_screen(AskModal(title, fields), answered)
 
     def action_status(self, status: str) -> None:
         self.change(status=S(status))
@@ -188,56 +202,54 @@ class FollowupScreen(BaseScreen):
         if item is None:
             return
 
-        def done(v: dict[str, str] | None) -> None:
-            if v and v["measures"]:
-                self.change(measures=v["measures"], completed_on=_maybe_day(self.app, v["completed"]))
+        def done(v: dict[str, str]) -> bool:
+            completed = _maybe_day(self.app, v["completed"])
+            if v["completed"] and completed is None:
+                return False
+            return not v["measures"] or self.change(measures=v["measures"], completed_on=completed)
 
-        self.app.push_screen(AskModal("整改措施及完成情况", [
-            ("measures", "整改措施及完成情况", item.measures), ("completed", "完成时间（YYYY-MM-DD，可空）",
-                                                          item.completed_on.isoformat() if item.completed_on else "")]),
-                             done)
+        self.ask("整改措施及完成情况", [
+            ("measures", "整改措施及完成情况", item.measures),
+            ("completed", "完成时间（YYYY-MM-DD，可空）", item.completed_on.isoformat() if item.completed_on else "")],
+            done)
 
     def action_evidence(self) -> None:
-        def done(v: dict[str, str] | None) -> None:
-            if not v or not (v["file"] or v["text"]):
-                return
+        def done(v: dict[str, str]) -> bool:
+            if not (v["file"] or v["text"]):
+                return True
             stored = self.app.write(store_evidence, self.app.session.path, v["file"]) if v["file"] else None
             if v["file"] and stored is None:
-                return
-            self.change(evidence_files=(stored,) if stored else None, evidence_text=v["text"] or None)
+                return False
+            return self.change(evidence_files=(stored,) if stored else None, evidence_text=v["text"] or None)
 
-        self.app.push_screen(AskModal("添加佐证", [("file", "佐证文件路径（须存在，可空）", ""),
-                                                ("text", "佐证说明（可空）", "")]), done)
+        self.ask("添加佐证", [("file", "佐证文件路径（须存在，可空）", ""), ("text", "佐证说明（可空）", "")], done)
 
     def action_close_item(self) -> None:
         item = self.current()
         if item is None:
             return
 
-        def done(v: dict[str, str] | None) -> None:
-            if v is not None:
-                self.change(status=S.CLOSED, checker=self.app.me, checked_on=self.today,
-                            evidence_text=v["text"] or None, note=v["note"] or None)
+        def done(v: dict[str, str]) -> bool:
+            return self.change(status=S.CLOSED, checker=self.app.me, checked_on=self.today,
+                               evidence_text=v["text"] or None, note=v["note"] or None)
 
-        self.app.push_screen(AskModal(f"销号 {item.ref}（核查人 {self.app.me}，{self.today}）", [
-            ("text", "佐证说明（已有佐证可空）", item.evidence_text), ("note", "核查意见", "")]), done)
+        self.ask(f"销号 {item.ref}（核查人 {self.app.me}，{self.today}）", [
+            ("text", "佐证说明（已有佐证可空）", item.evidence_text), ("note", "核查意见", "")], done)
 
     def action_fail_item(self) -> None:
         item = self.current()
         if item is None:
             return
 
-        def done(v: dict[str, str] | None) -> None:
-            if v is None:
-                return
+        def done(v: dict[str, str]) -> bool:
             deadline = _maybe_day(self.app, v["deadline"])
             if v["deadline"] and deadline is None:
-                return
-            self.change(status=S.FAILED, reason=v["reason"] or None, deadline=deadline, checker=self.app.me,
-                        checked_on=self.today)
+                return False
+            return self.change(status=S.FAILED, reason=v["reason"] or None, deadline=deadline, checker=self.app.me,
+                               checked_on=self.today)
 
-        self.app.push_screen(AskModal(f"未通过 {item.ref}", [("reason", "未通过原因", ""),
-                                                          ("deadline", "新的整改时限（YYYY-MM-DD）", "")]), done)
+        self.ask(f"未通过 {item.ref}", [("reason", "未通过原因", ""), ("deadline", "新的整改时限（YYYY-MM-DD）", "")],
+                 done)
 
     def action_back(self) -> None:
         self.dismiss()

@@ -17,6 +17,7 @@ from textual.css.query import NoMatches
 from textual.widgets import DataTable, Static
 
 from inspect_tui.core.format import fmt_rate
+from inspect_tui.core.labels import LEDGER_STATUS_LABELS
 from inspect_tui.core.ledger import Ledger, S, counts
 from inspect_tui.store.followup import ledger_of
 from inspect_tui.tui import navigation
@@ -43,8 +44,8 @@ class FollowupBranchesScreen(BaseScreen):
         yield from self.header()
         yield Static(id="session-title", classes="title")
         table = DataTable(id="fu-branches", cursor_type="row", zebra_stripes=True)
-        for key, label in (("n", "序"), ("name", "支部"), ("total", "事项"), ("closed", "已销号"),
-                           ("pending", "未销号"), ("to_check", "待核查"), ("overdue", "逾期")):
+        for key, label in (("n", "序"), ("name", "支部"), ("total", "事项"), ("closed", LEDGER_STATUS_LABELS[S.CLOSED]),
+                           ("pending", "未销号"), ("to_check", LEDGER_STATUS_LABELS[S.TO_CHECK]), ("overdue", "逾期")):
             table.add_column(label, key=key)
         yield table
         yield from self.footer()

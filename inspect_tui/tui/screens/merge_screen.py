@@ -34,7 +34,7 @@ from textual.worker import Worker, WorkerState
 from inspect_tui.core.checklist import Checklist
 from inspect_tui.core.disagreements import Disagreement, list_disagreements, numbered_inspectors, settle
 from inspect_tui.crash import explain
-from inspect_tui.errors import UserError
+from inspect_tui.errors import UserError, os_reason
 from inspect_tui.store.merge_files import MergeReport, merge_files
 from inspect_tui.store.paths import SUFFIX
 from inspect_tui.tui.base_screen import BaseScreen
@@ -118,7 +118,7 @@ def describe_files(folder: Path, output: Path, group: str | None) -> list[Candid
             with SessionFile.open(p, readonly=True) as f:
                 found.append((p, f.meta, ""))
         except (UserError, OSError) as exc:
-            first = (exc.render() if isinstance(exc, UserError) else str(exc)).splitlines()[0]
+            first = (exc.render() if isinstance(exc, UserError) else os_reason(exc)).splitlines()[0]
             found.append((p, None, first))
     groups = Counter(m.get("group") for _p, m, _e in found if m and m.get("role") != "leader")
     group = group or (groups.most_common(1)[0][0] if groups else None)
@@ -334,13 +334,18 @@ class MergeScreen(BaseScreen):
         table.clear(columns=True)
         # The branch and item first (cut to fit), then the inspectors' values side by side.
         table.add_columns("支部", "项目", "方面", *[f"{n}. {name}" for n, name in enumerate(names, 1)])
-        note_len = max(2, 12 // max(len(names), 1))  # every inspector's column fits 80 columns
+        # Sized for 80 columns; a wider terminal's extra width (in characters of two cells) goes to
+        # the branch's and then the item's names, up to the longest of each.
+        spare = max(0, self.size.width - 80) // 2
+        branch_len = 7 + min(spare, max((len(d.branch_name) - 7 for d in found), default=0))
+        item_len = 8 + min(spare - (branch_len - 7), max((len(d.item_title) - 8 for d in found), default=0))
+        note_len = max(2, 12 // max(len(names), 1))
         for d in found:
             cells = []
             for name in names:
                 o = d.opinion_of(name)
                 cells.append("—" if o is None else o.label + (f"：{_cut(o.note, note_len)}" if o.note else ""))
-            table.add_row(_cut(d.branch_name, 7), _cut(d.item_title, 8), d.field_label, *cells)
+            table.add_row(_cut(d.branch_name, branch_len), _cut(d.item_title, item_len), d.field_label, *cells)
         table.border_title = f"待裁定的分歧 {len(found)} 处（数字键 采纳该观摩员的值，v 看全文并输入裁定值）"
         if found:
             table.move_cursor(row=min(max(row, 0), len(found) - 1))

@@ -16,9 +16,12 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from inspect_tui.core.disagreements import branch_disagreements
 from inspect_tui.core.folding import Folded, fold
 from inspect_tui.core.labels import KIND_LABELS, STATUS_STYLE, adequate_label, status_label
 from inspect_tui.core.records import Kind
+from inspect_tui.core.report_facts import conflict_label
+from inspect_tui.core.scoring import BranchResult
 from inspect_tui.core.steps import Step
 from inspect_tui.core.workbench import BranchWorkbench
 from inspect_tui.store.evidence import display_name
@@ -67,6 +70,7 @@ class ReviewScreen(BaseScreen):
         parts.append(Text(f"得分 {fmt_score(r.total)}/{fmt_score(r.full_marks)}，评级 {r.rating.label}，"
                           f"已评 {r.scored_items}/{len(r.items)} 项；应知应会知晓率 {fmt_rate(r.awareness)}"
                           f"（{r.adequate}/{r.asked}）；发现问题 {r.problems} 个。"))
+        parts.extend(self.unsettled(r))
         areas = Table(box=None, pad_edge=False, show_header=True, header_style="dim")
         areas.add_column("方面")
         areas.add_column("得分", justify="right")
@@ -144,6 +148,24 @@ class ReviewScreen(BaseScreen):
                           adequate_label(d.get("adequate")))
             parts.append(t)
         return Group(*parts)
+
+    def unsettled(self, r: BranchResult) -> list[Text]:
+        """In a merged session: the fields on which inspectors differ and no verdict settles them yet,
+        and the records edited in two places at once — what the leader must settle before issuing."""
+        if self.bench.session.meta.role != "leader":
+            return []
+        lines = []
+        branch, records = self.bench.session.index.live(self.branch), self.bench.session.records(self.branch)
+        fields: dict[str, list[str]] = {}
+        for d in branch_disagreements(self.bench.checklist, branch, records, result=r):
+            fields.setdefault(d.item_title, []).append(d.field_label)
+        if fields:
+            lines.append(Text.assemble((f"意见不一致、待裁定（{len(fields)}项）：", "bold red"),
+                                       "；".join(f"{t}（{'、'.join(f)}）" for t, f in fields.items())))
+        conflicts = [conflict_label(self.bench.checklist, c) for c in records if c.conflict]
+        if conflicts:
+            lines.append(Text.assemble((f"编辑冲突（{len(conflicts)}条）：", "bold red"), "；".join(conflicts)))
+        return lines
 
     def action_back(self) -> None:
         self.dismiss()

@@ -26,7 +26,7 @@ class QuietFooter(Footer):
         active = screen.active_bindings
         layout = tuple((key, a.binding.action, a.binding.description, a.binding.show) for key, a in active.items())
         enabled = tuple(a.enabled for a in active.values())
-        keys = footer_keys(self) if layout == self._layout and self._bindings_ready and self.children else None
+        keys = footer_keys(self) if layout == self._layout and self.children else None
         if keys is not None:
             if enabled != self._enabled:
                 self._enabled = enabled

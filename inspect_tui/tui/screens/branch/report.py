@@ -139,5 +139,7 @@ class ReportPane(StepPane):
             self.post_message(Saved(None, f"汇报计时已暂停于 {used // 60:02d}:{used % 60:02d}，回到“述”按 F4 继续"))
 
     def on_selection_list_selection_toggled(self, event: SelectionList.SelectionToggled) -> None:
-        item = event.selection.value
-        self.run(self.bench.set_claim, item, item in event.selection_list.selected)
+        claims, item = event.selection_list, event.selection.value
+        claimed = item in claims.selected
+        if not self.run(self.bench.set_claim, item, claimed).ok:  # not stored: show what is
+            (claims.deselect if claimed else claims.select)(item)
