@@ -199,6 +199,12 @@ def test_each_qr_identifier_is_compared(visit, field):
     assert qr_check(notice, payload) == Check("二维码标识", False, f"与嵌入数据不符：{label[field]}")
 
 
+def test_every_qr_identifier_that_differs_is_listed(visit):
+    notice = visit["notice"]
+    true = QRPayload.for_notice(notice, notice_hash(notice))
+    payload = QRPayload(**{**true.__dict__, "notice_no": "X〔2026〕2号", "branch": "other"})
+    assert qr_check(notice, payload) == Check("二维码标识", False, "与嵌入数据不符：发文字号、支部")
+
 def test_qr_identifiers_of_malformed_data(visit):
     assert qr_check({"items": 3}, QRPayload.for_notice(visit["notice"], "0" * 64)) == \
         Check("二维码标识", False, "嵌入数据格式不对")
@@ -337,6 +343,7 @@ def test_ink_that_shows_only_on_paper_is_a_difference(tmp_path):
     out = io.BytesIO()
     writer.write(out)
     assert compared(tmp_path, out.getvalue(), page_pdf([])) == ["第 1 项整改时限"]
+    assert compared(tmp_path, out.getvalue(), out.getvalue()) == []  # both sides printed alike
 
 
 def ink(*pixels: tuple[int, int]) -> Image.Image:

@@ -1,15 +1,19 @@
 """``verify_pdf`` end to end on one genuine notice, a signed one and copies damaged one part at a time
 (attachments swapped with pypdf, pages drawn with Pillow): every check's name, verdict and message.
-Typesetting happens only in the fixture; the forgery corpus is test_verify_forgery.py."""
+Notices are typeset only in the fixtures (plain, signed, sealed on an organisation's own template) and
+when a page is rebuilt; the forgery corpus is test_verify_forgery.py."""
 
 from __future__ import annotations
 
+import copy
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
 import qrcode
+import zxingcpp
 from notice_helpers import ROWS, make_visit
 from PIL import Image
 from pypdf import PdfWriter
@@ -21,7 +25,7 @@ from inspect_tui.export.embed import ATTACHMENT_NAME, RENDER_NAME, SEAL_NAME, lo
 from inspect_tui.export.notice import notice_hash
 from inspect_tui.export.qr import SCHEME, QRPayload
 from inspect_tui.export.render import notice_json
-from inspect_tui.export.verify import Check, read_qr_codes, verify_pdf
+from inspect_tui.export.verify import Check, VerifyReport, check_page, read_qr_codes, verify_pdf
 
 pytestmark = pytest.mark.skipif(fonts.find_cjk_font() is None or not fonts.harfbuzz_subset_available(),
                                 reason="needs a Chinese font and libharfbuzz-subset (see `inspect-tui doctor`)")
@@ -37,6 +41,25 @@ def notices(tmp_path_factory) -> dict:
     issuer.write_text("body: 某某市直机关工委\nnumber: 市直观摩〔{year}〕{n}号\n", encoding="utf-8")
     [genuine] = export_session(session, folder / "plain", kinds=["notice"], workers=1, issuer=issuer).files
     return {"session": session, "genuine": Path(genuine), "issuer": issuer, "folder": folder}
+
+
+@pytest.fixture(scope="module")
+def sealed(notices) -> dict:
+    """The notice with a seal image, made with an organisation's own notice template and an image beside it."""
+    folder = notices["folder"] / "sealed"
+    tpl = folder / "tpl"
+    tpl.mkdir(parents=True)
+    (tpl / "notice.html").write_text(
+        (Path(__file__).parents[1] / "inspect_tui/export/templates/notice.html").read_text(encoding="utf-8")
+        .replace("对你支部开展了", '<img src="logo.png" width="40">（某某省直机关工委部署）对你支部开展了'),
+        encoding="utf-8")
+    Image.new("RGB", (40, 40), "navy").save(tpl / "logo.png")  # fetched from the template folder
+    Image.new("RGB", (120, 120), "red").save(folder / "印章.png")
+    issuer = folder / "发文设置.yaml"
+    issuer.write_text(notices["issuer"].read_text(encoding="utf-8") + "seal: 印章.png\n", encoding="utf-8")
+    [path] = export_session(notices["session"], folder / "out", kinds=["notice"], workers=1, issuer=issuer,
+                            template_dir=tpl).files
+    return {"path": Path(path), "templates": tpl}
 
 
 @pytest.fixture(scope="module")
@@ -108,11 +131,11 @@ def test_the_group_key(notices, signed):
 
 
 def test_no_file_and_not_a_pdf(tmp_path):
-    with pytest.raises(UserError, match="文件不存在"):
+    with pytest.raises(UserError, match=re.escape(f"{tmp_path / 'nothing.pdf'}: 文件不存在")):
         verify_pdf(tmp_path / "nothing.pdf")
     junk = tmp_path / "junk.pdf"
     junk.write_text("not a pdf")
-    with pytest.raises(UserError, match="无法打开 PDF"):
+    with pytest.raises(UserError, match=re.escape(f"{junk}: 无法打开 PDF：")):
         read_qr_codes(junk)
 
 
@@ -166,6 +189,11 @@ def test_a_changed_page_made_elsewhere_says_why_it_cannot_be_rebuilt(notices, tm
         report = verify_pdf(same)
         assert "第 1 项整改要求" in report.changed and report.notes == []
         assert detail(report, "页面与数据一致").startswith("这些地方印的与数据不符：")
+        assert [c.name for c in report.checks].count("页面与数据一致") == 1
+    font_file = reattached(notices["genuine"], tmp_path / "ff.pdf", notice_json=notice_json(data),
+                           render_json=json.dumps({**identity, "font_file": "Other.ttf"}).encode())
+    assert verify_pdf(font_file).notes == ["本机与导出时的字体文件不同（导出时：字体文件 Other.ttf），页面无法原样重建："
+                                           "请在安装相同字体与版本的电脑上核验。"]
 
 
 def test_a_seal_that_is_not_the_recorded_one(notices, tmp_path):
@@ -185,7 +213,8 @@ def test_malformed_data_is_a_failed_check_not_a_crash(notices, tmp_path):
     assert detail(report, "二维码标识") == "嵌入数据格式不对"
     assert detail(report, "页面与数据一致").startswith("嵌入数据格式不对，无法重建页面（ValueError: ")
     assert detail(report, "与会话记录一致").startswith("嵌入数据格式不对（TypeError: ")
-    assert "页面与数据一致" in report.failed() and "与会话记录一致" in report.failed()
+    verdicts = {c.name: c.ok for c in report.checks}
+    assert verdicts["页面与数据一致"] is False and verdicts["与会话记录一致"] is False
 
 
 def test_a_draft_says_so(notices, tmp_path):
@@ -193,3 +222,73 @@ def test_a_draft_says_so(notices, tmp_path):
     doc["notice"]["status"] = "draft"
     report = verify_pdf(reattached(notices["genuine"], tmp_path / "d.pdf", notice_json=notice_json(doc["notice"])))
     assert report.draft and report.notes[-1] == "这是征求意见稿（每页标有“征求意见稿”），不是正式签发的通知书。"
+
+
+def test_only_qr_codes_are_read(tmp_path):
+    """A Data Matrix carrying our scheme is not the notice's QR code."""
+    pixels = memoryview(zxingcpp.create_barcode(QRPayload("某〔2026〕1号", "v", "b", 1, "", "ab" * 32).encode(),
+                                                zxingcpp.BarcodeFormat.DataMatrix).to_image(scale=8))
+    page = Image.new("L", (600, 600), 255)
+    page.paste(Image.frombytes("L", (pixels.shape[1], pixels.shape[0]), bytes(pixels)), (40, 40))
+    page.save(tmp_path / "dm.pdf", "PDF", resolution=72)
+    assert read_qr_codes(tmp_path / "dm.pdf") == []
+    assert detail(verify_pdf(tmp_path / "dm.pdf"), "二维码") == "页面上找不到本工具的二维码"
+
+
+def test_a_sealed_notice_on_its_own_templates(sealed):
+    report = verify_pdf(sealed["path"], template_dir=sealed["templates"])
+    assert report.ok and report.changed == [] and "印章图片" not in [c.name for c in report.checks]
+    assert report.notice["issuer"]["seal_sha256"] and read_attachment(sealed["path"], SEAL_NAME)
+    data = load_notice(sealed["path"])["notice"]
+    data["addressee"] = "机关第二党支部"
+    forged = VerifyReport(str(sealed["path"]))
+    check_page(forged, sealed["path"], data, read_qr_codes(sealed["path"])[0], sealed["templates"])
+    assert forged.changed[:2] == ["二维码", "主送"] and forged.notes == []  # the same templates: nothing to explain
+
+
+def test_an_unreadable_qr_is_drawn_from_the_data(notices):
+    """With the page's QR unreadable the page is rebuilt with the QR the data calls for: the rest still compares."""
+    report = VerifyReport(str(notices["genuine"]))
+    check_page(report, notices["genuine"], load_notice(notices["genuine"])["notice"], None, None)
+    assert report.checks == [Check("页面与数据一致", True, "逐字段、逐像素与嵌入数据重建的页面相同（只计可见内容）")]
+
+
+ITEM_EDITS = {"responsible": "赵钱孙", "problem": "甲甲甲", "requirement": "乙乙乙"}
+
+
+def edited(data: dict, *, long: bool = False, **top: str) -> dict:
+    """``data`` with each item's person, problem and requirement changed by one character (the layout
+    stays), top-level fields replaced, and item 1's problem made long enough to reflow the page."""
+    data = copy.deepcopy(data)
+    for n, item in enumerate(data["items"]):
+        item |= {k: (item[k][:-1] + v[n]) if k != "responsible" else v[n] + item[k][1:] for k, v in ITEM_EDITS.items()}
+    if long:
+        data["items"][0]["problem"] = ROWS[0][0] + "，且三次支委会的记录均由一人代签，未见本人签字"
+    return data | top
+
+
+@pytest.mark.parametrize(("top", "long", "count"), [
+    ({"addressee": "机关第二党支部"}, False, 12),
+    ({"reply_by": "2027-01-27"}, False, 13),
+    ({"addressee": "机关第二党支部"}, True, 20)])
+def test_at_most_twelve_changed_places_are_listed(notices, top, long, count):
+    data = edited(load_notice(notices["genuine"])["notice"], long=long, **top)
+    report = VerifyReport(str(notices["genuine"]))
+    check_page(report, notices["genuine"], data, read_qr_codes(notices["genuine"])[0], None)
+    (check,) = report.checks
+    assert len(report.changed) == count and check.ok is False
+    shown = check.detail.removeprefix("这些地方印的与数据不符：").removesuffix("……").split("、")
+    assert [s.split("（应为")[0] for s in shown] == report.changed[:12]
+    assert check.detail.endswith("……") == (count > 12)
+    assert f"第 1 项存在问题（应为“{data['items'][0]['problem'][:30]}”）" in shown  # long texts cut to 30 characters
+
+
+def test_a_covered_qr_fails_the_qr_and_the_page_but_the_rest_is_checked(notices, tmp_path):
+    writer = PdfWriter(clone_from=str(notices["genuine"]))
+    content = writer.pages[0].get_contents()
+    content.set_data(content.get_data() + b"\nq 1 1 1 rg 420 150 90 90 re f Q")  # a white box over the QR code
+    writer.pages[0].replace_contents(content)
+    writer.write(tmp_path / "covered.pdf")
+    report = verify_pdf(tmp_path / "covered.pdf")
+    assert checks(report) == [("二维码", False), ("嵌入数据完整", True), ("页面与数据一致", False)]
+    assert report.changed[0] == "二维码" and report.payload is None
