@@ -99,9 +99,10 @@ def scenario(name: str, paths: list[Path], out: Path, cache: Path, jobs: int) ->
             remember_file(p, cache)
     elif name == "naive":
         from inspect_tui.core.rollup import build_rollup
-        from inspect_tui.export.report_files import ROLLUP_PDF, ROLLUP_WORKBOOK, prepare_output, write_bytes
+        from inspect_tui.export.report_files import ROLLUP_PDF, ROLLUP_WORKBOOK, prepare_output
         from inspect_tui.export.rollup_export import render_rollup_pdf, rollup_sheets
         from inspect_tui.export.workbook import write_xlsx
+        from inspect_tui.store.journal import replace_file
         from inspect_tui.store.report_inputs import facts_of
         from inspect_tui.store.session import Session
 
@@ -113,7 +114,7 @@ def scenario(name: str, paths: list[Path], out: Path, cache: Path, jobs: int) ->
         rollup = build_rollup(facts, checklists)
         pdf = render_rollup_pdf(rollup, draft=True)
         prepare_output(out)
-        write_bytes(out / ROLLUP_PDF, pdf)
+        replace_file(out / ROLLUP_PDF, pdf)
         write_xlsx(out / ROLLUP_WORKBOOK, rollup_sheets(rollup))
     else:
         write_rollup(paths, out, draft=True, cache=cache, workers=jobs)

@@ -18,7 +18,6 @@ import contextlib
 import multiprocessing
 import os
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -34,6 +33,7 @@ from inspect_tui.export.documents import FEEDBACK, KIND_LABELS, NOTICE, Feedback
 from inspect_tui.export.issuer import Issuer, assign_numbers, assigned_number
 from inspect_tui.export.notice import NoticeVM, build_notice
 from inspect_tui.export.review import BranchReview, branch_review
+from inspect_tui.store.journal import replace_file
 
 KINDS = (FEEDBACK, NOTICE)
 
@@ -181,15 +181,6 @@ def _init_worker(template_dir: str | None, family: str, key: bytes | None = None
         write_pdf("<p>党支部标准化规范化建设 第 1 页 共 1 页</p>", font_family=family, template_dir=template_dir)
 
 
-def _write_atomic(target: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=".part-", suffix=".pdf", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def render_task(task: ExportTask, output_dir: str, template_dir: str | None = None,
@@ -209,7 +200,7 @@ def render_task(task: ExportTask, output_dir: str, template_dir: str | None = No
         else:
             pdf = render_notice(task.vm, template_dir=template_dir, font_family=family, key=key, report=report)
         target = Path(output_dir) / task.filename
-        _write_atomic(target, pdf)
+        replace_file(target, pdf)
         result.path = str(target)
         result.warnings = report.warnings
     except UserError as exc:

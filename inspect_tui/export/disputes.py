@@ -52,8 +52,8 @@ def export_disputes(session_path: str | Path, output_dir: str | Path, *,
     """Write the list into ``output_dir``; returns its path and any printing warnings."""
     from inspect_tui.core.naming import output_name
     from inspect_tui.errors import UserError
-    from inspect_tui.export.batch import _write_atomic
     from inspect_tui.export.render import RenderReport, render_disputes
+    from inspect_tui.store.journal import replace_file
     from inspect_tui.store.session import Session
 
     with Session.open(session_path, readonly=True) as session:
@@ -64,7 +64,7 @@ def export_disputes(session_path: str | Path, output_dir: str | Path, *,
     try:
         out.mkdir(parents=True, exist_ok=True)
         target = out / output_name(DISPUTES_LABEL, vm.context["group"])
-        _write_atomic(target, pdf)
+        replace_file(target, pdf)
     except OSError as exc:
         raise UserError(f"{output_dir}: 无法写入：{exc.strerror}") from None
     return target, report.warnings

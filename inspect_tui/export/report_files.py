@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
-import os
 import tempfile
 import threading
 from collections.abc import Callable, Sequence
@@ -27,6 +26,7 @@ from inspect_tui.errors import UserError, file_error
 from inspect_tui.export.report_pdf import render_report_pdf
 from inspect_tui.export.report_sheets import group_sheets
 from inspect_tui.export.workbook import Sheet, write_csv, write_xlsx
+from inspect_tui.store.journal import replace_file
 
 REPORT_PDF = "交叉观摩情况汇总报告.pdf"
 WORKBOOK = "汇总.xlsx"
@@ -50,18 +50,6 @@ def prepare_output(outdir: Path) -> None:
         raise file_error(outdir, f"无法创建输出文件夹：{exc.strerror}") from None
 
 
-def write_bytes(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=".part-", suffix=path.suffix, dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def _render_and_write(outdir: Path, pdf_name: str, render_pdf: Callable[[], bytes], book_name: str,
@@ -85,8 +73,8 @@ def _render_and_write(outdir: Path, pdf_name: str, render_pdf: Callable[[], byte
             if isinstance(made, str):
                 raise UserError(made)
             prepare_output(outdir)
-            write_bytes(outdir / pdf_name, pdf)
-            write_bytes(outdir / book_name, book_tmp.read_bytes())
+            replace_file(outdir / pdf_name, pdf)
+            replace_file(outdir / book_name, book_tmp.read_bytes())
             written = [outdir / pdf_name, outdir / book_name]
             if csv:
                 written += write_csv(outdir, made, Path(book_name).stem)

@@ -25,7 +25,6 @@ import hashlib
 import io
 import os
 import re
-import tempfile
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -33,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from inspect_tui.errors import Problem, UserError
-from inspect_tui.store.journal import fsync_dir
+from inspect_tui.store.journal import fsync_dir, replace_file
 
 STORE_SUFFIX = ".files"
 MAX_BYTES = 200 * 1024 * 1024  # no phone photo comes near; a mistaken video or disk image does
@@ -95,20 +94,6 @@ def image_format(data: bytes) -> str:
         return FORMATS[im.format or ""]
 
 
-def _write_atomic(target: Path, data: bytes) -> None:
-    """Temp file, flush, rename, flush the folder: a record names a photo only once it is saved, so
-    the photo must be on the disk by then. A symlink at ``target`` is replaced, not followed."""
-    fd, tmp = tempfile.mkstemp(prefix=".part-", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    fsync_dir(target.parent)
 
 
 def add(session_path: str | Path, source: str | Path, *, documents: bool = False) -> str:
@@ -136,7 +121,7 @@ def add(session_path: str | Path, source: str | Path, *, documents: bool = False
     target = folder / ref
     if target.is_symlink() or not target.is_file() or not _hash_ok(target, ref):  # a damaged copy is healed
         folder.mkdir(exist_ok=True)
-        _write_atomic(target, data)
+        replace_file(target, data)
     return ref
 
 
@@ -297,6 +282,6 @@ def _copy(src: Path, dest: Path) -> None:
     except FileExistsError:
         return
     except OSError:
-        _write_atomic(dest, src.read_bytes())
+        replace_file(dest, src.read_bytes())
         return
     fsync_dir(dest.parent)

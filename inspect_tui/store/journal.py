@@ -29,6 +29,7 @@ import json
 import os
 import secrets
 import sys
+import tempfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from pathlib import Path
@@ -151,6 +152,23 @@ def write_atomic(path: Path, chunks: Iterable[bytes], lock: SessionLock | None =
         lock.move_to_next()
     fsync_dir(path.parent)
     return size
+
+
+def replace_file(target: Path, data: bytes) -> None:
+    """Write a whole file that is not a session (a photo, a PDF, a workbook, a digest): temp file
+    beside it, fsync, ``os.replace``, fsync the folder. A symlink at ``target`` is replaced, not
+    followed; the temp file keeps the suffix, so a leftover still opens in the right program."""
+    fd, tmp = tempfile.mkstemp(prefix=".part-", suffix=target.suffix, dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    fsync_dir(target.parent)
 
 
 CHUNK_DOCS = 256
