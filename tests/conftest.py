@@ -10,6 +10,7 @@ import pytest
 from inspect_tui.core.checklist import Checklist
 from inspect_tui.core.checklist_load import load_default_checklist
 from inspect_tui.core.records import Kind, score_id
+from inspect_tui.store import branch_table
 from inspect_tui.store.report_digest import CACHE_ENV
 from inspect_tui.store.session import new_session
 
@@ -18,6 +19,7 @@ from inspect_tui.store.session import new_session
 def _digest_cache(tmp_path_factory) -> None:
     """Report digests written by merges and closing sessions go to a scratch folder, not the user's cache."""
     os.environ[CACHE_ENV] = str(tmp_path_factory.mktemp("digests"))
+    os.environ[branch_table.CACHE_ENV] = str(tmp_path_factory.mktemp("branch-tables"))
 
 TINY = {
     "id": "tiny", "title": "小清单", "version": "1", "full_marks": 20,

@@ -1,0 +1,187 @@
+"""The branches list of a session file, kept beside it so a large session shows its list at once.
+
+Reading a session of 100,000 records — decoding its JSON and indexing every record — takes
+seconds; its branches list is a few kilobytes. After the app has read a session in full it stores
+the list (the title and one ``BranchRow`` per branch) in a small cache file named by the SHA-256
+of the session file's *committed* bytes (``committed_hash``: everything but a seal line that is
+exactly the seal belonging there, so a copy left unsealed by a crash and the same copy closed
+cleanly share one list). The next open hashes the file (a tenth of reading it), shows the stored
+list, and reads the session in full behind it; keys that need the records wait for them.
+
+A stored list can only ever stand for the exact bytes it was made from: any change to the file (a
+save, a merge, a hand edit, a torn copy) gives another hash and the list is not used. An entry also
+carries the app's version and an HMAC-SHA256 under the cache's own random key (``.key``, mode
+0600), so a list edited by hand, damaged, copied from another machine or made by another version
+is ignored, never shown. Everything here is best effort: a cache that cannot be read or written
+costs time, never data — the session itself is always read in full before anything is changed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import inspect_tui
+from inspect_tui.core.branch_rows import BranchRow
+
+if TYPE_CHECKING:
+    from inspect_tui.core.scoring import BranchResult
+    from inspect_tui.store.session import Session
+
+CACHE_ENV = "INSPECT_TUI_TABLES"  # another cache folder (tests, a shared machine)
+TABLE_FORMAT = 1  # bump when the shape or meaning of an entry changes
+KEY_FILE = ".key"
+_CHUNK = 1 << 20
+_SEAL_MAX = 200  # bytes: a seal line is ~70
+
+
+@dataclass(frozen=True)
+class BranchTable:
+    """What the branches screen shows before the session is read: its title's parts and the rows."""
+
+    group: str
+    date: str
+    role: str
+    inspector: str
+    checklist_title: str
+    rows: tuple[BranchRow, ...]
+
+    @property
+    def merged(self) -> bool:
+        return self.role == "leader"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"group": self.group, "date": self.date, "role": self.role, "inspector": self.inspector,
+                "checklist_title": self.checklist_title, "rows": [r.to_json() for r in self.rows]}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> BranchTable:
+        texts = [data[k] for k in ("group", "date", "role", "inspector", "checklist_title")]
+        if not all(isinstance(t, str) for t in texts):
+            raise ValueError("not a branch table")
+        return cls(*texts, rows=tuple(BranchRow.from_json(r) for r in data["rows"]))
+
+
+def default_cache_dir() -> Path:
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "inspect-tui" / "branch-tables"
+
+
+def committed_hash(path: Path) -> str:
+    """SHA-256 of the file's bytes, leaving out a last line that is exactly this file's seal for
+    this place (its line number and the checksum of the line before it). Read in chunks: a large
+    file is never held in memory twice."""
+    from inspect_tui.store.lines import Chain, line_crc
+
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        first = f.readline(4096)
+        f.seek(max(0, size - _SEAL_MAX))
+        tail = f.read()
+        f.seek(0)
+        lines = tail[:-1].rsplit(b"\n", 2) if tail.endswith(b"\n") else []
+        sealed = len(lines) >= 2 and lines[-1].startswith(b'{"seal":true,')
+        prefix = size - len(lines[-1]) - 1 if sealed else size
+        sha, count = hashlib.sha256(), 0
+        while f.tell() < prefix and (chunk := f.read(min(_CHUNK, prefix - f.tell()))):
+            sha.update(chunk)
+            count += chunk.count(b"\n")
+        if sealed:
+            with contextlib.suppress(ValueError, KeyError, TypeError):
+                if Chain(str(json.loads(first)["id"]), count + 1, line_crc(lines[-2])).seal() == lines[-1] + b"\n":
+                    return sha.hexdigest()
+        while chunk := f.read(_CHUNK):
+            sha.update(chunk)
+        return sha.hexdigest()
+
+
+def entry_path(cache: Path, key: str) -> Path:
+    return cache / f"{key}.t{TABLE_FORMAT}.json"
+
+
+def read_table(key: str, cache: Path | None = None) -> BranchTable | None:
+    """The stored list of the file whose committed bytes hash to ``key``; None when there is none,
+    or it cannot be used (another version's, edited, damaged, filed under another name)."""
+    cache = cache or default_cache_dir()
+    try:
+        blob = json.loads(entry_path(cache, key).read_text(encoding="utf-8"))
+        body = blob["body"]
+        if blob["sha256"] != key or not hmac.compare_digest(blob["mac"], _mac(cache, key, body, create=False)):
+            return None
+        content = json.loads(body)
+        if content["version"] != inspect_tui.__version__:
+            return None
+        return BranchTable.from_json(content["table"])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def write_table(key: str, table: BranchTable, cache: Path | None = None) -> None:
+    """Best effort, atomic (temporary file, then rename): failing costs the next open time only."""
+    cache = cache or default_cache_dir()
+    with contextlib.suppress(OSError):
+        cache.mkdir(parents=True, exist_ok=True)
+        body = json.dumps({"version": inspect_tui.__version__, "table": table.to_json()}, ensure_ascii=False,
+                          separators=(",", ":"))
+        blob = json.dumps({"sha256": key, "mac": _mac(cache, key, body, create=True), "body": body},
+                          ensure_ascii=False)
+        fd, tmp = tempfile.mkstemp(prefix=".part-", dir=cache)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(blob)
+            os.replace(tmp, entry_path(cache, key))
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+
+
+def table_of(session: Session, results: dict[str, BranchResult]) -> BranchTable:
+    """The list as the branches screen shows ``session`` scored as ``results``."""
+    return BranchTable(group=session.meta.group, date=session.meta.date.isoformat(), role=session.meta.role,
+                       inspector=session.meta.inspector, checklist_title=session.checklist.title,
+                       rows=tuple(row_of(session, results[b.id]) for b in session.branches()))
+
+
+def row_of(session: Session, result: BranchResult) -> BranchRow:
+    """One branch's row; in the leader's merged view with its open points — the items the inspectors
+    disagree on, plus the records edited in two places at once."""
+    if session.meta.role != "leader":
+        return BranchRow.of(result)
+    conflicts = sum(1 for rec in session.records(result.branch) if rec.conflict)
+    return BranchRow.of(result, len(result.unsettled) + conflicts)
+
+
+def _mac(cache: Path, key: str, body: str, *, create: bool) -> str:
+    return hmac.new(_secret(cache, create), key.encode() + b"\0" + body.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def _secret(cache: Path, create: bool) -> bytes:
+    """The cache's key, made on first write (readable by its owner only). A missing or damaged key
+    when reading is an error: no entry verifies, every list is made afresh."""
+    path = cache / KEY_FILE
+    with contextlib.suppress(FileNotFoundError):
+        key = path.read_bytes()
+        if len(key) == 32:
+            return key
+    if not create:
+        raise ValueError("no usable cache key")
+    fd, tmp = tempfile.mkstemp(prefix=".part-", dir=cache)  # 0600
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(secrets.token_bytes(32))
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+    return path.read_bytes()
