@@ -13,9 +13,10 @@ import errno
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
+if TYPE_CHECKING:  # pydantic is imported by what raises its errors; the app starts without it
+    from pydantic import ValidationError
 
 
 @dataclass(frozen=True)

@@ -138,11 +138,11 @@ def test_a_key_press_re_scores_only_the_branch_it_changed(fresh, tmp_path, score
             assert scored == []  # moving between items scores nothing
             await pilot.press("y")
             await pilot.pause()
-            assert scored == [branch]  # a saved status: that branch, once
+            assert scored == [branch]  # a saved status: that branch, once (the screen and its panes share it)
             scored.clear()
             await pilot.press("escape")
             await _until(pilot, app, "BranchesScreen")
-            assert scored == [branch]  # back on the list: only the changed row is scored again
+            assert scored == []  # back on the list: the changed row is shown from the result of the save
             scored.clear()
             await pilot.press("down", "up")
             assert scored == []

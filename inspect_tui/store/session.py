@@ -12,7 +12,7 @@ import contextlib
 import functools
 import uuid
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -108,6 +108,9 @@ class Session:
         self.replica = f"{self.meta.replica}.{uuid.uuid4().hex[:8]}"
         # What each change of this open replaced, newest last: Ctrl+Z writes it back as a new version.
         self._undo: deque[tuple[str, Rec | None]] = deque(maxlen=UNDO_DEPTH)
+        # Each branch's last result per view, with the branch's change count it was computed at: the
+        # list, the branch screen and its panes ask again after every change, and a close asks for all.
+        self._results: dict[tuple[str, bool], tuple[int, BranchResult]] = {}
         self._closed = False
 
     # --- lifecycle -----------------------------------------------------------------------------
@@ -142,15 +145,19 @@ class Session:
         file = SessionFile.create(path, meta.model_dump(mode="json"), docs, force=force)
         return cls(file, cl)
 
-    def close(self) -> None:
+    def close(self, *, sealed: Callable[[], None] | None = None) -> None:
         """Close the file; if anything was saved, store the report digest of the sealed bytes
         (computed from this index while the lock still keeps every other writer out), so the next
-        summary report need not parse the whole file."""
+        summary report need not parse the whole file — and run ``sealed`` there too (the app stores
+        its branches list)."""
         def digest() -> None:
             from inspect_tui.store.report_digest import file_hash, remember  # the report's code, not at start-up
 
             with contextlib.suppress(Exception):  # only a cache: failing costs time, never the close
                 remember(self.path, file_hash(self.path), self.meta, self.checklist, self.index)
+            if sealed is not None:
+                with contextlib.suppress(Exception):
+                    sealed()
 
         wanted = not self.file.readonly and self.file.last_saved is not None and not self._closed
         self._closed = True
@@ -298,6 +305,10 @@ class Session:
                preview_score: tuple[str, float | None] | None = None) -> BranchResult:
         """The branch's scores and rates; with ``preview_score=(item, score)``, as if this inspector
         had saved that score (nothing is written), so totals can follow what is being typed."""
+        changes = self.index.changes.get(branch, 0)
+        known = self._results.get((branch, mine_only))
+        if preview_score is None and known is not None and known[0] == changes:
+            return known[1]
         rec = self.index.live(branch)
         if rec is None or rec.kind is not Kind.BRANCH:
             raise KeyError(branch)
@@ -311,7 +322,10 @@ class Session:
             records.append(Rec(id=rid, kind=Kind.SCORE, data=data, author=self.meta.inspector,
                                by=self.meta.inspector, at="", deleted=False, versions=()))
         authors = {self.meta.inspector} if mine_only else None
-        return analyse_branch(self.checklist, rec, records, authors)
+        result = analyse_branch(self.checklist, rec, records, authors)
+        if preview_score is None:
+            self._results[(branch, mine_only)] = (changes, result)
+        return result
 
 
 

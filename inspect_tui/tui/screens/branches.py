@@ -1,11 +1,21 @@
 """The session's branches: progress through the five steps, problems found, current score.
 
-Every figure is a ``BranchResult`` from the core. Results are computed once when the session is
-opened (in the loading worker) and afterwards only for the branch just edited, when this screen
-comes back into view.
+Every figure is a ``BranchResult`` from the core, shown as a ``BranchRow``. Results are computed
+once when the session is opened (in the loading worker) and afterwards only for the branch just
+edited, when this screen comes back into view.
+
+A large session can be shown from its stored list (``store.branch_table``: the rows of exactly the
+file's bytes) while it is still being read: the rows are real and the cursor moves, but every key
+that needs the records waits for them — the status line says so, the key is run once the session
+is read (through the app, so read-only mode still applies), and the rows are shown again from the
+records.
 """
 
 from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -14,16 +24,39 @@ from textual.css.query import NoMatches
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input, Label, Static
 
-from inspect_tui.core.scoring import BranchResult
+from inspect_tui.core.branch_rows import BranchRow
+from inspect_tui.core.format import fmt_score
 from inspect_tui.core.steps import STEPS
-from inspect_tui.core.workbench import BranchWorkbench
 from inspect_tui.errors import UserError
+from inspect_tui.store.branch_table import BranchTable, row_of
 from inspect_tui.tui import navigation
 from inspect_tui.tui.base_screen import BaseScreen
 from inspect_tui.tui.dialogs.confirm import ConfirmDialog
 from inspect_tui.tui.dialogs.search import SearchDialog
-from inspect_tui.tui.format import fmt_score
 from inspect_tui.tui.widgets.footer import QuietFooter
+
+if TYPE_CHECKING:
+    from inspect_tui.core.scoring import BranchResult
+    from inspect_tui.core.workbench import BranchWorkbench
+
+ActionT = TypeVar("ActionT", bound=Callable[..., Any])
+READING = "正在读取全部记录……按键将在读完后执行"
+
+
+def needs_session(action: ActionT) -> ActionT:
+    """An action that works on the records: while the list is shown from its stored copy, it waits
+    for the session (``BranchesScreen.session_ready`` runs it)."""
+    name = action.__name__.removeprefix("action_")
+
+    @functools.wraps(action)
+    def waiting(self: BranchesScreen) -> Any:
+        if self.preview is not None:
+            self.pending = name
+            self.notify("正在读取全部记录，读完后继续", title="请稍候", timeout=3)
+            return None
+        return action(self)
+
+    return waiting  # type: ignore[return-value]
 
 
 class AddBranchModal(ModalScreen[tuple[str, str] | None]):
@@ -60,8 +93,8 @@ class AddBranchModal(ModalScreen[tuple[str, str] | None]):
         self.dismiss(None)
 
 
-def progress_cells(result: BranchResult) -> list[Text]:
-    return [Text(s.label, style="bold green") if result.steps_done[s] else Text("·", style="dim") for s in STEPS]
+def progress_cells(row: BranchRow) -> list[Text]:
+    return [Text(s.label, style="bold green") if done else Text("·", style="dim") for s, done in zip(STEPS, row.steps, strict=True)]
 
 
 class BranchesScreen(BaseScreen):
@@ -80,9 +113,13 @@ class BranchesScreen(BaseScreen):
         Binding("escape", "close", "关闭会话", id="close-session"),
     ]
 
-    def __init__(self, results: dict[str, BranchResult]) -> None:
+    def __init__(self, results: dict[str, BranchResult] | None = None, *, preview: BranchTable | None = None,
+                 on_drawn: Callable[[], None] | None = None) -> None:
         super().__init__()
-        self.results = results
+        self.results = results or {}
+        self.preview = preview  # the stored list shown while the session is read; None once it is open
+        self.on_drawn = on_drawn  # called once the first rows are on screen
+        self.pending: str | None = None  # the action asked for while the session was being read
         self.seen: dict[str, int] = {}  # each branch's change count when its row was last shown
 
     def compose(self) -> ComposeResult:
@@ -102,47 +139,75 @@ class BranchesScreen(BaseScreen):
         yield from self.footer()
 
     def on_mount(self) -> None:
-        meta = self.app.session.meta
-        role = "组长" if meta.role == "leader" else "观摩员"
-        self.query_one("#session-title", Static).update(
-            f"{meta.group} · {meta.date.isoformat()} · {role} {meta.inspector} · {self.app.session.checklist.title}")
-        self.fill_table()
+        if self.preview is not None:
+            self._show_title(self.preview)
+            self._show_rows(self.preview.rows)
+            self.query_one("#save-status").message = READING  # type: ignore[attr-defined]
+        else:
+            self.fill_table()
         self.query_one("#branches", DataTable).focus()
+        if self.on_drawn is not None:
+            self.call_after_refresh(self.on_drawn)
+
+    def _show_title(self, t: BranchTable) -> None:
+        role = "组长" if t.merged else "观摩员"
+        self.query_one("#session-title", Static).update(
+            f"{t.group} · {t.date} · {role} {t.inspector} · {t.checklist_title}")
+
+    def session_ready(self, results: dict[str, BranchResult]) -> None:
+        """The session is read: the rows are shown from its records, and a key pressed meanwhile is
+        run now."""
+        self.preview, self.results = None, results
+        self.fill_table()
+        if self.pending is not None:
+            self.call_later(self.app.run_action, self.pending, self)
+            self.pending = None
+        self.refresh_bindings()
 
     def fill_table(self) -> None:
         """All live branches, in order; the cursor stays on the same row number."""
-        table = self.query_one("#branches", DataTable)
-        row = table.cursor_row
-        table.clear()
-        changes = self.app.session.index.changes
-        for n, b in enumerate(self.app.session.branches(), 1):
+        session = self.app.session
+        changes = session.index.changes
+        rows = []
+        for b in session.branches():
             r = self.results.get(b.id) if self.seen.get(b.id, changes[b.id]) == changes[b.id] else None
             r = r or self.app.result(b.id)
             self.results[b.id] = r
             self.seen[b.id] = changes[b.id]
-            table.add_row(str(n), b.data["name"], *self._cells(r), key=b.id)
+            rows.append(row_of(session, r))
+        self._show_title(BranchTable(session.meta.group, session.meta.date.isoformat(), session.meta.role,
+                                     session.meta.inspector, session.checklist.title, ()))
+        self._show_rows(rows)
+
+    def _show_rows(self, rows: Iterable[BranchRow]) -> None:
+        table = self.query_one("#branches", DataTable)
+        row = table.cursor_row
+        table.clear()
+        for n, r in enumerate(rows, 1):
+            table.add_row(str(n), r.name, *self._cells(r), key=r.id)
         if table.row_count:
             table.move_cursor(row=min(max(row, 0), table.row_count - 1))
 
     @property
     def merged(self) -> bool:
         """The leader's merged session: inspectors may disagree, and two may have edited one record."""
-        return self.app.session.meta.role == "leader"
+        return self.preview.merged if self.preview is not None else self.app.session.meta.role == "leader"
 
     @property
     def cell_keys(self) -> list[str]:
         return [s.value for s in STEPS] + ["problems", "total", "rating"] + (["unsettled"] if self.merged else [])
 
-    def _cells(self, r: BranchResult) -> list[Text | str]:
+    def _cells(self, r: BranchRow) -> list[Text | str]:
         cells: list[Text | str] = [*progress_cells(r), str(r.problems) if r.problems else "",
-                                   fmt_score(r.total) if r.scored_items else "", r.rating.label if r.scored_items else ""]
-        if self.merged:  # items the inspectors disagree on, plus records edited in two places at once
-            open_points = len(r.unsettled) + sum(1 for rec in self.app.session.records(r.branch) if rec.conflict)
-            cells.append(Text(str(open_points), style="bold red") if open_points else "")
+                                   fmt_score(r.total) if r.scored else "", r.rating if r.scored else ""]
+        if r.open_points is not None:  # the merged view: disagreements and edit conflicts to settle
+            cells.append(Text(str(r.open_points), style="bold red") if r.open_points else "")
         return cells
 
     def on_screen_resume(self) -> None:
         """Back from a branch, its review, a merge …: every row whose records changed is shown again."""
+        if self.preview is not None:  # back from help or the palette while the session is read
+            return
         changes = self.app.session.index.changes
         for b in self.app.session.branches():
             if changes[b.id] != self.seen.get(b.id):
@@ -153,7 +218,7 @@ class BranchesScreen(BaseScreen):
         r = self.app.result(branch)
         self.results[branch] = r
         self.seen[branch] = self.app.session.index.changes[branch]
-        for key, value in zip(self.cell_keys, self._cells(r), strict=True):
+        for key, value in zip(self.cell_keys, self._cells(row_of(self.app.session, r)), strict=True):
             table.update_cell(branch, key, value, update_width=True)
 
     def current(self) -> str | None:
@@ -173,16 +238,19 @@ class BranchesScreen(BaseScreen):
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         self.action_open_branch()
 
+    @needs_session
     def action_open_branch(self) -> None:
         branch = self.current()
         if branch:
             navigation.open_branch(self.app, branch)
 
+    @needs_session
     def action_review(self) -> None:
         branch = self.current()
         if branch:
             navigation.open_review(self.app, branch)
 
+    @needs_session
     def action_add_branch(self) -> None:
         def added(value: tuple[str, str] | None) -> None:
             if value is None:
@@ -194,11 +262,13 @@ class BranchesScreen(BaseScreen):
             r = self.app.result(rec.id)
             self.results[rec.id] = r
             table = self.query_one("#branches", DataTable)
-            table.add_row(str(table.row_count + 1), rec.data["name"], *self._cells(r), key=rec.id)
+            table.add_row(str(table.row_count + 1), rec.data["name"], *self._cells(row_of(self.app.session, r)),
+                          key=rec.id)
             table.move_cursor(row=table.row_count - 1)
 
         self.app.push_screen(AddBranchModal(), added)
 
+    @needs_session
     def action_search(self) -> None:
         def found(branch: str | None) -> None:
             if branch is not None:
@@ -210,8 +280,11 @@ class BranchesScreen(BaseScreen):
         self.app.push_screen(SearchDialog("查找支部", candidates), found)
 
     def _bench(self, branch: str) -> BranchWorkbench:
+        from inspect_tui.core.workbench import BranchWorkbench
+
         return BranchWorkbench(self.app.session, branch)
 
+    @needs_session
     def action_rename_branch(self) -> None:
         branch = self.current()
         rec = self.app.session.index.live(branch) if branch else None
@@ -228,6 +301,7 @@ class BranchesScreen(BaseScreen):
 
         self.app.push_screen(AddBranchModal(rec.data["name"], rec.data.get("unit", ""), "支部改名"), renamed)
 
+    @needs_session
     def action_delete_branch(self) -> None:
         branch = self.current()
         rec = self.app.session.index.live(branch) if branch else None
@@ -244,6 +318,7 @@ class BranchesScreen(BaseScreen):
         detail = f"该支部已有 {count} 条记录，删除后不再显示、不再导出。" if count else "该支部还没有记录。"
         self.app.push_screen(ConfirmDialog(f"删除支部“{rec.data['name']}”吗？", detail), confirmed)
 
+    @needs_session
     def action_undo(self) -> None:
         try:
             rec = self.app.session.undo()
@@ -257,12 +332,15 @@ class BranchesScreen(BaseScreen):
         self.fill_table()
         self.notify("已撤销上一次修改")
 
+    @needs_session
     def action_export(self) -> None:
         navigation.open_export(self.app)
 
+    @needs_session
     def action_summary(self) -> None:
         navigation.open_summary(self.app)
 
+    @needs_session
     def action_merge(self) -> None:
         """A leader merging from their merged session merges into it: it is closed first (a file held
         open for writing here cannot be written by the merge), and opened again from the list."""
@@ -272,6 +350,7 @@ class BranchesScreen(BaseScreen):
             self.action_close()
         navigation.open_merge(self.app, folder, me, group)
 
+    @needs_session
     def action_close(self) -> None:
         self.app.close_session()
         self.app.show_sessions()
