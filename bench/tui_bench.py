@@ -258,7 +258,7 @@ class Terminal:
         # As installed: byte code cached (Python writes it on the first run), whatever this shell says.
         env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
         env |= {"TERM": "xterm-256color", "COLUMNS": "120", "LINES": "40",
-                "INSPECT_TUI_CONFIG": str(cwd / "settings.json")}
+                "INSPECT_TUI_CONFIG": str(cwd / "settings.json"), "XDG_CACHE_HOME": str(cwd / "cache")}
         self.master = master
         self.started = time.perf_counter()
         self.proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, cwd=cwd, env=env,
@@ -321,15 +321,18 @@ class Terminal:
         return usage.ru_utime + usage.ru_stime
 
 
-def terminal_start(argv: list[str], marker: str, cwd: Path) -> tuple[float, float]:
+def terminal_start(argv: list[str], marker: str, cwd: Path, linger: float = 0.0) -> tuple[float, float]:
     """(wall s, CPU s) from starting ``argv`` until ``marker`` is on screen. The CPU time is the
-    program's own, killed the moment the marker shows: less noisy than wall time on a shared machine."""
+    program's own, killed the moment the marker shows (or ``linger`` seconds later, letting it
+    finish what it does after the first screen): less noisy than wall time on a shared machine."""
     term = Terminal(argv, cwd)
     try:
         wall = term.wait_for(marker)
+        cpu = term.cpu()
+        term.drain(linger)
     finally:
-        cpu = term.kill()
-    return wall, cpu
+        killed = term.kill()
+    return wall, killed if not linger else cpu
 
 
 KEY = {"down": b"\x1b[B", "up": b"\x1b[A", "enter": b"\r", "tab": b"\t", "f3": b"\x1bOR", "escape": b"\x1b"}
@@ -417,22 +420,32 @@ def terminal_main(repeat: int, big_branches: int, only: str | None = None, n_key
 
 def terminal_startup(repeat: int, exe: str, bare_argv: list[str], cases: list[tuple[str, Path, int, str]],
                      folder: Path) -> None:
+    """Each file opened for the first time (no stored branches list: the cache emptied before each
+    run) and again (its list stored by an earlier open, which is left running until it has)."""
+    import shutil
+
+    tables = folder / "cache" / "inspect-tui" / "branch-tables"
     bare: list[tuple[float, float]] = []
-    ours: dict[str, list[tuple[float, float]]] = {label: [] for label, *_ in cases}
+    ours: dict[tuple[str, str], list[tuple[float, float]]] = {}
     for _ in range(repeat):
         for label, path, _n, first in cases:
+            shutil.rmtree(tables, ignore_errors=True)
             bare.append(terminal_start(bare_argv, "第1裸党支部", folder))
-            ours[label].append(terminal_start([exe, str(path)], first, folder))
+            ours.setdefault((label, "first"), []).append(terminal_start([exe, str(path)], first, folder, linger=4.0))
+            bare.append(terminal_start(bare_argv, "第1裸党支部", folder))
+            ours.setdefault((label, "again"), []).append(terminal_start([exe, str(path)], first, folder))
     bare_wall, bare_cpu = min(w for w, _ in bare), min(c for _, c in bare)
     print(f"Start-up, load average {_load()} at the end:\n")
-    print("| session | records | inspect-tui, process start → branch table on screen: wall / CPU "
+    print("| session | records | opened | inspect-tui, process start → branch table on screen: wall / CPU "
           "| bare Textual app: wall / CPU | ratio wall / CPU |")
-    print("|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|")
     for label, _path, n, _first in cases:
-        wall, cpu = min(w for w, _ in ours[label]), min(c for _, c in ours[label])
-        print(f"| {label} | {n} | {wall * 1000:.0f} ms / {cpu * 1000:.0f} ms "
-              f"| {bare_wall * 1000:.0f} ms / {bare_cpu * 1000:.0f} ms "
-              f"| {wall / bare_wall:.2f}× / {cpu / bare_cpu:.2f}× |")
+        for when, said in (("first", "first time"), ("again", "again")):
+            runs = ours[(label, when)]
+            wall, cpu = min(w for w, _ in runs), min(c for _, c in runs)
+            print(f"| {label} | {n} | {said} | {wall * 1000:.0f} ms / {cpu * 1000:.0f} ms "
+                  f"| {bare_wall * 1000:.0f} ms / {bare_cpu * 1000:.0f} ms "
+                  f"| {wall / bare_wall:.2f}× / {cpu / bare_cpu:.2f}× |")
     print()
 
 
