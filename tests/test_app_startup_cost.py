@@ -21,10 +21,11 @@ from inspect_tui.store.session import Session
 from inspect_tui.tui.app import make_app
 
 #: Modules the branch list never needs: the PDF and workbook exporters, YAML (sessions carry their
-#: checklist), the report and its digest, Textual's multi-line editor.
+#: checklist), the report and its digest, Textual's multi-line editor, the follow-up and photo code.
 NOT_AT_START = ("weasyprint", "openpyxl", "qrcode", "yaml", "inspect_tui.export", "inspect_tui.core.report",
                 "inspect_tui.core.report_facts", "inspect_tui.store.report_digest", "inspect_tui.core.checklist_load",
-                "inspect_tui.core.plan", "textual.widgets._text_area")
+                "inspect_tui.core.plan", "textual.widgets._text_area", "inspect_tui.store.followup",
+                "inspect_tui.store.evidence")
 
 STARTUP = """
 import asyncio, sys

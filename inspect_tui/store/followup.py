@@ -83,7 +83,7 @@ def ledger_of(session: Session) -> Ledger:
 
 
 def is_followup(session: Session) -> bool:
-    return any(session.records(b.id, Kind.LEDGER_ENTRY) for b in session.branches())
+    return session.is_followup()
 
 
 def item_or_error(ledger: Ledger, ref: str) -> LedgerItem:

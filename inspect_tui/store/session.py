@@ -298,6 +298,10 @@ class Session:
     def branches(self) -> list[Rec]:
         return self.index.branches()
 
+    def is_followup(self) -> bool:
+        """A follow-up (回头看) session: its branches hold ledger entries."""
+        return any(self.records(b.id, Kind.LEDGER_ENTRY) for b in self.branches())
+
     def records(self, branch: str, kind: Kind | None = None) -> list[Rec]:
         return self.index.of_branch(branch, kind)
 

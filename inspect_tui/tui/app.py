@@ -179,13 +179,12 @@ class InspectApp(ActionGate, LastResort, App[int]):
     def _load_session(self, path: Path) -> None:
         key = self._show_stored_list(path)
         from inspect_tui.store.access import open_for_app  # after the stored list is drawn: ~0.1 s of imports
-        from inspect_tui.store.followup import is_followup, ledger_of
         from inspect_tui.store.journal import paused_gc
 
         with paused_gc():  # a session is tens of thousands of new, acyclic objects: nothing to collect
             session, read_only = open_for_app(path, read_only=self.open_read_only)
             try:
-                results = ledger_of(session) if is_followup(session) else self.compute_results(session)
+                results = _ledger_of(session) if session.is_followup() else self.compute_results(session)
                 table = self._table_of(session, results) if key is not None else None
             except BaseException:
                 session.close()
@@ -251,7 +250,6 @@ class InspectApp(ActionGate, LastResort, App[int]):
         """``results``: every branch's scores (a visit) or the ledger (a follow-up, 回头看);
         ``on_drawn`` is called once the branches are shown from them."""
         from inspect_tui.tui.screens.branches import BranchesScreen
-        from inspect_tui.tui.screens.followup_branches import FollowupBranchesScreen
 
         self.close_session()
         self.loading = None
@@ -271,6 +269,8 @@ class InspectApp(ActionGate, LastResort, App[int]):
         elif isinstance(results, dict):
             self.push_screen(BranchesScreen(results, on_drawn=on_drawn))
         else:
+            from inspect_tui.tui.screens.followup_branches import FollowupBranchesScreen
+
             self.push_screen(FollowupBranchesScreen(results))
             on_drawn()
         self._settle_gc()
@@ -317,10 +317,8 @@ class InspectApp(ActionGate, LastResort, App[int]):
         self.read_only = None
 
     def _list_keeper(self, session: Any) -> Callable[[], None] | None:
-        from inspect_tui.store.followup import is_followup
-
         try:
-            if session.file.readonly or session.last_saved is None or is_followup(session) \
+            if session.file.readonly or session.last_saved is None or session.is_followup() \
                     or session.path.stat().st_size < PREVIEW_MIN_BYTES:
                 return None
             table = self._table_of(session, self.compute_results(session))  # only changed branches are scored
@@ -567,6 +565,12 @@ def _own_actions(node: object) -> set[tuple[str, str]]:
                 if isinstance(b, Binding):
                     own.add((b.action, b.description))
     return own
+
+
+def _ledger_of(session: Any) -> Any:
+    from inspect_tui.store.followup import ledger_of  # follow-up code only for a follow-up session
+
+    return ledger_of(session)
 
 
 def _loading_type() -> type:

@@ -28,7 +28,7 @@ from inspect_tui.core.branch_rows import BranchRow
 from inspect_tui.core.format import fmt_score
 from inspect_tui.core.steps import STEPS
 from inspect_tui.errors import UserError
-from inspect_tui.store.branch_table import BranchTable, row_of
+from inspect_tui.store.branch_table import BranchTable, row_of, table_of
 from inspect_tui.tui import navigation
 from inspect_tui.tui.base_screen import BaseScreen
 from inspect_tui.tui.dialogs.confirm import ConfirmDialog
@@ -93,8 +93,13 @@ class AddBranchModal(ModalScreen[tuple[str, str] | None]):
         self.dismiss(None)
 
 
-def progress_cells(row: BranchRow) -> list[Text]:
-    return [Text(s.label, style="bold green") if done else Text("·", style="dim") for s, done in zip(STEPS, row.steps, strict=True)]
+def progress_cell(row: BranchRow) -> Text:
+    """The five steps in one cell — 述看查问评, a step not done yet as a dim dot: one cell instead of
+    five, a fifth of the drawing (every cell is a separate render)."""
+    text = Text()
+    for s, done in zip(STEPS, row.steps, strict=True):
+        text.append(*((s.label, "bold green") if done else ("· ", "dim")))  # "· ": as wide as a step's label
+    return text
 
 
 class BranchesScreen(BaseScreen):
@@ -128,8 +133,7 @@ class BranchesScreen(BaseScreen):
         table = DataTable(id="branches", cursor_type="row", zebra_stripes=True)
         table.add_column("序", key="n")
         table.add_column("支部", key="name")
-        for s in STEPS:
-            table.add_column(s.label, key=s.value)
+        table.add_column("".join(s.label for s in STEPS), key="progress")
         table.add_column("问题", key="problems")
         table.add_column("得分", key="total")
         table.add_column("评级", key="rating")
@@ -157,27 +161,26 @@ class BranchesScreen(BaseScreen):
     def session_ready(self, results: dict[str, BranchResult]) -> None:
         """The session is read: the rows are shown from its records, and a key pressed meanwhile is
         run now."""
-        self.preview, self.results = None, results
-        self.fill_table()
+        shown, self.preview, self.results = self.preview, None, results
+        self.fill_table(unless=shown)
         if self.pending is not None:
             self.call_later(self.app.run_action, self.pending, self)
             self.pending = None
         self.refresh_bindings()
 
-    def fill_table(self) -> None:
-        """All live branches, in order; the cursor stays on the same row number."""
+    def fill_table(self, *, unless: BranchTable | None = None) -> None:
+        """All live branches, in order (scored again only where their records changed since shown);
+        the cursor stays on the same row number. Nothing is redrawn when the list is ``unless``."""
         session = self.app.session
         changes = session.index.changes
-        rows = []
         for b in session.branches():
             r = self.results.get(b.id) if self.seen.get(b.id, changes[b.id]) == changes[b.id] else None
-            r = r or self.app.result(b.id)
-            self.results[b.id] = r
+            self.results[b.id] = r or self.app.result(b.id)
             self.seen[b.id] = changes[b.id]
-            rows.append(row_of(session, r))
-        self._show_title(BranchTable(session.meta.group, session.meta.date.isoformat(), session.meta.role,
-                                     session.meta.inspector, session.checklist.title, ()))
-        self._show_rows(rows)
+        table = table_of(session, self.results)
+        if table != unless:
+            self._show_title(table)
+            self._show_rows(table.rows)
 
     def _show_rows(self, rows: Iterable[BranchRow]) -> None:
         table = self.query_one("#branches", DataTable)
@@ -195,10 +198,10 @@ class BranchesScreen(BaseScreen):
 
     @property
     def cell_keys(self) -> list[str]:
-        return [s.value for s in STEPS] + ["problems", "total", "rating"] + (["unsettled"] if self.merged else [])
+        return ["progress", "problems", "total", "rating"] + (["unsettled"] if self.merged else [])
 
     def _cells(self, r: BranchRow) -> list[Text | str]:
-        cells: list[Text | str] = [*progress_cells(r), str(r.problems) if r.problems else "",
+        cells: list[Text | str] = [progress_cell(r), str(r.problems) if r.problems else "",
                                    fmt_score(r.total) if r.scored else "", r.rating if r.scored else ""]
         if r.open_points is not None:  # the merged view: disagreements and edit conflicts to settle
             cells.append(Text(str(r.open_points), style="bold red") if r.open_points else "")
