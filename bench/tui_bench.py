@@ -7,8 +7,10 @@ Usage:  .venv/bin/python bench/tui_bench.py [--branches 40] [--inspectors 5] [--
 of 120×40, as tmux gives), byte code cached as after installing. Start-up is timed from the moment
 the process is started until the branch table's first row is on screen — imports, opening, scoring
 and the first render included — for an inspector's copy (~5k records), the leader's merged file
-(~25k) and a 100k-record file; beside it, alternating with it in the same run and timed the same
-way, a bare Textual app (Header, a 40-row DataTable, Footer). Wall time and the process's own CPU
+(~25k) and a 100k-record file, each opened the first time (no stored branches list: the cache is
+emptied first) and again (``store.branch_table``: the list an earlier open stored is shown while the
+session is read); beside it, alternating with it in the same run and timed the same way, a bare
+Textual app (Header, a 40-row DataTable, Footer). Wall time and the process's own CPU
 time are both printed: on a shared machine the CPU time is the steadier figure. Then CPU per key
 press in the branch screen of the inspector's copy (看 and 评: moving, typing a note, setting a
 status), keys sent one at a time 80 ms apart with the idle CPU over the same time taken off, beside
