@@ -22,6 +22,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.css.query import NoMatches
 from textual.screen import ModalScreen
+from textual.strip import Strip
 from textual.widgets import DataTable, Input, Label, Static
 
 from inspect_tui.core.branch_rows import BranchRow
@@ -93,6 +94,20 @@ class AddBranchModal(ModalScreen[tuple[str, str] | None]):
         self.dismiss(None)
 
 
+class ListTable(DataTable):
+    """The branches table; ``painted`` is called once its first rows have been drawn (not merely
+    added: a DataTable sizes itself for new rows only when idle, a refresh or two later)."""
+
+    painted: Callable[[], None] | None = None
+
+    def render_line(self, y: int) -> Strip:
+        line = super().render_line(y)
+        if self.painted is not None and self.row_count:
+            callback, self.painted = self.painted, None
+            self.call_after_refresh(callback)
+        return line
+
+
 def progress_cell(row: BranchRow) -> Text:
     """The five steps in one cell — 述看查问评, a step not done yet as a dim dot: one cell instead of
     five, a fifth of the drawing (every cell is a separate render)."""
@@ -130,7 +145,8 @@ class BranchesScreen(BaseScreen):
     def compose(self) -> ComposeResult:
         yield from self.header()
         yield Static(id="session-title", classes="title")
-        table = DataTable(id="branches", cursor_type="row", zebra_stripes=True)
+        table = ListTable(id="branches", cursor_type="row", zebra_stripes=True)
+        table.painted = self.on_drawn
         table.add_column("序", key="n")
         table.add_column("支部", key="name")
         table.add_column("".join(s.label for s in STEPS), key="progress")
@@ -150,8 +166,6 @@ class BranchesScreen(BaseScreen):
         else:
             self.fill_table()
         self.query_one("#branches", DataTable).focus()
-        if self.on_drawn is not None:
-            self.call_after_refresh(self.on_drawn)
 
     def _show_title(self, t: BranchTable) -> None:
         role = "组长" if t.merged else "观摩员"
