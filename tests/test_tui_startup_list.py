@@ -233,3 +233,29 @@ def test_the_stored_list_is_drawn_before_the_records_models_are_even_imported(la
     out = subprocess.run([sys.executable, "-c", SECOND_OPEN, str(path)], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["True", "0", "shown"]
+
+
+def test_opening_from_the_list_of_sessions_shows_the_stored_list_and_leaves_no_loading_screen(
+        large, tmp_path, monkeypatch):
+    path, _ = large
+
+    async def go() -> None:
+        full = await _first_open(path, tmp_path)
+        gate = Gate(monkeypatch)
+        app = make_app(None, sessions_dir=path.parent)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await _until(pilot, lambda: type(app.screen).__name__ == "SessionsScreen")
+            await pilot.pause()
+            await pilot.press("enter")
+            await _until(pilot, lambda: app.preview() is not None and _rows(app))
+            gate.release()
+            await _until(pilot, lambda: app.session is not None)
+            await pilot.pause()
+            assert _rows(app) == full
+            assert [type(s).__name__ for s in app.screen_stack][1:] == ["SessionsScreen", "BranchesScreen"]
+            await pilot.press("escape")  # close: back to the list of sessions
+            await _until(pilot, lambda: type(app.screen).__name__ == "SessionsScreen")
+            await pilot.pause(0.2)
+            await pilot.press("ctrl+q")
+
+    asyncio.run(go())

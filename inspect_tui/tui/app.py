@@ -158,11 +158,15 @@ class InspectApp(ActionGate, LastResort, App[int]):
             self.push_screen(SessionsScreen())
 
     def open_session(self, path: Path) -> None:
-        """Read the session in a worker. The loading screen only comes up if that takes a while
-        (``LOADING_DELAY``): a session read in a blink, or shown at once from its stored list, would
-        otherwise cost a second screen drawn and taken down."""
+        """Read the session in a worker, behind the loading screen. At start-up (nothing on screen
+        yet to press keys on) that screen only comes up if reading takes a while (``LOADING_DELAY``):
+        a session read in a blink, or shown at once from its stored list, would otherwise cost a
+        second screen drawn and taken down."""
         self.loading = Path(path)
-        self.set_timer(LOADING_DELAY, partial(self._show_loading, self.loading))
+        if len(self.screen_stack) > 1:  # from the list of sessions: keep its keys from acting meanwhile
+            self._show_loading(self.loading)
+        else:
+            self.set_timer(LOADING_DELAY, partial(self._show_loading, self.loading))
         self._load_session(self.loading)
 
     def _show_loading(self, path: Path) -> None:
@@ -219,6 +223,8 @@ class InspectApp(ActionGate, LastResort, App[int]):
         if self.loading is None:  # the load failed meanwhile
             drawn.set()
             return
+        if isinstance(self.screen, _loading_type()):
+            self.pop_screen()
         self.push_screen(BranchesScreen(preview=table, on_drawn=drawn.set))
 
     @staticmethod
