@@ -259,3 +259,24 @@ def test_opening_from_the_list_of_sessions_shows_the_stored_list_and_leaves_no_l
             await pilot.press("ctrl+q")
 
     asyncio.run(go())
+
+
+def test_quitting_while_the_stored_list_is_shown_leaves_the_session_closed_and_unlocked(large, tmp_path, monkeypatch):
+    path, branch = large
+
+    async def go() -> None:
+        await _first_open(path, tmp_path)
+        gate = Gate(monkeypatch)
+        app = make_app(path, sessions_dir=tmp_path)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await _until(pilot, lambda: app.preview() is not None)
+            await pilot.press("ctrl+q")
+        gate.release()
+
+    asyncio.run(go())
+    for _ in range(200):  # the reading thread finishes on its own
+        if not any(t.name != "MainThread" and t.is_alive() for t in threading.enumerate()):
+            break
+        threading.Event().wait(0.05)
+    with Session.open(path) as s:  # writable: no lock left behind
+        assert len(s.branches()) == 2

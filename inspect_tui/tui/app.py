@@ -194,7 +194,13 @@ class InspectApp(ActionGate, LastResort, App[int]):
                 session.close()
                 raise
         drawn = threading.Event()
-        self.call_from_thread(self._session_loaded, session, results, read_only, drawn.set)
+        try:
+            if self.loading != path:  # the app quit meanwhile: nobody takes the session
+                raise RuntimeError("not wanted any more")
+            self.call_from_thread(self._session_loaded, session, results, read_only, drawn.set)
+        except RuntimeError:  # (Textual: the app is not running any more)
+            session.close()
+            return
         if table is not None:
             drawn.wait(timeout=5)  # hashing the file again would only slow the drawing down
             self._keep_list(path, key, table)
@@ -480,6 +486,7 @@ class InspectApp(ActionGate, LastResort, App[int]):
                 if field.dirty:  # type: ignore[attr-defined]
                     field.load(field.committed)  # type: ignore[attr-defined]
         self.close_session()
+        self.loading = None  # a session still being read is closed by its worker
         self.exit(0)
 
     def _quit_on_signal(self) -> None:

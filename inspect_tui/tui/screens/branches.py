@@ -197,13 +197,16 @@ class BranchesScreen(BaseScreen):
             self._show_rows(table.rows)
 
     def _show_rows(self, rows: Iterable[BranchRow]) -> None:
-        table = self.query_one("#branches", DataTable)
+        table = self.query_one("#branches", ListTable)
         row = table.cursor_row
         table.clear()
         for n, r in enumerate(rows, 1):
             table.add_row(str(n), r.name, *self._cells(r), key=r.id)
         if table.row_count:
             table.move_cursor(row=min(max(row, 0), table.row_count - 1))
+        elif table.painted is not None:  # no rows to wait for
+            table.call_after_refresh(table.painted)
+            table.painted = None
 
     @property
     def merged(self) -> bool:
