@@ -84,7 +84,7 @@ def _tamper(cache: Path, key: str, change) -> None:
     entry.write_text(json.dumps(blob, ensure_ascii=False), encoding="utf-8")
 
 
-@pytest.mark.parametrize("how", ["better score", "other name", "other version", "torn", "no key", "other key"])
+@pytest.mark.parametrize("how", ["better score", "other name", "other code", "torn", "no key", "other key"])
 def test_a_stored_list_that_does_not_verify_is_never_used(fresh, cache, how, monkeypatch):
     path, _ = fresh
     table, key = _table(path), committed_hash(path)
@@ -94,8 +94,8 @@ def test_a_stored_list_that_does_not_verify_is_never_used(fresh, cache, how, mon
     elif how == "other name":
         entry_path(cache, key).rename(entry_path(cache, committed_hash_of(b"x")))
         key = committed_hash_of(b"x")
-    elif how == "other version":
-        monkeypatch.setattr(branch_table.inspect_tui, "__version__", "9.9")
+    elif how == "other code":
+        monkeypatch.setattr(branch_table, "code_fingerprint", lambda: "made by another release")
     elif how == "torn":
         entry = entry_path(cache, key)
         entry.write_bytes(entry.read_bytes()[:-30])
@@ -104,6 +104,23 @@ def test_a_stored_list_that_does_not_verify_is_never_used(fresh, cache, how, mon
     else:
         (cache / branch_table.KEY_FILE).write_bytes(b"k" * 32)
     assert read_table(key, cache) is None
+
+
+def test_the_code_fingerprint_follows_the_scoring_source(monkeypatch, tmp_path):
+    import shutil
+
+    import inspect_tui
+
+    copy = tmp_path / "inspect_tui"
+    for part in ("core", "store"):
+        shutil.copytree(Path(inspect_tui.__file__).parent / part, copy / part, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(inspect_tui, "__file__", str(copy / "__init__.py"))
+    branch_table.code_fingerprint.cache_clear()
+    before = branch_table.code_fingerprint()
+    branch_table.code_fingerprint.cache_clear()
+    (copy / "core" / "scoring.py").write_text((copy / "core" / "scoring.py").read_text() + "\n# changed\n")
+    assert branch_table.code_fingerprint() != before
+    branch_table.code_fingerprint.cache_clear()
 
 
 def test_rows_refuse_another_shape():

@@ -10,15 +10,16 @@ list, and reads the session in full behind it; keys that need the records wait f
 
 A stored list can only ever stand for the exact bytes it was made from: any change to the file (a
 save, a merge, a hand edit, a torn copy) gives another hash and the list is not used. An entry also
-carries the app's version and an HMAC-SHA256 under the cache's own random key (``.key``, mode
-0600), so a list edited by hand, damaged, copied from another machine or made by another version
-is ignored, never shown. Everything here is best effort: a cache that cannot be read or written
+carries a fingerprint of the code that made it (``code_fingerprint``) and an HMAC-SHA256 under the
+cache's own random key (``.key``, mode 0600), so a list edited by hand, damaged, copied from
+another machine or made by other code is ignored, never shown. Everything here is best effort: a cache that cannot be read or written
 costs time, never data — the session itself is always read in full before anything is changed.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import hmac
 import json
@@ -105,6 +106,19 @@ def committed_hash(path: Path) -> str:
         return sha.hexdigest()
 
 
+@functools.cache
+def code_fingerprint() -> str:
+    """The app's version and a hash of the core's and the store's source (reading, indexing and
+    scoring records all live there): a list made by other code — another release, or a change to
+    the scoring rules between two runs of a development copy — is never shown."""
+    root = Path(inspect_tui.__file__).parent
+    sha = hashlib.sha256(inspect_tui.__version__.encode())
+    for source in sorted([*root.glob("core/*.py"), *root.glob("store/*.py")]):
+        with contextlib.suppress(OSError):
+            sha.update(source.name.encode() + b"\0" + source.read_bytes())
+    return sha.hexdigest()
+
+
 def entry_path(cache: Path, key: str) -> Path:
     return cache / f"{key}.t{TABLE_FORMAT}.json"
 
@@ -119,7 +133,7 @@ def read_table(key: str, cache: Path | None = None) -> BranchTable | None:
         if blob["sha256"] != key or not hmac.compare_digest(blob["mac"], _mac(cache, key, body, create=False)):
             return None
         content = json.loads(body)
-        if content["version"] != inspect_tui.__version__:
+        if content["code"] != code_fingerprint():
             return None
         return BranchTable.from_json(content["table"])
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
@@ -131,7 +145,7 @@ def write_table(key: str, table: BranchTable, cache: Path | None = None) -> None
     cache = cache or default_cache_dir()
     with contextlib.suppress(OSError):
         cache.mkdir(parents=True, exist_ok=True)
-        body = json.dumps({"version": inspect_tui.__version__, "table": table.to_json()}, ensure_ascii=False,
+        body = json.dumps({"code": code_fingerprint(), "table": table.to_json()}, ensure_ascii=False,
                           separators=(",", ":"))
         blob = json.dumps({"sha256": key, "mac": _mac(cache, key, body, create=True), "body": body},
                           ensure_ascii=False)
