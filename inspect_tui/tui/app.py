@@ -177,7 +177,9 @@ class InspectApp(ActionGate, LastResort, App[int]):
 
     def preview(self) -> Any:
         """The branches screen showing a stored list while its session is read, if there is one."""
-        return next((s for s in self.screen_stack if getattr(s, "preview", None) is not None), None)
+        from inspect_tui.tui.screens.branches import BranchesScreen
+
+        return next((s for s in self.screen_stack if isinstance(s, BranchesScreen) and s.preview is not None), None)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="load", name="open-session")
     def _load_session(self, path: Path) -> None:
