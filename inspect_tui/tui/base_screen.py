@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TypeVar
 
 from textual.app import ComposeResult
-from textual.events import ScreenSuspend
+from textual.events import ScreenResume, ScreenSuspend
 from textual.screen import Screen
 from textual.widgets import Header
 
@@ -33,6 +33,10 @@ class BaseScreen(Screen[ResultT]):
         if getattr(self.app, "read_only", None):
             for widget in self.query("SelectionList, Select"):
                 widget.disabled = True
+
+    def on_screen_resume(self, event: ScreenResume) -> None:
+        for status in self.query(SaveStatus):
+            status.catch_up()
 
     def on_screen_suspend(self, event: ScreenSuspend) -> None:
         # Switching screens commits whatever is typed in this one.
