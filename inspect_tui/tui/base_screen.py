@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TypeVar
 
 from textual.app import ComposeResult
@@ -17,11 +18,13 @@ ResultT = TypeVar("ResultT")
 
 
 class BaseScreen(Screen[ResultT]):
+    status_line: SaveStatus | None = None  # kept at hand: shown again after every save
+
     def header(self) -> ComposeResult:
         yield Header()
 
     def footer(self) -> ComposeResult:
-        status = SaveStatus(id="save-status")
+        status = self.status_line = SaveStatus(id="save-status")
         session = self.app.session  # type: ignore[attr-defined]
         status.last_saved = session.last_saved if session is not None else None
         status.read_only = (getattr(self.app, "read_only", None) or "") if session is not None else ""
@@ -34,9 +37,15 @@ class BaseScreen(Screen[ResultT]):
             for widget in self.query("SelectionList, Select"):
                 widget.disabled = True
 
+    def show_status(self, last_saved: datetime | None, message: str, read_only: str) -> None:
+        if self.status_line is not None:
+            self.status_line.last_saved = last_saved
+            self.status_line.message = message
+            self.status_line.read_only = read_only
+
     def on_screen_resume(self, event: ScreenResume) -> None:
-        for status in self.query(SaveStatus):
-            status.catch_up()
+        if self.status_line is not None:
+            self.status_line.catch_up()
 
     def on_screen_suspend(self, event: ScreenSuspend) -> None:
         # Switching screens commits whatever is typed in this one.

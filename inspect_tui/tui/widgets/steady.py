@@ -39,10 +39,14 @@ class FixedVirtualSize:
 
 
 class SteadyStatic(FixedVirtualSize, Static):
-    """A text that asks for a layout only when the new text needs a different height."""
+    """A text that repaints only when it changed, and asks for a layout only when its height
+    follows its text (``height: auto``) and the new text needs another."""
 
     def show(self, content: VisualType) -> None:
+        if content == self.content:
+            return
         height, width = self.content_size.height, self.content_size.width
         self.update(content, layout=False)
-        if not width or self.visual.get_height(self.styles, width) != height:
+        auto = self.styles.height is None or self.styles.height.is_auto
+        if auto and (not width or self.visual.get_height(self.styles, width) != height):
             self.refresh(layout=True)

@@ -135,7 +135,7 @@ class ObservePane(StepPane):
         text.append(status_label(status), style="bold " + STATUS_STYLE.get(status or "", ""))
         if status is None:
             text.append("  （按 Y/P/N/X）", style="dim")
-        self._status.update(text, layout=False)
+        self._status.show(text)
 
     def _save(self, **fields: Any) -> bool:
         if self.item_id is None:

@@ -17,7 +17,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.reactive import reactive
-from textual.widgets import ContentSwitcher, Static, TextArea
+from textual.widgets import ContentSwitcher, TextArea
 
 from inspect_tui.core.steps import STEPS, Step
 from inspect_tui.core.workbench import BranchWorkbench
@@ -34,6 +34,7 @@ from inspect_tui.tui.screens.branch.observe import ObservePane
 from inspect_tui.tui.screens.branch.pane import Confirm, EditFeedback, Refused, Saved, StepPane
 from inspect_tui.tui.screens.branch.report import ReportPane
 from inspect_tui.tui.widgets.fields import commit_all
+from inspect_tui.tui.widgets.steady import SteadyStatic
 
 
 class BranchScreen(BaseScreen):
@@ -64,8 +65,8 @@ class BranchScreen(BaseScreen):
 
     def compose(self) -> ComposeResult:
         # Kept at hand (built again by a recompose): shown again after every change.
-        self._title = Static(id="branch-title", classes="title")
-        self._stepbar = Static(id="stepbar")
+        self._title = SteadyStatic(id="branch-title", classes="title")
+        self._stepbar = SteadyStatic(id="stepbar")
         self._panes: dict[Step, StepPane] = {
             Step.REPORT: ReportPane(self.bench, id=Step.REPORT.value),
             Step.LOOK: ObservePane(self.bench, Step.LOOK, id=Step.LOOK.value),
@@ -102,7 +103,7 @@ class BranchScreen(BaseScreen):
                              (f"{fmt_score(result.total)}/{fmt_score(result.full_marks)}", "bold"),
                              f" {result.rating.label if result.scored_items else '未评'}"
                              f" · 问题 {result.problems} · 知晓率 {fmt_rate(result.awareness)}")
-        self._title.update(head, layout=False)
+        self._title.show(head)
         bar = Text()
         for s in STEPS:
             style = "reverse bold" if s is self.step else ""
@@ -111,7 +112,7 @@ class BranchScreen(BaseScreen):
             bar.append(" ")
         bar.append(f"  {self.step.title}", style="bold")
         bar.append("   F2/F3 换环节", style="dim")
-        self._stepbar.update(bar, layout=False)
+        self._stepbar.show(bar)
         self.pane().show_result(result)  # the other panes catch up when they are shown (watch_step)
 
     # --- messages from the panes -----------------------------------------------------------------
