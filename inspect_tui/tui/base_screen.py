@@ -39,9 +39,7 @@ class BaseScreen(Screen[ResultT]):
 
     def show_status(self, last_saved: datetime | None, message: str, read_only: str) -> None:
         if self.status_line is not None:
-            self.status_line.last_saved = last_saved
-            self.status_line.message = message
-            self.status_line.read_only = read_only
+            self.status_line.show(last_saved, message, read_only)
 
     def on_screen_resume(self, event: ScreenResume) -> None:
         if self.status_line is not None:

@@ -33,6 +33,15 @@ class SaveStatus(Static):
             saved = f"已保存 {self.last_saved.astimezone().strftime('%H:%M:%S')}"
         return f"{saved}  {self.message}" if self.message else saved
 
+    def show(self, last_saved: datetime | None, message: str, read_only: str) -> None:
+        """Repaint only when the line reads differently (saves within the same second do not)."""
+        before = self.render()
+        self.set_reactive(SaveStatus.last_saved, last_saved)
+        self.set_reactive(SaveStatus.message, message)
+        self.set_reactive(SaveStatus.read_only, read_only)
+        if self.render() != before:
+            self.refresh()
+
     def refresh(self, *regions: Any, repaint: bool = True, layout: bool = False, recompose: bool = False) -> Any:
         if self._hidden():
             self._behind = True
