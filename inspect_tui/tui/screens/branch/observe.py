@@ -46,6 +46,7 @@ class ObservePane(StepPane):
         self._binding_state: tuple[bool, bool] | None = None
         # Kept at hand: shown again at every move through the list (a query each time cost more).
         self._list = FollowList(classes="items", follow=self._highlighted)
+        self._detail = Detail(classes="detail")
         self._title = SteadyStatic(classes="item-title")
         self._prompt_text = SteadyStatic(classes="item-prompt")
         self._status = SteadyStatic(classes="item-status")
@@ -57,7 +58,7 @@ class ObservePane(StepPane):
     def compose(self) -> ComposeResult:
         with Horizontal():
             yield self._list
-            with Detail(classes="detail"):
+            with self._detail:
                 yield self._title
                 yield self._prompt_text
                 yield self._status
@@ -111,18 +112,36 @@ class ObservePane(StepPane):
             self._binding_state = state
             self.refresh_bindings()
 
+    def _heading(self, item: Item) -> Text:
+        area = self.bench.checklist.area_of(item.id).title
+        return Text.assemble((item.title, "bold"), f"  {area} · 满分 {fmt_score(item.full_marks)}")
+
+    def _what_to_look_for(self, item: Item) -> Text:
+        prompt = Text(item.steps[self.step].prompt)
+        for r in item.steps[self.step].records:
+            prompt.append(f"\n · {r}", style="italic")
+        return prompt
+
+    def on_resize(self) -> None:
+        """Where the detail has room for them, the item's heading and prompt keep the height of the
+        step's tallest: the fields below stay where they are from item to item, and moving through
+        the list lays out nothing. Where it has not (80×24), they follow each item's text, so that
+        the fields stay on screen."""
+        texts = ((self._title, [self._heading(i) for i in self.items]),
+                 (self._prompt_text, [self._what_to_look_for(i) for i in self.items]))
+        used = sum(w.outer_size.height + w.styles.margin.top for w in self._detail.children)
+        tallest = [widget.tallest(contents) for widget, contents in texts]
+        needed = used + sum(tallest) - sum(widget.outer_size.height for widget, _ in texts)
+        fits = needed <= self._detail.scrollable_content_region.height
+        for (widget, _), height in zip(texts, tallest, strict=True):
+            widget.keep_height(height if fits else None)
+
     def show_item(self) -> None:
         if self.item_id is None:
             return
-        cl = self.bench.checklist
-        item = cl.item(self.item_id)
-        sp = item.steps[self.step]
-        self._title.show(
-            Text.assemble((item.title, "bold"), f"  {cl.area_of(item.id).title} · 满分 {fmt_score(item.full_marks)}"))
-        prompt = Text(sp.prompt)
-        for r in sp.records:
-            prompt.append(f"\n · {r}", style="italic")
-        self._prompt_text.show(prompt)
+        item = self.bench.checklist.item(self.item_id)
+        self._title.show(self._heading(item))
+        self._prompt_text.show(self._what_to_look_for(item))
         rec = self.bench.observation(item.id, self.step)
         data = rec.data if rec else {}
         self.show_status(data.get("status"))
