@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from test_app_startup_cost import _until
 from textual import _compositor
 from textual.app import App, ComposeResult
 from textual.screen import Screen
@@ -50,15 +51,6 @@ def frames(monkeypatch) -> list[int]:
 
     monkeypatch.setattr(Screen, "_compositor_refresh", counting)
     return calls
-
-
-async def _until(pilot, app, name: str) -> None:
-    for _ in range(300):
-        if type(app.screen).__name__ == name:
-            await pilot.pause()
-            return
-        await pilot.pause(0.02)
-    raise AssertionError(f"{name} never shown; at {type(app.screen).__name__}")
 
 
 async def _open_look(pilot, app) -> None:

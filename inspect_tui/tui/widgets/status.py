@@ -15,9 +15,9 @@ class SaveStatus(Static):
     """Shows ``session.last_saved``; the app updates every instance after each save.
 
     A status line on a screen below the current one (not under a dialog) is repainted only when
-    its screen is shown again (:meth:`catch_up`): Textual repaints the current screen wherever a screen below it
-    changes, so keeping the list's status line up to date cost every save in a branch a redraw
-    of most of the branch screen."""
+    its screen is shown again (:meth:`catch_up`): Textual repaints the current screen wherever a
+    screen below it changes, so keeping the list's status line up to date cost every save in a
+    branch a redraw of most of the branch screen."""
 
     last_saved: reactive[datetime | None] = reactive(None)
     message: reactive[str] = reactive("")
