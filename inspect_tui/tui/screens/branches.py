@@ -162,7 +162,7 @@ class BranchesScreen(BaseScreen):
         if self.preview is not None:
             self._show_title(self.preview)
             self._show_rows(self.preview.rows)
-            self.query_one("#save-status").message = READING  # type: ignore[attr-defined]
+            self.show_status(None, READING, "")
         else:
             self.fill_table()
         self.query_one("#branches", DataTable).focus()
