@@ -1,0 +1,115 @@
+"""A large merge builds its output's report digest in a forked helper, once the output is written:
+the same digest ``remember_file`` makes from the output, and a helper that holds none of the
+program's locks, pipes or terminal. A program with threads builds it in line."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from inspect_tui.core.checklist_load import load_default_checklist
+from inspect_tui.core.demo import generate
+from inspect_tui.store import merge_files as mf
+from inspect_tui.store import report_inputs
+from inspect_tui.store.lock import SessionLock
+from inspect_tui.store.report_digest import digest_path, file_hash
+from inspect_tui.store.session_file import write_session
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch) -> Path:
+    folder = tmp_path / "digests"
+    monkeypatch.setenv("INSPECT_TUI_DIGESTS", str(folder))
+    return folder
+
+
+@pytest.fixture
+def inputs(tmp_path) -> list[Path]:
+    paths = []
+    for c in generate(load_default_checklist(), branches=3, inspectors=3, seed=4):
+        path = tmp_path / f"{c.meta.inspector}.jsonl"
+        write_session(path, c.meta.model_dump(mode="json"), c.records, [])
+        paths.append(path)
+    return paths
+
+
+def read_back(out: Path) -> bytes:
+    """What ``remember_file`` writes for ``out``, parsing it."""
+    written = digest_path(Path(os.environ["INSPECT_TUI_DIGESTS"]), file_hash(out))
+    written.unlink()
+    report_inputs.remember_file(out)
+    return written.read_bytes()
+
+
+def test_a_large_merge_builds_the_digest_aside_equal_to_the_one_read_from_the_file(tmp_path, inputs, cache,
+                                                                                  monkeypatch):
+    monkeypatch.setattr(mf, "ASIDE_MIN_RECORDS", 1)  # these few hundred records count as large
+    assert threading.active_count() == 1
+    out = tmp_path / "merged.jsonl"
+    for sources in (inputs[:2], inputs[1:]):  # the second merges into the first's output
+        mf.merge_files(sources, out, accept_unsealed=True)
+        assert len(mf._aside) == 1  # a helper builds it
+        assert mf.wait_digests() >= 0 and not mf._aside
+        built = digest_path(cache, file_hash(out)).read_bytes()
+        assert read_back(out) == built
+
+
+def test_small_merges_and_threaded_programs_build_the_digest_in_line(tmp_path, inputs, cache, monkeypatch):
+    out = tmp_path / "merged.jsonl"
+    mf.merge_files(inputs, out)  # a few hundred records: below ASIDE_MIN_RECORDS
+    assert not mf._aside and digest_path(cache, file_hash(out)).is_file()
+    monkeypatch.setattr(mf, "ASIDE_MIN_RECORDS", 1)
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        mf.merge_files(inputs, out, replace=True, warn=lambda _lines: None)
+    finally:
+        stop.set()
+        other.join()
+    assert not mf._aside and digest_path(cache, file_hash(out)).is_file()
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="reads a process's open files from /proc")
+def test_the_helper_holds_no_lock_pipe_or_terminal_of_the_program(tmp_path, inputs, cache, monkeypatch):
+    """While the helper is still at work, the output can be locked for writing again, and the
+    helper has no file of the program open (a caller reading the program's output through a pipe
+    is not kept waiting) and a session of its own (Ctrl+C in the terminal is not for it)."""
+    monkeypatch.setattr(mf, "ASIDE_MIN_RECORDS", 1)
+    started, go_on = tmp_path / "started", tmp_path / "go-on"
+    real = mf.remember_records
+
+    def held_back(*args):  # runs in the helper, once it has let go of what it inherited
+        started.touch()
+        wait_for(go_on)
+        real(*args)
+
+    monkeypatch.setattr(mf, "remember_records", held_back)
+    out = tmp_path / "merged.jsonl"
+    try:
+        mf.merge_files(inputs, out)
+        (pid,) = mf._aside
+        wait_for(started)
+        with SessionLock.acquire(out):
+            pass
+        assert os.getsid(pid) == pid != os.getsid(0)
+        fds = {int(fd) for fd in os.listdir(f"/proc/{pid}/fd")}
+        assert fds == {0, 1, 2} and all(os.readlink(f"/proc/{pid}/fd/{fd}") == os.devnull for fd in fds)
+        assert not digest_path(cache, file_hash(out)).exists()
+    finally:
+        go_on.touch()
+        mf.wait_digests()
+    built = digest_path(cache, file_hash(out)).read_bytes()  # written once the helper was let go
+    assert read_back(out) == built
+
+
+def wait_for(flag: Path) -> None:
+    """Until ``flag`` exists — 60 s at most, so that a failing test leaves no helper waiting forever."""
+    for _ in range(6000):
+        if flag.exists():
+            return
+        time.sleep(0.01)
