@@ -74,11 +74,11 @@ from inspect_tui.store.session_file import _read_session, _write_session, write_
 from inspect_tui.store.session_format import _read_bytes
 
 Progress = Callable[[float, str], None]
+Confirm = Callable[[list[str]], bool]
 #: Below this many merged records the output's digest is built in line: a fork, and the pages it
 #: then copies, cost about what the digest itself does (~0.1 s at 10k records).
 ASIDE_MIN_RECORDS = 10_000
 _aside: list[int] = []  # helper processes building a digest (``_remember_aside``), not yet reaped
-Confirm = Callable[[list[str]], bool]
 EXCLUDE_HINT = "修正或重新拷贝该文件；或用 --exclude 文件 明确排除它后再合并（其余文件和输出文件均未改动）。"
 UNSEALED_HINT = ("从仍在使用或已崩溃的电脑上重新拷贝（先正常退出程序），或确认这些文件已完整后加 "
                  "--accept-unsealed 合并。")
