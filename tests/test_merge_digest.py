@@ -1,6 +1,7 @@
-"""A large merge builds its output's report digest in a forked helper, once the output is written:
-the same digest ``remember_file`` makes from the output, and a helper that holds none of the
-program's locks, pipes or terminal. A program with threads builds it in line."""
+"""A large merge leaves its output's report digest to a helper process, forked before the merge and
+told to go on once the output is written: the digest is the one ``remember_file`` makes, a refused
+merge leaves none, and the helper holds none of the program's locks, pipes or terminal. Small
+merges and programs with threads build the digest in line, from the records in memory."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 
 from inspect_tui.core.checklist_load import load_default_checklist
 from inspect_tui.core.demo import generate
+from inspect_tui.errors import UserError
 from inspect_tui.store import merge_files as mf
 from inspect_tui.store import report_inputs
 from inspect_tui.store.lock import SessionLock
@@ -37,32 +39,50 @@ def inputs(tmp_path) -> list[Path]:
     return paths
 
 
-def read_back(out: Path) -> bytes:
+@pytest.fixture
+def large(monkeypatch) -> None:
+    """These few hundred records count as a large merge; the merge itself never builds the digest."""
+    def not_here(*_args):
+        raise AssertionError("the merge built the digest itself")
+
+    monkeypatch.setattr(mf, "ASIDE_MIN_BYTES", 1)
+    monkeypatch.setattr(mf, "remember_records", not_here)
+    assert threading.active_count() == 1
+
+
+def read_back(out: Path, cache: Path) -> bytes:
     """What ``remember_file`` writes for ``out``, parsing it."""
-    written = digest_path(Path(os.environ["INSPECT_TUI_DIGESTS"]), file_hash(out))
+    written = digest_path(cache, file_hash(out))
     written.unlink()
     report_inputs.remember_file(out)
     return written.read_bytes()
 
 
-def test_a_large_merge_builds_the_digest_aside_equal_to_the_one_read_from_the_file(tmp_path, inputs, cache,
-                                                                                  monkeypatch):
-    monkeypatch.setattr(mf, "ASIDE_MIN_RECORDS", 1)  # these few hundred records count as large
-    assert threading.active_count() == 1
+def test_a_large_merge_leaves_the_digest_of_its_output_to_the_helper(tmp_path, inputs, cache, large):
     out = tmp_path / "merged.jsonl"
     for sources in (inputs[:2], inputs[1:]):  # the second merges into the first's output
         mf.merge_files(sources, out, accept_unsealed=True)
-        assert len(mf._aside) == 1  # a helper builds it
+        assert len(mf._aside) == 1
         assert mf.wait_digests() >= 0 and not mf._aside
         built = digest_path(cache, file_hash(out)).read_bytes()
-        assert read_back(out) == built
+        assert read_back(out, cache) == built
+
+
+def test_a_refused_merge_lets_the_helper_go_without_a_digest(tmp_path, inputs, cache, large):
+    damaged = tmp_path / "damaged.jsonl"
+    damaged.write_bytes(inputs[0].read_bytes()[:-40])
+    with pytest.raises(UserError):
+        mf.merge_files([damaged, *inputs[1:]], tmp_path / "merged.jsonl")
+    assert len(mf._aside) == 1
+    mf.wait_digests()
+    assert not (tmp_path / "merged.jsonl").exists() and not cache.exists()
 
 
 def test_small_merges_and_threaded_programs_build_the_digest_in_line(tmp_path, inputs, cache, monkeypatch):
     out = tmp_path / "merged.jsonl"
-    mf.merge_files(inputs, out)  # a few hundred records: below ASIDE_MIN_RECORDS
+    mf.merge_files(inputs, out)  # a few hundred records: below ASIDE_MIN_BYTES
     assert not mf._aside and digest_path(cache, file_hash(out)).is_file()
-    monkeypatch.setattr(mf, "ASIDE_MIN_RECORDS", 1)
+    monkeypatch.setattr(mf, "ASIDE_MIN_BYTES", 1)
     stop = threading.Event()
     other = threading.Thread(target=stop.wait)
     other.start()
@@ -75,20 +95,19 @@ def test_small_merges_and_threaded_programs_build_the_digest_in_line(tmp_path, i
 
 
 @pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="reads a process's open files from /proc")
-def test_the_helper_holds_no_lock_pipe_or_terminal_of_the_program(tmp_path, inputs, cache, monkeypatch):
-    """While the helper is still at work, the output can be locked for writing again, and the
-    helper has no file of the program open (a caller reading the program's output through a pipe
-    is not kept waiting) and a session of its own (Ctrl+C in the terminal is not for it)."""
-    monkeypatch.setattr(mf, "ASIDE_MIN_RECORDS", 1)
+def test_the_helper_holds_no_lock_pipe_or_terminal_of_the_program(tmp_path, inputs, cache, large, monkeypatch):
+    """While the helper is at work, the output can be locked for writing again, the helper has no
+    file of the program open (a caller reading the program's output through a pipe is not kept
+    waiting) and a session of its own (Ctrl+C in the terminal is not for it)."""
     started, go_on = tmp_path / "started", tmp_path / "go-on"
-    real = mf.remember_records
+    real = mf.remember_file
 
-    def held_back(*args):  # runs in the helper, once it has let go of what it inherited
+    def held_back(*args):  # runs in the helper, once the merge has said go
         started.touch()
         wait_for(go_on)
         real(*args)
 
-    monkeypatch.setattr(mf, "remember_records", held_back)
+    monkeypatch.setattr(mf, "remember_file", held_back)
     out = tmp_path / "merged.jsonl"
     try:
         mf.merge_files(inputs, out)
@@ -104,7 +123,7 @@ def test_the_helper_holds_no_lock_pipe_or_terminal_of_the_program(tmp_path, inpu
         go_on.touch()
         mf.wait_digests()
     built = digest_path(cache, file_hash(out)).read_bytes()  # written once the helper was let go
-    assert read_back(out) == built
+    assert read_back(out, cache) == built
 
 
 def wait_for(flag: Path) -> None:
