@@ -6,6 +6,7 @@ merges and programs with threads build the digest in line, from the records in m
 from __future__ import annotations
 
 import os
+import signal
 import threading
 import time
 from pathlib import Path
@@ -76,6 +77,21 @@ def test_a_refused_merge_lets_the_helper_go_without_a_digest(tmp_path, inputs, c
     assert len(mf._aside) == 1
     mf.wait_digests()
     assert not (tmp_path / "merged.jsonl").exists() and not cache.exists()
+
+
+def test_a_helper_that_died_costs_the_digest_and_nothing_else(tmp_path, inputs, cache, large, monkeypatch):
+    real = mf._write_session
+
+    def kill_then_write(*args, **kwargs):
+        (pid,) = mf._aside
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)  # gone before the merge says go: the pipe has no reader
+        mf._aside.clear()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(mf, "_write_session", kill_then_write)
+    report = mf.merge_files(inputs, tmp_path / "merged.jsonl")
+    assert report.records and (tmp_path / "merged.jsonl").is_file() and not cache.exists()
 
 
 def test_small_merges_and_threaded_programs_build_the_digest_in_line(tmp_path, inputs, cache, monkeypatch):

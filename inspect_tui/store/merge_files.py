@@ -395,7 +395,8 @@ def _merge(paths: Sequence[str | Path], out: Path, leader: str, exclude: Iterabl
     # to build, now that the output is durably written; else built here from the records in memory
     # (the bytes hashing to ``sha``), not by reading them back.
     if go is not None:
-        os.write(go, b"go")
+        with contextlib.suppress(OSError):  # a helper that died leaves no digest, and that is all
+            os.write(go, b"go")
     else:
         remember_records(out, sha, meta, result.records.values())
     photos_missing = evidence.carry([s.name for s in sources], out, result.records.values())
