@@ -7,8 +7,9 @@ with ``write_session`` into a temporary folder (not timed). Timed, end to end, e
 ``inspect-tui merge`` does: ``merge_files`` — read every file (``read_session``), verify every
 version's content hash, check compatibility and branch matching, join, write the output atomically
 (fsync, rename, folder fsync) with its merge log. The phase split comes from the progress callback.
-The output's report digest is built by a helper process once the output is written (as from the
-CLI): the bench waits for it after each run, untimed, and prints its CPU time beside the merge's.
+The output's report digest is built by a helper process, forked as the merge starts and reading the
+output once it is written (as from the CLI): the bench waits for it after each run, untimed, and
+prints its CPU time beside the merge's.
 The target (issue): at most 2 s for 10 files x 40 branches on the 2-core reference machine; the
 machine is shared, so compare best-of-N and medians, not single runs.
 
