@@ -419,7 +419,8 @@ def _digest_helper(out: Path, inputs: Sequence[str | Path]) -> int | None:
     Why fork *before* the merge, when the helper must then parse the output instead of using the
     merged records in memory: a helper forked after the merge shares the pages of those records,
     and freeing them after the fork made the merge copy every one of them (~0.15 s of its CPU at
-    50k records); forked now, the helper shares almost nothing. The helper detaches from the
+    50k records); forked now, it shares only what the program held before the merge (little in the
+    CLI; a long-lived program pays for the pages the merge then reuses). The helper detaches from the
     terminal (Ctrl+C there is for the merge) and keeps none of the program's files: no lock, and no
     pipe a caller reads the program's output from."""
     if threading.active_count() > 1 or not hasattr(os, "fork") or _size(inputs) < ASIDE_MIN_BYTES:
