@@ -94,6 +94,18 @@ def test_a_helper_that_died_costs_the_digest_and_nothing_else(tmp_path, inputs, 
     assert report.records and (tmp_path / "merged.jsonl").is_file() and not cache.exists()
 
 
+def test_a_program_started_without_stdin_still_gets_its_digest(tmp_path, inputs, cache, large):
+    saved = os.dup(0)
+    os.close(0)  # the pipe to the helper then gets descriptor 0
+    try:
+        mf.merge_files(inputs, tmp_path / "merged.jsonl")
+    finally:
+        os.dup2(saved, 0)
+        os.close(saved)
+    mf.wait_digests()
+    assert digest_path(cache, file_hash(tmp_path / "merged.jsonl")).is_file()
+
+
 def test_small_merges_and_threaded_programs_build_the_digest_in_line(tmp_path, inputs, cache, monkeypatch):
     out = tmp_path / "merged.jsonl"
     mf.merge_files(inputs, out)  # a few hundred records: below ASIDE_MIN_BYTES

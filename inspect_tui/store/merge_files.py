@@ -439,6 +439,10 @@ def _digest_helper(out: Path, inputs: Sequence[str | Path]) -> int | None:
     code = 1
     try:  # the helper: never returns into the merge
         os.setsid()
+        if r < 3:  # the program was started with stdin (or stdout) closed: keep the pipe clear of 0-2
+            import fcntl
+
+            r = fcntl.fcntl(r, fcntl.F_DUPFD, 3)
         null = os.open(os.devnull, os.O_RDWR)
         for fd in (0, 1, 2):
             os.dup2(null, fd)
