@@ -184,10 +184,13 @@ def test_every_broken_input_is_named_at_once(sound, tmp_path, cache, capsys):
     cut.write_bytes(_cut_mid_line(sound.read_bytes(), cut)[0])
     edited = tmp_path / "edited.jsonl"
     edited.write_bytes(_hand_edited(sound.read_bytes(), edited)[0])
-    assert main(["report", "rollup", str(cut), str(edited), "-o", str(tmp_path / "out"), "--draft",
-                 "--cache", str(cache), "-j", "1"]) == 2
+    gone = tmp_path / "gone.jsonl"
+    assert main(["report", "rollup", str(cut), str(gone), str(sound), str(edited), "-o", str(tmp_path / "out"),
+                 "--draft", "--cache", str(cache), "-j", "1"]) == 2
     err = capsys.readouterr().err
-    assert "2 个会话文件有问题" in err and f"{cut}:" in err and f"{edited}:" in err
+    named = [err.index(f"{p}:") for p in (cut, gone, edited)]
+    assert "3 个会话文件有问题" in err and named == sorted(named) and f"{sound}:" not in err
+    assert not (tmp_path / "out").exists()
 
 
 # --------------------------------------------------------------------------- the digest cache

@@ -195,21 +195,24 @@ def _hashed_digests(paths: Sequence[Path], cache: Path, workers: int | None,
     hashed = _sealed_hashes(paths)
     facts: list[SessionFacts | None] = [None] * len(paths)
     checklists: dict[str, Checklist] = {}
+    errors = {k: h for k, h in enumerate(hashed) if isinstance(h, str)}  # files that cannot be read
+    shas = ["" if isinstance(h, str) else h[0] for h in hashed]
     todo: list[int] = []
-    for k, (sha, sealed) in enumerate(hashed):
-        loaded = read_digest(cache, sha, checklists) if sealed else None
+    for k, h in enumerate(hashed):
+        if isinstance(h, str):
+            continue
+        loaded = read_digest(cache, shas[k], checklists) if h[1] else None
         if loaded is None:
             todo.append(k)
             continue
         facts[k] = _relabel(loaded, str(paths[k]))
-    errors: list[str] = []
     not_sealed: list[tuple[str, str]] = []
-    parsed = _parse_all([(str(paths[k]), hashed[k][0], cache) for k in todo], workers)
+    parsed = _parse_all([(str(paths[k]), shas[k], cache) for k in todo], workers)
     for done, (k, got) in enumerate(zip(todo, parsed, strict=True), 1):
         if progress:
             progress(done, len(todo))
         if got.error is not None:
-            errors.append(got.error)
+            errors[k] = got.error
             continue
         if got.unsealed is not None:
             not_sealed.append((str(paths[k]), got.unsealed))
@@ -217,17 +220,25 @@ def _hashed_digests(paths: Sequence[Path], cache: Path, workers: int | None,
         if facts[k].checklist[2] not in checklists:
             checklists[facts[k].checklist[2]] = Checklist.model_validate(got.checklist)
     if errors:
-        raise UserError(f"{len(errors)} 个会话文件有问题，未生成任何报告：\n" + "\n".join(errors), hint=BROKEN_HINT)
+        raise UserError(f"{len(errors)} 个会话文件有问题，未生成任何报告：\n" + "\n".join(errors[k] for k in sorted(errors)),
+                        hint=BROKEN_HINT)
     unsealed.decide(not_sealed)
-    return [f for f in facts if f is not None], checklists, [sha for sha, _sealed in hashed]
+    return [f for f in facts if f is not None], checklists, shas
 
 
-def _sealed_hashes(paths: Sequence[Path]) -> list[tuple[str, bool]]:
-    """``sealed_hash`` of every path, two at a time (see ``file_hashes``)."""
+def _sealed_hashes(paths: Sequence[Path]) -> list[tuple[str, bool] | str]:
+    """``sealed_hash`` of every path, two at a time (see ``file_hashes``); for a file that cannot be
+    read, why (so that every bad input is named at once)."""
+    def one(path: Path) -> tuple[str, bool] | str:
+        try:
+            return sealed_hash(Path(path))
+        except UserError as exc:
+            return "\n".join(map(str, exc.problems)) or exc.message
+
     if len(paths) < 2:
-        return [sealed_hash(Path(p)) for p in paths]
+        return [one(p) for p in paths]
     with ThreadPoolExecutor(2) as pool:
-        return list(pool.map(lambda p: sealed_hash(Path(p)), paths))
+        return list(pool.map(one, paths))
 
 
 def file_hashes(paths: Sequence[Path]) -> list[str]:
