@@ -93,10 +93,10 @@ class Unsealed:
     confirm: Callable[[list[str]], bool | None] | None = None
     warn: Callable[[list[str]], None] | None = None
 
-    def decide(self, found: Sequence[tuple[str, str]]) -> list[str]:
-        """The files of ``found`` ((path, what ``integrity`` says of it)), once accepted; else a refusal."""
+    def decide(self, found: Sequence[tuple[str, str]]) -> None:
+        """Refuse ``found`` ((path, what ``integrity`` says of it)) unless accepted; warn if accepted."""
         if not found:
-            return []
+            return
         lines = ["以下文件没有正常关闭（没有封存行），无法证明内容完整：", *(f"  {p}：{what}" for p, what in found)]
         accept = self.accept
         if accept is None and self.confirm is not None:
@@ -106,7 +106,6 @@ class Unsealed:
         if self.warn is not None:
             self.warn([f"注意：报告包含 {len(found)} 个未正常关闭的会话文件，内容可能不完整：",
                        *(f"  {p}" for p, _what in found)])
-        return [p for p, _what in found]
 
 
 class Judged(NamedTuple):
@@ -165,7 +164,7 @@ def _parse(path: str, sha: str, cache: Path) -> Judged:
             write_digest(cache, sha, facts, checklist)
         return Judged(facts, checklist, None, None if found.state is State.SEALED else found.describe())
     except UserError as exc:
-        return Judged(None, None, "\n".join(map(str, exc.problems)) or exc.message)
+        return Judged(None, None, _told(exc))
     except OSError as exc:
         return Judged(None, None, f"{path}: 无法读取：{exc.strerror or exc}")
 
@@ -233,12 +232,17 @@ def _sealed_hashes(paths: Sequence[Path]) -> list[tuple[str, bool] | str]:
         try:
             return sealed_hash(Path(path))
         except UserError as exc:
-            return "\n".join(map(str, exc.problems)) or exc.message
+            return _told(exc)
 
     if len(paths) < 2:
         return [one(p) for p in paths]
     with ThreadPoolExecutor(2) as pool:
         return list(pool.map(one, paths))
+
+
+def _told(exc: UserError) -> str:
+    """A refusal as one file's lines in the list of all (the common hint is said once, after them)."""
+    return "\n".join(map(str, exc.problems)) or exc.message
 
 
 def file_hashes(paths: Sequence[Path]) -> list[str]:
