@@ -260,3 +260,30 @@ def test_a_close_whose_seal_failed_leaves_no_digest(tmp_path, monkeypatch):
             s.close()
     assert not ends_sealed(path.read_bytes())
     assert not digest_path(cache, file_hash(path)).exists()
+
+
+def test_the_leaders_answer_on_a_terminal_decides_like_the_flag():
+    from inspect_tui.errors import UserError
+    from inspect_tui.store.report_inputs import Unsealed
+
+    found = [("a.jsonl", "内容完好，但未正常关闭")]
+    asked: list[list[str]] = []
+    warned: list[str] = []
+
+    def answer(yes: bool | None):
+        def confirm(lines: list[str]) -> bool | None:
+            asked.append(lines)
+            return yes
+        return confirm
+
+    Unsealed(None, answer(True), warned.extend).decide(found)
+    assert "a.jsonl：内容完好，但未正常关闭" in asked[-1][1] and "a.jsonl" in warned[-1]
+    for no in (False, None):  # "no", or no terminal to ask on
+        with pytest.raises(UserError, match="未正常关闭"):
+            Unsealed(None, answer(no), warned.extend).decide(found)
+    asked.clear()
+    Unsealed(True, answer(False)).decide(found)  # the flag: not asked
+    with pytest.raises(UserError):
+        Unsealed(False, answer(True)).decide(found)
+    assert asked == []
+    Unsealed().decide([])  # nothing unsealed: nothing asked, nothing refused
