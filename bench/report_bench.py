@@ -13,7 +13,9 @@ reused: ``--distinct`` realistic visit days (``core.demo.generate``, 3 inspector
 every report here is a draft (征求意见稿) — the same work as a settled one plus the list.
 
 One group's report is timed three ways in a warm process, alternately: ours (``report group``),
-from an open session (the app's way), and naive (open, PDF, then workbook in one process).
+from an open session (the app's way), and naive (open, PDF, then workbook in one process); then as
+a user runs it, in a new process each time (start-up and imports included): ``inspect-tui report
+group`` beside the naive steps as a script.
 
 Each rollup scenario runs in a fresh process (``--scenario``) so its peak memory (own and worker
 processes) is measured alone:
@@ -182,6 +184,40 @@ def group_report_time(path: Path, out: Path, cache: Path, repeat: int, draft: bo
     return times
 
 
+NAIVE_PROCESS = """
+import sys
+from pathlib import Path
+from inspect_tui.export.report_files import WORKBOOK, prepare_group_report
+from inspect_tui.export.report_pdf import render_report_pdf
+from inspect_tui.export.workbook import write_xlsx
+from inspect_tui.store.report_inputs import open_sessions
+sessions = open_sessions([Path(sys.argv[1])])
+prepared = prepare_group_report(sessions, draft=True)
+out = Path(sys.argv[2]); out.mkdir(exist_ok=True)
+(out / "naive.pdf").write_bytes(render_report_pdf(prepared.report, draft=True))
+write_xlsx(out / WORKBOOK, prepared.sheets)
+"""
+
+
+def group_process_time(path: Path, out: Path, cache: Path, how: str) -> tuple[float, float]:
+    """(wall, CPU of the process and its helper) of one group's draft report in a new process, the
+    way a user runs it: ``inspect-tui report group`` (Python start-up and imports included, byte
+    code cached as after installing), or the naive steps as a script. Only drafts: the demo
+    sessions are never settled, and the program refuses a settled report of them."""
+    cmd = ([sys.executable, "-m", "inspect_tui", "report", "group", str(path), "-o", str(out), "--draft",
+            "--cache", str(cache)] if how == "ours" else [sys.executable, "-c", NAIVE_PROCESS, str(path), str(out)])
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
+                            cwd=Path(__file__).resolve().parent.parent)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"{how} report failed:\n{proc.stderr.read().decode() if proc.stderr else ''}")
+    return wall, usage.ru_utime + usage.ru_stime
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sessions", type=int, default=200)
@@ -218,6 +254,13 @@ def main() -> int:
                 for kind, draft in ((" — settled", False), (" — draft", True)):
                     groups.setdefault(label + kind, []).extend(
                         group_report_time(paths[0], tmpdir / "group", group_cache, args.repeat, draft, how))
+        processes: dict[str, list[tuple[float, float]]] = {}
+        if "group" not in args.skip:
+            group_process_time(paths[0], tmpdir / "process", group_cache, "ours")  # its digest, as merge leaves it
+            for _round in range(2 * args.repeat):
+                for how in ("ours", "naive"):
+                    processes.setdefault(how, []).append(
+                        group_process_time(paths[0], tmpdir / "process", group_cache, how))
         cache = args.digests or tmpdir / "cache"
         cold = run_scenario("cold", paths, tmpdir / "cold", tmpdir / "cold-cache", args.jobs) \
             if "cold" not in args.skip else None
@@ -239,6 +282,16 @@ def main() -> int:
         for label, group in groups.items():
             print(f"| {label} | {min(g[0] for g in group):.2f} s | {statistics.median(g[0] for g in group):.2f} s | "
                   f"{min(g[1] for g in group):.2f} s | {min(g[2] for g in group):.2f} s |")
+        print()
+    if processes:
+        print(f"| one group's draft report in a new process (start-up and imports included) | wall, best of "
+              f"{2 * args.repeat} | median | CPU (process + helper), best |")
+        print("|---|---:|---:|---:|")
+        for how, label in (("ours", "ours: `inspect-tui report group S --draft`, its digest cached"),
+                           ("naive", "naive: a script that opens the session, renders the PDF, writes the workbook")):
+            runs = processes[how]
+            print(f"| {label} | {min(r[0] for r in runs):.2f} s | {statistics.median(r[0] for r in runs):.2f} s | "
+                  f"{min(r[1] for r in runs):.2f} s |")
         print()
     if merge:
         print(f"digest written by merge: {merge['cpu'] / len(paths):.2f} s CPU per merged session "

@@ -220,7 +220,9 @@ def _pool_context(preimport: bool = True):
     methods = multiprocessing.get_all_start_methods()
     if sys.platform == "linux" and "fork" in methods and threading.active_count() == 1:
         if preimport:
-            import weasyprint  # noqa: F401 - imported once here, inherited by every worker
+            from inspect_tui.export.weasy import weasyprint
+
+            weasyprint()  # imported once here, inherited by every worker
 
         return multiprocessing.get_context("fork")
     if "forkserver" in methods:

@@ -46,6 +46,7 @@ from inspect_tui.export.notice import NoticeVM, notice_context, notice_hash
 from inspect_tui.export.photos import photo_for_print
 from inspect_tui.export.qr import QRPayload, qr_png_data_uri
 from inspect_tui.export.reply_qr import ReplyPayload
+from inspect_tui.export.weasy import weasyprint
 from inspect_tui.store.evidence import NotAnImage
 
 PACKAGE_TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -106,6 +107,7 @@ def _path_of(url: str) -> Path:
 def make_fetcher(photos: Mapping[str, bytes], dirs: list[Path], report: RenderReport):
     """A WeasyPrint URL fetcher that serves only data: URLs, template files and the given photos
     (resolved path → the prepared JPEG, see ``print_photos``)."""
+    weasyprint()
     from weasyprint.urls import URLFetcher, URLFetcherResponse
 
     allowed_photos = {str(Path(p).resolve()): body for p, body in photos.items()}
@@ -159,8 +161,7 @@ _render_lock = threading.Lock()  # Pango/fontconfig are not thread-safe; process
 
 @functools.lru_cache(maxsize=1)
 def _font_stylesheet(family: str) -> Any:
-    from weasyprint import CSS
-
+    CSS = weasyprint().CSS
     safe = family.replace("\\", "").replace('"', "")
     return CSS(string=f'html {{ font-family: "{safe}", "Noto Serif CJK SC", "Noto Sans CJK SC", serif; }}')
 
@@ -181,7 +182,7 @@ def render_document(html: str, *, photos: Mapping[str, bytes] | None = None, tem
     from inspect_tui.export.fonts import check_pdf_prerequisites
 
     family = font_family or check_pdf_prerequisites()
-    from weasyprint import HTML, Attachment
+    HTML, Attachment = weasyprint().HTML, weasyprint().Attachment
 
     report = report if report is not None else RenderReport()
     dirs = template_dirs(template_dir)
@@ -218,11 +219,9 @@ def write_pdf(html: str, **kwargs: Any) -> bytes:
 def render_identity(template_dir: str | Path | None, family: str) -> dict[str, str]:
     """What a page's pixels depend on besides the data: the template files, the renderer, the font.
     Recorded in every notice (``render.json``) so ``verify`` can say *why* it cannot rebuild a page."""
-    import weasyprint
-
     from inspect_tui.export.fonts import font_file_of
 
-    return {"templates": templates_digest(tuple(template_dirs(template_dir))), "weasyprint": weasyprint.__version__,
+    return {"templates": templates_digest(tuple(template_dirs(template_dir))), "weasyprint": weasyprint().__version__,
             "font": family, "font_file": font_file_of(family)}
 
 

@@ -15,7 +15,8 @@ from markupsafe import Markup
 from inspect_tui.core.format import fmt_score
 from inspect_tui.core.report import GroupReport, area_shares
 
-FONT = "'Noto Sans CJK SC', 'Noto Serif CJK SC', sans-serif"
+# The body's own face first: a second face would be a second font subset in every report PDF.
+FONT = "'Noto Serif CJK SC', 'Noto Sans CJK SC', serif"
 LEVEL_COLOURS = {"excellent": "#1b7837", "good": "#5aae61", "pass": "#d9a520", "fail": "#c0392b"}
 # (lowest share, fill, text colour): the heat map's scale, highest first
 HEAT_SCALE = ((0.9, "#1b7837", "#fff"), (0.8, "#7fbf7b", "#111"), (0.7, "#f1e29b", "#111"),
