@@ -239,6 +239,7 @@ def test_ends_sealed_looks_at_the_last_line_only_as_far_as_it_must(sound):
     # A line removed further up is not seen here — the whole file's hash sees it (see BROKEN)
     assert ends_sealed(b"".join([*lines[:-3], lines[-2], lines[-1]]))
     assert not ends_sealed(b"".join([*lines[:-1], lines[-1].replace(b'"seal":true', b'"seal":tru1')]))
+    assert not ends_sealed(b"".join([*lines[:-2], lines[-1]]))  # the seal moved up a line: not chained
     other = lines_of(sound.parent / "other.jsonl")
     assert not ends_sealed(b"".join([*lines[:-1], other[-1]]))  # another file's seal
     assert not ends_sealed(b"") and not ends_sealed(b"\n") and not ends_sealed(lines[0])
@@ -287,3 +288,17 @@ def test_the_leaders_answer_on_a_terminal_decides_like_the_flag():
         Unsealed(False, answer(True)).decide(found)
     assert asked == []
     Unsealed().decide([])  # nothing unsealed: nothing asked, nothing refused
+
+
+def test_remember_file_keeps_digests_of_sealed_files_only(sound, tmp_path, cache):
+    from inspect_tui.store.report_inputs import remember_file
+
+    unsealed = tmp_path / "unsealed.jsonl"
+    unsealed.write_bytes(b"".join(lines_of(sound)[:-1]))
+    torn = tmp_path / "torn.jsonl"
+    torn.write_bytes(_cut_mid_line(sound.read_bytes(), torn)[0])
+    for path in (unsealed, torn):
+        remember_file(path, cache)
+    assert not cache.exists() or not list(cache.glob("*.json"))
+    remember_file(sound, cache)
+    assert digest_path(cache, file_hash(sound)).is_file()
