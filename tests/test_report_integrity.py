@@ -133,6 +133,7 @@ def test_a_copy_cut_after_a_line_needs_accept_unsealed_and_is_then_named(sound, 
     pdf = out / (REPORT_PDF if kind == "group" else ROLLUP_PDF)
     text = text_of(pdf)
     assert "甲支部" in text and "乙支部" in text and "征求意见稿" in text
+    assert "本稿包含1份未正常关闭（没有封存行）的会话文件，无法证明内容完整：visit.jsonl。" in text
     assert not list(cache.glob("*.json"))  # the unsealed bytes got no digest: judged again next time
     assert run(kind, [copy], out, cache) == 2
 
@@ -145,6 +146,7 @@ def test_a_sealed_copy_passes_and_its_figures_are_read_back(sound, tmp_path, cac
     assert capsys.readouterr().err == ""
     text = text_of(out / REPORT_PDF)
     assert "达标率100.0%" in text and "知晓率50.0%（1/2）" in text and "征求意见稿" not in text
+    assert "未正常关闭" not in text
 
 
 def test_a_session_open_in_the_app_is_unsealed_until_closed(tmp_path, cache, capsys):

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -129,6 +129,7 @@ class PreparedReport:
     report: GroupReport
     sheets: list[Sheet] | SheetsMaker
     draft: bool
+    unsealed: list[str] = field(default_factory=list)  # inputs accepted though not closed cleanly
 
 
 def prepare_group_report(sessions: Sequence[Any], *, draft: bool = False, share: Fraction = DEFAULT_SHARE,
@@ -141,7 +142,8 @@ def prepare_group_report(sessions: Sequence[Any], *, draft: bool = False, share:
 def write_prepared(prepared: PreparedReport, outdir: Path, *, csv: bool = False,
                    template_dir: str | Path | None = None) -> list[Path]:
     def pdf() -> bytes:
-        return render_report_pdf(prepared.report, draft=prepared.draft, template_dir=template_dir)
+        return render_report_pdf(prepared.report, draft=prepared.draft, template_dir=template_dir,
+                                 unsealed=prepared.unsealed)
 
     return _render_and_write(outdir, REPORT_PDF, pdf, WORKBOOK, prepared.sheets, csv)
 
@@ -196,10 +198,11 @@ def prepare_group_files(paths: Sequence[Path], *, draft: bool = False, share: Fr
 
     if not paths:
         raise UserError("没有给出会话文件")
-    facts, checklists, hashes = hashed_digests(paths, cache=cache, workers=1, unsealed=unsealed or Unsealed())
+    unsealed = unsealed or Unsealed()
+    facts, checklists, hashes = hashed_digests(paths, cache=cache, workers=1, unsealed=unsealed)
     report = build_group_report(checklists[facts[0].checklist[2]], facts, share=share, next_steps=next_steps)
     refuse_unsettled(report.unsettled, draft)
-    return PreparedReport(report, SheetsMaker(report, [Path(p) for p in paths], hashes), draft)
+    return PreparedReport(report, SheetsMaker(report, [Path(p) for p in paths], hashes), draft, unsealed.accepted)
 
 
 def write_rollup(paths: Sequence[Path], outdir: Path, *, draft: bool = False, csv: bool = False,
@@ -209,14 +212,14 @@ def write_rollup(paths: Sequence[Path], outdir: Path, *, draft: bool = False, cs
     from inspect_tui.export.rollup_export import render_rollup_pdf, rollup_sheets
     from inspect_tui.store.report_inputs import Unsealed, load_digests
 
-    facts, checklists = load_digests(paths, cache=cache, workers=workers, progress=progress,
-                                     unsealed=unsealed or Unsealed())
+    unsealed = unsealed or Unsealed()
+    facts, checklists = load_digests(paths, cache=cache, workers=workers, progress=progress, unsealed=unsealed)
     rollup = build_rollup(facts, checklists, share=share)
     unsettled = [(b.name, u) for s in facts for b in s.branches for u in b.unsettled]
     refuse_unsettled(unsettled, draft)
     sheets = rollup_sheets(rollup)
 
     def pdf() -> bytes:
-        return render_rollup_pdf(rollup, draft=draft, template_dir=template_dir)
+        return render_rollup_pdf(rollup, draft=draft, template_dir=template_dir, unsealed=unsealed.accepted)
 
     return _render_and_write(outdir, ROLLUP_PDF, pdf, ROLLUP_WORKBOOK, sheets, csv), rollup

@@ -26,7 +26,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
@@ -87,11 +87,13 @@ class Unsealed:
     """What a report does with inputs that are intact but were not closed cleanly (no seal: the app
     crashed or is writing the file now, or the copy was cut exactly after a line — the file cannot
     tell which): refused unless ``accept`` or a yes from ``confirm`` (asked on a terminal; ``None``
-    is no answer); once accepted, ``warn`` is given the lines naming them. As ``merge`` does."""
+    is no answer); once accepted, ``warn`` is given the lines naming them and ``accepted`` holds
+    them (a draft lists them on its first page). As ``merge`` does."""
 
     accept: bool | None = None
     confirm: Callable[[list[str]], bool | None] | None = None
     warn: Callable[[list[str]], None] | None = None
+    accepted: list[str] = field(default_factory=list)
 
     def decide(self, found: Sequence[tuple[str, str]]) -> None:
         """Refuse ``found`` ((path, what ``integrity`` says of it)) unless accepted; warn if accepted."""
@@ -106,6 +108,7 @@ class Unsealed:
         if self.warn is not None:
             self.warn([f"注意：报告包含 {len(found)} 个未正常关闭的会话文件，内容可能不完整：",
                        *(f"  {p}" for p, _what in found)])
+        self.accepted.extend(p for p, _what in found)
 
 
 class Judged(NamedTuple):
@@ -170,7 +173,7 @@ def _parse(path: str, sha: str, cache: Path) -> Judged:
 
 
 def load_digests(paths: Sequence[Path], *, cache: Path | None = None, workers: int | None = None,
-                 progress: Callable[[int, int], None] | None = None, unsealed: Unsealed = Unsealed()
+                 progress: Callable[[int, int], None] | None = None, unsealed: Unsealed | None = None
                  ) -> tuple[list[SessionFacts], dict[str, Checklist]]:
     """Facts of every session (from the cache when its digest is there) and the checklists by
     content hash. Every session that cannot be read, is damaged or torn is reported together;
@@ -181,11 +184,11 @@ def load_digests(paths: Sequence[Path], *, cache: Path | None = None, workers: i
 
 
 def hashed_digests(paths: Sequence[Path], *, cache: Path | None = None, workers: int | None = None,
-                   progress: Callable[[int, int], None] | None = None, unsealed: Unsealed = Unsealed()
+                   progress: Callable[[int, int], None] | None = None, unsealed: Unsealed | None = None
                    ) -> tuple[list[SessionFacts], dict[str, Checklist], list[str]]:
     """``load_digests``, with the SHA-256 of each file the facts stand for."""
     with paused_gc():  # a rollup reads ~1M objects of facts and no cycles (see ``paused_gc``)
-        return _hashed_digests(paths, cache or default_cache_dir(), workers, progress, unsealed)
+        return _hashed_digests(paths, cache or default_cache_dir(), workers, progress, unsealed or Unsealed())
 
 
 def _hashed_digests(paths: Sequence[Path], cache: Path, workers: int | None,
