@@ -158,9 +158,9 @@ def refuse_broken(found: Examined, hint: str = "") -> None:
 
 def ends_sealed(data: bytes) -> bool:
     """Whether the last line of ``data`` is a seal of this very file: checksum right, the header's
-    file id, chained to the line before it. Reads two lines, not the file: it does not judge what
-    precedes them — the report's digest cache pairs it with the whole file's hash, which must equal
-    that of bytes once replayed in full and found sealed. False for anything else."""
+    file id, chained to the line before it. Looks at the header and the last two lines only, not at
+    what lies between — the report's digest cache pairs it with the whole file's hash, which must
+    equal that of bytes once replayed in full and found sealed. False for anything else."""
     if not data.endswith(b"\n"):
         return False
     start = data.rfind(b"\n", 0, len(data) - 1) + 1
