@@ -63,7 +63,7 @@ def run(kind: str, inputs: list[Path], out: Path, cache: Path, *extra: str) -> i
 def _cut_mid_line(data: bytes, path: Path) -> tuple[bytes, str]:
     lines = data.splitlines(keepends=True)
     kept = b"".join(lines[:-2]) + lines[-2][: len(lines[-2]) // 2]  # the seal and half a record line gone
-    return kept, f"{path}:{len(lines) - 1}: 文件不完整"
+    return kept, f"{path}:{len(lines) - 1}: 文件不完整：第 {len(lines) - 1} 行起末尾 {len(lines[-2]) // 2} 字节"
 
 
 def _flipped(data: bytes, path: Path) -> tuple[bytes, str]:
@@ -71,7 +71,8 @@ def _flipped(data: bytes, path: Path) -> tuple[bytes, str]:
     n = len(lines) // 2
     line = bytearray(lines[n])
     line[len(line) // 3] ^= 0x01
-    return b"".join([*lines[:n], bytes(line), *lines[n + 1:]]), f"{path}:{n + 1}: 会话文件第 {n + 1} 行已损坏"
+    return (b"".join([*lines[:n], bytes(line), *lines[n + 1:]]),
+            f"{path}:{n + 1}: 会话文件第 {n + 1} 行已损坏：校验和不符（该行被改动或已损坏）")
 
 
 def _hand_edited(data: bytes, path: Path) -> tuple[bytes, str]:
@@ -79,14 +80,15 @@ def _hand_edited(data: bytes, path: Path) -> tuple[bytes, str]:
     lines = data.splitlines(keepends=True)
     n = next(k for k, line in enumerate(lines) if "不清楚".encode() in line)
     lines[n] = lines[n].replace("不清楚".encode(), "很清楚".encode())
-    return b"".join(lines), f"{path}:{n + 1}: 会话文件第 {n + 1} 行已损坏"
+    return b"".join(lines), f"{path}:{n + 1}: 会话文件第 {n + 1} 行已损坏：校验和不符（该行被改动或已损坏）"
 
 
 def _line_removed(data: bytes, path: Path) -> tuple[bytes, str]:
     """A record line deleted by hand; the two lines before the seal and the seal itself intact."""
     lines = data.splitlines(keepends=True)
     n = len(lines) - 3
-    return b"".join([*lines[:n - 1], *lines[n:]]), f"{path}:{n}: 会话文件第 {n} 行已损坏"
+    return (b"".join([*lines[:n - 1], *lines[n:]]),
+            f"{path}:{n}: 会话文件第 {n} 行已损坏：这一行是原文件的第 {n + 1} 行：它之前少了 1 行")
 
 
 BROKEN = {
@@ -115,6 +117,7 @@ def test_a_broken_copy_is_refused_by_name_and_the_folder_stays_as_it_was(sound, 
         assert run(kind, [copy], out, cache, *accept) == 2
         err = capsys.readouterr().err
         assert expected in err and "未生成任何报告" in err and "Traceback" not in err, err
+        assert "session check" in err and "session recover" in err  # what to do about it
         assert folder_state(out) == before
     assert main(["session", "check", str(copy)]) != 0  # what `session check` says of the same copy
 
@@ -280,11 +283,16 @@ def test_the_leaders_answer_on_a_terminal_decides_like_the_flag():
             return yes
         return confirm
 
-    Unsealed(None, answer(True), warned.extend).decide(found)
-    assert "a.jsonl：内容完好，但未正常关闭" in asked[-1][1] and "a.jsonl" in warned[-1]
+    accepting = Unsealed(None, answer(True), warned.extend)
+    accepting.decide(found)
+    assert asked[-1] == ["以下文件没有正常关闭（没有封存行），无法证明内容完整：", "  a.jsonl：内容完好，但未正常关闭"]
+    assert warned == ["注意：报告包含 1 个未正常关闭的会话文件，内容可能不完整：", "  a.jsonl"]
+    assert accepting.accepted == ["a.jsonl"]
     for no in (False, None):  # "no", or no terminal to ask on
-        with pytest.raises(UserError, match="未正常关闭"):
+        with pytest.raises(UserError) as refused:
             Unsealed(None, answer(no), warned.extend).decide(found)
+        assert refused.value.message == "有会话文件未正常关闭，未生成任何报告：\n" + "\n".join(asked[-1])
+        assert "--accept-unsealed" in refused.value.hint
     asked.clear()
     Unsealed(True, answer(False)).decide(found)  # the flag: not asked
     with pytest.raises(UserError):
@@ -305,3 +313,14 @@ def test_remember_file_keeps_digests_of_sealed_files_only(sound, tmp_path, cache
     assert not cache.exists() or not list(cache.glob("*.json"))
     remember_file(sound, cache)
     assert digest_path(cache, file_hash(sound)).is_file()
+
+
+def test_a_read_error_while_parsing_is_a_file_named_message(sound, tmp_path, monkeypatch):
+    from inspect_tui.store import report_inputs
+
+    def failing(path, data):
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(report_inputs, "examine", failing)
+    got = report_inputs._parse(str(sound), file_hash(sound), tmp_path)
+    assert got == (None, None, f"{sound}: 无法读取：Input/output error", None)

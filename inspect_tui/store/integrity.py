@@ -143,7 +143,7 @@ def judge(path: Path, r: Replay) -> Examined:
     return Examined(path, state, version, r, writer=writer)
 
 
-def refuse_broken(found: Examined, hint: str = "") -> None:
+def refuse_broken(found: Examined) -> None:
     """Raise the file-named refusal of a file that is damaged (the line and what is wrong with it)
     or torn (where its unfinished last write starts); an intact file passes, sealed or not."""
     if found.state is State.DAMAGED:
@@ -153,7 +153,7 @@ def refuse_broken(found: Examined, hint: str = "") -> None:
         assert r is not None
         line = r.lines + 2  # the header, then every committed line: the unfinished write starts here
         raise file_error(found.path, f"文件不完整：第 {line} 行起末尾 {r.torn_bytes} 字节是未完成的写入"
-                                     "（拷贝被截断、程序崩溃或磁盘写满？）", line=line, hint=hint)
+                                     "（拷贝被截断、程序崩溃或磁盘写满？）", line=line)
 
 
 def ends_sealed(data: bytes) -> bool:

@@ -126,7 +126,7 @@ def judged_session(path: Path, data: bytes) -> tuple[Session, Examined]:
     """The session in ``data`` (the bytes of ``path``), read-only, with the verdict on them; a file
     that is damaged or torn — or not a session file at all — is a file-named ``UserError``."""
     found = examine(path, data)
-    refuse_broken(found, BROKEN_HINT)
+    refuse_broken(found)
     r = found.replay
     assert r is not None
     return Session(SessionFile(path, JournalStorage(path, r, fd=None), None, r.header)), found
