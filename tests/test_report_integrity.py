@@ -63,7 +63,8 @@ def run(kind: str, inputs: list[Path], out: Path, cache: Path, *extra: str) -> i
 def _cut_mid_line(data: bytes, path: Path) -> tuple[bytes, str]:
     lines = data.splitlines(keepends=True)
     kept = b"".join(lines[:-2]) + lines[-2][: len(lines[-2]) // 2]  # the seal and half a record line gone
-    return kept, f"{path}:{len(lines) - 1}: 文件不完整：第 {len(lines) - 1} 行起末尾 {len(lines[-2]) // 2} 字节"
+    return kept, (f"{path}:{len(lines) - 1}: 文件不完整：第 {len(lines) - 1} 行起末尾 {len(lines[-2]) // 2} 字节"
+                  "是未完成的写入（拷贝被截断、程序崩溃或磁盘写满？）")
 
 
 def _flipped(data: bytes, path: Path) -> tuple[bytes, str]:
@@ -249,6 +250,10 @@ def test_ends_sealed_looks_at_the_last_line_only_as_far_as_it_must(sound):
     other = lines_of(sound.parent / "other.jsonl")
     assert not ends_sealed(b"".join([*lines[:-1], other[-1]]))  # another file's seal
     assert not ends_sealed(b"") and not ends_sealed(b"\n") and not ends_sealed(lines[0])
+    from inspect_tui.store.lines import Chain
+
+    header = json.loads(lines[0])
+    assert ends_sealed(lines[0] + Chain.after_header(header, lines[0]).seal())  # nothing but the header and seal
 
 
 def test_a_close_whose_seal_failed_leaves_no_digest(tmp_path, monkeypatch):
