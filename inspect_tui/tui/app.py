@@ -296,14 +296,12 @@ class InspectApp(ActionGate, LastResort, App[int]):
         return self.write(lambda: self.session.update(kind, record_id, **fields))
 
     def _show_status(self, message: str) -> None:
-        from inspect_tui.tui.widgets.status import SaveStatus
+        from inspect_tui.tui.base_screen import BaseScreen
 
         last: datetime | None = self.session.last_saved if self.session else None
         for screen in self.screen_stack:
-            for status in screen.query(SaveStatus):
-                status.last_saved = last
-                status.message = message
-                status.read_only = self.read_only or ""
+            if isinstance(screen, BaseScreen):  # its status line, without a query of all its widgets
+                screen.show_status(last, message, self.read_only or "")
 
     # --- actions and commands -----------------------------------------------------------------
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TypeVar
 
 from textual.app import ComposeResult
-from textual.events import ScreenSuspend
+from textual.events import ScreenResume, ScreenSuspend
 from textual.screen import Screen
 from textual.widgets import Header
 
@@ -17,11 +18,13 @@ ResultT = TypeVar("ResultT")
 
 
 class BaseScreen(Screen[ResultT]):
+    status_line: SaveStatus | None = None  # kept at hand: shown again after every save
+
     def header(self) -> ComposeResult:
         yield Header()
 
     def footer(self) -> ComposeResult:
-        status = SaveStatus(id="save-status")
+        status = self.status_line = SaveStatus(id="save-status")
         session = self.app.session  # type: ignore[attr-defined]
         status.last_saved = session.last_saved if session is not None else None
         status.read_only = (getattr(self.app, "read_only", None) or "") if session is not None else ""
@@ -33,6 +36,14 @@ class BaseScreen(Screen[ResultT]):
         if getattr(self.app, "read_only", None):
             for widget in self.query("SelectionList, Select"):
                 widget.disabled = True
+
+    def show_status(self, last_saved: datetime | None, message: str, read_only: str) -> None:
+        if self.status_line is not None:
+            self.status_line.show(last_saved, message, read_only)
+
+    def on_screen_resume(self, event: ScreenResume) -> None:
+        if self.status_line is not None:
+            self.status_line.catch_up()
 
     def on_screen_suspend(self, event: ScreenSuspend) -> None:
         # Switching screens commits whatever is typed in this one.

@@ -2,7 +2,9 @@
 
 Things the public API does not offer: the chain of bindings active on a screen (the command
 palette lists them with their keys and whether they are available), the key widgets inside the
-footer (re-greyed in place instead of a full rebuild), Textual's last-resort exception handler
+footer (re-greyed in place instead of a full rebuild), the lines an option list's option takes
+and its cached drawing (a moved highlight or a new status mark repaints those options, not the
+whole list), Textual's last-resort exception handler
 (replaced by one sentence and a crash report instead of a traceback) and the palette's "No matches
 found" (said in Chinese). All exist in Textual 8; pyproject pins ``textual<9``. Should a release
 move them, :data:`PRIVATE_API_OK` is false and the app falls back to what the public API gives — a
@@ -22,8 +24,10 @@ from textual.app import App
 from textual.binding import Binding
 from textual.command import CommandList, CommandPalette
 from textual.dom import DOMNode
+from textual.geometry import Region
 from textual.screen import Screen
 from textual.widget import Widget
+from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 TESTED_MAJOR = 8
@@ -45,7 +49,10 @@ PRIVATE_API_OK = (textual_major() == TESTED_MAJOR and FooterKey is not None
                   and hasattr(Screen, "_modal_binding_chain") and hasattr(App, "_check_action_state")
                   and hasattr(App, "_handle_exception")
                   and hasattr(CommandPalette, "_start_no_matches_countdown")
-                  and hasattr(CommandPalette, "_stop_no_matches_countdown"))
+                  and hasattr(CommandPalette, "_stop_no_matches_countdown")
+                  and all(hasattr(OptionList, name) for name in ("_index_to_line", "_heights", "_get_visual",
+                                                                   "_get_left_gutter_width"))
+                  and hasattr(Option, "_set_prompt"))
 
 NO_MATCHES = "没有匹配的命令"
 
@@ -127,3 +134,34 @@ def footer_keys(footer: Widget) -> list[Widget] | None:
 def set_footer_key_enabled(key: Any, enabled: bool) -> None:
     key._disabled = not enabled
     key.set_class(not enabled, "-disabled")
+
+
+def option_region(option_list: OptionList, index: int) -> Region | None:
+    """The lines option ``index`` takes in the list's content as shown now (scrolled); None if unknown."""
+    if not PRIVATE_API_OK:
+        return None
+    try:
+        first, count = option_list._index_to_line[index], option_list._heights[index]
+    except (KeyError, AttributeError):
+        return None
+    return Region(0, first - option_list.scroll_offset.y, option_list.scrollable_content_region.width, count)
+
+
+def replace_option_prompt(option_list: OptionList, index: int, prompt: Any) -> None:
+    """``replace_option_prompt_at_index``, which forgets every option's drawing and line and
+    repaints the whole list; here only when the new prompt takes another number of lines."""
+    region = option_region(option_list, index)
+    cache = getattr(option_list, "_option_render_cache", None)
+    if region is None or cache is None:
+        option_list.replace_option_prompt_at_index(index, prompt)
+        return
+    option = option_list.get_option_at_index(index)
+    option._set_prompt(prompt)
+    padding = option_list.get_component_styles("option-list--option").padding
+    width = option_list.scrollable_content_region.width - option_list._get_left_gutter_width() - padding.width
+    if option_list._get_visual(option).get_height(option_list.styles, width) + option._divider != region.height:
+        option_list.replace_option_prompt_at_index(index, prompt)
+        return
+    for key in [key for key in cache.keys() if key[0] is option]:  # noqa: SIM118 (the cache has no __iter__)
+        cache.discard(key)
+    option_list.refresh(region)

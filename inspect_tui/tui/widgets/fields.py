@@ -22,12 +22,15 @@ from collections.abc import Callable
 from textual.dom import DOMNode
 from textual.widgets import Input
 
+from inspect_tui.tui.widgets.steady import FixedVirtualSize
+
 Commit = Callable[[str], bool | None]
 COMMITS = "commits"
 
 
-class FieldInput(Input):
-    """A one-line field saved on Enter or blur."""
+class FieldInput(FixedVirtualSize, Input):
+    """A one-line field saved on Enter or blur. Showing another value lays out nothing (the box
+    stays as it is)."""
 
     def __init__(self, value: str = "", *, commit: Commit | None = None, **kwargs) -> None:
         super().__init__(value, **kwargs)
@@ -40,9 +43,11 @@ class FieldInput(Input):
         return self.value != self.committed
 
     def load(self, value: str) -> None:
-        """Show a stored value without saving it."""
+        """Show a stored value without saving it. No ``Changed`` is posted: nothing was typed (and
+        moving through a list loads several fields per key press)."""
         self.committed = value
-        self.value = value
+        with self.prevent(Input.Changed):
+            self.value = value
         self.remove_class("-unsaved")
 
     def commit_now(self) -> bool:

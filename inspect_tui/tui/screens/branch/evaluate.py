@@ -15,7 +15,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widget import Widget
-from textual.widgets import DataTable, Input, Label, Static
+from textual.widgets import DataTable, Input, Label
 
 from inspect_tui.core.checklist import Item
 from inspect_tui.core.index import Rec
@@ -25,7 +25,9 @@ from inspect_tui.core.scoring import BranchResult
 from inspect_tui.core.steps import Step
 from inspect_tui.tui.format import fmt_score
 from inspect_tui.tui.screens.branch.pane import Confirm, EditFeedback, Saved, StepPane
-from inspect_tui.tui.widgets.fields import FieldInput, commit_all
+from inspect_tui.tui.widgets.fields import FieldInput
+from inspect_tui.tui.widgets.follow import FollowTable
+from inspect_tui.tui.widgets.steady import SteadyStatic
 
 TYPING = "（输入中，未保存）"
 
@@ -49,9 +51,14 @@ class EvaluatePane(StepPane):
         self._shown: dict[str, tuple[str, str]] = {}
         self._feedback_signature: list[tuple[str, str]] | None = None
         self._binding_state: bool | None = None
+        # Kept at hand: shown again at every move through the table (a query each time cost more).
+        self._items = FollowTable(id="score-items", zebra_stripes=True, follow=self._follow_row)
+        self._score = FieldInput(commit=self._save_score, id="score", type="number", placeholder="回车保存")
+        self._note = FieldInput(commit=self._save_score_note, id="score-note")
+        self._totals = SteadyStatic(id="totals")
 
     def compose(self) -> ComposeResult:
-        table = DataTable(id="score-items", cursor_type="row", zebra_stripes=True)
+        table = self._items
         table.add_column("检查项", key="title")
         table.add_column("满分", key="full")
         table.add_column("建议", key="suggested")
@@ -59,10 +66,10 @@ class EvaluatePane(StepPane):
         yield table
         with Horizontal(classes="row"):
             yield Label("评分", classes="inline-label")
-            yield FieldInput(commit=self._save_score, id="score", type="number", placeholder="回车保存")
+            yield self._score
             yield Label("说明", classes="inline-label")
-            yield FieldInput(commit=self._save_score_note, id="score-note")
-        yield Static(id="totals")
+            yield self._note
+        yield self._totals
         feedback = DataTable(id="feedback", cursor_type="row", zebra_stripes=True)
         feedback.add_column("类别", key="kind")
         feedback.add_column("检查项", key="item")
@@ -71,7 +78,7 @@ class EvaluatePane(StepPane):
 
     def on_mount(self) -> None:
         result = self.bench.result()
-        table = self.query_one("#score-items", DataTable)
+        table = self._items
         for ir in result.items:
             table.add_row(*self._item_cells(ir.item, ir.suggested), key=ir.item.id)
         self.fill_feedback()
@@ -79,7 +86,7 @@ class EvaluatePane(StepPane):
             self.select_item(result.items[0].item.id)
 
     def first_focus(self) -> Widget | None:
-        return self.query_one("#score-items", DataTable)
+        return self._items
 
     def _item_cells(self, item: Item, suggested: float | None) -> list[Any]:
         mine = self.bench.my_score(item.id)
@@ -88,16 +95,20 @@ class EvaluatePane(StepPane):
 
     @on(DataTable.RowHighlighted, "#score-items")
     def _row(self, event: DataTable.RowHighlighted) -> None:
-        if event.row_key.value != self.item_id:
-            self.select_item(event.row_key.value)
+        self._follow_row(event.row_key.value)
+
+    def _follow_row(self, item_id: str | None) -> None:
+        """The cursor is on another item (called in the same frame, see ``FollowTable``)."""
+        if item_id is not None and item_id != self.item_id:
+            self.select_item(item_id)
 
     @on(DataTable.RowSelected, "#score-items")
     def _row_selected(self, event: DataTable.RowSelected) -> None:
-        self.query_one("#score", FieldInput).focus()
+        self._score.focus()
 
     def select(self, item_id: str) -> None:
         """Highlight an item's row (search jumps here)."""
-        table = self.query_one("#score-items", DataTable)
+        table = self._items
         table.focus()
         table.move_cursor(row=table.get_row_index(item_id))
 
@@ -107,12 +118,16 @@ class EvaluatePane(StepPane):
         table.move_cursor(row=table.get_row_index(record_id))
 
     def select_item(self, item_id: str) -> None:
-        commit_all(self)
+        for field in (self._score, self._note):
+            field.commit_now()
         self.item_id = item_id
         rec = self.bench.score(item_id)
         d = rec.data if rec else {}
-        self.query_one("#score", FieldInput).load(fmt_score(d["score"]) if d.get("score") is not None else "")
-        self.query_one("#score-note", FieldInput).load(d.get("note", ""))
+        self._score.load(fmt_score(d["score"]) if d.get("score") is not None else "")
+        self._note.load(d.get("note", ""))
+        if self.preview is not None:  # the typed score it previewed was refused and is gone now
+            self.preview = None
+            self.post_message(Saved(None))
         state = self.bench.can_promote_item(item_id)
         if state != self._binding_state:  # the footer is rebuilt only when needed
             self._binding_state = state
@@ -132,7 +147,7 @@ class EvaluatePane(StepPane):
     @on(Input.Changed, "#score")
     def _typing(self, event: Input.Changed) -> None:
         """Totals follow the typing: the core scores the branch as if the value were saved."""
-        field = self.query_one("#score", FieldInput)
+        field = self._score
         if self.item_id is None:
             return
         if not field.dirty:  # back to the stored value: nothing pending, no stale warning
@@ -147,7 +162,7 @@ class EvaluatePane(StepPane):
             self.show_totals(result)
 
     def show_result(self, result: BranchResult) -> None:
-        table = self.query_one("#score-items", DataTable)
+        table = self._items
         for ir in result.items:
             cells = self._item_cells(ir.item, ir.suggested)[2:]
             key = (cells[0], str(cells[1]))
@@ -168,7 +183,7 @@ class EvaluatePane(StepPane):
         text.append(f"  评级 {result.rating.label}  已评 {result.scored_items}/{len(result.items)} 项")
         if self.preview:
             text.append(self.preview, style="italic yellow")
-        self.query_one("#totals", Static).update(text)
+        self._totals.show(text)
 
     def fill_feedback(self) -> None:
         recs = self.bench.feedback()

@@ -11,12 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from rich.text import Text
-from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widget import Widget
-from textual.widgets import Label, OptionList, Static
+from textual.widgets import Label
 from textual.widgets.option_list import Option
 
 from inspect_tui.core.checklist import Item
@@ -25,7 +24,9 @@ from inspect_tui.core.steps import Step
 from inspect_tui.core.workbench import BranchWorkbench
 from inspect_tui.tui.format import fmt_score
 from inspect_tui.tui.screens.branch.pane import Confirm, Detail, StepPane
-from inspect_tui.tui.widgets.fields import FieldInput, commit_all
+from inspect_tui.tui.widgets.fields import FieldInput
+from inspect_tui.tui.widgets.follow import FollowList
+from inspect_tui.tui.widgets.steady import SteadyStatic
 
 
 class ObservePane(StepPane):
@@ -43,21 +44,30 @@ class ObservePane(StepPane):
         self.step = step
         self.item_id: str | None = None
         self._binding_state: tuple[bool, bool] | None = None
+        # Kept at hand: shown again at every move through the list (a query each time cost more).
+        self._list = FollowList(classes="items", follow=self._highlighted)
+        self._detail = Detail(classes="detail")
+        self._title = SteadyStatic(classes="item-title")
+        self._prompt_text = SteadyStatic(classes="item-prompt")
+        self._status = SteadyStatic(classes="item-status")
+        self._note = FieldInput(commit=lambda v: self._save(note=v), classes="note", placeholder="看到的情况")
+        self._evidence = FieldInput(commit=lambda v: self._save(evidence=v), classes="evidence",
+                                    placeholder="如：2026年第三季度党员大会记录 第5页")
+        self._files = FieldInput(commit=self._attach_files, classes="files", placeholder="如：photos/活动室-01.jpg")
 
     def compose(self) -> ComposeResult:
         with Horizontal():
-            yield OptionList(classes="items")
-            with Detail(classes="detail"):
-                yield Static(classes="item-title")
-                yield Static(classes="item-prompt")
-                yield Static(classes="item-status")
+            yield self._list
+            with self._detail:
+                yield self._title
+                yield self._prompt_text
+                yield self._status
                 yield Label("说明（回车保存）", classes="field-label")
-                yield FieldInput(commit=lambda v: self._save(note=v), classes="note", placeholder="看到的情况")
+                yield self._note
                 yield Label("证据（材料名称、页码等）", classes="field-label")
-                yield FieldInput(commit=lambda v: self._save(evidence=v), classes="evidence",
-                                 placeholder="如：2026年第三季度党员大会记录 第5页")
+                yield self._evidence
                 yield Label("照片/扫描件路径（多个用 ; 分隔，须存在）", classes="field-label")
-                yield FieldInput(commit=self._attach_files, classes="files", placeholder="如：photos/活动室-01.jpg")
+                yield self._files
 
     @property
     def items(self) -> list[Item]:
@@ -71,24 +81,27 @@ class ObservePane(StepPane):
         return text
 
     def on_mount(self) -> None:
-        ol = self.query_one(OptionList)
+        ol = self._list
         ol.add_options([Option(self._prompt(i), id=i.id) for i in self.items])
         if self.items:
             ol.highlighted = 0
 
     def first_focus(self) -> Widget | None:
-        return self.query_one(OptionList)
+        return self._list
 
     def select(self, item_id: str) -> None:
         """Highlight an item (search jumps here)."""
-        ol = self.query_one(OptionList)
+        ol = self._list
         ol.focus()
         ol.highlighted = ol.get_option_index(item_id)
 
-    @on(OptionList.OptionHighlighted)
-    def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
-        commit_all(self.query_one(".detail"))
-        self.item_id = event.option.id
+    def _highlighted(self, item_id: str) -> None:
+        """The list's highlight moved (called in the same frame, see ``FollowList``)."""
+        if item_id == self.item_id:
+            return
+        for field in (self._note, self._evidence, self._files):
+            field.commit_now()
+        self.item_id = item_id
         self.show_item()
         self.refresh_bindings_if_changed()
 
@@ -99,31 +112,49 @@ class ObservePane(StepPane):
             self._binding_state = state
             self.refresh_bindings()
 
+    def _heading(self, item: Item) -> Text:
+        area = self.bench.checklist.area_of(item.id).title
+        return Text.assemble((item.title, "bold"), f"  {area} · 满分 {fmt_score(item.full_marks)}")
+
+    def _what_to_look_for(self, item: Item) -> Text:
+        prompt = Text(item.steps[self.step].prompt)
+        for r in item.steps[self.step].records:
+            prompt.append(f"\n · {r}", style="italic")
+        return prompt
+
+    def on_resize(self) -> None:
+        """Where the detail has room for them, the item's heading and prompt keep the height of the
+        step's tallest: the fields below stay where they are from item to item, and moving through
+        the list lays out nothing. Where it has not (80×24), they follow each item's text, so that
+        the fields stay on screen."""
+        texts = ((self._title, [self._heading(i) for i in self.items]),
+                 (self._prompt_text, [self._what_to_look_for(i) for i in self.items]))
+        used = sum(w.outer_size.height + w.styles.margin.top for w in self._detail.children)
+        tallest = [widget.tallest(contents) for widget, contents in texts]
+        needed = used + sum(tallest) - sum(widget.outer_size.height for widget, _ in texts)
+        fits = needed <= self._detail.scrollable_content_region.height
+        for (widget, _), height in zip(texts, tallest, strict=True):
+            widget.keep_height(height if fits else None)
+
     def show_item(self) -> None:
         if self.item_id is None:
             return
-        cl = self.bench.checklist
-        item = cl.item(self.item_id)
-        sp = item.steps[self.step]
-        self.query_one(".item-title", Static).update(
-            Text.assemble((item.title, "bold"), f"  {cl.area_of(item.id).title} · 满分 {fmt_score(item.full_marks)}"))
-        prompt = Text(sp.prompt)
-        for r in sp.records:
-            prompt.append(f"\n · {r}", style="italic")
-        self.query_one(".item-prompt", Static).update(prompt)
+        item = self.bench.checklist.item(self.item_id)
+        self._title.show(self._heading(item))
+        self._prompt_text.show(self._what_to_look_for(item))
         rec = self.bench.observation(item.id, self.step)
         data = rec.data if rec else {}
         self.show_status(data.get("status"))
-        self.query_one(".note", FieldInput).load(data.get("note", ""))
-        self.query_one(".evidence", FieldInput).load(data.get("evidence", ""))
-        self.query_one(".files", FieldInput).load("; ".join(data.get("files", ())))
+        self._note.load(data.get("note", ""))
+        self._evidence.load(data.get("evidence", ""))
+        self._files.load("; ".join(data.get("files", ())))
 
     def show_status(self, status: str | None) -> None:
         text = Text("判定：")
         text.append(status_label(status), style="bold " + STATUS_STYLE.get(status or "", ""))
         if status is None:
             text.append("  （按 Y/P/N/X）", style="dim")
-        self.query_one(".item-status", Static).update(text, layout=False)
+        self._status.show(text)
 
     def _save(self, **fields: Any) -> bool:
         if self.item_id is None:
@@ -144,9 +175,8 @@ class ObservePane(StepPane):
     def _refresh_option(self) -> None:
         if self.item_id is None:
             return
-        ol = self.query_one(OptionList)
-        ol.replace_option_prompt_at_index(ol.get_option_index(self.item_id),
-                                          self._prompt(self.bench.checklist.item(self.item_id)))
+        ol = self._list
+        ol.set_prompt(ol.get_option_index(self.item_id), self._prompt(self.bench.checklist.item(self.item_id)))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("status", "clear_status"):
@@ -164,7 +194,7 @@ class ObservePane(StepPane):
         self._refresh_option()
         self.show_status(value)
         self._offer_to_drop_problem(item)
-        ol = self.query_one(OptionList)
+        ol = self._list
         if value is not None and ol.has_focus and ol.highlighted is not None and ol.highlighted < ol.option_count - 1:
             ol.highlighted += 1  # move on to the next item, as on a paper form
         self.refresh_bindings_if_changed()

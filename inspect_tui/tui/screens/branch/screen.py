@@ -17,7 +17,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.reactive import reactive
-from textual.widgets import ContentSwitcher, Static, TextArea
+from textual.widgets import ContentSwitcher, TextArea
 
 from inspect_tui.core.steps import STEPS, Step
 from inspect_tui.core.workbench import BranchWorkbench
@@ -34,6 +34,7 @@ from inspect_tui.tui.screens.branch.observe import ObservePane
 from inspect_tui.tui.screens.branch.pane import Confirm, EditFeedback, Refused, Saved, StepPane
 from inspect_tui.tui.screens.branch.report import ReportPane
 from inspect_tui.tui.widgets.fields import commit_all
+from inspect_tui.tui.widgets.steady import SteadyStatic
 
 
 class BranchScreen(BaseScreen):
@@ -63,15 +64,21 @@ class BranchScreen(BaseScreen):
         self.set_reactive(BranchScreen.step, step)
 
     def compose(self) -> ComposeResult:
+        # Kept at hand (built again by a recompose): shown again after every change.
+        self._title = SteadyStatic(id="branch-title", classes="title")
+        self._stepbar = SteadyStatic(id="stepbar")
+        self._panes: dict[Step, StepPane] = {
+            Step.REPORT: ReportPane(self.bench, id=Step.REPORT.value),
+            Step.LOOK: ObservePane(self.bench, Step.LOOK, id=Step.LOOK.value),
+            Step.CHECK: ObservePane(self.bench, Step.CHECK, id=Step.CHECK.value),
+            Step.ASK: AskPane(self.bench, id=Step.ASK.value),
+            Step.EVALUATE: EvaluatePane(self.bench, id=Step.EVALUATE.value),
+        }
         yield from self.header()
-        yield Static(id="branch-title", classes="title")
-        yield Static(id="stepbar")
+        yield self._title
+        yield self._stepbar
         with ContentSwitcher(initial=self.step.value, id="steps"):
-            yield ReportPane(self.bench, id=Step.REPORT.value)
-            yield ObservePane(self.bench, Step.LOOK, id=Step.LOOK.value)
-            yield ObservePane(self.bench, Step.CHECK, id=Step.CHECK.value)
-            yield AskPane(self.bench, id=Step.ASK.value)
-            yield EvaluatePane(self.bench, id=Step.EVALUATE.value)
+            yield from self._panes.values()
         yield from self.footer()
 
     def on_mount(self) -> None:
@@ -79,7 +86,7 @@ class BranchScreen(BaseScreen):
         self.focus_pane()
 
     def pane(self, step: Step | None = None) -> StepPane:
-        return self.query_one(f"#{(step or self.step).value}", StepPane)
+        return self._panes[step or self.step]
 
     def focus_pane(self) -> None:
         target = self.pane().first_focus()
@@ -88,7 +95,7 @@ class BranchScreen(BaseScreen):
 
     def changed(self) -> None:
         """After a change: fetch the branch's result from the core and show it."""
-        if not self.query("#branch-title"):  # being recomposed (after an undo): shown once it is back
+        if not self._title.is_mounted:  # being recomposed (after an undo): shown once it is back
             return
         result = self.bench.result()
         self.result = result
@@ -96,7 +103,7 @@ class BranchScreen(BaseScreen):
                              (f"{fmt_score(result.total)}/{fmt_score(result.full_marks)}", "bold"),
                              f" {result.rating.label if result.scored_items else '未评'}"
                              f" · 问题 {result.problems} · 知晓率 {fmt_rate(result.awareness)}")
-        self.query_one("#branch-title", Static).update(head, layout=False)
+        self._title.show(head)
         bar = Text()
         for s in STEPS:
             style = "reverse bold" if s is self.step else ""
@@ -105,7 +112,7 @@ class BranchScreen(BaseScreen):
             bar.append(" ")
         bar.append(f"  {self.step.title}", style="bold")
         bar.append("   F2/F3 换环节", style="dim")
-        self.query_one("#stepbar", Static).update(bar, layout=False)
+        self._stepbar.show(bar)
         self.pane().show_result(result)  # the other panes catch up when they are shown (watch_step)
 
     # --- messages from the panes -----------------------------------------------------------------
