@@ -145,12 +145,15 @@ class Session:
     def close(self) -> None:
         """Close the file; if anything was saved, store the report digest of the sealed bytes
         (computed from this index while the lock still keeps every other writer out), so the next
-        summary report need not parse the whole file."""
+        summary report need not parse the whole file. A seal that could not be written (full disk)
+        gets no digest: the report must judge such a file itself."""
         def digest() -> None:
-            from inspect_tui.store.report_digest import file_hash, remember  # the report's code, not at start-up
+            from inspect_tui.store.report_digest import remember, sealed_hash  # the report's code, not at start-up
 
             with contextlib.suppress(Exception):  # only a cache: failing costs time, never the close
-                remember(self.path, file_hash(self.path), self.meta, self.checklist, self.index)
+                sha, sealed = sealed_hash(self.path)
+                if sealed:
+                    remember(self.path, sha, self.meta, self.checklist, self.index)
 
         wanted = not self.file.readonly and self.file.last_saved is not None and not self._closed
         self._closed = True
