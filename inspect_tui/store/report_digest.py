@@ -15,7 +15,7 @@ are rebuilt). So a cache hit is itself a verdict on the file: bytes that are tor
 closed cleanly never find a digest, and are replayed in full and judged every time
 (``store.report_inputs``). Digests are written where the bytes are known to be final and sealed,
 so that the first rollup over a leader's sessions already finds them: by ``merge`` for its output
-(``remember_records``; it writes the seal itself), by a writable ``Session`` when it closes after
+(it writes the seal itself; ``remember_records`` in line, or a forked helper's ``remember_file``), by a writable ``Session`` when it closes after
 saving and the seal was written (``remember``), and by the rollup itself or a group report for any
 file it had to parse and found sealed.
 """

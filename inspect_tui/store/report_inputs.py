@@ -5,7 +5,8 @@ every rectification item, which only the records hold). A rollup over hundreds o
 the facts (``core.report_facts``) — a few kilobytes per session instead of megabytes — so it keeps
 them in a *digest cache* (``store.report_digest``): one JSON file per session, named by the SHA-256
 of the session file's bytes. A session that changes has another hash, so a stale digest is never
-used; a digest that cannot be used is simply rebuilt. ``merge`` (from the records in memory) and a
+used; a digest that cannot be used is simply rebuilt. ``merge`` (a large one in a forked helper
+that parses its output on the other core, a small one from the records in memory) and a
 closing ``Session`` write the digest of what they wrote; sessions still without one are parsed in
 a process pool (parsing is pure Python and CPU-bound), each worker storing the digest it made. One
 group's report takes its facts from the digests too, and reads the whole sessions only for its
@@ -146,9 +147,11 @@ def remember_file(path: Path, cache: Path | None = None) -> None:
 
 def remember_records(path: Path, sha: str, meta: SessionMeta, records: Iterable[RecordDoc],
                      cache: Path | None = None) -> None:
-    """Best effort, right after ``merge`` wrote ``records`` to ``path`` as bytes hashing to ``sha``
-    (under the output's lock): the digest built from the records still in memory — the same facts
-    ``remember_file`` would get by parsing the file again, without the ~0.5 s that costs."""
+    """Best effort, right after a small ``merge`` (or one in a program with threads: the app) wrote
+    ``records`` to ``path`` as bytes hashing to ``sha`` (under the output's lock): the digest built
+    from the records still in memory — the same facts ``remember_file`` would get by parsing the
+    file again. A large merge from the CLI leaves that parse to a forked helper instead
+    (``merge_files._digest_helper``), off the merge's own time."""
     with contextlib.suppress(UserError, OSError, ValueError):
         remember(path, sha, meta, checklist_for(path, meta), RecordIndex(records), cache)
 
