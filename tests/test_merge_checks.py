@@ -9,9 +9,14 @@ values and, over random histories, with an oracle built from merges of the input
 from __future__ import annotations
 
 import copy
+import hashlib
+import math
+import random
+import struct
 from datetime import date
 from pathlib import Path
 
+import orjson
 import pytest
 from conftest import TINY
 from hypothesis import given
@@ -33,7 +38,7 @@ from inspect_tui.core.merge import (
     verify_source,
 )
 from inspect_tui.core.meta import ChecklistRef, SessionMeta
-from inspect_tui.core.versions import digest, join_records, make_version
+from inspect_tui.core.versions import _HASHED, canonical, digest, join_records, make_version
 from inspect_tui.errors import UserError
 from inspect_tui.store.merge_files import merge_files
 from inspect_tui.store.session_file import write_session
@@ -290,6 +295,9 @@ def check_both_ways(records: list[dict], monkeypatch) -> tuple:
     with monkeypatch.context() as m:  # without json's C accelerator: the same answer
         m.setattr(merge, "canonical_encoder", lambda: (None, {}))
         assert check_records(records) == fast
+    with monkeypatch.context() as m:  # without orjson's first try: the same answer
+        m.setattr(merge, "_FAST_DUMPS", None)
+        assert check_records(records) == fast
     return fast
 
 
@@ -305,6 +313,45 @@ def test_check_records_finds_bad_hashes_and_takes_digest_parts(monkeypatch):
     assert check_both_ways([forged(a, score=0.0), b], monkeypatch) == (["s1"], None)
     assert check_both_ways([a, a], monkeypatch) == ([], None)  # repeated ids: no parts
     assert check_both_ways([], monkeypatch) == ([], {})
+
+
+def test_orjson_writes_the_canonical_json_wherever_check_records_trusts_it():
+    """The property ``check_records``'s first try rests on: orjson's bytes that ``_not_canonical``
+    does not flag are the canonical JSON — every character, key order, integer and float range."""
+    def trusted(value) -> bool:
+        text = orjson.dumps(value, option=merge._FAST_OPTIONS)
+        assert merge._not_canonical(text) or text == canonical(value), value
+        return not merge._not_canonical(text)
+
+    every = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c < 0xE000)
+    assert trusted(every) and trusted({"k": every, "列表": [every]})
+    assert trusted({chr(c): c for c in (0, 0x22, 0x41, 0x61, 0x7F, 0x4E2D, 0xE000, 0xFFFF, 0x10000, 0x10FFFF)})
+    assert all(trusted(n) for n in (0, 1, -1, 2**53 + 1, 2**63 - 1, -2**63, 2**64 - 1, True, False))
+    rng = random.Random(7)
+    floats = [m * 10.0 ** e for e in range(-300, 300) for m in (1.0, 1.5, 2.2250738585072014, 9.999999999999998)]
+    floats += [struct.unpack("<d", rng.getrandbits(64).to_bytes(8, "little"))[0] for _ in range(50_000)]
+    floats += [round(rng.uniform(-100, 100), rng.randint(0, 8)) for _ in range(50_000)]
+    floats = [f for f in floats if math.isfinite(f)] + [0.0, -0.0, 1e-4, 5e-324, 1.7976931348623157e308]
+    assert sum(not trusted(f) for f in floats) > 1000  # the tiny ones: this test sees both sides
+    assert all(trusted(f) for f in floats if f == 0 or abs(f) >= 1e-4)
+    assert not trusted(None) and not trusted(float("nan")) and not trusted(float("-inf"))
+    with pytest.raises(TypeError):
+        orjson.dumps(2**64, option=merge._FAST_OPTIONS)  # left to json's encoder
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), 1e-5, 3.5e-7, 2**70, 1e16])
+def test_versions_orjson_spells_otherwise_are_checked_the_canonical_way(value, monkeypatch):
+    good = score("s1", value)
+    assert check_both_ways([good], monkeypatch)[0] == []
+    assert check_both_ways([forged(good, score=0.5)], monkeypatch) == (["s1"], None)
+    v = good["versions"][0]
+    try:  # a hash made over orjson's spelling (null for NaN, 0.00001 for 1e-05) is not the canonical one
+        made = orjson.dumps({k: v[k] for k in _HASHED}, option=orjson.OPT_SORT_KEYS)
+    except TypeError:
+        return
+    if made != canonical({k: v[k] for k in _HASHED}):
+        odd = {**v, "h": hashlib.sha256(made).hexdigest()[:24]}
+        assert check_both_ways([{"id": "s1", "versions": [odd]}], monkeypatch) == (["s1"], None)
 
 
 def test_digest_of_hashes_that_are_not_hex_is_still_the_canonical_one():

@@ -129,8 +129,8 @@ def test_a_parsed_file_that_changed_since_it_was_hashed_leaves_no_digest(tmp_pat
     for f in cache.iterdir():
         f.unlink()
     stale = "0" * 64  # the hash the file had when the rollup looked
-    facts, _cl, err = report_inputs._parse(str(path), stale, cache)
-    assert err is None and facts is not None
+    got = report_inputs._parse(str(path), stale, cache)
+    assert got.error is None and got.facts is not None
     assert not digest_path(cache, stale).exists() and not list(cache.iterdir())
     report_inputs._parse(str(path), file_hash(path), cache)
     assert digest_path(cache, file_hash(path)).is_file()

@@ -21,7 +21,9 @@ import importlib
 import os
 import re
 import sys
+import warnings
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, NoReturn
 
 from inspect_tui.crash import bug_message, debugging, write_crash_report
@@ -126,8 +128,23 @@ def _run_tui(argv: Sequence[str]) -> int:
     return run_app(args.session, sessions_dir=args.sessions_dir, read_only=args.read_only)
 
 
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: Any = None, line: str | None = None) -> None:
+    """The program's own warnings (a session not closed cleanly, a compaction that failed) as one
+    plain line on stderr; other libraries' as Python prints them."""
+    if category.__module__.startswith("inspect_tui") or Path(filename).is_relative_to(_PACKAGE):
+        print(f"inspect-tui: 注意：{message}", file=sys.stderr)
+    else:
+        _python_show_warning(message, category, filename, lineno, file, line)
+
+
+_PACKAGE = Path(__file__).resolve().parent.parent
+_python_show_warning = warnings.showwarning
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    warnings.showwarning = _show_warning
     try:
         if any("\0" in arg for arg in argv):
             raise UserError("参数中含有 NUL 字符（\\0），无法作为名称或路径使用")

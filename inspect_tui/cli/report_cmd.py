@@ -4,8 +4,10 @@
 ``rollup`` is many groups at once. Both take the report's facts from the digest cache
 (``store.report_digest``); ``group`` also reads the whole sessions for its workbook. Both refuse — writing nothing —
 while disagreements are unsettled unless ``--draft`` (every page marked 征求意见稿), when sessions
-of different checklists are mixed in one group, when a file cannot be read, or when no branch is
-evaluated. Exit codes: 0 written, 2 refused.
+of different checklists are mixed in one group, when a file cannot be read, is damaged or torn (a
+copy cut short, a hand-edited line), when a file was not closed cleanly unless ``--accept-unsealed``
+(or a yes on a terminal; then a warning names it), or when no branch is evaluated. Exit codes: 0
+written, 2 refused.
 """
 
 from __future__ import annotations
@@ -13,8 +15,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from inspect_tui.errors import UserError, file_error
+
+if TYPE_CHECKING:
+    from inspect_tui.store.report_inputs import Unsealed
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -42,6 +48,8 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--share", default="1/3", help="共性问题的门槛：失分或有问题的已评支部占比（默认 1/3，可写 0.4、40%%）")
     p.add_argument("--templates", type=Path, help="本单位的模板文件夹（覆盖内置 report.html / rollup.html）")
     p.add_argument("--cache", type=Path, metavar="DIR", help="会话摘要缓存文件夹（默认 ~/.cache/inspect-tui/report-digests）")
+    p.add_argument("--accept-unsealed", action="store_true", default=None,
+                   help="接受未正常关闭（没有封存行）的会话文件，不再询问（用于脚本）")
 
 
 def _paths(args: argparse.Namespace) -> list[Path]:
@@ -51,9 +59,20 @@ def _paths(args: argparse.Namespace) -> list[Path]:
     return list(seen.values())
 
 
-def _done(paths: list[Path]) -> int:
+def _unsealed(args: argparse.Namespace, notes: list[str]) -> Unsealed:
+    """Inputs not closed cleanly: accepted by ``--accept-unsealed`` or a yes on a terminal; the
+    warning naming them goes to ``notes``, printed once the report is written."""
+    from inspect_tui.cli.merge_cmd import _asker
+    from inspect_tui.store.report_inputs import Unsealed
+
+    return Unsealed(args.accept_unsealed, _asker("仍要用这些文件生成报告？"), notes.extend)
+
+
+def _done(paths: list[Path], notes: list[str]) -> int:
     for p in paths:
         print(p)
+    if notes:
+        print("\n".join(notes), file=sys.stderr)
     return 0
 
 
@@ -63,8 +82,10 @@ def cmd_group(args: argparse.Namespace) -> int:
 
     share = parse_share(args.share)
     next_steps = _read_text(args.next_steps) if args.next_steps else ""
+    notes: list[str] = []
     return _done(write_group_report(_paths(args), args.output, draft=args.draft, csv=args.csv, share=share,
-                                    next_steps=next_steps, cache=args.cache, template_dir=args.templates))
+                                    next_steps=next_steps, cache=args.cache, template_dir=args.templates,
+                                    unsealed=_unsealed(args, notes)), notes)
 
 
 def cmd_rollup(args: argparse.Namespace) -> int:
@@ -75,6 +96,7 @@ def cmd_rollup(args: argparse.Namespace) -> int:
     if args.jobs is not None and args.jobs < 1:
         raise UserError("--jobs：并行进程数至少为 1")
     tty = sys.stderr.isatty()
+    notes: list[str] = []
 
     def progress(done: int, total: int) -> None:
         if tty:
@@ -82,11 +104,11 @@ def cmd_rollup(args: argparse.Namespace) -> int:
 
     written, rollup = write_rollup(_paths(args), args.output, draft=args.draft, csv=args.csv, share=share,
                                    cache=args.cache, workers=args.jobs, template_dir=args.templates,
-                                   progress=progress)
+                                   progress=progress, unsealed=_unsealed(args, notes))
     if rollup.split:
         print(f"注意：这些会话使用了 {len(rollup.parts)} 个检查清单版本，已按版本分别汇总："
               + "；".join(f"{p.label}（{len(p.sources)} 份会话）" for p in rollup.parts), file=sys.stderr)
-    return _done(written)
+    return _done(written, notes)
 
 
 def _read_text(path: Path) -> str:

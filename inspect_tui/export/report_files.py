@@ -14,10 +14,10 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from inspect_tui.core.common_problems import DEFAULT_SHARE
 from inspect_tui.core.report import GroupReport, build_group_report
@@ -27,6 +27,9 @@ from inspect_tui.export.report_pdf import render_report_pdf
 from inspect_tui.export.report_sheets import group_sheets
 from inspect_tui.export.workbook import Sheet, write_csv, write_xlsx
 from inspect_tui.store.journal import replace_file
+
+if TYPE_CHECKING:
+    from inspect_tui.store.report_inputs import Unsealed
 
 REPORT_PDF = "交叉观摩情况汇总报告.pdf"
 WORKBOOK = "汇总.xlsx"
@@ -126,6 +129,7 @@ class PreparedReport:
     report: GroupReport
     sheets: list[Sheet] | SheetsMaker
     draft: bool
+    unsealed: list[str] = field(default_factory=list)  # inputs accepted though not closed cleanly
 
 
 def prepare_group_report(sessions: Sequence[Any], *, draft: bool = False, share: Fraction = DEFAULT_SHARE,
@@ -138,7 +142,8 @@ def prepare_group_report(sessions: Sequence[Any], *, draft: bool = False, share:
 def write_prepared(prepared: PreparedReport, outdir: Path, *, csv: bool = False,
                    template_dir: str | Path | None = None) -> list[Path]:
     def pdf() -> bytes:
-        return render_report_pdf(prepared.report, draft=prepared.draft, template_dir=template_dir)
+        return render_report_pdf(prepared.report, draft=prepared.draft, template_dir=template_dir,
+                                 unsealed=prepared.unsealed)
 
     return _render_and_write(outdir, REPORT_PDF, pdf, WORKBOOK, prepared.sheets, csv)
 
@@ -173,42 +178,48 @@ class SheetsMaker:
 
 def write_group_report(paths: Sequence[Path], outdir: Path, *, draft: bool = False, csv: bool = False,
                        share: Fraction = DEFAULT_SHARE, next_steps: str = "", cache: Path | None = None,
-                       template_dir: str | Path | None = None) -> list[Path]:
+                       template_dir: str | Path | None = None, unsealed: Unsealed | None = None) -> list[Path]:
     """One group's report from its session files (the CLI). The report's facts come from the
     sessions' digests (``store.report_digest``; a session without one is parsed and gets one), so
     the PDF starts rendering at once while the helper process reads the whole sessions for the
     workbook's interviews and rectification items — the same files ``prepare_group_report`` and
-    ``write_prepared`` make from open sessions (the app), ~0.4 s sooner."""
-    prepared = prepare_group_files(paths, draft=draft, share=share, next_steps=next_steps, cache=cache)
+    ``write_prepared`` make from open sessions (the app), ~0.4 s sooner. Every file is judged
+    first (``store.report_inputs``): damaged or torn ones are refused, ones not closed cleanly too
+    unless ``unsealed`` accepts them."""
+    prepared = prepare_group_files(paths, draft=draft, share=share, next_steps=next_steps, cache=cache,
+                                   unsealed=unsealed)
     return write_prepared(prepared, outdir, csv=csv, template_dir=template_dir)
 
 
 def prepare_group_files(paths: Sequence[Path], *, draft: bool = False, share: Fraction = DEFAULT_SHARE,
-                        next_steps: str = "", cache: Path | None = None) -> PreparedReport:
-    from inspect_tui.store.report_inputs import hashed_digests
+                        next_steps: str = "", cache: Path | None = None,
+                        unsealed: Unsealed | None = None) -> PreparedReport:
+    from inspect_tui.store.report_inputs import Unsealed, hashed_digests
 
     if not paths:
         raise UserError("没有给出会话文件")
-    facts, checklists, hashes = hashed_digests(paths, cache=cache, workers=1)
+    unsealed = unsealed or Unsealed()
+    facts, checklists, hashes = hashed_digests(paths, cache=cache, workers=1, unsealed=unsealed)
     report = build_group_report(checklists[facts[0].checklist[2]], facts, share=share, next_steps=next_steps)
     refuse_unsettled(report.unsettled, draft)
-    return PreparedReport(report, SheetsMaker(report, [Path(p) for p in paths], hashes), draft)
+    return PreparedReport(report, SheetsMaker(report, [Path(p) for p in paths], hashes), draft, unsealed.accepted)
 
 
 def write_rollup(paths: Sequence[Path], outdir: Path, *, draft: bool = False, csv: bool = False,
                  share: Fraction = DEFAULT_SHARE, cache: Path | None = None, workers: int | None = None,
-                 template_dir: str | Path | None = None,
-                 progress: Callable[[int, int], None] | None = None) -> tuple[list[Path], Rollup]:
+                 template_dir: str | Path | None = None, progress: Callable[[int, int], None] | None = None,
+                 unsealed: Unsealed | None = None) -> tuple[list[Path], Rollup]:
     from inspect_tui.export.rollup_export import render_rollup_pdf, rollup_sheets
-    from inspect_tui.store.report_inputs import load_digests
+    from inspect_tui.store.report_inputs import Unsealed, load_digests
 
-    facts, checklists = load_digests(paths, cache=cache, workers=workers, progress=progress)
+    unsealed = unsealed or Unsealed()
+    facts, checklists = load_digests(paths, cache=cache, workers=workers, progress=progress, unsealed=unsealed)
     rollup = build_rollup(facts, checklists, share=share)
     unsettled = [(b.name, u) for s in facts for b in s.branches for u in b.unsettled]
     refuse_unsettled(unsettled, draft)
     sheets = rollup_sheets(rollup)
 
     def pdf() -> bytes:
-        return render_rollup_pdf(rollup, draft=draft, template_dir=template_dir)
+        return render_rollup_pdf(rollup, draft=draft, template_dir=template_dir, unsealed=unsealed.accepted)
 
     return _render_and_write(outdir, ROLLUP_PDF, pdf, ROLLUP_WORKBOOK, sheets, csv), rollup

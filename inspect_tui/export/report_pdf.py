@@ -7,6 +7,7 @@ prints that mark on every page and lists the unsettled points that make the rank
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,7 @@ def _by_branch(pairs: list[tuple[str, str]]) -> list[tuple[str, list[str]]]:
     return list(grouped.items())
 
 
-def report_context(report: GroupReport, *, draft: bool = False) -> dict[str, Any]:
+def report_context(report: GroupReport, *, draft: bool = False, unsealed: Sequence[str] = ()) -> dict[str, Any]:
     cl = report.checklist
     problems = report.problems
     rows = [{
@@ -76,10 +77,19 @@ def report_context(report: GroupReport, *, draft: bool = False) -> dict[str, Any
         "next_steps": report.next_steps,
         "unsettled": [{"branch": b, "what": w} for b, w in _by_branch(report.unsettled)],
         "unsettled_count": len(report.unsettled),
+        "unsealed": unsealed_note(unsealed) if draft else "",
     }
 
 
+def unsealed_note(paths: Sequence[str]) -> str:
+    """A draft's first-page note on the inputs the leader accepted though not closed cleanly."""
+    if not paths:
+        return ""
+    return (f"本稿包含 {len(paths)} 份未正常关闭（没有封存行）的会话文件，无法证明内容完整："
+            + "、".join(Path(p).name for p in paths) + "。")
+
+
 def render_report_pdf(report: GroupReport, *, draft: bool = False, template_dir: str | Path | None = None,
-                      font_family: str | None = None) -> bytes:
-    html = render_html("report.html", report_context(report, draft=draft), template_dir)
+                      font_family: str | None = None, unsealed: Sequence[str] = ()) -> bytes:
+    html = render_html("report.html", report_context(report, draft=draft, unsealed=unsealed), template_dir)
     return write_pdf(html, template_dir=template_dir, font_family=font_family)

@@ -6,6 +6,7 @@ not belong in a printed report); the workbook holds every branch, sortable and f
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ from inspect_tui.core.format import fmt_rate, fmt_score
 from inspect_tui.core.report import awareness_text
 from inspect_tui.core.rollup import Rollup, RollupPart
 from inspect_tui.export.render import render_html, write_pdf
-from inspect_tui.export.report_pdf import DRAFT_MARK, TITLE
+from inspect_tui.export.report_pdf import DRAFT_MARK, TITLE, unsealed_note
 from inspect_tui.export.report_sheets import common_sheet, ranking_sheet
 from inspect_tui.export.workbook import INT, NUMBER, PERCENT, Column, Sheet
 
@@ -46,13 +47,15 @@ def _part_context(part: RollupPart) -> dict[str, Any]:
     }
 
 
-def rollup_context(rollup: Rollup, *, draft: bool = False) -> dict[str, Any]:
+def rollup_context(rollup: Rollup, *, draft: bool = False, unsealed: Sequence[str] = ()) -> dict[str, Any]:
     return {"title": TITLE + "（多组汇总）", "branch": "", "group": "多组汇总", "draft": draft,
-            "draft_mark": DRAFT_MARK, "split": rollup.split, "parts": [_part_context(p) for p in rollup.parts]}
+            "draft_mark": DRAFT_MARK, "split": rollup.split, "parts": [_part_context(p) for p in rollup.parts],
+            "unsealed": unsealed_note(unsealed) if draft else ""}
 
 
-def render_rollup_pdf(rollup: Rollup, *, draft: bool = False, template_dir: str | Path | None = None) -> bytes:
-    return write_pdf(render_html("rollup.html", rollup_context(rollup, draft=draft), template_dir),
+def render_rollup_pdf(rollup: Rollup, *, draft: bool = False, template_dir: str | Path | None = None,
+                      unsealed: Sequence[str] = ()) -> bytes:
+    return write_pdf(render_html("rollup.html", rollup_context(rollup, draft=draft, unsealed=unsealed), template_dir),
                      template_dir=template_dir)
 
 

@@ -227,13 +227,18 @@ def display_name(name: str) -> str:
 
 
 def refs_in(records: Iterable[dict[str, Any]]) -> set[str]:
-    """Every store reference held by any version of these record documents."""
+    """Every store reference held by any version of these record documents. (Empty lists are
+    passed over before a generator is made for them: a merge looks at ~50k versions, most without.)"""
     out: set[str] = set()
     for doc in records:
         for v in doc.get("versions", ()):
-            data = v.get("data") or {}
+            data = v.get("data")
+            if not data:
+                continue
             for key in REF_FIELDS:
-                out.update(f for f in data.get(key) or () if isinstance(f, str) and is_ref(f))
+                files = data.get(key)
+                if files:
+                    out.update(f for f in files if isinstance(f, str) and is_ref(f))
     return out
 
 

@@ -13,12 +13,15 @@
 * **damaged** — a complete line is wrong (checksum, or not the line that belongs there: removed,
   repeated, reordered, from another file); its number and the reason are given.
 
-``EXIT_CODES`` gives ``session check`` one exit code per state. ``recover`` copies every intact
-commit into a new file.
+``EXIT_CODES`` gives ``session check`` one exit code per state. ``refuse_broken`` is the refusal
+of a torn or damaged file by a command that reads it whole (a report); ``ends_sealed`` the cheap
+look at a file's last line that the report's digest cache relies on. ``recover`` copies every
+intact commit into a new file.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -26,7 +29,7 @@ from pathlib import Path
 from inspect_tui.errors import file_error
 from inspect_tui.store import evidence
 from inspect_tui.store.journal import journal_chunks, paused_gc, write_atomic
-from inspect_tui.store.lines import Chain, decode_chained
+from inspect_tui.store.lines import Chain, decode_chained, is_seal, line_crc
 from inspect_tui.store.lock import holder
 from inspect_tui.store.replay import JournalError, Replay, replay, salvage
 from inspect_tui.store.session_file import RECORDS
@@ -138,6 +141,39 @@ def judge(path: Path, r: Replay) -> Examined:
     else:
         state = State.UNSEALED
     return Examined(path, state, version, r, writer=writer)
+
+
+def refuse_broken(found: Examined) -> None:
+    """Raise the file-named refusal of a file that is damaged (the line and what is wrong with it)
+    or torn (where its unfinished last write starts); an intact file passes, sealed or not."""
+    if found.state is State.DAMAGED:
+        raise CorruptSessionError(found.path, found.damaged_line or 1, found.reason.removeprefix("："))
+    if found.state is State.TORN:
+        r = found.replay
+        assert r is not None
+        line = r.lines + 2  # the header, then every committed line: the unfinished write starts here
+        raise file_error(found.path, f"文件不完整：第 {line} 行起末尾 {r.torn_bytes} 字节是未完成的写入"
+                                     "（拷贝被截断、程序崩溃或磁盘写满？）", line=line)
+
+
+def ends_sealed(data: bytes) -> bool:
+    """Whether the last line of ``data`` is a seal of this very file: checksum right, the header's
+    file id, chained to the line before it. Looks at the header and the last two lines only, not at
+    what lies between — the report's digest cache pairs it with the whole file's hash, which must
+    equal that of bytes once replayed in full and found sealed. False for anything else."""
+    if not data.endswith(b"\n"):
+        return False
+    start = data.rfind(b"\n", 0, len(data) - 1) + 1
+    header_end = data.find(b"\n") + 1
+    if start < header_end or header_end == 0:
+        return False
+    before = data.rfind(b"\n", 0, start - 1) + 1
+    try:
+        obj, link = decode_chained(data[start:-1])
+        fid = json.loads(data[:header_end])["id"]
+        return is_seal(obj) and link.fid == fid and link.p == line_crc(data[before:start])
+    except (ValueError, KeyError, TypeError):
+        return False
 
 
 # --------------------------------------------------------------------------- recovery

@@ -9,10 +9,15 @@ digest edited, damaged, or not written by this tool for this cache: ``_mac``), w
 does not hash to what the facts say, or when it cannot be read at all — it is then rebuilt, never
 trusted.
 
-Digests are written where the bytes are known to be final, so that the first rollup over a
-leader's sessions already finds them: by ``merge`` for its output (``remember_records``), by a
-writable ``Session`` when it closes after saving (``remember``), and by the rollup itself
-or a group report for any file it had to parse.
+A digest is only ever written for bytes known to be *sealed* — whole and closed cleanly — and says
+so (``"sealed": true`` under the MAC; digests without it, from before reports judged their inputs,
+are rebuilt). So a cache hit is itself a verdict on the file: bytes that are torn, damaged or not
+closed cleanly never find a digest, and are replayed in full and judged every time
+(``store.report_inputs``). Digests are written where the bytes are known to be final and sealed,
+so that the first rollup over a leader's sessions already finds them: by ``merge`` for its output
+(it writes the seal itself; ``remember_records`` in line, or a forked helper's ``remember_file``), by a writable ``Session`` when it closes after
+saving and the seal was written (``remember``), and by the rollup itself or a group report for any
+file it had to parse and found sealed.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from inspect_tui.core.checklist import Checklist
 from inspect_tui.core.index import RecordIndex
 from inspect_tui.core.meta import SessionMeta
 from inspect_tui.core.report_facts import FACTS_FORMAT, SessionFacts, session_facts
+from inspect_tui.store.integrity import ends_sealed
 from inspect_tui.store.session_format import _read_bytes
 
 CACHE_ENV = "INSPECT_TUI_DIGESTS"  # another cache folder (tests, a shared machine)
@@ -49,6 +55,13 @@ def file_hash(path: Path) -> str:
     return hashlib.sha256(_read_bytes(path)).hexdigest()
 
 
+def sealed_hash(path: Path) -> tuple[str, bool]:
+    """``file_hash`` and whether the file's last line is its seal (``integrity.ends_sealed``), from
+    one read: the warm rollup asks the cache only for files that end sealed."""
+    data = _read_bytes(path)
+    return hashlib.sha256(data).hexdigest(), ends_sealed(data)
+
+
 def digest_path(cache: Path, sha: str) -> Path:
     return cache / f"{sha}.f{FACTS_FORMAT}.json"
 
@@ -62,6 +75,8 @@ def read_digest(cache: Path, sha: str, checklists: dict[str, Checklist]) -> Sess
         if blob["sha256"] != sha or not hmac.compare_digest(blob["mac"], _mac(cache, sha, body, create=False)):
             return None
         content = json.loads(body)
+        if content.get("sealed") is not True:
+            return None
         facts = SessionFacts.from_json(content["facts"])
         if facts.checklist[2] not in checklists:
             cl = Checklist.model_validate(content["checklist"])
@@ -74,11 +89,12 @@ def read_digest(cache: Path, sha: str, checklists: dict[str, Checklist]) -> Sess
 
 
 def write_digest(cache: Path, sha: str, facts: dict[str, Any], checklist: dict[str, Any]) -> None:
-    """Best effort, atomic: a cache that cannot be written only costs time next run."""
+    """Best effort, atomic: a cache that cannot be written only costs time next run. Only for the
+    bytes of a *sealed* file (see above): the caller vouches for it."""
     path = digest_path(cache, sha)
     with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)
-        body = json.dumps({"facts": facts, "checklist": checklist}, ensure_ascii=False, separators=(",", ":"))
+        body = json.dumps({"sealed": True, "facts": facts, "checklist": checklist}, ensure_ascii=False, separators=(",", ":"))
         blob = {"sha256": sha, "mac": _mac(cache, sha, body, create=True), "body": body}
         fd, tmp = tempfile.mkstemp(prefix=".part-", dir=path.parent)
         try:
@@ -133,6 +149,6 @@ def remember(path: Path, sha: str, meta: SessionMeta, checklist: Checklist, inde
              cache: Path | None = None) -> None:
     """Store the digest of the session file ``path`` whose bytes hash to ``sha`` and whose records
     are ``index`` — the caller vouches that they are the same (it holds the file's lock, or has just
-    written it and hashed it before and after reading)."""
+    written it and hashed it before and after reading), and that those bytes are sealed."""
     facts = session_facts(meta, checklist, index, str(path))
     write_digest(cache or default_cache_dir(), sha, facts.to_json(), checklist.model_dump(mode="json"))

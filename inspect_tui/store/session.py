@@ -149,12 +149,15 @@ class Session:
         """Close the file; if anything was saved, store the report digest of the sealed bytes
         (computed from this index while the lock still keeps every other writer out), so the next
         summary report need not parse the whole file — and run ``sealed`` there too (the app stores
-        its branches list)."""
+        its branches list). A seal that could not be written (full disk) gets no digest: the report
+        must judge such a file itself."""
         def digest() -> None:
-            from inspect_tui.store.report_digest import file_hash, remember  # the report's code, not at start-up
+            from inspect_tui.store.report_digest import remember, sealed_hash  # the report's code, not at start-up
 
             with contextlib.suppress(Exception):  # only a cache: failing costs time, never the close
-                remember(self.path, file_hash(self.path), self.meta, self.checklist, self.index)
+                sha, whole = sealed_hash(self.path)
+                if whole:
+                    remember(self.path, sha, self.meta, self.checklist, self.index)
             if sealed is not None:
                 with contextlib.suppress(Exception):
                     sealed()

@@ -52,6 +52,7 @@ from inspect_tui.store.lines import Chain, RawTexts
 from inspect_tui.store.lock import SessionLock
 from inspect_tui.store.replay import JournalError, Replay, Tables, replay
 from inspect_tui.store.session_format import (
+    CHAINED_SINCE,
     FORMAT,
     FORMAT_VERSION,
     MIGRATIONS,
@@ -135,6 +136,28 @@ def _encode_new(tables: Tables, header: dict | None = None, raws: RawTexts | Non
     Documents in ``raws`` (read from another file, unchanged) are written as the text they were read
     from (``journal_chunks``)."""
     return list(journal_chunks(header or _header(), tables, raws))
+
+
+class UncleanSessionWarning(UserWarning):
+    """A session file opened though it was not closed cleanly (no seal, or a torn last write).
+
+    Opening drops a torn last write and a writable open seals the file again on close, as crash
+    recovery must; but a copy cut short reads exactly like that, as a shorter valid session. So the
+    user is told which file and what was found: the CLI prints it (``cli.main``), the app shows it."""
+
+
+def _tell_unclean(path: Path, r: Replay, version: int, *, writable: bool) -> None:
+    if r.sealed or version < CHAINED_SINCE:
+        return
+    from inspect_tui.store.integrity import State, judge
+
+    found = judge(path, r)
+    if writable:  # the lock it found is our own
+        found.writer = None
+        if found.state is State.OPEN:
+            found.state = State.UNSEALED
+    if found.state in (State.UNSEALED, State.TORN):
+        warnings.warn(UncleanSessionWarning(f"{path}: {found.describe()}"), stacklevel=3)
 
 
 def _load(path: Path, raws: RawTexts | None = None, data: bytes | None = None) -> tuple[Replay, int]:
@@ -231,7 +254,8 @@ class SessionFile:
     def open(cls, path: str | Path, *, readonly: bool = False) -> SessionFile:
         path = Path(path)
         if readonly:
-            r, _ = _load(path)
+            r, version = _load(path)
+            _tell_unclean(path, r, version, writable=False)
             return cls(path, JournalStorage(path, r, fd=None), None, r.header)
         if not path.exists():
             raise file_error(path, "会话文件不存在")
@@ -248,6 +272,7 @@ class SessionFile:
         r, version = _load(path)
         if not os.access(path, os.W_OK):
             raise NotWritableError(path, "文件或其所在的介质是只读的")
+        _tell_unclean(path, r, version, writable=True)
         header = r.header
         try:
             if version < FORMAT_VERSION:

@@ -1,0 +1,49 @@
+"""A session file not closed cleanly is said so whenever a command opens it: opening drops a torn last
+write and a writable open seals the file again, so a copy cut short would otherwise pass, unremarked,
+as a shorter sound session (and come out of ``export`` sealed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import small_session
+
+from inspect_tui.cli import main
+
+
+@pytest.fixture
+def sound(tmp_path: Path) -> Path:
+    return small_session(tmp_path)
+
+
+def cut_mid_line(path: Path) -> int:
+    lines = path.read_bytes().splitlines(keepends=True)
+    torn = len(lines[-2]) // 2
+    path.write_bytes(b"".join(lines[:-2]) + lines[-2][:torn])
+    return torn
+
+
+def cut_after_a_line(path: Path) -> None:
+    lines = path.read_bytes().splitlines(keepends=True)
+    path.write_bytes(b"".join(lines[:-1]))  # the seal gone
+
+
+@pytest.mark.parametrize("command", [["session", "show"], ["export", "feedback", "--draft", "--branch", "1"],
+                                     ["export", "feedback", "--branch", "1"]])
+def test_a_torn_copy_is_named_with_what_was_dropped(sound, tmp_path, capsys, command):
+    torn = cut_mid_line(sound)
+    out = ["-o", str(tmp_path / "out")] if command[0] == "export" else []
+    main([*command[:2], str(sound), *command[2:], *out])
+    err = capsys.readouterr().err
+    assert f"inspect-tui: 注意：{sound}: 末尾 {torn} 字节是未完成的写入，已忽略；其前内容完好，未正常关闭：" \
+           "没有进程在写入——程序曾在写入中途崩溃，或这是中途截断的副本" in err, err
+
+
+def test_an_unsealed_copy_is_named_and_a_sealed_one_is_not(sound, capsys):
+    main(["session", "show", str(sound)])
+    assert "注意" not in capsys.readouterr().err
+    cut_after_a_line(sound)
+    main(["session", "show", str(sound)])
+    err = capsys.readouterr().err
+    assert f"inspect-tui: 注意：{sound}: 内容完好，但未正常关闭：没有进程在写入——程序曾崩溃，" in err, err
