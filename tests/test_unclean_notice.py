@@ -47,3 +47,24 @@ def test_an_unsealed_copy_is_named_and_a_sealed_one_is_not(sound, capsys):
     main(["session", "show", str(sound)])
     err = capsys.readouterr().err
     assert f"inspect-tui: 注意：{sound}: 内容完好，但未正常关闭：没有进程在写入——程序曾崩溃，" in err, err
+
+
+def test_the_app_says_so_when_it_opens_a_copy_not_closed_cleanly(sound):
+    import asyncio
+
+    from test_app_startup_cost import _until
+
+    from inspect_tui.tui.app import make_app
+
+    cut_after_a_line(sound)
+
+    async def run() -> list[str]:
+        app = make_app(sound, sessions_dir=sound.parent)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await _until(pilot, app, "BranchesScreen")
+            await pilot.pause()
+            return [f"{n.title}|{n.message}" for n in app._notifications]
+
+    shown = asyncio.run(run())
+    assert f"上次未正常关闭|{sound.name}：内容完好，但未正常关闭：没有进程在写入——程序曾崩溃，或这是在某行之后被截断" \
+           "（或在写入中途拷贝）的副本，无法区分。" in shown, shown

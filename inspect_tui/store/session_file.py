@@ -146,9 +146,10 @@ class UncleanSessionWarning(UserWarning):
     user is told which file and what was found: the CLI prints it (``cli.main``), the app shows it."""
 
 
-def _tell_unclean(path: Path, r: Replay, version: int, *, writable: bool) -> None:
+def _unclean(path: Path, r: Replay, version: int, *, writable: bool) -> str | None:
+    """What was found, when ``path`` was not closed cleanly (warned, and kept as ``SessionFile.unclean``)."""
     if r.sealed or version < CHAINED_SINCE:
-        return
+        return None
     from inspect_tui.store.integrity import State, judge
 
     found = judge(path, r)
@@ -156,8 +157,10 @@ def _tell_unclean(path: Path, r: Replay, version: int, *, writable: bool) -> Non
         found.writer = None
         if found.state is State.OPEN:
             found.state = State.UNSEALED
-    if found.state in (State.UNSEALED, State.TORN):
-        warnings.warn(UncleanSessionWarning(f"{path}: {found.describe()}"), stacklevel=3)
+    if found.state not in (State.UNSEALED, State.TORN):
+        return None
+    warnings.warn(UncleanSessionWarning(f"{path}: {found.describe()}"), stacklevel=3)
+    return found.describe()
 
 
 def _load(path: Path, raws: RawTexts | None = None, data: bytes | None = None) -> tuple[Replay, int]:
@@ -227,6 +230,8 @@ class SessionFile:
         self._lock = lock
         self._mutex = threading.RLock()
         self._closed = False
+        #: How the file was found if it was not closed cleanly (``_unclean``), else None.
+        self.unclean: str | None = None
         #: The TinyDB instance underneath (tables "meta", "records", "log"). Reading through it is fine;
         #: writing records through it bypasses the id index — use ``put``.
         self.db = JournalDB(storage)
@@ -255,8 +260,10 @@ class SessionFile:
         path = Path(path)
         if readonly:
             r, version = _load(path)
-            _tell_unclean(path, r, version, writable=False)
-            return cls(path, JournalStorage(path, r, fd=None), None, r.header)
+            unclean = _unclean(path, r, version, writable=False)
+            sf = cls(path, JournalStorage(path, r, fd=None), None, r.header)
+            sf.unclean = unclean
+            return sf
         if not path.exists():
             raise file_error(path, "会话文件不存在")
         lock = SessionLock.acquire(path)
@@ -272,7 +279,7 @@ class SessionFile:
         r, version = _load(path)
         if not os.access(path, os.W_OK):
             raise NotWritableError(path, "文件或其所在的介质是只读的")
-        _tell_unclean(path, r, version, writable=True)
+        unclean = _unclean(path, r, version, writable=True)
         header = r.header
         try:
             if version < FORMAT_VERSION:
@@ -287,6 +294,7 @@ class SessionFile:
         storage = JournalStorage(path, r, fd=fd)
         try:
             sf = cls(path, storage, lock, header)
+            sf.unclean = unclean
             sf._compact_if_worthwhile()
             storage.unseal()
         except NotSavedError as exc:

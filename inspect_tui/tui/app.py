@@ -273,6 +273,9 @@ class InspectApp(ActionGate, LastResort, App[int]):
         save_settings(last_session=str(Path(session.path).resolve()))
         if read_only:
             self.notify(f"{session.path.name}：{read_only}。可以查看，不能修改。", title="只读", timeout=8)
+        if session.file.unclean:
+            self.notify(f"{session.path.name}：{session.file.unclean}。", title="上次未正常关闭", severity="warning",
+                        timeout=12)
         if isinstance(self.screen, _loading_type()):
             self.pop_screen()
         preview = self.preview()
