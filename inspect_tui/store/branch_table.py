@@ -24,7 +24,6 @@ import hashlib
 import hmac
 import json
 import os
-import secrets
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +31,8 @@ from typing import TYPE_CHECKING, Any
 
 import inspect_tui
 from inspect_tui.core.branch_rows import BranchRow
+from inspect_tui.store import keyed_cache
+from inspect_tui.store.keyed_cache import KEY_FILE as KEY_FILE  # where the folder's key lives
 
 if TYPE_CHECKING:
     from inspect_tui.core.scoring import BranchResult
@@ -39,7 +40,6 @@ if TYPE_CHECKING:
 
 CACHE_ENV = "INSPECT_TUI_TABLES"  # another cache folder (tests, a shared machine)
 TABLE_FORMAT = 1  # bump when the shape or meaning of an entry changes
-KEY_FILE = ".key"
 _CHUNK = 1 << 20
 _SEAL_MAX = 200  # bytes: a seal line is ~70
 
@@ -72,10 +72,7 @@ class BranchTable:
 
 
 def default_cache_dir() -> Path:
-    if os.environ.get(CACHE_ENV):
-        return Path(os.environ[CACHE_ENV])
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "inspect-tui" / "branch-tables"
+    return keyed_cache.cache_folder(CACHE_ENV, "branch-tables")
 
 
 def committed_hash(path: Path) -> str:
@@ -177,25 +174,4 @@ def row_of(session: Session, result: BranchResult) -> BranchRow:
 
 
 def _mac(cache: Path, key: str, body: str, *, create: bool) -> str:
-    return hmac.new(_secret(cache, create), key.encode() + b"\0" + body.encode("utf-8"), hashlib.sha256).hexdigest()
-
-
-def _secret(cache: Path, create: bool) -> bytes:
-    """The cache's key, made on first write (readable by its owner only). A missing or damaged key
-    when reading is an error: no entry verifies, every list is made afresh."""
-    path = cache / KEY_FILE
-    with contextlib.suppress(FileNotFoundError):
-        key = path.read_bytes()
-        if len(key) == 32:
-            return key
-    if not create:
-        raise ValueError("no usable cache key")
-    fd, tmp = tempfile.mkstemp(prefix=".part-", dir=cache)  # 0600
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(secrets.token_bytes(32))
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-    return path.read_bytes()
+    return keyed_cache.mac(cache, key, body, create=create)

@@ -27,7 +27,6 @@ import hashlib
 import hmac
 import json
 import os
-import secrets
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -36,18 +35,16 @@ from inspect_tui.core.checklist import Checklist
 from inspect_tui.core.index import RecordIndex
 from inspect_tui.core.meta import SessionMeta
 from inspect_tui.core.report_facts import FACTS_FORMAT, SessionFacts, session_facts
+from inspect_tui.store import keyed_cache
 from inspect_tui.store.integrity import ends_sealed
+from inspect_tui.store.keyed_cache import KEY_FILE as KEY_FILE  # where the folder's key lives
 from inspect_tui.store.session_format import _read_bytes
 
 CACHE_ENV = "INSPECT_TUI_DIGESTS"  # another cache folder (tests, a shared machine)
-KEY_FILE = ".key"
 
 
 def default_cache_dir() -> Path:
-    if os.environ.get(CACHE_ENV):
-        return Path(os.environ[CACHE_ENV])
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "inspect-tui" / "report-digests"
+    return keyed_cache.cache_folder(CACHE_ENV, "report-digests")
 
 
 def file_hash(path: Path) -> str:
@@ -108,41 +105,9 @@ def write_digest(cache: Path, sha: str, facts: dict[str, Any], checklist: dict[s
 
 
 def _mac(cache: Path, sha: str, body: str, *, create: bool) -> str:
-    """HMAC-SHA256 of the session's hash and the digest's text under this cache's own secret key
-    (``.key``, made on first write, readable by its owner only): a digest edited by hand, damaged
-    on disk, or written by anything but this tool on this cache does not verify and is rebuilt."""
-    return hmac.new(_key(cache, create), sha.encode() + b"\0" + body.encode("utf-8"), hashlib.sha256).hexdigest()
-
-
-def _key(cache: Path, create: bool) -> bytes:
-    """The cache's key; made when missing (or damaged: every digest signed with the old one is then
-    simply rebuilt) if ``create``, else a missing or damaged key is an error (``OSError``/``ValueError``)."""
-    path = cache / KEY_FILE
-    try:
-        key = path.read_bytes()
-    except FileNotFoundError:
-        if not create:
-            raise
-        key = b""
-    if len(key) == 32:
-        return key
-    if not create:
-        raise ValueError("digest key damaged")
-    key = secrets.token_bytes(32)
-    fd, tmp = tempfile.mkstemp(prefix=".part-", dir=cache)  # 0600
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(key)
-        if path.exists():  # damaged: replaced
-            os.replace(tmp, path)
-        else:  # never replaces a key another process made meanwhile
-            os.link(tmp, path)
-    except FileExistsError:
-        return _key(cache, create=False)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-    return key
+    """A digest edited by hand, damaged on disk, or written by anything but this tool on this cache
+    does not verify and is rebuilt (``keyed_cache``)."""
+    return keyed_cache.mac(cache, sha, body, create=create)
 
 
 def remember(path: Path, sha: str, meta: SessionMeta, checklist: Checklist, index: RecordIndex,
