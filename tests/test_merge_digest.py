@@ -69,6 +69,19 @@ def test_a_large_merge_leaves_the_digest_of_its_output_to_the_helper(tmp_path, i
         assert read_back(out, cache) == built
 
 
+def test_the_helper_also_stores_the_branches_list_the_app_would_show(tmp_path, inputs, cache, large):
+    from inspect_tui.store.branch_table import committed_hash, read_table, results_of, table_of
+    from inspect_tui.store.session import Session
+
+    out = tmp_path / "merged.jsonl"
+    mf.merge_files(inputs, out, accept_unsealed=True)
+    mf.wait_digests()
+    stored = read_table(committed_hash(out))
+    with Session.open(out, readonly=True) as s:
+        assert stored == table_of(s, results_of(s)), "the list of the merged file, as the app scores it"
+    assert stored is not None and stored.merged and len(stored.rows) == 3
+
+
 def test_a_refused_merge_lets_the_helper_go_without_a_digest(tmp_path, inputs, cache, large):
     damaged = tmp_path / "damaged.jsonl"
     damaged.write_bytes(inputs[0].read_bytes()[:-40])
@@ -130,10 +143,10 @@ def test_the_helper_holds_no_lock_pipe_or_terminal_of_the_program(tmp_path, inpu
     started, go_on = tmp_path / "started", tmp_path / "go-on"
     real = mf.remember_file
 
-    def held_back(*args):  # runs in the helper, once the merge has said go
+    def held_back(*args, **kwargs):  # runs in the helper, once the merge has said go
         started.touch()
         wait_for(go_on)
-        real(*args)
+        real(*args, **kwargs)
 
     monkeypatch.setattr(mf, "remember_file", held_back)
     out = tmp_path / "merged.jsonl"

@@ -157,6 +157,20 @@ def write_table(key: str, table: BranchTable, cache: Path | None = None) -> None
             raise
 
 
+def results_of(session: Session) -> dict[str, BranchResult]:
+    """Every branch scored as the branches list shows it: an inspector's copy by their own records,
+    the leader's merged file by everyone's."""
+    mine = session.meta.role != "leader"
+    return {b.id: session.result(b.id, mine_only=mine) for b in session.branches()}
+
+
+def remember_list(path: Path, session: Session, cache: Path | None = None) -> None:
+    """Best effort: store the list of ``session``, read from ``path`` whose bytes it still has (a
+    merge's output, read back by its digest helper), so its first opening shows the list at once."""
+    with contextlib.suppress(OSError, ValueError):
+        write_table(committed_hash(path), table_of(session, results_of(session)), cache)
+
+
 def table_of(session: Session, results: dict[str, BranchResult]) -> BranchTable:
     """The list as the branches screen shows ``session`` scored as ``results``."""
     return BranchTable(group=session.meta.group, date=session.meta.date.isoformat(), role=session.meta.role,

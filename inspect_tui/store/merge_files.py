@@ -408,8 +408,9 @@ def _merge(paths: Sequence[str | Path], out: Path, leader: str, exclude: Iterabl
 
 
 def _digest_helper(out: Path, inputs: Sequence[str | Path]) -> int | None:
-    """A forked helper that builds the output's report digest once the merge has durably written it
-    (``remember_file``: it reads the output back), so that a large merge is done without waiting
+    """A forked helper that builds the output's report digest — and the app's stored branches list of
+    it, so the leader's first opening of the merged file shows the list at once — once the merge has
+    durably written it (``remember_file``: it reads the output back), so that a large merge is done without waiting
     for its digest (~0.5 s at 50k records: scoring every branch) — that runs on another core while
     the leader reads the result. Returns the pipe the merge says ``go`` through; closing it without
     that (the merge refused, or failed) lets the helper go without writing anything. ``None`` — the
@@ -453,7 +454,7 @@ def _digest_helper(out: Path, inputs: Sequence[str | Path]) -> int | None:
             said += chunk
         os.close(r)
         if said == b"go":
-            remember_file(out)
+            remember_file(out, branch_list=True)
         code = 0
     finally:
         os._exit(code)

@@ -133,16 +133,21 @@ def judged_session(path: Path, data: bytes) -> tuple[Session, Examined]:
     return Session(SessionFile(path, JournalStorage(path, r, fd=None), None, r.header)), found
 
 
-def remember_file(path: Path, cache: Path | None = None) -> None:
+def remember_file(path: Path, cache: Path | None = None, *, branch_list: bool = False) -> None:
     """Best effort: the digest of the session file ``path`` as read back from disk (what
     ``remember_records`` must equal) — if it is sealed. A file that cannot be read as a session, or
-    is not sealed, gets none (the report will say why)."""
+    is not sealed, gets none (the report will say why). ``branch_list``: the app's stored branches
+    list of it too (``store.branch_table``), from the same read."""
     with contextlib.suppress(UserError, OSError):
         data = _read_bytes(path)
         s, found = judged_session(path, data)
         with s:
             if found.state is State.SEALED:
                 remember(path, hashlib.sha256(data).hexdigest(), s.meta, s.checklist, s.index, cache)
+                if branch_list:
+                    from inspect_tui.store.branch_table import remember_list
+
+                    remember_list(path, s)
 
 
 def remember_records(path: Path, sha: str, meta: SessionMeta, records: Iterable[RecordDoc],

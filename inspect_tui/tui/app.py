@@ -256,8 +256,9 @@ class InspectApp(ActionGate, LastResort, App[int]):
 
     @staticmethod
     def compute_results(session: Any) -> dict[str, BranchResult]:
-        mine = session.meta.role != "leader"
-        return {b.id: session.result(b.id, mine_only=mine) for b in session.branches()}
+        from inspect_tui.store.branch_table import results_of
+
+        return results_of(session)
 
     def _session_loaded(self, session: Any, results: Any, read_only: str | None,
                         on_drawn: Callable[[], None] = lambda: None) -> None:
