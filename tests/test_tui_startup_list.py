@@ -17,7 +17,7 @@ from inspect_tui.errors import UserError
 from inspect_tui.store import access
 from inspect_tui.store.branch_table import committed_hash, read_table
 from inspect_tui.store.session import Session
-from inspect_tui.tui import app as app_module
+from inspect_tui.tui import session_loading
 from inspect_tui.tui.app import make_app
 from inspect_tui.tui.screens.branches import READING
 
@@ -46,7 +46,7 @@ class Gate:
 @pytest.fixture
 def large(fresh, monkeypatch) -> tuple[Path, str]:
     """The fresh session, treated as large (a stored list is kept for it), with one observation."""
-    monkeypatch.setattr(app_module, "PREVIEW_MIN_BYTES", 0)
+    monkeypatch.setattr(session_loading, "PREVIEW_MIN_BYTES", 0)
     path, branch = fresh
     with Session.open(path) as s:
         item = s.checklist.items_for(Step.LOOK)[0].id
@@ -195,10 +195,10 @@ def test_closing_a_changed_session_stores_the_list_of_its_new_bytes(large, tmp_p
 SECOND_OPEN = """
 import asyncio, sys
 import inspect_tui.cli
-from inspect_tui.tui import app as app_module
+from inspect_tui.tui import app as app_module, session_loading
 from inspect_tui.tui.app import make_app
 
-app_module.PREVIEW_MIN_BYTES = 0
+session_loading.PREVIEW_MIN_BYTES = 0
 early, show_calls = [], []
 real = app_module.InspectApp._show_preview
 

@@ -50,14 +50,12 @@ from __future__ import annotations
 import asyncio
 import gc
 import signal
-import threading
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from textual import work
 from textual.actions import ActionParseResult
 from textual.actions import parse as parse_action
 from textual.app import App, SystemCommand
@@ -67,6 +65,7 @@ from textual.worker import Worker, WorkerState
 
 from inspect_tui.crash import bug_message, debugging, explain, write_crash_report
 from inspect_tui.errors import EXIT_BUG, UserError, describe_os_error, os_reason
+from inspect_tui.tui.session_loading import SessionLoading, loading_type
 from inspect_tui.tui.settings import load_settings, save_settings
 from inspect_tui.tui.textual_adapter import ActionGate, LastResort, Palette, action_state, binding_chain
 
@@ -76,9 +75,6 @@ if TYPE_CHECKING:  # the records' models (pydantic) are imported by the worker t
     from inspect_tui.core.scoring import BranchResult
 
 THEMES = ("textual-dark", "textual-light")
-LOADING_DELAY = 0.25  # s: a session read faster than this shows no loading screen
-#: Smaller session files are read at once; larger ones first show their stored list (``store.branch_table``).
-PREVIEW_MIN_BYTES = 512 * 1024
 
 #: Actions that change the open session: refused (and greyed out) in read-only mode.
 EDITING_ACTIONS = frozenset({
@@ -88,7 +84,7 @@ EDITING_ACTIONS = frozenset({
 })
 
 
-class InspectApp(ActionGate, LastResort, App[int]):
+class InspectApp(SessionLoading, ActionGate, LastResort, App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "交叉观摩检查"
     SUB_TITLE = "述 · 看 · 查 · 问 · 评"
@@ -157,142 +153,6 @@ class InspectApp(ActionGate, LastResort, App[int]):
         else:
             self.push_screen(SessionsScreen())
 
-    def open_session(self, path: Path) -> None:
-        """Read the session in a worker, behind the loading screen. At start-up (nothing on screen
-        yet to press keys on) that screen only comes up if reading takes a while (``LOADING_DELAY``):
-        a session read in a blink, or shown at once from its stored list, would otherwise cost a
-        second screen drawn and taken down."""
-        self.loading = Path(path)
-        if len(self.screen_stack) > 1:  # from the list of sessions: keep its keys from acting meanwhile
-            self._show_loading(self.loading)
-        else:
-            self.set_timer(LOADING_DELAY, partial(self._show_loading, self.loading))
-        self._load_session(self.loading)
-
-    def _show_loading(self, path: Path) -> None:
-        from inspect_tui.tui.screens.loading import LoadingScreen
-
-        if self.loading == path and self.preview() is None:
-            self.push_screen(LoadingScreen(path))
-
-    def preview(self) -> Any:
-        """The branches screen showing a stored list while its session is read, if there is one."""
-        from inspect_tui.tui.screens.branches import BranchesScreen
-
-        return next((s for s in self.screen_stack if isinstance(s, BranchesScreen) and s.preview is not None), None)
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="load", name="open-session")
-    def _load_session(self, path: Path) -> None:
-        key = self._show_stored_list(path)
-        from inspect_tui.store.access import open_for_app  # after the stored list is drawn: ~0.1 s of imports
-        from inspect_tui.store.journal import paused_gc
-
-        with paused_gc():  # a session is tens of thousands of new, acyclic objects: nothing to collect
-            session, read_only = open_for_app(path, read_only=self.open_read_only)
-            try:
-                results = _ledger_of(session) if session.is_followup() else self.compute_results(session)
-                table = self._table_of(session, results) if key is not None else None
-            except BaseException:
-                session.close()
-                raise
-        drawn = threading.Event()
-        try:
-            if self.loading != path:  # the app quit meanwhile: nobody takes the session
-                raise RuntimeError("not wanted any more")
-            self.call_from_thread(self._session_loaded, session, results, read_only, drawn.set)
-        except RuntimeError:  # (Textual: the app is not running any more)
-            session.close()
-            return
-        if table is not None:
-            drawn.wait(timeout=5)  # hashing the file again would only slow the drawing down
-            self._keep_list(path, key, table)
-
-    def _show_stored_list(self, path: Path) -> str | None:
-        """Worker: for a large file, the hash of its committed bytes — and if the list of exactly
-        those bytes is stored, it is shown now and the records are read once it is on screen."""
-        from inspect_tui.store.branch_table import committed_hash, read_table
-
-        try:
-            if path.stat().st_size < PREVIEW_MIN_BYTES:
-                return None
-            key = committed_hash(path)
-        except OSError:  # the full open says what is wrong with the file
-            return None
-        table = read_table(key)
-        if table is not None:
-            drawn = threading.Event()
-            self.call_from_thread(self._show_preview, table, drawn)
-            drawn.wait(timeout=5)  # reading would only slow the drawing down
-        return key
-
-    def _show_preview(self, table: Any, drawn: Any) -> None:
-        from inspect_tui.tui.screens.branches import BranchesScreen
-
-        if self.loading is None:  # the load failed meanwhile
-            drawn.set()
-            return
-        if isinstance(self.screen, _loading_type()):
-            self.pop_screen()
-        self.push_screen(BranchesScreen(preview=table, on_drawn=drawn.set))
-
-    @staticmethod
-    def _table_of(session: Any, results: Any) -> Any:
-        from inspect_tui.store.branch_table import table_of
-
-        return table_of(session, results) if isinstance(results, dict) else None
-
-    @staticmethod
-    def _keep_list(path: Path, key: str, table: Any) -> None:
-        """Worker, after the session was handed over: store its list under the hash of the bytes it
-        was read from — if the file still has them (nothing saved or written meanwhile) and the
-        stored list is not that already."""
-        from inspect_tui.store.branch_table import committed_hash, read_table, write_table
-
-        try:
-            if committed_hash(path) == key and read_table(key) != table:
-                write_table(key, table)
-        except OSError:
-            pass
-
-    @staticmethod
-    def compute_results(session: Any) -> dict[str, BranchResult]:
-        from inspect_tui.store.branch_table import results_of
-
-        return results_of(session)
-
-    def _session_loaded(self, session: Any, results: Any, read_only: str | None,
-                        on_drawn: Callable[[], None] = lambda: None) -> None:
-        """``results``: every branch's scores (a visit) or the ledger (a follow-up, 回头看);
-        ``on_drawn`` is called once the branches are shown from them."""
-        from inspect_tui.tui.screens.branches import BranchesScreen
-
-        self.close_session()
-        self.loading = None
-        self.session = session
-        self.read_only = read_only
-        self.session_path = session.path
-        save_settings(last_session=str(Path(session.path).resolve()))
-        if read_only:
-            self.notify(f"{session.path.name}：{read_only}。可以查看，不能修改。", title="只读", timeout=8)
-        if session.file.unclean:
-            self.notify(f"{session.path.name}：{session.file.unclean}。", title="上次未正常关闭", severity="warning",
-                        timeout=12)
-        if isinstance(self.screen, _loading_type()):
-            self.pop_screen()
-        preview = self.preview()
-        if preview is not None and isinstance(results, dict):
-            preview.session_ready(results)
-            preview.call_after_refresh(on_drawn)
-            self._show_status("")
-        elif isinstance(results, dict):
-            self.push_screen(BranchesScreen(results, on_drawn=on_drawn))
-        else:
-            from inspect_tui.tui.screens.followup_branches import FollowupBranchesScreen
-
-            self.push_screen(FollowupBranchesScreen(results))
-            on_drawn()
-        self._settle_gc()
-
     def _settle_gc(self) -> None:
         """Once the first screen is up (``run_app`` only): move everything alive so far — modules,
         widgets, the first session's records — out of the cyclic collector's sight (``gc.freeze``)
@@ -316,7 +176,7 @@ class InspectApp(ActionGate, LastResort, App[int]):
             raise error  # type: ignore[misc]
         if event.worker.group == "load":
             self.loading = None
-            if isinstance(self.screen, _loading_type()):
+            if isinstance(self.screen, loading_type()):
                 self.pop_screen()
             self.show_sessions()
             self._settle_gc()
@@ -324,31 +184,6 @@ class InspectApp(ActionGate, LastResort, App[int]):
                         timeout=10)
         else:
             self.show_error(error, f"worker: {event.worker.name}")
-
-    def close_session(self) -> None:
-        """Close the open session. A large one that was changed also leaves its branches list, stored
-        under the hash of the sealed bytes (``Session.close`` runs that while it still holds the
-        lock), so that it opens at once next time."""
-        if self.session is not None:
-            session, self.session = self.session, None
-            session.close(sealed=self._list_keeper(session))
-        self.read_only = None
-
-    def _list_keeper(self, session: Any) -> Callable[[], None] | None:
-        try:
-            if session.file.readonly or session.last_saved is None or session.is_followup() \
-                    or session.path.stat().st_size < PREVIEW_MIN_BYTES:
-                return None
-            table = self._table_of(session, self.compute_results(session))  # only changed branches are scored
-        except (KeyError, OSError):
-            return None
-
-        def keep() -> None:
-            from inspect_tui.store.branch_table import committed_hash, write_table
-
-            write_table(committed_hash(session.path), table)
-
-        return keep
 
     # --- writing ----------------------------------------------------------------------------------
 
@@ -582,18 +417,6 @@ def _own_actions(node: object) -> set[tuple[str, str]]:
                 if isinstance(b, Binding):
                     own.add((b.action, b.description))
     return own
-
-
-def _ledger_of(session: Any) -> Any:
-    from inspect_tui.store.followup import ledger_of  # follow-up code only for a follow-up session
-
-    return ledger_of(session)
-
-
-def _loading_type() -> type:
-    from inspect_tui.tui.screens.loading import LoadingScreen
-
-    return LoadingScreen
 
 
 def make_app(session_path: Path | str | None = None, sessions_dir: Path | str = Path("sessions"),
