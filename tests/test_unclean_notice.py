@@ -68,3 +68,17 @@ def test_the_app_says_so_when_it_opens_a_copy_not_closed_cleanly(sound):
     shown = asyncio.run(run())
     assert f"上次未正常关闭|{sound.name}：内容完好，但未正常关闭：没有进程在写入——程序曾崩溃，或这是在某行之后被截断" \
            "（或在写入中途拷贝）的副本，无法区分。" in shown, shown
+
+
+def test_a_report_that_accepted_an_unsealed_copy_says_so_once(sound, tmp_path):
+    """The report judges its inputs and names an accepted one itself; reading it again for the
+    workbook (in the helper process) must not say it a second time."""
+    import subprocess
+    import sys
+
+    cut_after_a_line(sound)
+    done = subprocess.run([sys.executable, "-m", "inspect_tui", "report", "group", str(sound), "-o",
+                           str(tmp_path / "out"), "--draft", "--accept-unsealed", "--cache", str(tmp_path / "c")],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.count("未正常关闭") == 1 and "报告包含 1 个未正常关闭的会话文件" in done.stderr, done.stderr

@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -48,7 +49,7 @@ from inspect_tui.store.report_digest import (
     write_digest,
 )
 from inspect_tui.store.session import Session, checklist_for
-from inspect_tui.store.session_file import SessionFile
+from inspect_tui.store.session_file import SessionFile, UncleanSessionWarning
 from inspect_tui.store.session_format import _read_bytes
 
 BROKEN_HINT = ("用 inspect-tui session check 文件 查看详情，从原电脑重新拷贝，或用 session recover 找回完好的部分；"
@@ -71,10 +72,14 @@ def open_sessions(paths: Sequence[Path]) -> list[Session]:
 
 
 def _open(path: Path) -> Session:
+    """Read-only. A report has judged its inputs already (refused, or accepted and said so), so the
+    store's notice of a file not closed cleanly would only say it a second time."""
     if not Path(path).is_file():
         raise file_error(path, "会话文件不存在" if not Path(path).exists() else "不是会话文件")
     try:
-        return Session.open(path, readonly=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UncleanSessionWarning)
+            return Session.open(path, readonly=True)
     except OSError as exc:
         raise file_error(path, f"无法读取：{exc.strerror or exc}") from None
 
