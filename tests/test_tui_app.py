@@ -205,6 +205,13 @@ def footer_key(app, action: str):
     return next(k for k in app.screen.query(FooterKey) if k.action == action)
 
 
+def greyed(app, action: str) -> bool:
+    """The footer key is greyed out — by its class, and as drawn (dim); never one without the other."""
+    key = footer_key(app, action)
+    assert key.has_class("-disabled") == bool(key.rich_style.dim)
+    return key.has_class("-disabled")
+
+
 def test_palette_offers_every_screen_action_and_marks_unavailable_ones(fresh, tmp_path):
     path, _ = fresh
 
@@ -220,14 +227,18 @@ def test_palette_offers_every_screen_action_and_marks_unavailable_ones(fresh, tm
             await pilot.press("f3")  # 看: nothing observed yet, so "提问题" is greyed out
             cmds = {c.title: c for c in app.get_system_commands(app.screen)}
             assert cmds["提问题"].help.startswith("当前不可用")
-            assert footer_key(app, "promote").has_class("-disabled")  # greyed in the footer too
+            assert greyed(app, "promote")  # greyed in the footer too
             assert cmds["上步"].help.startswith("F2") or "f2" in cmds["上步"].help.lower()
             await pilot.press("n")  # "not": now it can be promoted
             await pilot.press("up")
             cmds = {c.title: c for c in app.get_system_commands(app.screen)}
             assert not cmds["提问题"].help.startswith("当前不可用")
             await pilot.pause()
-            assert not footer_key(app, "promote").has_class("-disabled")
+            assert not greyed(app, "promote")
+            for status, can_promote in (("y", False), ("n", True)):  # greyed out and back, in place
+                await pilot.press(status, "up")
+                await pilot.pause()
+                assert greyed(app, "promote") is not can_promote
             await cmds["提问题"].callback()  # run from the palette
             await pilot.pause()
             assert app.result(app.screen.branch).problems == 1

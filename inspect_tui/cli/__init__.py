@@ -123,9 +123,14 @@ def _run_tui(argv: Sequence[str]) -> int:
     # Start-up (importing Textual, opening the session) creates only objects that live on: the
     # collector stays off until the first screen is up (InspectApp._settle_gc turns it back on).
     gc.disable()
+    ahead = None
+    if args.session:  # before Textual is imported: no thread exists yet to fork in the middle of
+        from inspect_tui.store.read_ahead import read_ahead
+
+        ahead = read_ahead(args.session)
     from inspect_tui.tui.app import run_app
 
-    return run_app(args.session, sessions_dir=args.sessions_dir, read_only=args.read_only)
+    return run_app(args.session, sessions_dir=args.sessions_dir, read_only=args.read_only, read_ahead=ahead)
 
 
 def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,

@@ -27,7 +27,7 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import inspect_tui
 from inspect_tui.core.branch_rows import BranchRow
@@ -79,28 +79,56 @@ def committed_hash(path: Path) -> str:
     """SHA-256 of the file's bytes, leaving out a last line that is exactly this file's seal for
     this place (its line number and the checksum of the line before it). Read in chunks: a large
     file is never held in memory twice."""
-    from inspect_tui.store.lines import Chain, line_crc
-
     with open(path, "rb") as f:
         size = os.fstat(f.fileno()).st_size
         first = f.readline(4096)
         f.seek(max(0, size - _SEAL_MAX))
-        tail = f.read()
+        seal = _Seal.at_end(first, f.read(), size)
         f.seek(0)
-        lines = tail[:-1].rsplit(b"\n", 2) if tail.endswith(b"\n") else []
-        sealed = len(lines) >= 2 and lines[-1].startswith(b'{"seal":true,')
-        prefix = size - len(lines[-1]) - 1 if sealed else size
+        prefix = seal.prefix if seal is not None else size
         sha, count = hashlib.sha256(), 0
         while f.tell() < prefix and (chunk := f.read(min(_CHUNK, prefix - f.tell()))):
             sha.update(chunk)
             count += chunk.count(b"\n")
-        if sealed:
-            with contextlib.suppress(ValueError, KeyError, TypeError):
-                if Chain(str(json.loads(first)["id"]), count + 1, line_crc(lines[-2])).seal() == lines[-1] + b"\n":
-                    return sha.hexdigest()
+        if seal is not None and seal.fits(first, count):
+            return sha.hexdigest()
         while chunk := f.read(_CHUNK):
             sha.update(chunk)
         return sha.hexdigest()
+
+
+def committed_hash_of(data: bytes) -> str:
+    """``committed_hash`` of bytes already read (the list then stands for exactly what was parsed).
+    One call into SHA-256, which lets go of the interpreter's lock: a thread can hash while another
+    parses."""
+    first = data[:data.find(b"\n", 0, 4096) + 1 or 4096]
+    seal = _Seal.at_end(first, data[-_SEAL_MAX:], len(data))
+    if seal is not None and seal.fits(first, data.count(b"\n", 0, seal.prefix)):
+        return hashlib.sha256(memoryview(data)[:seal.prefix]).hexdigest()
+    return hashlib.sha256(data).hexdigest()
+
+
+class _Seal(NamedTuple):
+    """A last line that looks like a seal: where it starts, and the line before it."""
+
+    prefix: int
+    before: bytes
+    line: bytes
+
+    @classmethod
+    def at_end(cls, first: bytes, tail: bytes, size: int) -> _Seal | None:
+        lines = tail[:-1].rsplit(b"\n", 2) if tail.endswith(b"\n") else []
+        if len(lines) >= 2 and lines[-1].startswith(b'{"seal":true,'):
+            return cls(size - len(lines[-1]) - 1, lines[-2], lines[-1] + b"\n")
+        return None
+
+    def fits(self, first: bytes, lines: int) -> bool:
+        """Whether it is exactly the seal of this file (header ``first``) after ``lines`` lines."""
+        from inspect_tui.store.lines import Chain, line_crc
+
+        with contextlib.suppress(ValueError, KeyError, TypeError):
+            return Chain(str(json.loads(first)["id"]), lines + 1, line_crc(self.before)).seal() == self.line
+        return False
 
 
 @functools.cache
@@ -162,6 +190,18 @@ def results_of(session: Session) -> dict[str, BranchResult]:
     the leader's merged file by everyone's."""
     mine = session.meta.role != "leader"
     return {b.id: session.result(b.id, mine_only=mine) for b in session.branches()}
+
+
+def list_of_bytes(path: Path, data: bytes) -> BranchTable | None:
+    """The list of the session in ``data`` (the bytes of ``path``), read read-only; None for a
+    follow-up (回头看) session, whose list is another. A file that is not a readable session raises
+    the ``UserError`` its opening would."""
+    from inspect_tui.store.session import Session  # ~0.1 s of imports, not needed for a stored list
+    from inspect_tui.store.session_file import SessionFile
+
+    with SessionFile.of_bytes(path, data) as file:
+        session = Session(file)
+        return None if session.is_followup() else table_of(session, results_of(session))
 
 
 def remember_list(path: Path, session: Session, cache: Path | None = None) -> None:

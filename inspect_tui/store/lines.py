@@ -30,6 +30,8 @@ import zlib
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
+import orjson
+
 BAD_CHECKSUM = "校验和不符（该行被改动或已损坏）"
 SEAL: dict[str, Any] = {"seal": True}
 
@@ -53,6 +55,16 @@ RawTexts = dict[int, tuple[dict, str]]
 
 _DECODER = json.JSONDecoder()
 _SCANNER: Any = json.scanner.make_scanner(_DECODER)  # json.loads's own (C) value parser
+#: orjson reads an integer of 19 digits or more as a float where json keeps it exact, so a line with
+#: one goes to json. Found by translating (a tenth of a regular expression's cost): every digit
+#: becomes "9", every character a value can follow becomes ":", white space and "-" go; a run of
+#: 19 nines after a colon is then a long number (or, harmlessly, digits in a text).
+_NUMBERS = bytes.maketrans(b"0123456789,[", b"9999999999::")
+_LONG_NUMBER = b":" + b"9" * 19
+
+
+def _long_number(body: bytes) -> bool:
+    return _LONG_NUMBER in body.translate(_NUMBERS, b" \t\r\n-")
 
 
 def _scan_set(body: bytes, table: str, raws: RawTexts) -> dict | None:
@@ -123,10 +135,15 @@ def _parse(body: bytes, raws: RawTexts | None, raw_table: str) -> dict:
         scanned = _scan_set(body, raw_table, raws)
         if scanned is not None:
             return scanned
-    try:  # what json.loads does with bytes, without its encoding detection: a journal is UTF-8
-        obj = _DECODER.decode(body.decode("utf-8"))
-    except (ValueError, RecursionError) as exc:  # a matching checksum over invalid JSON: written by something else
-        raise ValueError(f"不是有效的 JSON（{exc}）") from None
+    try:  # orjson at a third of json's cost; where it reads differently or refuses, json decides
+        obj = None if _long_number(body) else orjson.loads(body)
+    except orjson.JSONDecodeError:  # also NaN, a lone surrogate, nesting deeper than 1024
+        obj = None
+    if obj is None:
+        try:  # what json.loads does with bytes, without its encoding detection: a journal is UTF-8
+            obj = _DECODER.decode(body.decode("utf-8"))
+        except (ValueError, RecursionError) as exc:  # a matching checksum over invalid JSON: written by something else
+            raise ValueError(f"不是有效的 JSON（{exc}）") from None
     if not isinstance(obj, dict):
         raise ValueError("不是 JSON 对象")
     return obj

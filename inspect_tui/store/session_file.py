@@ -274,6 +274,13 @@ class SessionFile:
             raise
 
     @classmethod
+    def of_bytes(cls, path: Path, data: bytes) -> SessionFile:
+        """The session in ``data``, the bytes of ``path`` already read, read-only (and not judged
+        for a clean close: ``open`` warns of that)."""
+        r, _version = _load(path, data=data)
+        return cls(path, JournalStorage(path, r, fd=None), None, r.header)
+
+    @classmethod
     def _open_locked(cls, path: Path, lock: SessionLock) -> SessionFile:
         _remove_stale_temps(path)
         r, version = _load(path)

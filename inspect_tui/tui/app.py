@@ -73,6 +73,7 @@ if TYPE_CHECKING:  # the records' models (pydantic) are imported by the worker t
     from inspect_tui.core.index import Rec
     from inspect_tui.core.records import Kind
     from inspect_tui.core.scoring import BranchResult
+    from inspect_tui.store.read_ahead import ReadAhead
 
 THEMES = ("textual-dark", "textual-light")
 
@@ -427,8 +428,10 @@ def make_app(session_path: Path | str | None = None, sessions_dir: Path | str = 
 
 
 def run_app(session_path: Path | str | None = None, sessions_dir: Path | str = Path("sessions"), *,
-            read_only: bool = False) -> int:
+            read_only: bool = False, read_ahead: ReadAhead | None = None) -> int:
+    """``read_ahead``: the helper already reading ``session_path`` (``store.read_ahead``)."""
     app = make_app(session_path, sessions_dir, read_only=read_only)
+    app.read_ahead = read_ahead
     app.freeze_gc = True
     try:
         app.run()

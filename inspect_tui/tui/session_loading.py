@@ -14,14 +14,14 @@ from typing import TYPE_CHECKING, Any
 
 from textual import work
 
+from inspect_tui.store.read_ahead import PREVIEW_MIN_BYTES
 from inspect_tui.tui.settings import save_settings
 
 if TYPE_CHECKING:  # the records' models (pydantic) are imported by the worker that reads a session
     from inspect_tui.core.scoring import BranchResult
+    from inspect_tui.store.read_ahead import ReadAhead
 
 LOADING_DELAY = 0.25  # s: a session read faster than this shows no loading screen
-#: Smaller session files are read at once; larger ones first show their stored list (``store.branch_table``).
-PREVIEW_MIN_BYTES = 512 * 1024
 
 
 class SessionLoading:
@@ -29,6 +29,8 @@ class SessionLoading:
 
     session: Any
     loading: Path | None
+    #: The helper the command line started to read the session given to it (``store.read_ahead``).
+    read_ahead: ReadAhead | None = None
 
     def open_session(self, path: Path) -> None:
         """Read the session in a worker, behind the loading screen. At start-up (nothing on screen
@@ -56,7 +58,13 @@ class SessionLoading:
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="load", name="open-session")
     def _load_session(self, path: Path) -> None:
-        key = self._show_stored_list(path)
+        ahead, self.read_ahead = self.read_ahead, None
+        if ahead is not None and ahead.path != path:
+            ahead.stop()
+            ahead = None
+        if ahead is not None and ahead.reading():  # no list stored: while the helper works one out,
+            import inspect_tui.store.access  # noqa: F401 - the imports ahead of the records (~0.1 s)
+        key = self._show_stored_list(path, ahead.key() if ahead is not None else None)
         from inspect_tui.store.access import open_for_app  # after the stored list is drawn: ~0.1 s of imports
         from inspect_tui.store.journal import paused_gc
 
@@ -80,15 +88,16 @@ class SessionLoading:
             drawn.wait(timeout=5)  # hashing the file again would only slow the drawing down
             self._keep_list(path, key, table)
 
-    def _show_stored_list(self, path: Path) -> str | None:
-        """Worker: for a large file, the hash of its committed bytes — and if the list of exactly
-        those bytes is stored, it is shown now and the records are read once it is on screen."""
+    def _show_stored_list(self, path: Path, key: str | None = None) -> str | None:
+        """Worker: for a large file, the hash of its committed bytes (``key``, when the read-ahead
+        helper has it) — and if the list of exactly those bytes is stored, it is shown now and the
+        records are read once it is on screen."""
         from inspect_tui.store.branch_table import committed_hash, read_table
 
         try:
             if path.stat().st_size < PREVIEW_MIN_BYTES:
                 return None
-            key = committed_hash(path)
+            key = key or committed_hash(path)
         except OSError:  # the full open says what is wrong with the file
             return None
         table = read_table(key)

