@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_tui_startup_list import Gate
 
 from inspect_tui.core.records import Kind
 from inspect_tui.core.steps import Step
@@ -98,6 +99,24 @@ ahead = """).replace("print(ahead.reading(), ahead.key())", "print(ahead._pid)")
 def test_a_helper_still_reading_when_the_program_ends_is_stopped(visit, cache):
     script = SLOW
     [pid] = _ask(visit, script)
+    with pytest.raises(ProcessLookupError):
+        os.kill(int(pid), 0)
+
+
+STOPPED_WHILE_WAITED_ON = SLOW.replace("print(ahead._pid)", """import os, threading, time
+got = []
+waiting = threading.Thread(target=lambda: got.append(ahead.key()))
+waiting.start()
+time.sleep(0.2)
+pid = ahead._pid
+ahead.stop()
+waiting.join(5)
+print(waiting.is_alive(), got, ahead.finished, pid)""")
+
+
+def test_a_helper_stopped_while_a_thread_waits_for_its_answer_ends_that_wait(visit, cache):
+    alive, got, finished, pid = _ask(visit, STOPPED_WHILE_WAITED_ON)
+    assert (alive, got, finished) == ("False", "[None]", "True")
     with pytest.raises(ProcessLookupError):
         os.kill(int(pid), 0)
 
@@ -209,11 +228,12 @@ def test_the_app_asks_the_helper_and_reads_after_it(visit, cache, monkeypatch):
     """In process: the worker takes the helper's key for the stored list (no hashing of its own)."""
     class Answered:
         path = visit
+        finished = True
 
         def reading(self) -> bool:
             return True
 
-        def key(self) -> str:
+        def key(self, timeout: float = 0) -> str:
             branch_table.write_table(committed_hash(visit), _full_table(visit))
             return committed_hash(visit)
 
@@ -238,3 +258,63 @@ def test_the_app_asks_the_helper_and_reads_after_it(visit, cache, monkeypatch):
 
     asyncio.run(go())
     assert hashed.count(visit) == 1  # once, after the read, to keep the list: not before it
+
+
+class Slow:
+    """A helper that has no answer within the app's patience, and gives it when the test says so."""
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.finished = path, False
+        self.answer, self.stopped = threading.Event(), threading.Event()
+
+    def reading(self) -> bool:
+        return True
+
+    def key(self, timeout: float | None = None) -> str | None:
+        if timeout is not None and timeout < 1:  # the app's first, short wait
+            return None
+        while not (self.answer.is_set() or self.stopped.is_set()):
+            self.answer.wait(0.01)
+        self.finished = True
+        if self.stopped.is_set():
+            return None
+        branch_table.write_table(committed_hash(self.path), _full_table(self.path))
+        return committed_hash(self.path)
+
+    def stop(self) -> None:
+        if not self.finished:
+            self.stopped.set()
+
+
+@pytest.mark.parametrize("answers", [True, False])
+def test_a_slow_helper_does_not_hold_the_records_back(visit, cache, monkeypatch, answers):
+    """The records are read while the helper still works; its list is shown if it comes first, and
+    a helper still working when they are read is stopped (its list would come too late)."""
+    from inspect_tui.tui.app import make_app
+
+    monkeypatch.setattr("inspect_tui.tui.session_loading.PREVIEW_MIN_BYTES", 0)
+    gate, helper = Gate(monkeypatch), Slow(visit)
+
+    async def go() -> None:
+        app = make_app(visit, sessions_dir=visit.parent)
+        app.read_ahead = helper  # type: ignore[assignment]
+        async with app.run_test(size=(120, 40)) as pilot:
+            assert await asyncio.to_thread(gate.reached.wait, 10)  # reading began: the helper had not answered
+            if answers:
+                helper.answer.set()
+                for _ in range(500):
+                    if app.preview() is not None:
+                        break
+                    await pilot.pause(0.01)
+                assert app.preview() is not None and app.session is None
+            gate.release()
+            for _ in range(500):
+                if app.session is not None and type(app.screen).__name__ == "BranchesScreen":
+                    break
+                await pilot.pause(0.01)
+            assert app.session is not None and app.preview() is None
+            assert helper.stopped.is_set() is not answers
+            await pilot.press("ctrl+q")
+
+    asyncio.run(go())
+    assert read_table(committed_hash(visit)) == _full_table(visit)  # kept either way

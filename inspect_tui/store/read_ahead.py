@@ -30,7 +30,7 @@ from typing import NoReturn
 #: Smaller session files are read at once; larger ones first show their stored list.
 PREVIEW_MIN_BYTES = 512 * 1024
 READING = b"-"  # the helper's first answer when no list is stored for the bytes it read
-WAIT = 30.0  # s: the longest the app waits for the helper before reading the file itself
+WAIT = 30.0  # s: the longest anything waits for an answer from the helper
 _KEY_BYTES = 64  # a SHA-256 in hex
 
 
@@ -43,6 +43,8 @@ class ReadAhead:
         self._pid: int | None = pid
         self._fd: int | None = fd
         self._got = b""
+        self._ended = False  # the helper closed its end of the pipe
+        self._stopping = threading.Lock()  # the app's worker and a waiting thread may both stop it
 
     def reading(self, timeout: float = WAIT) -> bool:
         """Wait for the helper's first answer: True while it works out a list (none was stored for
@@ -52,34 +54,48 @@ class ReadAhead:
 
     def key(self, timeout: float = WAIT) -> str | None:
         """The hash under which the list of ``path``, as the helper read it, is now stored; None if
-        the helper stored none (not a visit's session, damaged) or did not finish in time."""
+        the helper stored none (not a visit's session, damaged) — or has not yet, within
+        ``timeout``: then it goes on (``finished`` is false) and may be asked again."""
         self._receive(lambda got: len(got.lstrip(READING)) >= _KEY_BYTES, timeout)
-        self.stop()
         key = self._got.lstrip(READING)
+        if len(key) >= _KEY_BYTES or self._ended:
+            self.stop()
+            self._close()
         if len(key) == _KEY_BYTES and all(c in b"0123456789abcdef" for c in key):
             return key.decode("ascii")
         return None
+
+    @property
+    def finished(self) -> bool:
+        """The helper has answered for good (or was stopped)."""
+        return self._pid is None
 
     def _receive(self, enough: Callable[[bytes], bool], timeout: float) -> None:
         with contextlib.suppress(OSError):
             while self._fd is not None and not enough(self._got) and select.select([self._fd], [], [], timeout)[0]:
                 chunk = os.read(self._fd, 128)
                 if not chunk:
+                    self._ended = True
                     break
                 self._got += chunk
 
     def stop(self) -> None:
-        """Stop the helper if it still runs, and reap it."""
-        if self._fd is not None:
-            with contextlib.suppress(OSError):
-                os.close(self._fd)
-            self._fd = None
-        if self._pid is not None:
+        """Stop the helper if it still runs, and reap it. Its end of the pipe closes with it, so a
+        thread waiting in ``key`` hears the end; the pipe is closed by the reader (a descriptor
+        closed under a reader could be reused meanwhile by a file the app opens)."""
+        with self._stopping:
             pid, self._pid = self._pid, None
+        if pid is not None:
             with contextlib.suppress(OSError):
                 if os.waitpid(pid, os.WNOHANG) == (0, 0):
                     os.kill(pid, signal.SIGKILL)
                     os.waitpid(pid, 0)
+
+    def _close(self) -> None:
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+            self._fd = None
 
 
 def read_ahead(path: str | Path) -> ReadAhead | None:

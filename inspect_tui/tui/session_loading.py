@@ -1,11 +1,13 @@
 """Opening and closing the app's session: read in a worker behind a loading screen — or, for a large
-file, behind its stored branches list (``store.branch_table``) — handed to the app on the UI
-thread, and closed leaving that list for next time. A mixin of ``InspectApp``, which owns the
+file, behind its stored branches list (``store.branch_table``), or the list the read-ahead helper
+works out meanwhile (``store.read_ahead``) — handed to the app on the UI thread, and closed
+leaving that list for next time. A mixin of ``InspectApp``, which owns the
 session; kept apart because reading, previewing and storing the list are one job of their own.
 """
 
 from __future__ import annotations
 
+import importlib
 import threading
 from collections.abc import Callable
 from functools import partial
@@ -22,6 +24,10 @@ if TYPE_CHECKING:  # the records' models (pydantic) are imported by the worker t
     from inspect_tui.store.read_ahead import ReadAhead
 
 LOADING_DELAY = 0.25  # s: a session read faster than this shows no loading screen
+#: s: how long reading the records waits for the read-ahead helper's list before it starts anyway
+PATIENCE = 0.25
+#: What reading the records imports (~0.1 s), in steps of a few hundredths of a second
+_AHEAD_OF_RECORDS = ("pydantic", "inspect_tui.core.checklist", "inspect_tui.store.access")
 
 
 class SessionLoading:
@@ -62,9 +68,11 @@ class SessionLoading:
         if ahead is not None and ahead.path != path:
             ahead.stop()
             ahead = None
-        if ahead is not None and ahead.reading():  # no list stored: while the helper works one out,
-            import inspect_tui.store.access  # noqa: F401 - the imports ahead of the records (~0.1 s)
-        key = self._show_stored_list(path, ahead.key() if ahead is not None else None)
+        if ahead is None:
+            key = self._show_stored_list(path)
+            key_of_list: Callable[[], str | None] = lambda: key  # noqa: E731
+        else:
+            key_of_list = self._list_from(path, ahead)
         from inspect_tui.store.access import open_for_app  # after the stored list is drawn: ~0.1 s of imports
         from inspect_tui.store.journal import paused_gc
 
@@ -72,6 +80,7 @@ class SessionLoading:
             session, read_only = open_for_app(path, read_only=self.open_read_only)
             try:
                 results = _ledger_of(session) if session.is_followup() else self.compute_results(session)
+                key = key_of_list()
                 table = self._table_of(session, results) if key is not None else None
             except BaseException:
                 session.close()
@@ -87,6 +96,43 @@ class SessionLoading:
         if table is not None:
             drawn.wait(timeout=5)  # hashing the file again would only slow the drawing down
             self._keep_list(path, key, table)
+
+    def _list_from(self, path: Path, ahead: ReadAhead) -> Callable[[], str | None]:
+        """Worker: the list the read-ahead helper works out, shown once it has it — and when that
+        takes a while (a very large file), the records are read meanwhile, not after it. Returns
+        what gives the key of the list to keep, once the records are read."""
+        if ahead.reading():  # no list stored: while the helper works one out, the imports the records need
+            for module in _AHEAD_OF_RECORDS:
+                if ahead.key(timeout=0) is not None or ahead.finished:  # the list first
+                    break
+                importlib.import_module(module)
+        key = ahead.key(timeout=PATIENCE)
+        if ahead.finished:
+            key = self._show_stored_list(path, key)
+            return lambda: key
+        answer: list[str | None] = []
+
+        def show_when_ready() -> None:
+            answer.append(ahead.key())
+            if answer[0] is not None and self.loading == path:
+                self._show_stored_list(path, answer[0])
+
+        waiting = threading.Thread(target=show_when_ready, name="read-ahead", daemon=True)
+        waiting.start()
+
+        def key_of_list() -> str | None:
+            from inspect_tui.store.branch_table import committed_hash
+
+            ahead.stop()  # read in full already: its list would come too late to be worth the wait
+            waiting.join()
+            if answer and answer[0]:
+                return answer[0]
+            try:
+                return committed_hash(path)
+            except OSError:
+                return None
+
+        return key_of_list
 
     def _show_stored_list(self, path: Path, key: str | None = None) -> str | None:
         """Worker: for a large file, the hash of its committed bytes (``key``, when the read-ahead
