@@ -121,9 +121,12 @@ def test_a_helper_stopped_while_a_thread_waits_for_its_answer_ends_that_wait(vis
         os.kill(int(pid), 0)
 
 
-def test_no_helper_for_a_small_file_or_in_a_process_with_threads(visit, monkeypatch):
+def test_no_helper_for_a_small_or_huge_file_or_in_a_process_with_threads(visit, monkeypatch):
     assert read_ahead.read_ahead(visit) is None  # a few kilobytes: read at once
     monkeypatch.setattr(read_ahead, "PREVIEW_MIN_BYTES", 0)
+    monkeypatch.setattr(read_ahead, "READ_AHEAD_MAX_BYTES", 100)
+    assert read_ahead.read_ahead(visit) is None  # twice in memory would be too much
+    monkeypatch.setattr(read_ahead, "READ_AHEAD_MAX_BYTES", 1 << 30)
     stop = threading.Event()
     other = threading.Thread(target=stop.wait)
     other.start()

@@ -29,6 +29,8 @@ from typing import NoReturn
 
 #: Smaller session files are read at once; larger ones first show their stored list.
 PREVIEW_MIN_BYTES = 512 * 1024
+#: Larger files get no helper: the helper and the app would each hold the whole session in memory.
+READ_AHEAD_MAX_BYTES = 256 * 1024 * 1024
 READING = b"-"  # the helper's first answer when no list is stored for the bytes it read
 WAIT = 30.0  # s: the longest anything waits for an answer from the helper
 _KEY_BYTES = 64  # a SHA-256 in hex
@@ -99,12 +101,14 @@ class ReadAhead:
 
 
 def read_ahead(path: str | Path) -> ReadAhead | None:
-    """Start the helper for a session file large enough to be worth it (``PREVIEW_MIN_BYTES``) —
-    only in a process with no other thread (the command line, before it imports Textual): a forked
-    copy of a process with threads may hang on a lock another thread held."""
+    """Start the helper for a session file large enough to be worth it (``PREVIEW_MIN_BYTES``) and
+    not so large that two copies in memory would hurt (``READ_AHEAD_MAX_BYTES``) — only in a
+    process with no other thread (the command line, before it imports Textual): a forked copy of a
+    process with threads may hang on a lock another thread held."""
     path = Path(path)
     try:
-        if not hasattr(os, "fork") or threading.active_count() > 1 or path.stat().st_size < PREVIEW_MIN_BYTES:
+        if not hasattr(os, "fork") or threading.active_count() > 1 \
+                or not PREVIEW_MIN_BYTES <= path.stat().st_size <= READ_AHEAD_MAX_BYTES:
             return None
         r, w = os.pipe()
     except OSError:
