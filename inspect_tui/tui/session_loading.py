@@ -26,8 +26,9 @@ if TYPE_CHECKING:  # the records' models (pydantic) are imported by the worker t
 LOADING_DELAY = 0.25  # s: a session read faster than this shows no loading screen
 #: s: how long reading the records waits for the read-ahead helper's list before it starts anyway
 PATIENCE = 0.25
-#: What reading the records imports (~0.1 s), in steps of a few hundredths of a second
-_AHEAD_OF_RECORDS = ("pydantic", "inspect_tui.core.checklist", "inspect_tui.store.access")
+#: What showing the list and reading the records import (~0.15 s), in steps of a few hundredths of a second
+_WHILE_WAITING = ("inspect_tui.tui.screens.branches", "pydantic", "inspect_tui.core.checklist",
+                  "inspect_tui.store.access")
 
 
 class SessionLoading:
@@ -101,8 +102,8 @@ class SessionLoading:
         """Worker: the list the read-ahead helper works out, shown once it has it — and when that
         takes a while (a very large file), the records are read meanwhile, not after it. Returns
         what gives the key of the list to keep, once the records are read."""
-        if ahead.reading():  # no list stored: while the helper works one out, the imports the records need
-            for module in _AHEAD_OF_RECORDS:
+        if ahead.reading():  # no list stored: while the helper works one out, the imports ahead
+            for module in _WHILE_WAITING:
                 if ahead.key(timeout=0) is not None or ahead.finished:  # the list first
                     break
                 importlib.import_module(module)
