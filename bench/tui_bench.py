@@ -310,9 +310,12 @@ class Terminal:
         processes (the read-ahead), running or reaped."""
         return _cpu_ticks(self.proc.pid) + self._helpers()
 
-    def _helpers(self) -> float:
-        """CPU seconds of the program's child processes still running."""
+    def _helpers(self, kill: bool = False) -> float:
+        """CPU seconds of the program's child processes still running (they run in sessions of
+        their own: with ``kill``, they are stopped too)."""
         import contextlib
+        import os
+        import signal
         from pathlib import Path
 
         total = 0.0
@@ -320,15 +323,17 @@ class Terminal:
             for child in task.read_text(encoding="ascii").split():
                 with contextlib.suppress(OSError):  # ended meanwhile: counted as reaped, if it was
                     total += _cpu_ticks(int(child))
+                    if kill:
+                        os.kill(int(child), signal.SIGKILL)
         return total
 
     def kill(self) -> float:
-        """Stop the program; its total CPU seconds (from ``wait4``: exact, not in clock ticks),
-        with what its helpers still running had used."""
+        """Stop the program and its helpers; its total CPU seconds (from ``wait4``: exact, not in
+        clock ticks), with what its helpers still running had used."""
         import os
         import signal
 
-        helpers = self._helpers()
+        helpers = self._helpers(kill=True)
         os.killpg(self.proc.pid, signal.SIGKILL)
         _, _, usage = os.wait4(self.proc.pid, 0)
         self.proc.returncode = -signal.SIGKILL

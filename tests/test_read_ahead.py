@@ -69,6 +69,18 @@ def test_the_helper_stores_the_list_the_records_give_and_names_its_key(visit, ca
     assert _ask(visit) == ["False", committed_hash(visit)]  # stored: it answered from the hash alone
 
 
+def test_a_program_started_with_stdin_and_stdout_closed_still_hears_its_helper(visit, cache, tmp_path):
+    """The pipe then takes descriptors 0 and 1: the helper moves its end clear of them before it
+    puts the null device there."""
+    out = tmp_path / "out.txt"
+    script = ASK.replace("print(ahead.reading(), ahead.key())",
+                         "open(sys.argv[2], 'w').write(f'{ahead.reading()} {ahead.key()}')")
+    done = subprocess.run(["sh", "-c", 'exec "$0" -c "$1" "$2" "$3" 0<&- 1>&-', sys.executable, script, str(visit),
+                           str(out)], capture_output=False, stderr=subprocess.PIPE, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert out.read_text().split() == ["True", committed_hash(visit)]
+
+
 def test_a_damaged_or_foreign_file_gets_no_list_and_no_key(visit, cache, tmp_path):
     data = visit.read_bytes()
     at = data.index(b'"status":"meets"') + len(b'"status":"')

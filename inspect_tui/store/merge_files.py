@@ -34,9 +34,9 @@ import dataclasses
 import gc
 import hashlib
 import os
-import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +64,7 @@ from inspect_tui.core.scoring import analyse_branch
 from inspect_tui.core.versions import canonical, now_iso
 from inspect_tui.errors import Problem, UserError, file_error
 from inspect_tui.store import evidence
+from inspect_tui.store.forked import fork_helper
 from inspect_tui.store.integrity import Examined, judge
 from inspect_tui.store.journal import paused_gc
 from inspect_tui.store.lines import RawTexts
@@ -424,40 +425,25 @@ def _digest_helper(out: Path, inputs: Sequence[str | Path]) -> int | None:
     CLI; a long-lived program pays for the pages the merge then reuses). The helper detaches from the
     terminal (Ctrl+C there is for the merge) and keeps none of the program's files: no lock, and no
     pipe a caller reads the program's output from."""
-    if threading.active_count() > 1 or not hasattr(os, "fork") or _size(inputs) < ASIDE_MIN_BYTES:
+    if _size(inputs) < ASIDE_MIN_BYTES:
         return None
-    r, w = os.pipe()
-    try:
-        pid = os.fork()
-    except OSError:
-        os.close(r)
-        os.close(w)
+    forked = fork_helper(partial(_digest_when_told, out), helper_reads=True)
+    if forked is None:
         return None
-    if pid:
-        os.close(r)
-        _aside.append(pid)
-        return w
-    code = 1
-    try:  # the helper: never returns into the merge
-        os.setsid()
-        if r < 3:  # the program was started with stdin (or stdout) closed: keep the pipe clear of 0-2
-            import fcntl
+    pid, go = forked
+    _aside.append(pid)
+    return go
 
-            r = fcntl.fcntl(r, fcntl.F_DUPFD, 3)
-        null = os.open(os.devnull, os.O_RDWR)
-        for fd in (0, 1, 2):
-            os.dup2(null, fd)
-        os.closerange(3, r)
-        os.closerange(r + 1, os.sysconf("SC_OPEN_MAX"))
-        said = b""
-        while chunk := os.read(r, 16):
-            said += chunk
-        os.close(r)
-        if said == b"go":
-            remember_file(out, branch_list=True)
-        code = 0
-    finally:
-        os._exit(code)
+
+def _digest_when_told(out: Path, told: int) -> None:
+    """The helper's work: once the merge says ``go`` (the output is durably written), its digest
+    and list; nothing if the pipe closes without it."""
+    said = b""
+    while chunk := os.read(told, 16):
+        said += chunk
+    os.close(told)
+    if said == b"go":
+        remember_file(out, branch_list=True)
 
 
 def _size(paths: Sequence[str | Path]) -> int:

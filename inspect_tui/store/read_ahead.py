@@ -18,14 +18,16 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import gc
 import os
 import select
 import signal
 import threading
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import NoReturn
+
+from inspect_tui.store.forked import fork_helper
 
 #: Smaller session files are read at once; larger ones first show their stored list.
 PREVIEW_MIN_BYTES = 512 * 1024
@@ -107,27 +109,14 @@ def read_ahead(path: str | Path) -> ReadAhead | None:
     process with threads may hang on a lock another thread held."""
     path = Path(path)
     try:
-        if not hasattr(os, "fork") or threading.active_count() > 1 \
-                or not PREVIEW_MIN_BYTES <= path.stat().st_size <= READ_AHEAD_MAX_BYTES:
+        if not PREVIEW_MIN_BYTES <= path.stat().st_size <= READ_AHEAD_MAX_BYTES:
             return None
-        r, w = os.pipe()
     except OSError:
         return None
-    try:
-        pid = os.fork()
-    except OSError:
-        os.close(r)
-        os.close(w)
+    forked = fork_helper(partial(_store_list, path), helper_reads=False)
+    if forked is None:
         return None
-    if pid == 0:  # the helper: never returns into the caller's code
-        try:
-            os.close(r)
-            _detach()
-            _store_list(path, w)
-        finally:
-            os._exit(1)
-    os.close(w)
-    ahead = ReadAhead(path, pid, r)
+    ahead = ReadAhead(path, *forked)
     atexit.register(ahead.stop)
     return ahead
 
@@ -162,14 +151,3 @@ def _store_list(path: Path, answer: int) -> None:
 def _answer(fd: int, key: str) -> NoReturn:
     os.write(fd, key.encode("ascii"))
     os._exit(0)
-
-
-def _detach() -> None:
-    """The helper keeps off the terminal: no input, no output, and Ctrl+C is the app's. It lives for
-    one read and frees nothing worth a search for cycles: the collector stays off."""
-    gc.disable()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    null = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1, 2):
-        os.dup2(null, fd)
-    os.close(null)
