@@ -14,7 +14,7 @@ from inspect_tui.cli import main
 from inspect_tui.core.checklist_load import load_default_checklist
 from inspect_tui.core.demo import generate
 from inspect_tui.core.records import Kind
-from inspect_tui.store import report_digest, report_inputs
+from inspect_tui.store import keyed_cache, report_digest, report_inputs
 from inspect_tui.store.report_digest import default_cache_dir, digest_path, file_hash
 from inspect_tui.store.report_inputs import facts_of, load_digests
 from inspect_tui.store.session import Session
@@ -153,7 +153,7 @@ def test_a_forged_or_damaged_digest_is_not_used(tmp_path, cache):
     assert "优秀组" in forged["body"]
     other = tmp_path / "other-cache"
     report_digest.write_digest(other, "0" * 64, {}, {})  # another cache's key
-    for blob in (forged, {**forged, "mac": report_digest._mac(other, file_hash(path), forged["body"], create=False)},
+    for blob in (forged, {**forged, "mac": keyed_cache.mac(other, file_hash(path), forged["body"], create=False)},
                  {**genuine, "mac": "0" * 64}, {"sha256": genuine["sha256"], "facts": {}}):
         plant(blob)
         facts, _ = load_digests([path], workers=1)

@@ -20,7 +20,7 @@ from inspect_tui.core.checklist import Checklist
 from inspect_tui.core.records import Kind, score_id
 from inspect_tui.export import fonts
 from inspect_tui.export.report_files import REPORT_PDF, ROLLUP_PDF
-from inspect_tui.store import report_digest
+from inspect_tui.store import keyed_cache, report_digest
 from inspect_tui.store.integrity import ends_sealed
 from inspect_tui.store.report_digest import digest_path, file_hash
 from inspect_tui.store.report_inputs import load_digests
@@ -231,7 +231,7 @@ def test_a_digest_left_for_torn_bytes_is_not_trusted(sound, tmp_path, cache, cap
     content = json.loads(good["body"])
     old_body = json.dumps({"facts": content["facts"], "checklist": content["checklist"]}, ensure_ascii=False)
     for body in (old_body, good["body"]):  # an old-format digest, then one marked sealed
-        blob = {"sha256": sha, "mac": report_digest._mac(cache, sha, body, create=False), "body": body}
+        blob = {"sha256": sha, "mac": keyed_cache.mac(cache, sha, body, create=False), "body": body}
         digest_path(cache, sha).write_text(json.dumps(blob, ensure_ascii=False), encoding="utf-8")
         assert run("group", [path], tmp_path / "out", cache) == 2
         assert f"{path}:" in capsys.readouterr().err and not (tmp_path / "out").exists()

@@ -21,10 +21,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
-import hmac
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -152,37 +150,19 @@ def read_table(key: str, cache: Path | None = None) -> BranchTable | None:
     """The stored list of the file whose committed bytes hash to ``key``; None when there is none,
     or it cannot be used (another version's, edited, damaged, filed under another name)."""
     cache = cache or default_cache_dir()
+    content = keyed_cache.read_entry(cache, entry_path(cache, key), key)
     try:
-        blob = json.loads(entry_path(cache, key).read_text(encoding="utf-8"))
-        body = blob["body"]
-        if blob["sha256"] != key or not hmac.compare_digest(blob["mac"], _mac(cache, key, body, create=False)):
-            return None
-        content = json.loads(body)
-        if content["code"] != code_fingerprint():
+        if content is None or content["code"] != code_fingerprint():
             return None
         return BranchTable.from_json(content["table"])
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+    except (ValueError, KeyError, TypeError, AttributeError):
         return None
 
 
 def write_table(key: str, table: BranchTable, cache: Path | None = None) -> None:
-    """Best effort, atomic (temporary file, then rename): failing costs the next open time only."""
+    """Best effort: failing costs the next open time only."""
     cache = cache or default_cache_dir()
-    with contextlib.suppress(OSError):
-        cache.mkdir(parents=True, exist_ok=True)
-        body = json.dumps({"code": code_fingerprint(), "table": table.to_json()}, ensure_ascii=False,
-                          separators=(",", ":"))
-        blob = json.dumps({"sha256": key, "mac": _mac(cache, key, body, create=True), "body": body},
-                          ensure_ascii=False)
-        fd, tmp = tempfile.mkstemp(prefix=".part-", dir=cache)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(blob)
-            os.replace(tmp, entry_path(cache, key))
-        except OSError:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+    keyed_cache.write_entry(cache, entry_path(cache, key), key, {"code": code_fingerprint(), "table": table.to_json()})
 
 
 def results_of(session: Session) -> dict[str, BranchResult]:
@@ -225,7 +205,3 @@ def row_of(session: Session, result: BranchResult) -> BranchRow:
         return BranchRow.of(result)
     conflicts = sum(1 for rec in session.records(result.branch) if rec.conflict)
     return BranchRow.of(result, len(result.unsettled) + conflicts)
-
-
-def _mac(cache: Path, key: str, body: str, *, create: bool) -> str:
-    return keyed_cache.mac(cache, key, body, create=create)

@@ -11,10 +11,12 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
+import json
 import os
 import secrets
 import tempfile
 from pathlib import Path
+from typing import Any
 
 KEY_FILE = ".key"
 
@@ -25,6 +27,38 @@ def cache_folder(env: str, name: str) -> Path:
         return Path(os.environ[env])
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "inspect-tui" / name
+
+
+def read_entry(cache: Path, path: Path, key: str) -> dict[str, Any] | None:
+    """The content of the entry at ``path`` (in ``cache``) standing for ``key``; None when there is
+    none, or it does not verify: filed under another key, edited, damaged, signed elsewhere."""
+    try:
+        blob = json.loads(path.read_text(encoding="utf-8"))
+        body = blob["body"]
+        if blob["sha256"] != key or not hmac.compare_digest(blob["mac"], mac(cache, key, body, create=False)):
+            return None
+        content = json.loads(body)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    return content if isinstance(content, dict) else None
+
+
+def write_entry(cache: Path, path: Path, key: str, content: dict[str, Any]) -> None:
+    """Best effort, atomic (a temporary file, then a rename): failing costs the next run time only."""
+    with contextlib.suppress(OSError):
+        cache.mkdir(parents=True, exist_ok=True)
+        body = json.dumps(content, ensure_ascii=False, separators=(",", ":"))
+        blob = json.dumps({"sha256": key, "mac": mac(cache, key, body, create=True), "body": body},
+                          ensure_ascii=False)
+        fd, tmp = tempfile.mkstemp(prefix=".part-", dir=cache)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(blob)
+            os.replace(tmp, path)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
 
 
 def mac(cache: Path, key: str, body: str, *, create: bool) -> str:

@@ -5,7 +5,7 @@ The key is the whole file's content, so a digest can only ever stand for the exa
 made from: a session that changes in any way (an edit, a merge, a hand-edit, a torn copy) has
 another hash and is parsed afresh. A digest records the hash it was made for and is refused when
 it sits under another name (a cache file copied or renamed), when its keyed MAC does not verify (a
-digest edited, damaged, or not written by this tool for this cache: ``_mac``), when its checklist
+digest edited, damaged, or not written by this tool for this cache: ``keyed_cache``), when its checklist
 does not hash to what the facts say, or when it cannot be read at all — it is then rebuilt, never
 trusted.
 
@@ -22,12 +22,7 @@ file it had to parse and found sealed.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import hmac
-import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -66,13 +61,9 @@ def digest_path(cache: Path, sha: str) -> Path:
 def read_digest(cache: Path, sha: str, checklists: dict[str, Checklist]) -> SessionFacts | None:
     """The digest of the file with hash ``sha``, or None when there is none or it cannot be used.
     Its checklist is validated once per content hash (``checklists``), not once per session."""
+    content = keyed_cache.read_entry(cache, digest_path(cache, sha), sha)
     try:
-        blob = json.loads(digest_path(cache, sha).read_text(encoding="utf-8"))
-        body = blob["body"]
-        if blob["sha256"] != sha or not hmac.compare_digest(blob["mac"], _mac(cache, sha, body, create=False)):
-            return None
-        content = json.loads(body)
-        if content.get("sealed") is not True:
+        if content is None or content.get("sealed") is not True:
             return None
         facts = SessionFacts.from_json(content["facts"])
         if facts.checklist[2] not in checklists:
@@ -81,33 +72,14 @@ def read_digest(cache: Path, sha: str, checklists: dict[str, Checklist]) -> Sess
                 return None
             checklists[facts.checklist[2]] = cl
         return facts
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+    except (ValueError, KeyError, TypeError, AttributeError):
         return None
 
 
 def write_digest(cache: Path, sha: str, facts: dict[str, Any], checklist: dict[str, Any]) -> None:
     """Best effort, atomic: a cache that cannot be written only costs time next run. Only for the
     bytes of a *sealed* file (see above): the caller vouches for it."""
-    path = digest_path(cache, sha)
-    with contextlib.suppress(OSError):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        body = json.dumps({"sealed": True, "facts": facts, "checklist": checklist}, ensure_ascii=False, separators=(",", ":"))
-        blob = {"sha256": sha, "mac": _mac(cache, sha, body, create=True), "body": body}
-        fd, tmp = tempfile.mkstemp(prefix=".part-", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(blob, fh, ensure_ascii=False)
-            os.replace(tmp, path)
-        except OSError:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
-
-
-def _mac(cache: Path, sha: str, body: str, *, create: bool) -> str:
-    """A digest edited by hand, damaged on disk, or written by anything but this tool on this cache
-    does not verify and is rebuilt (``keyed_cache``)."""
-    return keyed_cache.mac(cache, sha, body, create=create)
+    keyed_cache.write_entry(cache, digest_path(cache, sha), sha, {"sealed": True, "facts": facts, "checklist": checklist})
 
 
 def remember(path: Path, sha: str, meta: SessionMeta, checklist: Checklist, index: RecordIndex,
