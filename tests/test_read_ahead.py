@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_tui_startup_list import Gate
+from test_tui_startup_list import Gate, _until
 
 from inspect_tui.core.records import Kind
 from inspect_tui.core.steps import Step
@@ -264,10 +264,7 @@ def test_the_app_asks_the_helper_and_reads_after_it(visit, cache, monkeypatch):
         app = make_app(visit, sessions_dir=visit.parent)
         app.read_ahead = Answered()  # type: ignore[assignment]
         async with app.run_test(size=(120, 40)) as pilot:
-            for _ in range(500):
-                if app.session is not None and type(app.screen).__name__ == "BranchesScreen":
-                    break
-                await pilot.pause(0.01)
+            await _until(pilot, lambda: app.session is not None and type(app.screen).__name__ == "BranchesScreen")
             assert app.session is not None and app.preview() is None
             await pilot.press("ctrl+q")
 
@@ -317,16 +314,10 @@ def test_a_slow_helper_does_not_hold_the_records_back(visit, cache, monkeypatch,
             assert await asyncio.to_thread(gate.reached.wait, 10)  # reading began: the helper had not answered
             if answers:
                 helper.answer.set()
-                for _ in range(500):
-                    if app.preview() is not None:
-                        break
-                    await pilot.pause(0.01)
-                assert app.preview() is not None and app.session is None
+                await _until(pilot, lambda: app.preview() is not None)
+                assert app.session is None
             gate.release()
-            for _ in range(500):
-                if app.session is not None and type(app.screen).__name__ == "BranchesScreen":
-                    break
-                await pilot.pause(0.01)
+            await _until(pilot, lambda: app.session is not None and type(app.screen).__name__ == "BranchesScreen")
             assert app.session is not None and app.preview() is None
             assert helper.stopped.is_set() is not answers
             await pilot.press("ctrl+q")
