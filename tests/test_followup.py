@@ -81,7 +81,8 @@ def test_round_trip_notice_to_strike_off(issued, tmp_path, capsys):
     Image.new("RGB", (40, 40), "white").save(ev)
     assert cli(capsys, "followup", "set", fu, f"{N1}/1", "--status", "待核查", "--evidence", ev,
                "--measures", "已补齐")[0] == 0
-    assert cli(capsys, "followup", "close", fu, f"{N1}/1", "--checker", "赵核", "--date", "2026-12-09")[0] == 0
+    assert cli(capsys, "followup", "close", fu, f"{N1}/1", "--checker", "赵核", "--date", "2026-12-09",
+               "--today", TODAY)[0] == 0
     assert cli(capsys, "followup", "reopen", fu, f"{N1}/2", "--reason", "未审议", "--deadline", "2027-01-15")[0] == 0
     assert cli(capsys, "followup", "set", fu, f"{N2}/1", "--measures", "已\u202e召开\U0010fffd")[0] == 0  # typed oddities
     done = ledger(fu).items
@@ -214,6 +215,30 @@ def test_ledger_workbook_round_trip_and_bad_rows(issued, tmp_path, capsys):
     assert rc == 2 and "xlsx" in err
 
 
+def test_a_returned_workbook_that_changed_what_the_notice_said_is_named_not_taken(issued, tmp_path, capsys):
+    from openpyxl import load_workbook
+
+    visit, _ = issued
+    fu = new_followup(capsys, tmp_path, "--session", visit)
+    assert cli(capsys, "followup", "export", fu, "-o", tmp_path, "--only", "ledger", "--today", TODAY)[0] == 0
+    book = tmp_path / "整改台账.xlsx"
+    before = ledger(fu).items[0]
+    wb = load_workbook(book)
+    ws = wb["整改台账"]
+    col = {c.value: c.column_letter for c in ws[1]}
+    ws[f"{col['整改时限']}2"].value = None
+    ws[f"{col['整改要求']}2"].value = "（已改）无需整改"
+    ws[f"{col['整改措施及完成情况']}2"].value = "已补齐会议记录"
+    wb.save(book)
+    rc, out, err = cli(capsys, "followup", "import", fu, book)
+    assert rc == 0 and "导入 1 项变更" in out
+    assert f"{book}!整改台账!{col['整改时限']}2：“整改时限”不能在表中修改" in err
+    assert f"{book}!整改台账!{col['整改要求']}2：“整改要求”不能在表中修改" in err
+    assert err.count("不能在表中修改") == 2
+    after = ledger(fu).items[0]
+    assert (after.deadline, after.requirement, after.measures) == (before.deadline, before.requirement, "已补齐会议记录")
+
+
 def test_evidence_travels_through_handout_and_merge(issued, tmp_path, capsys):
     visit, pdfs = issued
     fu = new_followup(capsys, tmp_path, "--session", visit)
@@ -229,3 +254,20 @@ def test_evidence_travels_through_handout_and_merge(issued, tmp_path, capsys):
     assert cli(capsys, "merge", fu, copy, "-o", merged)[0] == 0
     item = ledger(merged).items[2]
     assert item.status is S.TO_CHECK and evidence.locate(merged, item.evidence_files[0]).read_bytes() == pdfs[1].read_bytes()
+
+
+def test_a_long_problem_that_could_be_issued_can_be_followed_up(tmp_path, capsys):
+    """One limit for typed texts: a notice the tool issued never fails to enter the ledger."""
+    from inspect_tui.core.records import MAX_TEXT, Kind
+
+    visit = make_visit(tmp_path)
+    long = "会议记录缺少签名。" * 555  # 4,995 characters
+    with Session.open(visit) as s:
+        b = s.branches()[0]
+        p = next(r for r in s.records(b.id, Kind.PROBLEM))
+        s.save(Kind.PROBLEM, {**p.data, "text": long}, p.id)
+        with pytest.raises(Exception, match=f"最多 {MAX_TEXT}"):
+            s.save(Kind.PROBLEM, {**p.data, "text": "长" * (MAX_TEXT + 1)}, p.id)
+    issue_notices(visit, tmp_path / "ex")
+    fu = new_followup(capsys, tmp_path, "--session", visit)
+    assert long in [i.problem for i in ledger(fu).items]

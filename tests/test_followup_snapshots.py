@@ -21,9 +21,9 @@ def followup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     fu = issued_followup(tmp_path)
     with Session.open(fu) as s:
         first, second = ledger_of(s).items[:2]
-        change_item(s, first.ref, status=S.CLOSED, evidence_text="会议记录已补齐", checker="赵核",
+        change_item(s, first.ref, today=TODAY, status=S.CLOSED, evidence_text="会议记录已补齐", checker="赵核",
                     checked_on="2026-12-08", note="抽查 3 次会议记录属实")
-        change_item(s, second.ref, status=S.FAILED, reason="计划未经支委会审议", deadline="2027-01-15",
+        change_item(s, second.ref, today=TODAY, status=S.FAILED, reason="计划未经支委会审议", deadline="2027-01-15",
                     checker="赵核", checked_on="2026-12-08")
     return fu
 

@@ -265,6 +265,27 @@ def test_neutralise_drops_bidi_and_zero_width_but_keeps_emoji_sequences():
     assert printable("党\U00030000", covered=lambda c: c != "\U00030000") == ("党[U+30000]", ["\U00030000"])
 
 
+def test_right_to_left_words_are_isolated_so_they_cannot_turn_numbers_around():
+    assert neutralise("请于\u06402026-12-03前完成") == "请于\u2067\u0640\u20692026-12-03前完成"
+    assert neutralise("\u0627 0571-8888") == "\u2067\u0627\u2069 0571-8888"
+    uyghur = "\u0626\u06c7\u064a\u063a\u06c7\u0631 2026 \u064a\u0649\u0644\u0649"
+    assert neutralise(f"张伟 {uyghur} 完成") == f"张伟 \u2067{uyghur}\u2069 完成"  # still one right-to-left phrase
+    assert neutralise("\u0627\n2026") == "\u2067\u0627\u2069\n2026"
+    assert neutralise(neutralise("\u0627 2026")) == neutralise("\u0627 2026")
+    assert printable("\u0627 1", covered=lambda c: c != "\u2067" and c != "\u2069")[1] == []
+
+
+def test_a_right_to_left_letter_before_a_deadline_prints_the_date_in_order(tmp_path, capsys):
+    rows = [("记录缺少签名", "请于\u06402026-12-03前完成，联系电话 \u0627 0571-8888", "张红梅", 30)]
+    session = make_visit(tmp_path, {"机关第一党支部": rows})
+    assert main(["export", "notice", str(session), "-o", str(tmp_path / "o"), "-q"]) == 0
+    [pdf] = (tmp_path / "o").glob("*.pdf")
+    whole = "".join(pages(pdf))
+    assert "2026-12-03前完成" in whole and "0571-8888" in whole
+    assert "03-12-2026" not in whole and "8888-0571" not in whole
+    assert verify_pdf(pdf, session).ok
+
+
 def test_character_no_font_has_prints_as_placeholder_with_a_warning(tmp_path, capsys):
     rows = [("记录缺少签名\U00030000", "补齐签名😀", "张红梅", 30)]
     session = make_visit(tmp_path, {"机关第一党支部": rows})

@@ -358,3 +358,39 @@ def test_a_failed_item_redone_is_not_on_time_by_its_first_dates():
     dated = fold(entry(), [*first, change(4, status="to_check", evidence_text="重新补齐", completed_on="2026-12-09")])
     assert dated.completed_on == date(2026, 12, 9) and not dated.on_time()
     assert counts([redone, dated], TODAY).on_time_rate == 0
+
+
+def test_dates_that_cannot_all_be_true_are_refused():
+    done = fold(entry(), [change(1, status="to_check", evidence_text="已补", completed_on="2026-12-04")])
+    close = {"status": "closed", "checker": "赵核"}
+    assert check_change(done, {**close, "checked_on": "2026-12-03"}) == "核查日期 2026-12-03 早于完成时间 2026-12-04"
+    assert check_change(done, {**close, "checked_on": "2026-12-04"}) is None
+    closed = fold(entry(), [*done.changes, change(5, **close, checked_on="2026-12-05")])
+    reopen = {"status": "failed", "reason": "记录系补写", "deadline": "2027-01-10"}
+    assert check_change(closed, {**reopen, "checked_on": "2026-12-04"}) == "核查日期 2026-12-04 早于该事项的销号日期 2026-12-05"
+    assert check_change(closed, {**reopen, "checked_on": "2026-12-06", "deadline": "2026-12-06"}) \
+        == "新的整改时限 2026-12-06 应晚于核查日期 2026-12-06"
+    assert check_change(closed, {**reopen, "checked_on": "2026-12-06"}) is None
+
+
+def test_a_check_or_completion_dated_after_today_is_not_recorded(tmp_path):
+    from followup_helpers import make_visit
+
+    from inspect_tui.errors import UserError
+    from inspect_tui.export.batch import export_session
+    from inspect_tui.export.followup_intake import Intake, notices_from_session
+    from inspect_tui.store.followup import change_item, ledger_of, start_followup
+    from inspect_tui.store.session import Session
+
+    visit = make_visit(tmp_path)
+    export_session(visit, tmp_path / "ex", kinds=("notice",), workers=1)
+    with Session.open(visit, readonly=True) as v:
+        intake = Intake()
+        notices_from_session(v, intake)
+        notices, checklist = intake.notices, v.checklist
+    with start_followup(tmp_path / "fu.jsonl", notices, inspector="组长", day=TODAY, checklist=checklist) as s:
+        ref = ledger_of(s).items[0].ref
+        with pytest.raises(UserError, match="完成时间 2026-12-11 晚于今天（2026-12-10），不能预先登记"):
+            change_item(s, ref, today=TODAY, completed_on="2026-12-11")
+        change_item(s, ref, today=TODAY, completed_on="2026-12-10")
+        assert ledger_of(s).items[0].completed_on == TODAY

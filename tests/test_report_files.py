@@ -293,3 +293,16 @@ def test_session_show_gives_the_reports_figures(group_out, tmp_path, capsys):
     assert "未评1个不计入" in summary and "1.甲支部>2.乙支部" in summary
     ranking = list(load_workbook(group_out / WORKBOOK)["得分排名"].iter_rows(min_row=2, values_only=True))
     assert [(r[0], r[1]) for r in ranking[:2]] == [(1, "甲支部"), (2, "乙支部")]
+
+
+def test_workbook_and_csv_cells_read_as_the_pdf_prints_them(tmp_path):
+    """A name typed as "\u202e梅红张" prints 梅红张 in the PDF; the spreadsheet cell must not read
+    张红梅 in Excel. A right-to-left letter is isolated there as in the PDF."""
+    from inspect_tui.export.workbook import Column, Sheet, write_csv, write_xlsx
+
+    sheet = Sheet("整改事项", [Column("责任人"), Column("整改要求")], [["\u202e梅红张", "请于\u06402026-12-03前完成"]])
+    write_xlsx(tmp_path / "t.xlsx", [sheet])
+    row = next(load_workbook(tmp_path / "t.xlsx")["整改事项"].iter_rows(min_row=2, values_only=True))
+    assert row == ("梅红张", "请于\u2067\u0640\u20692026-12-03前完成")
+    [path] = write_csv(tmp_path, [sheet], "t")
+    assert list(csv.reader(path.open(encoding="utf-8-sig")))[1] == list(row)

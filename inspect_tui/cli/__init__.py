@@ -145,6 +145,30 @@ def _show_warning(message: Warning | str, category: type[Warning], filename: str
 
 _PACKAGE = Path(__file__).resolve().parent.parent
 _python_show_warning = warnings.showwarning
+#: Characters that reorder text on a terminal that does bidi (ALM, LRM, RLM, embeddings, overrides,
+#: isolates): a name typed as "\u202e梅红张" must not read 张红梅 in a listing.
+_BIDI = dict.fromkeys(map(ord, "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"))
+
+
+class _OnTerminal:
+    """A terminal stream that drops bidi controls from what is written to it. Only a terminal: text
+    piped into a file or another program is kept exactly as recorded."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return self._stream.write(text.translate(_BIDI))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def _guard_terminal() -> None:
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if stream is not None and not isinstance(stream, _OnTerminal) and stream.isatty():
+            setattr(sys, name, _OnTerminal(stream))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -155,6 +179,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise UserError("参数中含有 NUL 字符（\\0），无法作为名称或路径使用")
         if not argv or (argv[0] not in COMMAND_MODULES and argv[0] not in ("-h", "--help")):
             return _run_tui(argv)
+        _guard_terminal()
         try:
             args = build_parser(argv[0]).parse_args(argv)
         except SystemExit as exc:  # --help, or bad arguments (already explained on stderr)

@@ -52,6 +52,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                        help="佐证材料文件（复制到会话旁的佐证文件夹，可重复）")
         c.add_argument("--evidence-text", help="佐证说明")
         c.add_argument("--note", help="核查意见 / 备注")
+        c.add_argument("--today", type=_day, default=None,
+                       help="今天的日期（默认系统日期）：晚于它的核查日期、完成时间不予登记")
         return c
 
     s = item_cmd("set", "记录整改进度：状态、措施、完成时间、佐证、责任人、类别")
@@ -144,7 +146,8 @@ def cmd_show(args: argparse.Namespace) -> int:
     with Session.open(args.session, readonly=True) as s:
         ledger = ledger_of(s)
         names = {b.id: b.data["name"] for b in s.branches()}
-        wanted = [b for b in ledger.branches() if not args.branch or args.branch in (b, names.get(b))]
+        order = {b: str(n) for n, b in enumerate(ledger.branches(), 1)}
+        wanted = [b for b in ledger.branches() if not args.branch or args.branch in (b, names.get(b), order[b])]
         if args.branch and not wanted:
             raise UserError(f"台账中没有支部 {args.branch}")
         total = counts(ledger.items, today)
@@ -179,7 +182,7 @@ def _change(args: argparse.Namespace, **fields) -> int:
     with Session.open(args.session) as s:
         fields |= {"evidence_files": _evidence(s, args.evidence), "evidence_text": args.evidence_text,
                    "note": args.note}
-        rec = change_item(s, args.ref, **fields)
+        rec = change_item(s, args.ref, today=_today(args), **fields)
         from inspect_tui.core.ledger import change_summary
 
         print(f"已记录 {args.ref}：{change_summary(rec.data)}")
@@ -203,14 +206,14 @@ def cmd_set(args: argparse.Namespace) -> int:
 def cmd_close(args: argparse.Namespace) -> int:
     from inspect_tui.core.ledger import S
 
-    return _change(args, status=S.CLOSED, checker=args.checker, checked_on=args.date or date.today())
+    return _change(args, status=S.CLOSED, checker=args.checker, checked_on=args.date or _today(args))
 
 
 def cmd_reopen(args: argparse.Namespace) -> int:
     from inspect_tui.core.ledger import S
 
     return _change(args, status=S.FAILED, reason=args.reason, deadline=args.deadline, checker=args.checker,
-                   checked_on=args.date or date.today())
+                   checked_on=args.date or _today(args))
 
 
 def cmd_attach(args: argparse.Namespace) -> int:
@@ -245,6 +248,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     from inspect_tui.store.session import Session
 
     with Session.open(args.session) as s:
-        n = import_ledger(s, args.workbook)
+        n, ignored = import_ledger(s, args.workbook)
+    for cell in ignored:
+        print(f"inspect-tui: 注意：{cell}", file=sys.stderr)
     print(f"已从 {args.workbook} 导入 {n} 项变更" if n else f"{args.workbook} 与台账一致，没有需要导入的变更")
     return 0

@@ -162,6 +162,21 @@ def check_change(item: LedgerItem, change: Mapping[str, Any]) -> str | None:
                                    ("新的整改时限", change.get("deadline"))) if not ok]
         if missing:
             return "判为未通过需要" + "、".join(missing)
+    return _dates_out_of_order(item, after, new, _day(change.get("checked_on")))
+
+
+def _dates_out_of_order(item: LedgerItem, after: LedgerItem, new: LedgerStatus | None,
+                        checked: date | None) -> str | None:
+    """Dates that cannot all be true: a check before the work it checks was reported done, a
+    re-opening before the 销号 it reverses, a new deadline not after the check that set it."""
+    if checked is None or new not in (S.CLOSED, S.FAILED):
+        return None
+    if new is S.CLOSED and after.completed_on is not None and checked < after.completed_on:
+        return f"核查日期 {checked} 早于完成时间 {after.completed_on}"
+    if new is S.FAILED and item.closed_on is not None and checked < item.closed_on:
+        return f"核查日期 {checked} 早于该事项的销号日期 {item.closed_on}"
+    if new is S.FAILED and after.deadline is not None and after.deadline <= checked:
+        return f"新的整改时限 {after.deadline} 应晚于核查日期 {checked}"
     return None
 
 

@@ -18,6 +18,11 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from inspect_tui.core.steps import Step
 
 Ref = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+#: The longest typed text (a problem, a demand, a note): one limit for the visit's records and the
+#: ledger that copies them, so every notice that can be issued can also be followed up.
+MAX_TEXT = 10_000
+Text = Annotated[str, StringConstraints(max_length=MAX_TEXT)]
+TypedText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TEXT)]
 
 
 class Kind(StrEnum):
@@ -114,8 +119,8 @@ class HighlightData(_Data):
 class ProblemData(_Data):
     branch: Ref
     item: str | None = None
-    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
-    evidence: str = ""
+    text: TypedText
+    evidence: Text = ""
     source: str | None = Field(None, description="id of the observation this problem was promoted from")
 
 
@@ -129,7 +134,7 @@ class RectificationData(_Data):
     branch: Ref
     item: str | None = None
     problem: str | None = Field(None, description="id of the problem this demand answers")
-    requirement: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+    requirement: TypedText
     deadline: date | None = None
     responsible: str = ""
 
@@ -170,9 +175,6 @@ class Category(StrEnum):
     ONGOING = "ongoing"
 
 
-Text = Annotated[str, StringConstraints(max_length=4000)]
-
-
 class LedgerEntryData(_Data):
     """One rectification item of an issued notice, as issued: what the 台账 row is about. Written
     once when a follow-up starts (the same bytes for the same notice on every laptop); what happens
@@ -186,7 +188,7 @@ class LedgerEntryData(_Data):
     item_title: str = ""
     area: str = ""
     problem: Text = ""
-    requirement: Annotated[str, StringConstraints(min_length=1, max_length=4000)]
+    requirement: Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT)]
     category: Category = Category.DEADLINE
     responsible: str = ""
     deadline: date | None = None

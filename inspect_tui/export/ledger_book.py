@@ -8,6 +8,8 @@ reported as ``FILE!SHEET!CELL: message``. One wrong row and nothing is imported.
 
 What a branch may fill in: 状态 (未整改 / 整改中 / 待核查), 整改措施及完成情况, 完成时间, 佐证说明,
 责任人. Striking off (已销号) and failing (未通过) are the checker's, made in the follow-up itself.
+A change to what the notice said (problem, demand, deadline…) is not imported, and each such cell is
+named, so that nobody believes an edited deadline was taken.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from inspect_tui.core.labels import LEDGER_STATUS_LABELS as STATUS_LABELS
 from inspect_tui.core.ledger import Ledger, LedgerItem, S, status_of
 from inspect_tui.core.records import Kind
 from inspect_tui.errors import Problem, UserError, file_error
+from inspect_tui.export.printable import neutralise as as_printed
 from inspect_tui.export.workbook import DATE, INT, Column, Sheet
 from inspect_tui.store.followup import change_data, ledger_of
 
@@ -40,6 +43,8 @@ COLUMNS: list[tuple[str, Column]] = [
     ("days_left", Column(FIELD_LABELS["days_left"], 9, INT)),
 ]
 EDITABLE = ("status", "measures", "completed_on", "evidence_text", "responsible")
+#: What the notice said: fixed once issued, so a change to one of them in a returned workbook is named.
+NOTICE_COLUMNS = ("branch", "notice_no", "no", "item", "problem", "requirement", "category", "deadline")
 BRANCH_STATUSES = (S.OPEN, S.IN_PROGRESS, S.TO_CHECK)
 
 
@@ -95,8 +100,16 @@ def _read(path: Path) -> tuple[str, list[tuple[int, list[Any]]]]:
         wb.close()
 
 
-def plan_import(session: Any, path: str | Path) -> list[dict[str, Any]]:
-    """The changes a filled-in ledger workbook asks for; ``UserError`` listing every bad cell."""
+def _shown(value: Any) -> str:
+    """A cell's value as the comparison of a read-back workbook sees it (dates as ISO, text as printed)."""
+    if isinstance(value, date | datetime):
+        return _iso(_date(value)) or ""
+    return as_printed(_text(value))
+
+
+def plan_import(session: Any, path: str | Path, today: date | None = None) -> tuple[list[dict[str, Any]], list[str]]:
+    """The changes a filled-in ledger workbook asks for, and the cells changed in columns a branch
+    may not change (not imported); ``UserError`` listing every bad cell."""
     from openpyxl.utils import get_column_letter
 
     path = Path(path)
@@ -118,6 +131,9 @@ def plan_import(session: Any, path: str | Path) -> list[dict[str, Any]]:
             raise UserError(f"{path}!{title}!A1: 缺少“{label}”列", problems=[
                 Problem(f"{path}!{title}!A1", f"缺少“{label}”列（请使用本工具导出的整改台账）")])
     ledger = ledger_of(session)
+    names = {b.id: b.data["name"] for b in session.branches()}
+    fixed = [(i, header.index(c.header)) for i, (key, c) in enumerate(COLUMNS) if key in NOTICE_COLUMNS and c.header in header]
+    ignored: list[str] = []
     seen: dict[str, int] = {}
     changes = []
     for n, row in rows[1:]:
@@ -133,6 +149,9 @@ def plan_import(session: Any, path: str | Path) -> list[dict[str, Any]]:
             bad(n, where["ref"], f"事项 {ref} 重复（已在第 {seen[ref]} 行）")
             continue
         seen[ref] = n
+        expected = row_of(item, names.get(item.branch, item.branch), today or date.today())
+        ignored += [f"{path}!{title}!{get_column_letter(col + 1)}{n}：“{header[col]}”不能在表中修改，此处的改动未导入"
+                    for i, col in fixed if _shown(row[col]) != _shown(expected[i])]
         fields: dict[str, Any] = {}
         for key, col in where.items():
             if key == "ref":
@@ -150,7 +169,7 @@ def plan_import(session: Any, path: str | Path) -> list[dict[str, Any]]:
                     d = _date(value)
                     if d != item.completed_on and d is not None:
                         fields[key] = d.isoformat()
-                elif _text(value) != getattr(item, key) and _text(value):
+                elif _shown(value) != as_printed(getattr(item, key)) and _text(value):
                     fields[key] = _text(value)
             except ValueError as exc:
                 bad(n, col, str(exc) if key == "status" or "须由" in str(exc)
@@ -164,11 +183,12 @@ def plan_import(session: Any, path: str | Path) -> list[dict[str, Any]]:
     if problems:
         raise UserError(f"{path}：{len(problems)} 处错误，未导入任何内容", problems=problems,
                         hint="请改正后重新导入。")
-    return changes
+    return changes, ignored
 
 
-def import_ledger(session: Any, path: str | Path) -> int:
-    """Apply a filled-in workbook: all its changes in one durable batch, or none."""
-    changes = plan_import(session, path)
+def import_ledger(session: Any, path: str | Path) -> tuple[int, list[str]]:
+    """Apply a filled-in workbook: all its changes in one durable batch, or none. Returns how many,
+    and the cells whose changes were not imported (columns a branch may not change)."""
+    changes, ignored = plan_import(session, path)
     session.save_many([(Kind.LEDGER_CHANGE, c) for c in changes])
-    return len(changes)
+    return len(changes), ignored

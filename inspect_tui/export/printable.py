@@ -8,6 +8,10 @@ The data keeps exactly what was typed; only the printed form changes:
   invisible character cannot make two different texts print the same. A zero-width joiner is kept
   only inside an emoji sequence (👨‍👩‍👧), where it is how the picture is spelled. Control characters
   print as a space.
+* **Right-to-left words kept to themselves.** A run of right-to-left script (a Uyghur name, an
+  Arabic word) is wrapped in an isolate (RLI…PDI): it still reads right to left, but it cannot turn
+  the numbers after it around — without it a single Arabic letter before ``2026-12-03`` prints
+  ``03-12-2026``.
 * **Always printable.** A character no installed font covers would print as an empty box; it prints
   as a visible placeholder ``[U+XXXXX]`` instead and the caller is told which field held it, so an
   export never fails because of what someone typed.
@@ -22,7 +26,10 @@ import unicodedata
 from collections.abc import Callable
 
 ZWJ = "\u200d"
-KEEP_CF = {ZWJ}  # kept by neutralise only inside emoji sequences
+RLI, PDI = "\u2067", "\u2069"
+KEEP_CF = {ZWJ, RLI, PDI}  # written by neutralise: ZWJ inside emoji sequences, RLI…PDI around right-to-left runs
+#: Characters that change the order text is shown in (ALM, LRM, RLM, embeddings, overrides, isolates).
+BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 def _emoji_like(ch: str) -> bool:
@@ -45,6 +52,29 @@ def neutralise(text: str) -> str:
             out.append("\n" if ch == "\n" else " ")
             continue
         out.append(ch)
+    return _isolate_rtl("".join(out))
+
+
+def _isolate_rtl(text: str) -> str:
+    """Each run of right-to-left text — from a right-to-left letter to the last one before a
+    left-to-right letter or a line break, with the spaces and numbers between — inside RLI…PDI."""
+    if text.isascii():
+        return text
+    out: list[str] = []
+    start = end = -1  # the open run: its first and last right-to-left letter
+    for i, ch in enumerate(text):
+        kind = unicodedata.bidirectional(ch)
+        if kind in ("R", "AL"):
+            if start < 0:
+                start = i
+            end = i
+        elif start >= 0 and (kind in ("L", "B") or ch == "\n"):
+            out.append(RLI + text[start:end + 1] + PDI + text[end + 1:i])
+            start = -1
+        if start < 0 and kind not in ("R", "AL"):
+            out.append(ch)
+    if start >= 0:
+        out.append(RLI + text[start:end + 1] + PDI + text[end + 1:])
     return "".join(out)
 
 

@@ -28,6 +28,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from inspect_tui.export.printable import neutralise as as_printed
+
 TEXT, INT, NUMBER, PERCENT, DATE = "text", "int", "number", "percent", "date"
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 MAX_CELL = 32767  # characters Excel keeps in one cell
@@ -51,17 +53,20 @@ class Sheet:
 
 
 def neutralise(value: Any) -> Any:
-    """A CSV cell that no spreadsheet evaluates: formula-looking text gets a leading apostrophe."""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
+    """A CSV cell that no spreadsheet evaluates, its text as it prints (``printable.neutralise``):
+    formula-looking text gets a leading apostrophe."""
+    if isinstance(value, str):
+        value = as_printed(value)
+        if value.startswith(FORMULA_START):
+            return "'" + value
     return value
 
 
 def _cell_value(value: Any, kind: str) -> Any:
     if value is None or value == "":
         return None
-    if isinstance(value, str):
-        value = _ILLEGAL.sub("\ufffd", value)  # control characters are not allowed in xlsx XML
+    if isinstance(value, str):  # as it prints: a bidi override must not make a cell read otherwise than the PDF
+        value = _ILLEGAL.sub("\ufffd", as_printed(value))  # control characters are not allowed in xlsx XML
         if len(value) > MAX_CELL:
             value = value[:MAX_CELL - 1] + "…"
     if kind == DATE and isinstance(value, str):

@@ -43,8 +43,11 @@ def followup_records(notices: list[Mapping[str, Any]]) -> list[RecordDoc]:
         branch = BranchData(name=b["name"], unit=b.get("unit", ""), order=order).model_dump(mode="json")
         docs.append(_fixed_doc(b["id"], Kind.BRANCH, branch, n))
         for item in n["items"]:
-            docs.append(_fixed_doc(ledger_entry_id(n["doc_no"], int(item["no"])), Kind.LEDGER_ENTRY,
-                                   entry_data(n, item, b["id"]), n))
+            try:
+                docs.append(_fixed_doc(ledger_entry_id(n["doc_no"], int(item["no"])), Kind.LEDGER_ENTRY,
+                                       entry_data(n, item, b["id"]), n))
+            except ValidationError as exc:
+                raise UserError(f"通知书 {n['doc_no']}（{b['name']}）第 {item['no']} 项：{first_error(exc)}") from None
     return docs
 
 
@@ -107,9 +110,15 @@ def change_data(item: LedgerItem, fields: Mapping[str, Any]) -> dict[str, Any]:
     return clean
 
 
-def change_item(session: Session, ref: str, **fields: Any) -> Rec:
-    """Record one change to one ledger item, after the ledger's rules allow it."""
+def change_item(session: Session, ref: str, *, today: date | None = None, **fields: Any) -> Rec:
+    """Record one change to one ledger item, after the ledger's rules allow it — and none dated
+    after ``today`` (a check or a completion recorded in advance)."""
     item = item_or_error(ledger_of(session), ref)
+    today = today or date.today()
+    for key, label in (("checked_on", "核查日期"), ("completed_on", "完成时间")):
+        day = fields.get(key)
+        if day is not None and date.fromisoformat(str(day)) > today:
+            raise UserError(f"{item.ref}：{label} {day} 晚于今天（{today}），不能预先登记")
     return session.save(Kind.LEDGER_CHANGE, change_data(item, fields))
 
 

@@ -180,7 +180,7 @@ class FollowupScreen(BaseScreen):
         item = self.current()
         if item is None:
             return False
-        if self.app.write(change_item, self.app.session, item.ref, **fields) is None:
+        if self.app.write(change_item, self.app.session, item.ref, today=self.app.today, **fields) is None:
             return False
         self.reload()
         return True
