@@ -74,6 +74,9 @@ def issuer(tmp_path) -> Path:
     ("body: 工委\nsael: seal.png\n", ":2:1:", "未知的字段"),
     ("body: 工委\n  cc: [a\n", ":2:", "YAML"),
     ("- body\n", ":1:1:", "顶层应为映射"),
+    ("body: 工委\nnumber: 观摩〔{year}〕{n}号{\n", ":2:9:", "花括号"),
+    ("body: 工委\naddressee: \"{branch\"\n", ":2:12:", "花括号"),
+    ("body: 工委\nreply_days: " + "1" * 5000 + "\n", ":2:13:", "整数有 5000 位"),
 ])
 def test_issuer_file_errors_name_file_line_and_column(tmp_path, capsys, text, where, words):
     path = tmp_path / "发文设置.yaml"
@@ -88,12 +91,26 @@ def test_issuer_file_errors_name_file_line_and_column(tmp_path, capsys, text, wh
     assert not (tmp_path / "o").exists()
 
 
-def test_seal_that_is_not_an_image_is_refused(tmp_path):
-    (tmp_path / "seal.png").write_text("not an image")
+@pytest.mark.parametrize(("make", "words"), [
+    (lambda p: p.write_text("not an image"), "不是图片文件"),
+    (lambda p: _claims_to_be_huge(p), "图片像素过多"),  # an image bomb: 100,000 × 100,000 in its header
+])
+def test_seal_that_is_not_an_image_is_refused(tmp_path, make, words):
+    make(tmp_path / "seal.png")
     path = tmp_path / "i.yaml"
     path.write_text("seal: seal.png\n", encoding="utf-8")
-    with pytest.raises(UserError, match="不是可读的图片"):
+    with pytest.raises(UserError, match=f"不是可读的图片：{words}"):
         load_issuer(path)
+
+
+def _claims_to_be_huge(path: Path) -> None:
+    import struct
+    import zlib
+
+    ihdr = struct.pack(">IIBBBBB", 100_000, 100_000, 8, 2, 0, 0, 0)
+    chunk = lambda kind, data: struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))  # noqa: E731
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 100))
+                     + chunk(b"IEND", b""))
 
 
 # --- numbers -------------------------------------------------------------------------------------

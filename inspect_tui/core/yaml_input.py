@@ -6,6 +6,9 @@ Two things PyYAML does that a user must never see as a traceback:
   levels deep (``[[[[…``) raises ``RecursionError``. That is caught, and ``too_deep`` — which walks
   the event stream, and the parser does not recurse — finds the place to report. Only a file that
   already failed pays for the second pass;
+* an integer of more than 4,300 digits raises ``ValueError`` (Python's guard against slow
+  conversions) from inside the constructor, with no line; ``InputLoader`` refuses one longer than
+  ``MAX_DIGITS`` as a ``ConstructorError`` at its place;
 * it turns anything that looks like a date into ``datetime.date`` while parsing, so
   ``date: 2026-13-45`` raises ``ValueError`` from inside the loader, with no line. ``InputLoader``
   keeps such values as text; the field that wants a date checks it and names it.
@@ -19,6 +22,7 @@ from typing import Any
 import yaml
 
 MAX_DEPTH = 64  #: reported as the limit: far deeper than any checklist or plan needs
+MAX_DIGITS = 100  #: no score, weight or count of a hand-written file comes near it
 
 
 class InputLoader(yaml.SafeLoader):
@@ -29,6 +33,17 @@ InputLoader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+
+
+def _construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
+    digits = sum(c.isdigit() for c in node.value)
+    if digits > MAX_DIGITS:
+        raise yaml.constructor.ConstructorError(None, None, f"整数有 {digits} 位，太长（最多 {MAX_DIGITS} 位）",
+                                                node.start_mark)
+    return loader.construct_yaml_int(node)
+
+
+InputLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 
 
 class TooDeep(Exception):

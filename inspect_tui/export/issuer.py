@@ -56,6 +56,7 @@ class Issuer(BaseModel):
     @field_validator("number")
     @classmethod
     def _number_pattern(cls, v: str) -> str:
+        _braces_only_around_placeholders(v)
         names = _PLACEHOLDER.findall(v)
         unknown = sorted(set(names) - NUMBER_FIELDS)
         if unknown:
@@ -67,6 +68,7 @@ class Issuer(BaseModel):
     @field_validator("addressee")
     @classmethod
     def _addressee_pattern(cls, v: str) -> str:
+        _braces_only_around_placeholders(v)
         unknown = sorted(set(_PLACEHOLDER.findall(v)) - {"branch", "unit"})
         if unknown:
             raise ValueError(f"未知的占位符 {{{unknown[0]}}}（可用：{{branch}}、{{unit}}）")
@@ -93,27 +95,34 @@ def load_issuer(path: str | Path) -> tuple[Issuer, bytes | None]:
 
 
 def read_seal(path: Path) -> bytes:
-    """A seal image as PNG bytes (re-encoded: only a real image gets through)."""
+    """A seal image as PNG bytes (re-encoded: only a real image gets through, decoded by the
+    evidence store's guarded decoder — no image bomb, no format Pillow should not try)."""
     import io
 
-    from PIL import Image, UnidentifiedImageError
+    from inspect_tui.store.evidence import NotAnImage, decode
 
     try:
-        with Image.open(path) as im:
-            im.load()
-            im = im.convert("RGBA")
-            im.thumbnail((800, 800))
-            buf = io.BytesIO()
-            im.save(buf, "PNG", optimize=True)
-            return buf.getvalue()
+        im = decode(path.read_bytes()).convert("RGBA")
     except FileNotFoundError:
         raise file_error(path, "印章图片不存在") from None
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
+    except IsADirectoryError:
+        raise file_error(path, "这是一个文件夹，不是印章图片") from None
+    except NotAnImage as exc:
         raise file_error(path, f"印章文件不是可读的图片：{exc}") from None
+    im.thumbnail((800, 800))
+    buf = io.BytesIO()
+    im.save(buf, "PNG", optimize=True)
+    return buf.getvalue()
 
 
 def seal_hash(seal: bytes | None) -> str | None:
     return hashlib.sha256(seal).hexdigest() if seal else None
+
+
+def _braces_only_around_placeholders(v: str) -> None:
+    rest = _PLACEHOLDER.sub("", v)
+    if "{" in rest or "}" in rest:
+        raise ValueError("花括号只能用来写占位符（如 {year}、{n}），这里有一个不成对的 { 或 }")
 
 
 # --- numbers -------------------------------------------------------------------------------------

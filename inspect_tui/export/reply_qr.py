@@ -56,7 +56,7 @@ class ReplyPayload:
 
 def scan_images(path: Path) -> list[Any]:
     """The pages of a scan as greyscale PIL images (a PDF's pages rasterised, a photo upright)."""
-    from PIL import Image, ImageOps, UnidentifiedImageError
+    from PIL import ImageOps
 
     if path.suffix.lower() == ".pdf":
         import pypdfium2 as pdfium
@@ -69,10 +69,11 @@ def scan_images(path: Path) -> list[Any]:
             return [doc[n].render(scale=3, grayscale=True).to_pil().convert("L") for n in range(len(doc))]
         finally:
             doc.close()
+    from inspect_tui.store.evidence import NotAnImage, decode
+
     try:
-        with Image.open(path) as im:
-            return [ImageOps.exif_transpose(im).convert("L")]
-    except (UnidentifiedImageError, OSError) as exc:
+        return [ImageOps.exif_transpose(decode(path.read_bytes())).convert("L")]
+    except NotAnImage as exc:
         raise file_error(path, f"无法读取图片：{exc}") from None
 
 
