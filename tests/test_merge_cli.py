@@ -176,6 +176,27 @@ def test_never_overwrites_an_existing_output_that_is_not_a_session(visit, capsys
     assert code == 2 and "--replace" in err and out.read_text() == "keep me"
 
 
+def test_an_output_that_is_one_of_the_inputs_is_refused_unless_it_is_the_leaders_file(visit, capsys):
+    """A careless glob (merge usb/*.jsonl -o usb/张伟.jsonl) must not turn an inspector's own copy
+    into the leader's file; handout onto its own source is refused even with --force."""
+    folder, paths, _ = visit
+    before = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in paths}
+    code, _, err = cli(capsys, "merge", *paths, "-o", paths[0])
+    assert code == 2 and f"{paths[0]}: 输出文件就是输入之一（王建国 的观摩员副本）" in err
+    assert {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in paths} == before
+    merged = folder / "merged.jsonl"
+    assert cli(capsys, "merge", *paths, "-o", merged)[0] == 0
+    assert cli(capsys, "merge", merged, paths[1], "-o", merged)[0] == 0  # the leader's file takes more in
+    code, _, err = cli(capsys, "handout", merged, "--to", "张伟", "-o", merged, "--force")
+    assert code == 2 and "输出文件就是要复制的文件本身" in err
+    with Session.open(merged, readonly=True) as s:
+        assert s.meta.role == "leader"
+    code, _, err = cli(capsys, "followup", "new", "--session", merged, "-o", merged, "--inspector", "组长", "--force")
+    assert code == 2 and "输出文件就是输入之一" in err
+    with Session.open(merged, readonly=True) as s:
+        assert s.meta.role == "leader" and not s.is_followup()
+
+
 def test_refuses_truncated_file_and_exclude_proceeds(visit, capsys):
     folder, paths, _ = visit
     data = paths[1].read_bytes()

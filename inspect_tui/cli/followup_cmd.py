@@ -102,6 +102,11 @@ def cmd_new(args: argparse.Namespace) -> int:
 
     if not args.pdfs and not args.session:
         raise UserError("请给出合并后的观摩会话（--session）或整改通知书 PDF", hint="两者也可同时给出。")
+    from inspect_tui.store.paths import same_file
+
+    if any(same_file(given, args.output) for given in (args.session, *args.pdfs) if given):
+        raise UserError(f"{args.output}：输出文件就是输入之一，建立回头看会话会取代它",
+                        hint="请用 -o 另指定回头看会话的文件。")
     intake = Intake()
     if args.session:
         with Session.open(args.session, readonly=True) as visit:

@@ -69,6 +69,7 @@ from inspect_tui.store.integrity import Examined, judge
 from inspect_tui.store.journal import paused_gc
 from inspect_tui.store.lines import RawTexts
 from inspect_tui.store.lock import SessionLock
+from inspect_tui.store.paths import same_file
 from inspect_tui.store.report_inputs import remember_file, remember_records
 from inspect_tui.store.session import parse_meta
 from inspect_tui.store.session_file import _read_session, _write_session, write_session
@@ -118,13 +119,6 @@ def _width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
-def _same(a: Path, b: Path) -> bool:
-    try:
-        return a.resolve() == b.resolve()
-    except OSError:
-        return str(a) == str(b)
-
-
 def _read_unchecked(path: Path, raws: RawTexts | None = None) -> tuple[Source, Examined]:
     """One input read and checked for format, damage, a torn tail and meta — not yet for content
     hashes; with what ``integrity`` makes of it (sealed or not). ``raws`` collects the JSON text of
@@ -165,10 +159,10 @@ def read_sources(paths: Sequence[str | Path], exclude: Iterable[str | Path] = ()
     them again."""
     paths = [Path(p) for p in paths]
     excl = [Path(p) for p in exclude]
-    unknown = [str(e) for e in excl if not any(_same(e, p) for p in paths)]
+    unknown = [str(e) for e in excl if not any(same_file(e, p) for p in paths)]
     if unknown:
         raise UserError(f"--exclude 指定的文件不在输入文件中：{'、'.join(unknown)}")
-    keep = [p for p in paths if not any(_same(p, e) for e in excl)]
+    keep = [p for p in paths if not any(same_file(p, e) for e in excl)]
     excluded = [str(p) for p in paths if p not in keep]
     if not keep:
         raise UserError("没有可合并的输入文件")
@@ -357,8 +351,12 @@ def _merge(paths: Sequence[str | Path], out: Path, leader: str, exclude: Iterabl
     pipe to the digest helper (``_digest_helper``), if there is one."""
     raws: RawTexts = {}
     paths = [Path(p) for p in paths]
-    into = out.exists() and not any(_same(out, p) for p in paths)
+    into = out.exists() and not any(same_file(out, p) for p in paths)
     sources, excluded, unsealed = read_sources(paths, exclude, progress, raws=raws)
+    for s in sources:
+        if same_file(s.name, out) and s.meta.role != "leader":
+            raise file_error(out, f"输出文件就是输入之一（{s.meta.inspector} 的观摩员副本）：合并结果会取代这份副本",
+                             hint="请用 -o 另指定合并结果的文件，如 合并结果.jsonl。")
     old = None
     if into:
         old, state = _read_output(out, raws)
@@ -555,6 +553,8 @@ def handout(path: str | Path, output: str | Path, inspector: str, *, force: bool
     inspector = inspector.strip()
     if not inspector:
         raise UserError("观摩员姓名不能为空（--to 姓名）")
+    if same_file(path, out):
+        raise file_error(out, "输出文件就是要复制的文件本身：复制会取代它", hint="请用 -o 另指定给观摩员的文件。")
     src = read_source(path)
     meta = src.meta.for_inspector(inspector)
     log = [*src.log, {"event": "handout", "at": now_iso(), "by": src.meta.inspector, "to": inspector,

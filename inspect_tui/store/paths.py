@@ -25,3 +25,12 @@ def recent_sessions(folder: str | Path, limit: int = 30) -> list[Path]:
         return []
     files = [p for p in d.glob(f"*{SUFFIX}") if p.is_file()]
     return sorted(files, key=lambda p: p.stat().st_mtime, reverse=True)[:limit]
+
+
+def same_file(a: str | Path, b: str | Path) -> bool:
+    """``a`` and ``b`` name one file (through links and ``..``): an output that is also an input
+    would be overwritten while it is still what is being read."""
+    try:
+        return Path(a).resolve() == Path(b).resolve()
+    except OSError:
+        return str(a) == str(b)
