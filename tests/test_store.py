@@ -481,7 +481,11 @@ def test_torn_tail_is_ignored_then_cut_off(path: Path) -> None:
     good = path.read_bytes()
     with open(path, "ab") as f:
         f.write(chain.encode({"t": "records", "set": {"9": rec(9)}})[:25])  # no newline: never acknowledged
-    with SessionFile.open(path) as sf:
+    torn = path.read_bytes()
+    with pytest.raises(UserError, match="文件末尾有 25 字节未完成的写入"):  # a command: a cut copy's tail is kept
+        SessionFile.open(path)
+    assert path.read_bytes() == torn
+    with SessionFile.open(path, drop_torn=True) as sf:  # the app, which says so
         assert len(sf) == 3 and sf.get("r9") is None
         sf.put(rec(4))
     data = path.read_bytes()
@@ -494,7 +498,7 @@ def test_torn_tail_is_ignored_then_cut_off(path: Path) -> None:
 def test_unfinished_multi_line_commit_is_dropped(path: Path) -> None:
     make(path).close()
     append_chained(path, {"t": "records", "set": {"9": rec(9)}, "more": True})
-    with SessionFile.open(path) as sf:
+    with SessionFile.open(path, drop_torn=True) as sf:
         assert sf.get("r9") is None
         sf.put(rec(5))
     assert [r["id"] for r in read_session(path)[1]] == ["r0", "r1", "r2", "r5"]

@@ -138,6 +138,10 @@ def _encode_new(tables: Tables, header: dict | None = None, raws: RawTexts | Non
     return list(journal_chunks(header or _header(), tables, raws))
 
 
+TORN_HINT = ("先用 inspect-tui session check 查看。若是拷贝不完整，请重新拷贝原文件；若确是本机程序崩溃所致，"
+             "用 inspect-tui session recover 文件 -o 新文件 写出其中全部完好的内容，再打开新文件继续。")
+
+
 class UncleanSessionWarning(UserWarning):
     """A session file opened though it was not closed cleanly (no seal, or a torn last write).
 
@@ -256,7 +260,11 @@ class SessionFile:
             raise
 
     @classmethod
-    def open(cls, path: str | Path, *, readonly: bool = False) -> SessionFile:
+    def open(cls, path: str | Path, *, readonly: bool = False, drop_torn: bool = False) -> SessionFile:
+        """Open ``path``; for writing, only with ``drop_torn`` when its last write is torn. The first
+        write cuts such a tail off for good — right after a crash, wrong for a copy cut short, whose
+        tail is records the other copy still has, and the two cannot be told apart. So a plain open
+        refuses (``NotWritableError``: the app then opens it read-only, a command says how to go on)."""
         path = Path(path)
         if readonly:
             r, version = _load(path)
@@ -268,7 +276,7 @@ class SessionFile:
             raise file_error(path, "会话文件不存在")
         lock = SessionLock.acquire(path)
         try:
-            return cls._open_locked(path, lock)
+            return cls._open_locked(path, lock, drop_torn=drop_torn)
         except BaseException:
             lock.release()
             raise
@@ -281,9 +289,12 @@ class SessionFile:
         return cls(path, JournalStorage(path, r, fd=None), None, r.header)
 
     @classmethod
-    def _open_locked(cls, path: Path, lock: SessionLock) -> SessionFile:
+    def _open_locked(cls, path: Path, lock: SessionLock, *, drop_torn: bool = True) -> SessionFile:
         _remove_stale_temps(path)
         r, version = _load(path)
+        if r.torn_bytes and not drop_torn:
+            raise NotWritableError(path, f"文件末尾有 {r.torn_bytes} 字节未完成的写入（拷贝被截断、程序崩溃或磁盘写满？），"
+                                         "写入会永久丢弃它们；未做任何修改", hint=TORN_HINT)
         if not os.access(path, os.W_OK):
             raise NotWritableError(path, "文件或其所在的介质是只读的")
         unclean = _unclean(path, r, version, writable=True)

@@ -105,9 +105,9 @@ class NotWritableError(UserError):
     place); nothing was changed. It can still be opened read-only: ``SessionFile.open(path,
     readonly=True)`` takes no lock and refuses every write."""
 
-    def __init__(self, path: Path, reason: str) -> None:
+    def __init__(self, path: Path, reason: str, hint: str = "只需查看时可用只读方式打开。") -> None:
         problem = Problem(str(path), f"无法以写入方式打开：{reason}")
-        super().__init__(str(problem), problems=[problem], hint="只需查看时可用只读方式打开。")
+        super().__init__(str(problem), problems=[problem], hint=hint)
         self.path = path
         self.reason = reason
 
