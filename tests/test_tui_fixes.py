@@ -198,7 +198,7 @@ def test_no_stale_status_totals_rating_or_names(fresh, tmp_path):  # noqa: F811 
             await pilot.press("escape", "escape")
             await wait_for(pilot, app, "BranchesScreen")
             branches = app.screen.query_one("#branches")
-            rating = app.session.result(branch, mine_only=True).rating.label
+            rating = app.session.result(branch, mine_only=True).rating_label
             assert branches.get_cell(branch, "rating") == rating
             assert branches.columns[list(branches.columns)[-1]].content_width >= cell_len(rating)
 

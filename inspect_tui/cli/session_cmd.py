@@ -149,7 +149,7 @@ def cmd_show(args: argparse.Namespace) -> int:
             steps = "".join(st.label if done else "·" for st, done in r.steps_done.items())
             unsettled = f"  未定 {len(r.unsettled)}" if r.unsettled else ""
             score = f"{fmt_score(r.total)}/{fmt_score(r.full_marks)}"
-            rating = r.rating.label if r.scored_items == len(r.items) else "未评"
+            rating = r.rating_label
             print(f"  {steps}  {score:>10} {rating:<4} 问题 {r.problems:>2}  "
                   f"知晓率 {fmt_rate(r.awareness):>6}  {r.name}{unsettled}")
         facts = facts_of(s)

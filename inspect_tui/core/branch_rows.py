@@ -33,7 +33,7 @@ class BranchRow:
     def of(cls, result: BranchResult, open_points: int | None = None) -> BranchRow:
         return cls(id=result.branch, name=result.name, steps=tuple(result.steps_done[s] for s in STEPS),
                    problems=result.problems, total=result.total, scored=result.scored_items,
-                   rating=result.rating.label, open_points=open_points)
+                   rating=result.rating_label, open_points=open_points)
 
     def to_json(self) -> list[Any]:
         return list(astuple(self))

@@ -18,6 +18,7 @@ from statistics import fmean
 from inspect_tui.core.checklist import Area, Checklist, Item, Level, RatingBand, ScoringMethod
 from inspect_tui.core.folding import count_folded
 from inspect_tui.core.index import Rec
+from inspect_tui.core.labels import UNRATED
 from inspect_tui.core.records import Kind, Status
 from inspect_tui.core.steps import Step
 
@@ -89,6 +90,17 @@ class BranchResult:
     @property
     def scored_items(self) -> int:
         return sum(1 for i in self.items if i.value is not None)
+
+    @property
+    def evaluated(self) -> bool:
+        """Every item has a value: only then is the total a score and the band a rating."""
+        return self.scored_items == len(self.items)
+
+    @property
+    def rating_label(self) -> str:
+        """The rating as every screen and listing shows it: 未评 until the branch is evaluated (the
+        report's rule: a branch half scored is never rated on its partial total)."""
+        return self.rating.label if self.evaluated else UNRATED
 
     @property
     def unsettled(self) -> list[ItemResult]:

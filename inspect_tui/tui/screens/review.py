@@ -67,7 +67,7 @@ class ReviewScreen(BaseScreen):
         parts: list[RenderableType] = [Text(f"{r.name} · 观摩记录", style="bold")]
 
         parts.append(heading("一、基本情况"))
-        parts.append(Text(f"得分 {fmt_score(r.total)}/{fmt_score(r.full_marks)}，评级 {r.rating.label}，"
+        parts.append(Text(f"得分 {fmt_score(r.total)}/{fmt_score(r.full_marks)}，评级 {r.rating_label}，"
                           f"已评 {r.scored_items}/{len(r.items)} 项；应知应会知晓率 {fmt_rate(r.awareness)}"
                           f"（{r.adequate}/{r.asked}）；发现问题 {r.problems} 个。"))
         parts.extend(self.unsettled(r))

@@ -180,7 +180,7 @@ class EvaluatePane(StepPane):
             text.append(f"{fmt_score(a.score)}/{fmt_score(a.full_marks)}  ")
         text.append("\n总分 ")
         text.append(f"{fmt_score(result.total)}/{fmt_score(result.full_marks)}", style="bold")
-        text.append(f"  评级 {result.rating.label}  已评 {result.scored_items}/{len(result.items)} 项")
+        text.append(f"  评级 {result.rating_label}  已评 {result.scored_items}/{len(result.items)} 项")
         if self.preview:
             text.append(self.preview, style="italic yellow")
         self._totals.show(text)

@@ -101,7 +101,7 @@ class BranchScreen(BaseScreen):
         self.result = result
         head = Text.assemble((result.name, "bold"), "  得分 ",
                              (f"{fmt_score(result.total)}/{fmt_score(result.full_marks)}", "bold"),
-                             f" {result.rating.label if result.scored_items else '未评'}"
+                             f" {result.rating_label}"
                              f" · 问题 {result.problems} · 知晓率 {fmt_rate(result.awareness)}")
         self._title.show(head)
         bar = Text()
