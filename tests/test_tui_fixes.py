@@ -452,3 +452,36 @@ def test_the_leader_sees_what_is_left_to_settle(tmp_path, monkeypatch):
             assert "编辑冲突（1条）：支部「" in text and "2 个并存版本" in text
 
     asyncio.run(go())
+
+
+def test_the_leaders_evaluate_table_shows_the_groups_values(tmp_path):
+    """The leader has no scores of their own: the 评 table showed "—" on every row while the header
+    gave the total. It shows each item's group value, marked ≠ while the inspectors disagree."""
+    from inspect_tui.core.demo import generate
+    from inspect_tui.core.format import fmt_score
+    from inspect_tui.store.merge_files import merge_files
+    from inspect_tui.store.session_file import write_session
+
+    paths = []
+    for copy in generate(CL, branches=1, inspectors=3, seed=5):
+        paths.append(tmp_path / f"{copy.meta.inspector}.jsonl")
+        write_session(paths[-1], copy.meta.model_dump(mode="json"), copy.records, [])
+    merged = tmp_path / "merged.jsonl"
+    merge_files(paths, merged, checklists=[CL])
+
+    async def go() -> None:
+        app = make_app(merged, sessions_dir=tmp_path)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await open_branch(pilot, app)
+            await pilot.press("5")
+            await pilot.pause()
+            result = app.session.result(app.session.branches()[0].id)
+            table = app.screen.query_one("#score-items")
+            shown = {str(table.get_cell(ir.item.id, "score")) for ir in result.items}
+            assert shown != {"—"}
+            for ir in result.items:
+                assert str(table.get_cell(ir.item.id, "score")) == \
+                    (fmt_score(ir.value) if ir.value is not None else "—") + (" ≠" if ir.disagreement else "")
+            assert any(ir.disagreement for ir in result.items)
+
+    asyncio.run(go())

@@ -17,11 +17,10 @@ from textual.containers import Horizontal
 from textual.widget import Widget
 from textual.widgets import DataTable, Input, Label
 
-from inspect_tui.core.checklist import Item
 from inspect_tui.core.index import Rec
 from inspect_tui.core.labels import KIND_LABELS
 from inspect_tui.core.records import Kind
-from inspect_tui.core.scoring import BranchResult
+from inspect_tui.core.scoring import BranchResult, ItemResult
 from inspect_tui.core.steps import Step
 from inspect_tui.tui.format import fmt_score
 from inspect_tui.tui.screens.branch.pane import Confirm, EditFeedback, Saved, StepPane
@@ -80,7 +79,7 @@ class EvaluatePane(StepPane):
         result = self.bench.result()
         table = self._items
         for ir in result.items:
-            table.add_row(*self._item_cells(ir.item, ir.suggested), key=ir.item.id)
+            table.add_row(*self._item_cells(ir), key=ir.item.id)
         self.fill_feedback()
         if result.items:
             self.select_item(result.items[0].item.id)
@@ -88,10 +87,15 @@ class EvaluatePane(StepPane):
     def first_focus(self) -> Widget | None:
         return self._items
 
-    def _item_cells(self, item: Item, suggested: float | None) -> list[Any]:
-        mine = self.bench.my_score(item.id)
-        return [item.title, fmt_score(item.full_marks), fmt_score(suggested),
-                Text(fmt_score(mine), style="bold") if mine is not None else Text("—", style="dim")]
+    def _item_cells(self, ir: ItemResult) -> list[Any]:
+        """An inspector sees their own score; the leader of a merged session the group's value (the
+        verdict, else the inspectors' mean), marked ≠ while they disagree."""
+        item = ir.item
+        value = self.bench.my_score(item.id) if self.bench.mine_only else ir.value
+        cell = Text(fmt_score(value), style="bold") if value is not None else Text("—", style="dim")
+        if not self.bench.mine_only and ir.disagreement:
+            cell.append(" ≠", style="bold yellow")
+        return [item.title, fmt_score(item.full_marks), fmt_score(ir.suggested), cell]
 
     @on(DataTable.RowHighlighted, "#score-items")
     def _row(self, event: DataTable.RowHighlighted) -> None:
@@ -164,7 +168,7 @@ class EvaluatePane(StepPane):
     def show_result(self, result: BranchResult) -> None:
         table = self._items
         for ir in result.items:
-            cells = self._item_cells(ir.item, ir.suggested)[2:]
+            cells = self._item_cells(ir)[2:]
             key = (cells[0], str(cells[1]))
             if self._shown.get(ir.item.id) != key:  # touch only the cells that changed
                 self._shown[ir.item.id] = key
