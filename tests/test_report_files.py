@@ -306,3 +306,11 @@ def test_workbook_and_csv_cells_read_as_the_pdf_prints_them(tmp_path):
     assert row == ("梅红张", "请于\u2067\u0640\u20692026-12-03前完成")
     [path] = write_csv(tmp_path, [sheet], "t")
     assert list(csv.reader(path.open(encoding="utf-8-sig")))[1] == list(row)
+
+
+def test_the_lowest_class_reads_below_the_next_not_above_zero():
+    from inspect_tui.export.report_pdf import _class_rule
+
+    bounds = [85.0, 60.0, 0.0]
+    assert [_class_rule(b, bounds) for b in bounds] == [
+        "总分不低于满分的 85%", "总分不低于满分的 60%、低于 85%", "总分低于满分的 60%"]

@@ -62,8 +62,8 @@ def report_context(report: GroupReport, *, draft: bool = False, unsealed: Sequen
         "pass_rate": fmt_rate(report.pass_rate), "excellence_rate": fmt_rate(report.excellence_rate),
         "average": fmt_score(report.average),
         "rating_counts": [{"label": c.label, "count": c.count} for c in report.rating_counts],
-        "classes": [{"label": c.label, "min": fmt_score(c.min), "branches": "、".join(r.facts.name for r in rs) or "无"}
-                    for c, rs in report.class_counts],
+        "classes": [{"label": c.label, "rule": _class_rule(c.min, [o.min for o, _ in report.class_counts]),
+                     "branches": "、".join(r.facts.name for r in rs) or "无"} for c, rs in report.class_counts],
         "bars": score_bars(report), "heat": heat_map(report),
         "share": f"{problems.share.numerator}/{problems.share.denominator}" if problems.share.denominator != 1 else "全部",
         "common": [{"item": c.item, "area": c.area, "count": c.count, "share": fmt_rate(c.share),
@@ -93,3 +93,12 @@ def render_report_pdf(report: GroupReport, *, draft: bool = False, template_dir:
                       font_family: str | None = None, unsealed: Sequence[str] = ()) -> bytes:
     html = render_html("report.html", report_context(report, draft=draft, unsealed=unsealed), template_dir)
     return write_pdf(html, template_dir=template_dir, font_family=font_family)
+
+
+def _class_rule(low: float, bounds: list[float]) -> str:
+    """A class's band in words, from its own lower bound and the next class's: the lowest class is
+    "below" the next, never "not below 0%"."""
+    above = min((b for b in bounds if b > low), default=None)
+    parts = ([f"不低于满分的 {fmt_score(low)}%"] if low > 0 else []) + \
+        ([f"低于{'' if low > 0 else '满分的'} {fmt_score(above)}%"] if above is not None else [])
+    return "总分" + "、".join(parts) if parts else "全部"
