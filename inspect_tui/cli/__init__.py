@@ -28,6 +28,7 @@ from typing import Any, NoReturn
 
 from inspect_tui.crash import bug_message, debugging, write_crash_report
 from inspect_tui.errors import EXIT_BUG, EXIT_ENVIRONMENT, EXIT_USER, UserError, describe_os_error
+from inspect_tui.export.printable import BIDI_CONTROLS
 
 COMMAND_MODULES = {
     "checklist": "inspect_tui.cli.checklist_cmd",
@@ -147,7 +148,7 @@ _PACKAGE = Path(__file__).resolve().parent.parent
 _python_show_warning = warnings.showwarning
 #: Characters that reorder text on a terminal that does bidi (ALM, LRM, RLM, embeddings, overrides,
 #: isolates): a name typed as "\u202e梅红张" must not read 张红梅 in a listing.
-_BIDI = dict.fromkeys(map(ord, "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"))
+_BIDI = dict.fromkeys(map(ord, BIDI_CONTROLS))
 
 
 class _OnTerminal:

@@ -115,11 +115,11 @@ def change_item(session: Session, ref: str, *, today: date | None = None, **fiel
     after ``today`` (a check or a completion recorded in advance)."""
     item = item_or_error(ledger_of(session), ref)
     today = today or date.today()
+    data = change_data(item, fields)  # dates checked as dates here
     for key, label in (("checked_on", "核查日期"), ("completed_on", "完成时间")):
-        day = fields.get(key)
-        if day is not None and date.fromisoformat(str(day)) > today:
-            raise UserError(f"{item.ref}：{label} {day} 晚于今天（{today}），不能预先登记")
-    return session.save(Kind.LEDGER_CHANGE, change_data(item, fields))
+        if data.get(key) is not None and date.fromisoformat(data[key]) > today:
+            raise UserError(f"{item.ref}：{label} {data[key]} 晚于今天（{today}），不能预先登记")
+    return session.save(Kind.LEDGER_CHANGE, data)
 
 
 def store_evidence(session_path: Path, source: str | Path) -> str:
