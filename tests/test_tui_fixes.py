@@ -485,3 +485,36 @@ def test_the_leaders_evaluate_table_shows_the_groups_values(tmp_path):
             assert any(ir.disagreement for ir in result.items)
 
     asyncio.run(go())
+
+
+def test_ctrl_q_over_a_dialog_with_typed_text_asks_before_dropping_it(fresh, tmp_path):  # noqa: F811
+    """A new problem typed into its dialog is saved only by Ctrl+S: Ctrl+Q used to quit at once and
+    lose it. Now the app asks (K keeps the dialog and its text, D drops it); an untouched dialog
+    does not hold the quit up."""
+    path, branch = fresh
+
+    async def go() -> None:
+        app = make_app(path, sessions_dir=tmp_path)
+        async with app.run_test(size=(100, 32)) as pilot:
+            await open_branch(pilot, app)
+            await pilot.press("5", "b")
+            await wait_for(pilot, app, "FeedbackModal")
+            await type_text(pilot, "记录缺少签名")
+            await pilot.press("ctrl+q")
+            await wait_for(pilot, app, "UnsavedScreen")
+            assert "尚未确认" in str(app.screen.query_one("#unsaved-reason").render())
+            await pilot.press("k")
+            await wait_for(pilot, app, "FeedbackModal")
+            assert app.screen.query_one("#fb-text").text == "记录缺少签名"
+            await pilot.press("ctrl+s")
+            await wait_for(pilot, app, "BranchScreen")
+            await pilot.press("b")
+            await wait_for(pilot, app, "FeedbackModal")
+            assert app.screen.drafts() == [] and app.screen._opened_with  # its own on_mount ran too
+            await pilot.press("ctrl+q")  # nothing typed: quits
+            await pilot.pause()
+            assert app.return_code == 0
+        with Session.open(path, readonly=True) as s:
+            assert [p.data["text"] for p in s.records(branch, Kind.PROBLEM)] == ["记录缺少签名"]
+
+    asyncio.run(go())

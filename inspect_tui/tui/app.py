@@ -291,8 +291,11 @@ class InspectApp(SessionLoading, ActionGate, LastResort, App[int]):
 
         if isinstance(self.screen, UnsavedScreen):
             return
+        from inspect_tui.tui.dialogs.draft import unconfirmed
+
         unsaved = self._commit_everything()
-        if not unsaved:
+        drafts = unconfirmed(self.screen_stack)
+        if not unsaved and not drafts:
             self._leave()
             return
 
@@ -300,10 +303,11 @@ class InspectApp(SessionLoading, ActionGate, LastResort, App[int]):
             if discard:
                 self._leave()
             else:
-                unsaved[0].focus()
+                (unsaved or drafts)[0].focus()
 
         self.clear_notifications()  # the question, not a stack of toasts over it
-        self.push_screen(UnsavedScreen(len(unsaved), self.last_refusal), answered)
+        reason = self.last_refusal if unsaved else "对话框中输入的内容尚未确认保存"
+        self.push_screen(UnsavedScreen(len(unsaved) + len(drafts), reason), answered)
 
     def _commit_everything(self) -> list[Any]:
         """Commit every dirty field (and the report timer) on every screen; the text fields that
@@ -332,7 +336,9 @@ class InspectApp(SessionLoading, ActionGate, LastResort, App[int]):
     def _quit_on_signal(self) -> None:
         """The terminal is gone (SIGHUP) or we are told to stop (SIGTERM): no one can answer a
         question, so commit what can be and keep what cannot in a note beside the crash reports."""
-        refused = self._commit_everything()
+        from inspect_tui.tui.dialogs.draft import unconfirmed
+
+        refused = self._commit_everything() + unconfirmed(self.screen_stack)
         if refused:
             from inspect_tui.crash import write_note
 

@@ -13,7 +13,6 @@ from typing import Any
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Select, Static, TextArea
 
 from inspect_tui.core.index import Rec
@@ -21,10 +20,11 @@ from inspect_tui.core.labels import KIND_LABELS
 from inspect_tui.core.records import Kind
 from inspect_tui.core.workbench import BranchWorkbench
 from inspect_tui.errors import UserError, describe_os_error
+from inspect_tui.tui.dialogs.draft import DraftDialog
 from inspect_tui.tui.widgets.footer import QuietFooter
 
 
-class FeedbackModal(ModalScreen[Rec | None]):
+class FeedbackModal(DraftDialog):
     BINDINGS = [
         Binding("ctrl+s", "save", "保存", tooltip="保存并关闭"),
         Binding("escape", "cancel", "取消"),

@@ -21,7 +21,6 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.css.query import NoMatches
-from textual.screen import ModalScreen
 from textual.strip import Strip
 from textual.widgets import DataTable, Input, Label, Static
 
@@ -33,6 +32,7 @@ from inspect_tui.store.branch_table import BranchTable, row_of, table_of
 from inspect_tui.tui import navigation
 from inspect_tui.tui.base_screen import BaseScreen
 from inspect_tui.tui.dialogs.confirm import ConfirmDialog
+from inspect_tui.tui.dialogs.draft import DraftDialog
 from inspect_tui.tui.dialogs.search import SearchDialog
 from inspect_tui.tui.widgets.footer import QuietFooter
 
@@ -60,7 +60,7 @@ def needs_session(action: ActionT) -> ActionT:
     return waiting  # type: ignore[return-value]
 
 
-class AddBranchModal(ModalScreen[tuple[str, str] | None]):
+class AddBranchModal(DraftDialog):
     """A branch's name and unit: for a new branch, or to rename one."""
 
     BINDINGS = [Binding("escape", "cancel", "取消")]

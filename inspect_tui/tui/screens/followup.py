@@ -17,7 +17,6 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input, Label, Static
 
 from inspect_tui.core.labels import LEDGER_STATUS_LABELS
@@ -26,12 +25,13 @@ from inspect_tui.errors import UserError
 from inspect_tui.store.evidence import display_name
 from inspect_tui.store.followup import change_item, evidence_path, ledger_of, store_evidence
 from inspect_tui.tui.base_screen import BaseScreen
+from inspect_tui.tui.dialogs.draft import DraftDialog
 from inspect_tui.tui.widgets.footer import QuietFooter
 
 STATUS_STYLE = {S.OPEN: "red", S.IN_PROGRESS: "yellow", S.TO_CHECK: "cyan", S.CLOSED: "green", S.FAILED: "bold red"}
 
 
-class AskModal(ModalScreen[dict[str, str] | None]):
+class AskModal(DraftDialog):
     """A few one-line fields; Enter moves on, Enter on the last returns them all, Esc cancels."""
 
     BINDINGS = [Binding("escape", "cancel", "取消")]

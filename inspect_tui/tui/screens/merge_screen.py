@@ -27,7 +27,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, DataTable, Input, Label, ProgressBar, SelectionList, Static
 from textual.worker import Worker, WorkerState
 
@@ -39,6 +38,7 @@ from inspect_tui.store.merge_files import MergeReport, merge_files
 from inspect_tui.store.paths import SUFFIX
 from inspect_tui.tui.base_screen import BaseScreen
 from inspect_tui.tui.dialogs.confirm import ConfirmDialog
+from inspect_tui.tui.dialogs.draft import DraftDialog
 
 DEFAULT_OUTPUT = "合并结果.jsonl"
 
@@ -47,7 +47,7 @@ def _cut(text: str, n: int) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
-class SettleDialog(ModalScreen[tuple[str, str] | None]):
+class SettleDialog(DraftDialog):
     """Type the group's value and the reason for one disagreement."""
 
     DEFAULT_CSS = """
