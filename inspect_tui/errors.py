@@ -66,6 +66,7 @@ def file_error(path: str | Path, message: str, *, line: int | None = None, colum
 
 EXIT_USER = 2  #: the input (a file, an argument) is wrong: the message says where and what
 EXIT_ENVIRONMENT = 3  #: the machine refused: disk full, read-only media, no permission, missing path
+EXIT_UNVERIFIABLE = 4  #: verify: the file lacks what a check needs (embedded data, QR code): not shown genuine, not shown forged
 EXIT_BUG = 70  #: a defect of inspect-tui (EX_SOFTWARE): a crash report was written
 
 

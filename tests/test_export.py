@@ -466,8 +466,10 @@ def test_verify_on_other_files(docs, tmp_path, capsys):
 
     feedback = docs["pdf"][("first", "feedback")]["path"]
     report = verify_pdf(feedback)
-    assert not report.ok and report.checks[0].name == "二维码"
-    assert main(["verify", str(feedback)]) == 1
+    assert not report.ok and report.checks[0].name == "二维码" and report.verdict == "unverifiable"
+    capsys.readouterr()
+    assert main(["verify", str(feedback)]) == 4  # a genuine feedback has nothing to verify: not "forged"
+    assert "结论：无法核验——文件中既没有本工具的二维码，也没有嵌入数据" in capsys.readouterr().out
     junk = tmp_path / "junk.pdf"
     junk.write_text("not a pdf")
     capsys.readouterr()

@@ -26,7 +26,7 @@ from inspect_tui.errors import UserError
 from inspect_tui.export import fonts
 from inspect_tui.export.batch import export_session
 from inspect_tui.export.embed import load_notice
-from inspect_tui.export.issuer import load_issuer
+from inspect_tui.export.issuer import assign_numbers, load_issuer
 from inspect_tui.export.printable import neutralise, printable
 from inspect_tui.export.verify import verify_pdf
 from inspect_tui.store.session import Session
@@ -129,6 +129,54 @@ def test_numbers_are_given_once_kept_in_the_session_and_never_twice(tmp_path, is
     assert texts == [f"市直观摩〔{DAY.year}〕{n}号" for n in (1, 2, 3, 4)]  # four documents, four numbers
     for f in first.files:
         assert any(t in "".join(pages(f)) for t in texts)
+
+
+def test_one_number_never_prints_other_demands_and_a_reissue_replaces_it(tmp_path, issuer, capsys):
+    """Re-exporting after a demand changed used to print other items under the issued number, and
+    ``verify`` then called the original forged. Now the export is refused unless --reissue, which
+    takes a new number; the original still verifies as what was issued, and as replaced."""
+    import subprocess
+
+    session = make_visit(tmp_path, {"机关第一党支部": ROWS})
+    [original] = export_session(session, tmp_path / "a", workers=1, issuer=issuer, kinds=["notice"]).files
+    first_no = load_notice(original)["notice"]["doc_no"]
+    assert verify_pdf(original, session).verdict == "genuine"
+    with Session.open(session) as s:
+        b = s.branches()[0]
+        demand = s.records(b.id, Kind.RECTIFICATION)[0]
+        s.save(Kind.RECTIFICATION, {**demand.data, "deadline": "2027-03-01"}, demand.id)
+    changed = verify_pdf(original, session)  # genuine as issued; the records changed since
+    assert changed.verdict == "genuine" and changed.issued_as == first_no
+    assert any("签发后会话记录有改动" in n for n in changed.notes) and "会话记录在签发后另有改动" in changed.render()
+    capsys.readouterr()
+    assert main(["export", "notice", str(session), "--issuer", str(issuer), "-o", str(tmp_path / "b"), "-q"]) == 1
+    assert f"整改通知书已以 {first_no} 签发，此后整改事项有改动" in capsys.readouterr().err
+    assert not list((tmp_path / "b").glob("*.pdf"))
+    assert main(["followup", "new", "--session", str(session), "-o", str(tmp_path / "fu.jsonl"),
+                 "--inspector", "组长"]) == 2  # the ledger is not built from demands never issued
+    assert "签发后整改事项有改动" in capsys.readouterr().err and not (tmp_path / "fu.jsonl").exists()
+    from inspect_tui.export.report_sheets import rectification_sheet
+
+    with Session.open(session, readonly=True) as s:
+        assert {r[0] for r in rectification_sheet([s]).rows} == {f"{first_no}（签发后有改动，未重新签发）"}
+    assert main(["export", "notice", str(session), "--issuer", str(issuer), "-o", str(tmp_path / "c"), "-q",
+                 "--reissue"]) == 0
+    [new] = (tmp_path / "c").glob("*.pdf")
+    new_no = load_notice(new)["notice"]["doc_no"]
+    assert new_no != first_no and verify_pdf(new, session).verdict == "genuine"
+    old = verify_pdf(original, session)
+    assert old.verdict == "superseded" and old.superseded_by == new_no
+    assert f"已重新签发为 {new_no}" in old.render()
+    assert main(["verify", str(original), "--session", str(session)]) == 1
+    with Session.open(session) as s:  # the replaced number is never given again
+        assert assign_numbers(s, load_issuer(issuer)[0], [("another-branch", "notice")], DAY) == \
+            {("another-branch", "notice"): f"市直观摩〔{DAY.year}〕3号"}
+    scan = tmp_path / "scan.pdf"  # re-saved: no embedded data left
+    subprocess.run(["pdftocairo", "-pdf", str(original), str(scan)], check=True)
+    assert verify_pdf(scan, session).verdict == "unverifiable"
+    capsys.readouterr()
+    assert main(["verify", str(scan), "--session", str(session)]) == 4
+    assert "结论：无法核验——文件中没有可核对的嵌入数据" in capsys.readouterr().out
 
 
 def test_default_number_is_the_group_and_year(tmp_path):

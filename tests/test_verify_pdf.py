@@ -111,8 +111,11 @@ def test_a_genuine_notice_passes_every_check(notices):
         ("二维码与嵌入数据一致", True, f"SHA-256 {sha[:16]}…"),
         ("二维码标识", True, f"发文字号 {report.notice['doc_no']}，3 项"),
         ("页面与数据一致", True, "逐字段、逐像素与嵌入数据重建的页面相同（只计可见内容）"),
-        ("会话", True, "同一次观摩"), ("支部", True, ""), ("与会话记录一致", True, "整改事项、支部与发文字号与记录完全一致")]
+        ("会话", True, "同一次观摩"), ("支部", True, ""),
+        ("签发记录", True, f"与会话签发 {report.notice['doc_no']} 时记下的整改事项一致"),
+        ("与会话记录一致", True, "整改事项、支部与发文字号与记录完全一致")]
     assert report.payload == QRPayload.for_notice(report.notice, sha) and report.changed == []
+    assert report.verdict == "genuine" and report.issued_as == report.notice["doc_no"]
     assert report.path == str(notices["genuine"])
     assert report.notes == ["发文机关、抄送、联系人等来自发文设置文件，不属于会话记录，未与记录核对。"]
 

@@ -10,7 +10,8 @@ opens. Nothing a user can do produces a traceback; ``main`` tells three families
   beside their target and renamed over it only when complete;
 * exit 70 — a defect of inspect-tui: one sentence and a crash report file (``crash.py``).
 
-Also: 1 — a command's own "no" (``verify`` failed, some exports failed), 130 — interrupted.
+Also: 1 — a command's own "no" (``verify`` failed, some exports failed), 4 — ``verify`` could not
+tell (no embedded data or QR code left to check: a re-saved or scanned copy), 130 — interrupted.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from inspect_tui.errors import UserError, file_error
+from inspect_tui.errors import EXIT_UNVERIFIABLE, UserError, file_error
 
 KIND_CHOICES = {"feedback": ("feedback",), "notice": ("notice",), "all": ("feedback", "notice"), "disputes": ()}
 
@@ -35,6 +35,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="发文设置文件（YAML）：发文机关、发文字号样式、主送、抄送、联系人、印章（见 docs/templates.md）")
     p.add_argument("--draft", action="store_true",
                    help="导出征求意见稿：每页标“征求意见稿”，不编发文字号，有未裁定分歧或整改事项不全时也可导出")
+    p.add_argument("--reissue", action="store_true",
+                   help="签发后整改事项有改动的通知书重新签发：取新文号，原文号在会话中记为已被取代")
     p.add_argument("-q", "--quiet", action="store_true", help="不显示进度")
     p.set_defaults(func=cmd_export)
 
@@ -87,7 +89,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         return 0
     summary = export_session(args.session, args.output, kinds=KIND_CHOICES[args.kind], branches=args.branch,
                              template_dir=args.templates, workers=args.jobs, progress=_progress(args.quiet),
-                             key=key, issuer=args.issuer, draft=args.draft)
+                             key=key, issuer=args.issuer, draft=args.draft, reissue=args.reissue)
     flags = [line for review in summary.reviews for line in review.lines()]
     if flags:
         print("请组长在签发前核对：", file=sys.stderr)
@@ -123,4 +125,4 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if args.json and report.notice is not None:
         print(json.dumps(report.notice, ensure_ascii=False, indent=2))
     print(report.render(), file=sys.stderr if args.json else sys.stdout)
-    return 0 if report.ok else 1
+    return {"genuine": 0, "unverifiable": EXIT_UNVERIFIABLE}.get(report.verdict, 1)

@@ -152,11 +152,20 @@ class VerdictData(_Data):
 
 
 class DocNumberData(_Data):
-    """The number (发文字号) a document was issued under: given once, kept for every re-export."""
+    """The number (发文字号) a document was issued under: given once, kept for every re-export. A
+    notice also keeps the fingerprint of what it demanded (``export.notice.content_hash``), so the
+    same number never prints other demands, and numbers it replaced when it was issued again."""
 
     branch: Ref
     document: Literal["feedback", "notice"]
     text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    content: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")] | None = None
+    superseded: tuple[SupersededNumber, ...] = ()
+
+
+class SupersededNumber(_Data):
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    content: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")] | None = None
 
 
 class LedgerStatus(StrEnum):

@@ -28,10 +28,18 @@ from pathlib import Path
 from typing import Any
 
 from inspect_tui.core.naming import output_name, unique_names
+from inspect_tui.core.records import Kind
 from inspect_tui.errors import UserError, describe_os_error, os_reason, with_path
 from inspect_tui.export.documents import FEEDBACK, KIND_LABELS, NOTICE, FeedbackVM, build_feedback
-from inspect_tui.export.issuer import Issuer, assign_numbers, assigned_number
-from inspect_tui.export.notice import NoticeVM, build_notice
+from inspect_tui.export.issuer import (
+    Issuer,
+    assign_numbers,
+    assigned_number,
+    issued_record,
+    keep_content,
+    renumber,
+)
+from inspect_tui.export.notice import NoticeVM, build_notice, content_hash
 from inspect_tui.export.review import BranchReview, branch_review
 from inspect_tui.store.journal import replace_file
 
@@ -118,11 +126,15 @@ def select_branches(session, wanted: Sequence[str] | None):
 
 def plan_export(session, kinds: Iterable[str] = KINDS, branches: Sequence[str] | None = None, *,
                 issuer: Issuer | None = None, seal: bytes | None = None, draft: bool = False,
-                ) -> tuple[list[ExportTask], list[ExportResult], list[BranchReview]]:
+                reissue: bool = False) -> tuple[list[ExportTask], list[ExportResult], list[BranchReview]]:
     """The documents to render (view-models built here) and the ones not rendered, with the reason:
     skipped (nothing to notify) or refused (an issued document while the branch has unsettled
     disagreements or notice gaps — a draft is never refused). Issued documents get their 发文字号
-    here, saved to the session before anything is rendered (the session must be writable)."""
+    here, saved to the session before anything is rendered (the session must be writable).
+
+    A notice issued before keeps its number only while it demands the same: once its demands
+    changed it is refused — one number, one content — unless ``reissue``: then it gets a new number
+    and the old one is recorded as replaced."""
     kinds = [k for k in KINDS if k in set(kinds)]
     issuer = issuer or Issuer()
     chosen = select_branches(session, branches)
@@ -159,11 +171,34 @@ def plan_export(session, kinds: Iterable[str] = KINDS, branches: Sequence[str] |
         else:
             vm = build_notice(meta=session.meta, checklist=session.checklist, branch=b, records=records,
                               number=number, issuer=issuer, seal=seal, draft=draft)
+            if not draft:
+                changed = _issued_before(session, b.id, vm.data)
+                if changed and not reissue:
+                    skipped.append(ExportResult(kind, b.id, name, error=(
+                        f"整改通知书已以 {number} 签发，此后整改事项有改动：同一文号不能印出不同的内容。"
+                        f"如需按现有记录重新签发，加 --reissue（取新文号，{number} 记为已被取代）。")))
+                    continue
+                if changed:
+                    number = renumber(session, issuer, b.id, kind, session.meta.date)
+                    vm = build_notice(meta=session.meta, checklist=session.checklist, branch=b, records=records,
+                                      number=number, issuer=issuer, seal=seal, draft=draft)
+                    keep_content(session, b.id, kind, content_hash(vm.data))
         label = KIND_LABELS[kind] + ("-征求意见稿" if draft else "")
         tasks.append(ExportTask(kind, b.id, name, output_name(label, name), vm))
     for task, unique in zip(tasks, unique_names(t.filename for t in tasks), strict=True):
         task.filename = unique
     return tasks, skipped, reviews
+
+
+def _issued_before(session: Any, branch: str, data: dict[str, Any]) -> bool:
+    """Whether the notice issued under this number demanded something else; a first issue (or one
+    from before fingerprints were kept) has its content recorded now."""
+    rec = issued_record(session.records(branch, Kind.DOC_NUMBER), branch, NOTICE)
+    content = content_hash(data)
+    if rec.data.get("content") is None:
+        keep_content(session, branch, NOTICE, content)
+        return False
+    return rec.data["content"] != content
 
 
 # --- workers ------------------------------------------------------------------------------------
@@ -357,7 +392,7 @@ def export_session(session_path: str | Path, output_dir: str | Path, *, kinds: I
                    branches: Sequence[str] | None = None, template_dir: str | Path | None = None,
                    workers: int | None = None, progress: Progress | None = None,
                    key: bytes | None = None, issuer: str | Path | None = None, draft: bool = False,
-                   session: Any = None) -> ExportSummary:
+                   session: Any = None, reissue: bool = False) -> ExportSummary:
     """The one function behind ``inspect-tui export`` and the TUI's export screen.
 
     Issued documents get numbers saved in the session, so it is opened for writing (or ``session``,
@@ -381,7 +416,8 @@ def export_session(session_path: str | Path, output_dir: str | Path, *, kinds: I
     try:
         opened = session if session is not None else Session.open(session_path, readonly=draft)
         try:
-            tasks, skipped, reviews = plan_export(opened, kinds, branches, issuer=issuer_obj, seal=seal, draft=draft)
+            tasks, skipped, reviews = plan_export(opened, kinds, branches, issuer=issuer_obj, seal=seal, draft=draft,
+                                                  reissue=reissue)
         finally:
             if session is None:
                 opened.close()

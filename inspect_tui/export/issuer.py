@@ -136,25 +136,22 @@ def _number_parts(issuer: Issuer, group: str, year: int) -> re.Pattern[str]:
 
 def assigned_number(records: list[Any], branch: str, kind: str) -> str | None:
     """The number already given to this document, if any."""
+    rec = issued_record(records, branch, kind)
+    return rec.data["text"] if rec is not None else None
+
+
+def issued_record(records: list[Any], branch: str, kind: str) -> Any:
+    """The ``doc_number`` record of this document (its number, the fingerprint of what it said)."""
     rid = doc_number_id(branch, kind)
-    return next((r.data["text"] for r in records if r.id == rid and not r.deleted), None)
+    return next((r for r in records if r.id == rid and not r.deleted), None)
 
 
 def assign_numbers(session: Any, issuer: Issuer, wanted: list[tuple[str, str]], day: date) -> dict[tuple[str, str], str]:
     """Give each (branch, kind) in ``wanted`` its number, reusing one already given; new ones are
     saved to ``session`` (durably, before any PDF is written). Raises ``UserError`` when the session
     already holds one number twice (two leaders numbered concurrently and their copies merged)."""
-    records = [r for b in session.branches() for r in session.records(b.id, Kind.DOC_NUMBER)]
+    records, next_n = _numbering(session, issuer, day)
     group = session.meta.group
-    rx = _number_parts(issuer, group, day.year)
-    by_text: dict[str, str] = {}
-    for r in records:
-        other = by_text.setdefault(r.data["text"], r.id)
-        if other != r.id:
-            raise UserError(f"发文字号 {r.data['text']} 在会话中出现了两次（合并了两份各自编号的会话）",
-                            hint="请在其中一份文件的支部上删除该编号记录后重新导出。")
-    used = [int(m.group(1)) for r in records if (m := rx.match(r.data["text"]))]
-    next_n = max(used, default=0) + 1
     out: dict[tuple[str, str], str] = {}
     for branch, kind in wanted:
         existing = assigned_number(records, branch, kind)
@@ -165,3 +162,36 @@ def assign_numbers(session: Any, issuer: Issuer, wanted: list[tuple[str, str]], 
             next_n += 1
         out[(branch, kind)] = existing
     return out
+
+
+def _numbering(session: Any, issuer: Issuer, day: date) -> tuple[list[Any], int]:
+    """The session's number records and the next serial of this pattern and year — past every
+    number ever given, those a document replaced when it was issued again included."""
+    records = [r for b in session.branches() for r in session.records(b.id, Kind.DOC_NUMBER)]
+    by_text: dict[str, str] = {}
+    for r in records:
+        other = by_text.setdefault(r.data["text"], r.id)
+        if other != r.id:
+            raise UserError(f"发文字号 {r.data['text']} 在会话中出现了两次（合并了两份各自编号的会话）",
+                            hint="请在其中一份文件的支部上删除该编号记录后重新导出。")
+    rx = _number_parts(issuer, session.meta.group, day.year)
+    given = [t for r in records for t in (r.data["text"], *(s["text"] for s in r.data.get("superseded", ())))]
+    return records, max((int(m.group(1)) for t in given if (m := rx.match(t))), default=0) + 1
+
+
+def keep_content(session: Any, branch: str, kind: str, content: str) -> None:
+    """Record what the document issued under its number says (its first issue)."""
+    rec = issued_record(session.records(branch, Kind.DOC_NUMBER), branch, kind)
+    session.save(Kind.DOC_NUMBER, {**rec.data, "content": content}, rec.id)
+
+
+def renumber(session: Any, issuer: Issuer, branch: str, kind: str, day: date) -> str:
+    """A new number for a document whose content changed since it was issued; the old number (and
+    what it said) is kept as replaced, never to be given again."""
+    records, next_n = _numbering(session, issuer, day)
+    rec = issued_record(records, branch, kind)
+    number = issuer.format_number(session.meta.group, day.year, next_n)
+    old = {"text": rec.data["text"], "content": rec.data.get("content")}
+    session.save(Kind.DOC_NUMBER, {**rec.data, "text": number, "content": None,
+                                   "superseded": [*rec.data.get("superseded", ()), old]}, rec.id)
+    return number

@@ -58,6 +58,14 @@ def notice_hash(data: dict[str, Any]) -> str:
     return hashlib.sha256(canonical(data)).hexdigest()
 
 
+def content_hash(data: dict[str, Any]) -> str:
+    """The fingerprint of what a notice demands of its branch — its rows and overall deadline, the
+    part built from the session's records — kept with its 发文字号 when issued. Letterhead, contact
+    and seal (the issuer file's) are not in it."""
+    return hashlib.sha256(canonical({"branch": data["branch"]["id"], "deadline": data["deadline"],
+                                     "items": data["items"]})).hexdigest()
+
+
 def is_role(name: str) -> bool:
     return name.strip() in ROLES
 

@@ -15,8 +15,8 @@ from inspect_tui.core.common_problems import ProblemAnalysis
 from inspect_tui.core.records import Kind
 from inspect_tui.core.report import OTHER_AREA, GroupReport, Ranked
 from inspect_tui.core.report_facts import BranchFacts
-from inspect_tui.export.issuer import assigned_number
-from inspect_tui.export.notice import build_notice
+from inspect_tui.export.issuer import issued_record
+from inspect_tui.export.notice import build_notice, content_hash
 from inspect_tui.export.workbook import DATE, INT, NUMBER, PERCENT, Column, Sheet
 
 ADEQUATE = {True: "合格", False: "不合格", None: "未判定"}
@@ -112,7 +112,9 @@ def interviews_sheet(sessions: Sequence[Any]) -> Sheet:
 
 
 def rectification_sheet(sessions: Sequence[Any]) -> Sheet:
-    """Every item of every rectification notice, exactly as ``build_notice`` numbers and words it."""
+    """Every item of every rectification notice, exactly as ``build_notice`` numbers and words it. A
+    notice whose demands changed after it was issued is not listed under its number as if issued so:
+    its number says it changed since."""
     cols = [Column("发文字号", 22), Column("支部", 30), Column("单位", 18), Column("序号", 6, INT), Column("方面", 14),
             Column("检查项", 26), Column("存在问题", 50), Column("整改要求", 50), Column("整改时限", 11, DATE),
             Column("责任人", 10)]
@@ -120,12 +122,16 @@ def rectification_sheet(sessions: Sequence[Any]) -> Sheet:
     for s in sessions:
         for b in s.branches():
             records = s.records(b.id)
+            issued = issued_record(records, b.id, "notice")
             vm = build_notice(meta=s.meta, checklist=s.checklist, branch=b, records=records,
-                              number=assigned_number(records, b.id, "notice"))
+                              number=issued.data["text"] if issued is not None else None)
             if vm is None:
                 continue
+            number = vm.data["doc_no"]
+            if issued is not None and issued.data.get("content") not in (None, content_hash(vm.data)):
+                number += "（签发后有改动，未重新签发）"
             for i in vm.data["items"]:
-                rows.append([vm.data["doc_no"], b.data["name"], b.data.get("unit", ""), i["no"], i["area"],
+                rows.append([number, b.data["name"], b.data.get("unit", ""), i["no"], i["area"],
                              i["item"], i["problem"], i["requirement"], i["deadline"], i["responsible"]])
     return Sheet("整改事项", cols, rows)
 

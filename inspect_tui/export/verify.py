@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from inspect_tui.errors import file_error
 from inspect_tui.export.embed import RENDER_NAME, SEAL_NAME, load_notice, read_attachment
-from inspect_tui.export.notice import DRAFT, notice_context, notice_hash, notice_items
+from inspect_tui.export.notice import DRAFT, content_hash, notice_context, notice_hash, notice_items
 from inspect_tui.export.qr import SCHEME, QRPayload
 
 SCALE = 2.0  # 144 dpi: a changed digit in 9 pt text changes dozens of pixels
@@ -74,10 +74,31 @@ class VerifyReport:
     key_checked: bool = False
     changed: list[str] = field(default_factory=list)  # page fields that differ from the data
     notes: list[str] = field(default_factory=list)
+    #: What a genuine notice carries but this file lacks (a re-saved, scanned or re-assembled copy):
+    #: with one missing, nothing on the page can be checked — "cannot tell", not "forged".
+    missing: list[str] = field(default_factory=list)
+    issued_as: str | None = None  # the number the session recorded this exact content under
+    superseded_by: str | None = None  # the number that replaced this notice's, when it was issued again
 
     @property
     def ok(self) -> bool:
         return bool(self.checks) and all(c.ok for c in self.checks)
+
+    @property
+    def verdict(self) -> str:
+        """``genuine``; ``unverifiable`` (what is needed to check is missing, nothing found wrong);
+        ``superseded`` (genuine, but issued again under another number); or ``failed``."""
+        if self.ok:
+            return "genuine"
+        if self.missing and not [c for c in self.checks if not c.ok and c.name not in self.missing]:
+            return "unverifiable"
+        if self.superseded_by and self.failed() == ["未被取代"]:
+            return "superseded"
+        return "failed"
+
+    @property
+    def notice_no(self) -> str:
+        return (self.notice or {}).get("doc_no") or "（无）"
 
     @property
     def draft(self) -> bool:
@@ -104,9 +125,26 @@ class VerifyReport:
         lines.append("  ③ 由小组密钥签发：" + (level({"小组签名"}) if self.key_checked
                                             else "未核对（提供 --key 小组密钥可核对）"))
         kind = "征求意见稿（未正式签发）" if self.draft else "通知书"
-        if not self.ok:
+        failed = set(self.failed())
+        if self.verdict == "unverifiable" and len(self.missing) > 1:
+            lines.append("结论：无法核验——文件中既没有本工具的二维码，也没有嵌入数据：它不是整改通知书（反馈意见等"
+                         "文书不带二维码），或是扫描、重新保存后的副本。不能据此判断真伪。")
+        elif self.verdict == "unverifiable":
+            lines.append(f"结论：无法核验——文件中没有可核对的{self.missing[0]}（重新保存、打印后扫描或拼页的文件"
+                         "会丢失它）。不能据此判断真伪，请向签发单位索取原件或用会话文件导出的原件比对。")
+        elif self.verdict == "superseded":
+            lines.append(f"结论：这是 {self.notice_no} 号签发时的原件，但该通知书已重新签发为 {self.superseded_by}，"
+                         f"{self.notice_no} 号已被取代，不再有效。")
+        elif not self.ok and failed <= {"小组签名"}:
+            lines.append("结论：页面与数据一致，但小组签名不符：不能证明由持有该密钥者签发（密钥不同，或没有签名）。")
+        elif not self.ok and failed <= LEVEL2:
+            lines.append("结论：核验未通过——通知书与会话记录不符（见上）：它不是该会话签发的这份通知书。")
+        elif not self.ok:
             lines.append("结论：核验未通过——该文件不是原件或已被改动" +
                          (f"（不一致：{'、'.join(self.changed[:12])}）" if self.changed else "") + "。")
+        elif self.issued_as and any("签发后" in n for n in self.notes):
+            lines.append(f"结论：这是 {self.issued_as} 号签发时的原件，页面所印即数据所载，未被改动；"
+                         "会话记录在签发后另有改动（见上）。")
         elif self.session_checked:
             lines.append(f"结论：{kind}与会话记录一致，页面所印即数据所载，未被改动。")
         elif self.key_checked:
@@ -119,7 +157,7 @@ class VerifyReport:
 
 LEVEL1 = {"二维码", "二维码内容", "嵌入数据", "嵌入数据完整", "二维码与嵌入数据一致", "二维码标识", "印章图片",
           "页面与数据一致"}
-LEVEL2 = {"会话", "支部", "与会话记录一致"}
+LEVEL2 = {"会话", "支部", "签发记录", "未被取代", "与会话记录一致"}
 
 
 def read_qr_codes(pdf: str | Path, page: int = 0, scale: float = 3.0) -> list[str]:
@@ -274,6 +312,8 @@ def verify_pdf(pdf: str | Path, session_path: str | Path | None = None, key: byt
         raise file_error(pdf, "文件不存在")
     codes = [c for c in read_qr_codes(path) if c.startswith(SCHEME)]
     payload = None
+    if not codes:
+        report.missing.append("二维码")
     if report.add("二维码", len(codes) == 1,
                   "已读取" if len(codes) == 1 else ("页面上找不到本工具的二维码" if not codes else "有多个二维码")):
         try:
@@ -294,6 +334,10 @@ def verify_pdf(pdf: str | Path, session_path: str | Path | None = None, key: byt
         doc = load_notice(path)
     except Exception as exc:  # noqa: BLE001 - reported as a failed check, not a crash
         report.add("嵌入数据", False, getattr(exc, "message", str(exc)))
+        report.missing.append("嵌入数据")
+        if payload is not None:
+            report.notes.append(f"二维码所载：发文字号 {payload.notice_no or '（无）'}，{payload.items} 项，"
+                                f"整改总时限 {payload.deadline or '（无）'}——只能据此与原件人工比对。")
         return report
     notice = report.notice = doc["notice"]
     actual = notice_hash(notice)
@@ -333,6 +377,23 @@ def check_qr_ids(report: VerifyReport, notice: dict[str, Any], actual: str, payl
                if not wrong else "与嵌入数据不符：" + "、".join(wrong))
 
 
+def _issued_this(report: VerifyReport, notice: dict[str, Any], issued: dict[str, Any]) -> bool:
+    """The session recorded this very content when it issued the notice (``DocNumberData``): then
+    the notice is the genuine issue — also when the records changed since, or when it was issued
+    again under a new number (then it is no longer valid). False when nothing recorded decides."""
+    content = content_hash(notice)
+    if notice["doc_no"] == issued["text"] and issued.get("content") == content:
+        report.add("签发记录", True, f"与会话签发 {issued['text']} 时记下的整改事项一致")
+        report.issued_as = issued["text"]
+        return False  # the records are compared as well: a change since is said, not failed
+    if any(old["text"] == notice["doc_no"] and old.get("content") == content for old in issued.get("superseded", ())):
+        report.add("签发记录", True, f"与会话签发 {notice['doc_no']} 时记下的整改事项一致")
+        report.superseded_by = issued["text"]
+        report.add("未被取代", False, f"该通知书已重新签发为 {issued['text']}")
+        return True
+    return False
+
+
 def check_session(report: VerifyReport, notice: dict[str, Any], session_path: Path) -> None:
     """Level 2: the rows, branch, visit and number, rebuilt from the session's records."""
     from inspect_tui.core.records import Kind, doc_number_id
@@ -348,8 +409,11 @@ def check_session(report: VerifyReport, notice: dict[str, Any], session_path: Pa
             return
         records = session.records(branch.id)
         items, _ = notice_items(session.checklist, records, branch.data.get("secretary"))
-        number = next((r.data["text"] for r in records
-                       if r.kind is Kind.DOC_NUMBER and r.id == doc_number_id(branch.id, "notice")), "")
+        issued = next((r for r in records if r.kind is Kind.DOC_NUMBER and r.id == doc_number_id(branch.id, "notice")),
+                      None)
+        number = issued.data["text"] if issued is not None else ""
+    if notice["status"] != DRAFT and issued is not None and _issued_this(report, notice, issued.data):
+        return
     wrong: list[str] = []
     if branch.data["name"] != notice["branch"]["name"]:
         wrong.append("支部名称")
@@ -362,6 +426,10 @@ def check_session(report: VerifyReport, notice: dict[str, Any], session_path: Pa
     deadlines = [i["deadline"] for i in items if i["deadline"]]
     if (max(deadlines) if deadlines else None) != notice["deadline"]:
         wrong.append("整改总时限")
+    if wrong and report.issued_as:
+        report.notes.append("签发后会话记录有改动：" + "、".join(wrong[:12]) + "（通知书仍是签发时的原件；"
+                            "如需按现有记录整改，请重新签发：export --reissue）。")
+        return
     report.add("与会话记录一致", not wrong, "整改事项、支部与发文字号与记录完全一致" if not wrong else
                "与当前记录不同：" + "、".join(wrong[:12]) + "。若签发后记录又有修改，请重新导出。")
     report.notes.append("发文机关、抄送、联系人等来自发文设置文件，不属于会话记录，未与记录核对。")
