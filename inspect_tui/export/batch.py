@@ -176,7 +176,7 @@ def plan_export(session, kinds: Iterable[str] = KINDS, branches: Sequence[str] |
                 if changed and not reissue:
                     skipped.append(ExportResult(kind, b.id, name, error=(
                         f"整改通知书已以 {number} 签发，此后整改事项有改动：同一文号不能印出不同的内容。"
-                        f"如需按现有记录重新签发，加 --reissue（取新文号，{number} 记为已被取代）。")))
+                        f"如需按现有记录重新签发，选“重新签发”（命令行加 --reissue）：取新文号，{number} 记为已被取代。")))
                     continue
                 if changed:
                     number = renumber(session, issuer, b.id, kind, session.meta.date)

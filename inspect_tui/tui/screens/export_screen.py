@@ -87,6 +87,8 @@ class ExportScreen(BaseScreen):
                     yield RadioButton(label, value=n == 0, id=f"kind-{key}", compact=True)
         with Horizontal(classes="row"):
             yield Checkbox("征求意见稿（有分歧时也可导出）", id="export-draft", compact=True)
+            yield Checkbox("重新签发", id="export-reissue", compact=True,
+                           tooltip="签发后整改事项有改动的通知书取新文号，原文号记为已被取代")
             yield Button("开始导出 (E)", id="export-start", variant="primary", disabled=True, compact=True)
         with Horizontal(id="export-body"):
             with Vertical(id="export-left"):
@@ -154,16 +156,17 @@ class ExportScreen(BaseScreen):
         key_file = self.query_one("#export-key", Input).value.strip() or None
         issuer = self.query_one("#export-issuer", Input).value.strip() or None
         draft = self.query_one("#export-draft", Checkbox).value
+        reissue = self.query_one("#export-reissue", Checkbox).value
         self.files, self.errors = [], []
         self.query_one("#export-results", DataTable).clear()
         progress = self.query_one("#export-progress", ProgressBar)
         progress.update(total=None, progress=0)
         button.disabled = True
         self._message("正在导出…")
-        self._export(kinds, branches, templates, key_file, issuer, draft)
+        self._export(kinds, branches, templates, key_file, issuer, draft, reissue)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="export", name="export")
-    def _export(self, kinds, branches, templates, key_file, issuer, draft):
+    def _export(self, kinds, branches, templates, key_file, issuer, draft, reissue):
         from inspect_tui.export.batch import export_session
         from inspect_tui.export.qr import load_key
 
@@ -178,7 +181,7 @@ class ExportScreen(BaseScreen):
             open_session = None
         return export_session(self.session_path, self.output_dir, kinds=kinds, branches=branches,
                               template_dir=templates, progress=progress, key=key, issuer=issuer, draft=draft,
-                              session=open_session)
+                              session=open_session, reissue=reissue)
 
     def _one_done(self, done: int, total: int, result) -> None:
         self.query_one("#export-progress", ProgressBar).update(total=total, progress=done)
