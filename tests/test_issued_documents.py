@@ -383,3 +383,26 @@ def test_responsible_role_is_named_from_the_plan(tmp_path, capsys):
     [pdf] = (tmp_path / "o").glob("*.pdf")
     assert "张红梅（支部书记）" in "".join(pages(pdf))
     assert verify_pdf(pdf, session).ok
+
+
+def test_the_review_says_what_the_notice_chose_among_differing_records(tmp_path, capsys):
+    """Two inspectors' identical demand with different deadlines and people used to fold silently
+    into the earliest date and both names; a problem under an item the group ruled 符合 went into
+    the notice unremarked. Both are now said in the review the export prints."""
+    from inspect_tui.core.records import verdict_id
+
+    session = make_visit(tmp_path, {"机关第一党支部": ROWS[:1]})
+    item = load_default_checklist().items()[0]
+    with Session.open(session) as s:
+        b = s.branches()[0]
+        first = s.records(b.id, Kind.RECTIFICATION)[0]
+        s.save(Kind.RECTIFICATION, {**first.data, "deadline": "2027-01-19", "responsible": "孙玉兰"})
+        s.save(Kind.PROBLEM, {"branch": b.id, "item": item.id, "text": "第一议题学习记录只抄录原文"})
+        s.save(Kind.VERDICT, {"branch": b.id, "item": item.id, "field": "check", "status": "meets",
+                              "reason": "会议记录齐全"}, verdict_id(b.id, item.id, "check"))
+    assert main(["export", "notice", str(session), "-o", str(tmp_path / "o"), "--draft", "-q"]) == 0
+    err = capsys.readouterr().err
+    deadline = first.data["deadline"]
+    assert f"各条记录的整改时限不同（{deadline}、2027-01-19），通知书印最早的 {deadline}" in err
+    assert f"各条记录的责任人不同，通知书并列印出：{first.data['responsible']}、孙玉兰" in err
+    assert f"“{item.title}”小组裁定为符合，但仍有问题记录“第一议题学习记录只抄录原文”" in err

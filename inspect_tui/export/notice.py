@@ -77,10 +77,12 @@ def named(responsible: str, secretary: str | None) -> str:
     return responsible.strip()
 
 
-def notice_items(checklist: Checklist, records: list[Rec], secretary: str | None = None
-                 ) -> tuple[list[dict[str, Any]], list[str]]:
+def notice_items(checklist: Checklist, records: list[Rec], secretary: str | None = None,
+                 folded: list[str] | None = None) -> tuple[list[dict[str, Any]], list[str]]:
     """The notice's rows (one per recorded demand, identical demands folded) and its gaps.
-    ``secretary``: the branch secretary's name from the plan, for demands whose responsible is 支部书记."""
+    ``secretary``: the branch secretary's name from the plan, for demands whose responsible is 支部书记.
+    ``folded`` collects, for the leader's review, each row whose folded demands were recorded with
+    different deadlines (the earliest is printed) or different responsible people (all are named)."""
     problems = {r.id: r for r in records if r.kind is Kind.PROBLEM}
     demands = sorted_by_item(checklist, [r for r in records if r.kind is Kind.RECTIFICATION])
     linked = {d.data.get("problem") for d in demands if d.data.get("problem") in problems}
@@ -112,6 +114,11 @@ def notice_items(checklist: Checklist, records: list[Rec], secretary: str | None
                       "deadline": min(row["deadlines"]) if row["deadlines"] else None,
                       "responsible": "、".join(resp)})
         label = f"第 {n} 项（{title}）"
+        if folded is not None and len(set(row["deadlines"])) > 1:
+            folded.append(f"{label}各条记录的整改时限不同（{'、'.join(sorted(set(row['deadlines'])))}），"
+                          f"通知书印最早的 {min(row['deadlines'])}")
+        if folded is not None and len(resp) > 1:
+            folded.append(f"{label}各条记录的责任人不同，通知书并列印出：{'、'.join(resp)}")
         if not row["problems"]:
             gaps.append(f"{label}的整改要求没有对应的问题记录")
         if not row["deadlines"]:

@@ -6,6 +6,8 @@
   issued notice: nobody's demand is invented.
 * **Points lost without a recorded problem** are flagged (not blocking): the branch would read a
   lower score with no reason given.
+* **What the notice decides on its own** is said (not blocking): demands folded though recorded
+  with different deadlines or responsible people, and problems under an item the group ruled 符合.
 
 The CLI prints this review and the export screen shows it; both call ``review_session``.
 """
@@ -16,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from inspect_tui.core.format import fmt_score
-from inspect_tui.core.records import Kind
+from inspect_tui.core.records import Kind, Status
 from inspect_tui.core.scoring import BranchResult
 
 
@@ -28,6 +30,7 @@ class BranchReview:
     unsettled: list[str] = field(default_factory=list)  # item titles
     gaps: list[str] = field(default_factory=list)
     unexplained: list[str] = field(default_factory=list)  # "title（得分 x / y）"
+    folded: list[str] = field(default_factory=list)  # what the notice chose among differing records
     has_findings: bool = False
 
     def blockers(self, kind: str) -> list[str]:
@@ -47,6 +50,7 @@ class BranchReview:
         out += [f"{self.name}：{g}" for g in self.gaps]
         if self.unexplained:
             out.append(f"{self.name}：扣分但没有记录问题（{len(self.unexplained)} 项）：{'、'.join(self.unexplained)}")
+        out += [f"{self.name}：{f}" for f in self.folded]
         return out
 
 
@@ -59,12 +63,26 @@ def branch_review(session: Any, branch: Any) -> BranchReview:
     review.unsettled = [i.item.title for i in result.unsettled]
     review.has_findings = any(r.kind in (Kind.PROBLEM, Kind.RECTIFICATION) for r in records)
     if review.has_findings:
-        review.gaps = notice_items(session.checklist, records, branch.data.get("secretary", ""))[1]
+        review.gaps = notice_items(session.checklist, records, branch.data.get("secretary", ""), review.folded)[1]
+    met = _ruled_met(records)
+    titles = {i.item.id: i.item.title for i in result.items}
+    review.folded += [f"“{titles.get(p.data['item'], p.data['item'])}”小组裁定为符合，但仍有问题记录"
+                      f"“{p.data['text'][:30]}”，会印入整改通知书" for p in records
+                      if p.kind is Kind.PROBLEM and p.data.get("item") in met]
     with_problem = {r.data.get("item") for r in records if r.kind is Kind.PROBLEM}
     review.unexplained = [f"{i.item.title}（得分 {fmt_score(i.value)} / {fmt_score(i.item.full_marks)}）"
                           for i in result.items
                           if i.value is not None and i.value < i.item.full_marks and i.item.id not in with_problem]
     return review
+
+
+def _ruled_met(records: list[Any]) -> set[str]:
+    """Items whose 看/查 the group settled, every such verdict 符合."""
+    ruled: dict[str, set[str | None]] = {}
+    for r in records:
+        if r.kind is Kind.VERDICT and r.data.get("field") in ("look", "check"):
+            ruled.setdefault(r.data["item"], set()).add(r.data.get("status"))
+    return {item for item, statuses in ruled.items() if statuses == {Status.MEETS.value}}
 
 
 def review_session(session: Any, branches: list[Any] | None = None) -> list[BranchReview]:
