@@ -37,6 +37,11 @@ def test_yaml_plan(tmp_path):
     ("j.yaml", "branches: [a]\ngroup: " + "{a: " * 100_000 + "1" + "}" * 100_000 + "\n", "j.yaml:2:"),
     ("k.csv", "支部\n甲\x00乙\n", "k.csv:2: 支部名称、单位或书记姓名含有控制字符"),
     ("l.yaml", 'branches: ["甲\\0乙"]\n', "branches[0]：支部名称、单位或书记姓名含有控制字符"),
+    ("m.csv", '支部,单位\n"第一党支部,机关\n第二党支部,机关\n', "m.csv:3: CSV 格式错误：引号没有配对"),
+    ("n.csv", '支部\n"第一\n党支部"\n丙\n', "n.csv:3: 支部名称、单位或书记姓名含有控制字符或不可见字符"),
+    ("o.csv", "支部\n\u202e部支一第\n", "o.csv:2: 支部名称、单位或书记姓名含有控制字符或不可见字符"),
+    ("p.csv", "支部,支部名称\n甲,乙\n", "p.csv:1: 表头中有 2 个支部名称列（支部、支部名称）"),
+    ("q.yaml", "branches: [甲]\nbranches: [乙]\n", "q.yaml:2:1: branches: 键 'branches' 重复"),
 ])
 def test_bad_plans_name_file_and_place(tmp_path, name, content, expected):
     p = tmp_path / name

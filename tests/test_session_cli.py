@@ -37,7 +37,8 @@ def test_new_show_check_and_refuse_overwrite(tmp_path, capsys):
     assert "正常" in capsys.readouterr().out
     before = out.read_bytes()
     assert main(args) == 2
-    assert "s.jsonl" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "s.jsonl: 文件已存在" in err and "--force" not in err and "-o 另指定文件名" in err  # no flag it lacks
     assert out.read_bytes() == before
 
 

@@ -13,7 +13,7 @@ from inspect_tui.core.meta import SessionMeta
 from inspect_tui.core.plan import PlannedBranch, load_plan
 from inspect_tui.core.report import build_group_report, summary_line
 from inspect_tui.core.versions import digest
-from inspect_tui.errors import Problem, UserError
+from inspect_tui.errors import Problem, UserError, file_error
 from inspect_tui.store.integrity import EXIT_CODES, State, examine, recover
 from inspect_tui.store.report_inputs import facts_of
 from inspect_tui.store.session import Session, checklist_for, new_session, open_checklist, parse_meta
@@ -85,6 +85,12 @@ def cmd_new(args: argparse.Namespace) -> int:
         day = plan.date or day
     if not branches:
         raise UserError("没有给出被观摩支部", hint="用 --branch 名称（可重复）或 --plan 计划文件 指定。")
+    from inspect_tui.store.paths import session_filename
+
+    target = Path(args.output) if args.output else Path(args.dir) / session_filename(group, day, args.inspector)
+    if target.exists():
+        raise file_error(target, "这是一个文件夹" if target.is_dir() else "文件已存在",
+                         hint="新会话不会覆盖已有的文件：请用 -o 另指定文件名，或先移走原文件。")
     with new_session(args.dir, group=group, day=day, inspector=args.inspector, checklist=checklist,
                      branches=branches, inspectors=inspectors, path=args.output) as s:
         print(f"已创建 {s.path}（{len(s.branches())} 个支部，清单 {checklist.id} {checklist.version}）")

@@ -136,7 +136,7 @@ def load_yaml_model(path: Path, model: type[M], what: str = "checklist") -> tupl
     if not isinstance(root, yaml.MappingNode):
         kind = "列表" if isinstance(root, yaml.SequenceNode) else "单个值"
         return None, [_at(name, root, f"顶层应为映射（“键: 值”的各行），而不是{kind}")]
-    problems = list(_duplicate_keys(name, root))
+    problems = list(duplicate_keys(name, root))
     try:
         data = load_yaml(text)
     except yaml.YAMLError as exc:
@@ -192,7 +192,8 @@ def _at(name: str, node: yaml.Node, message: str) -> Problem:
     return Problem(name, message, node.start_mark.line + 1, node.start_mark.column + 1)
 
 
-def _duplicate_keys(name: str, root: yaml.Node) -> Iterator[Problem]:
+def duplicate_keys(name: str, root: yaml.Node) -> Iterator[Problem]:
+    """Every key given twice in one mapping (YAML keeps the last silently), at its place."""
     seen_nodes: set[int] = set()
     stack: list[tuple[yaml.Node, str]] = [(root, "")]
     while stack:

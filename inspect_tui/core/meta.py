@@ -18,7 +18,9 @@ from inspect_tui.core.versions import now_iso
 from inspect_tui.errors import UserError, first_error
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+#: Control characters (line breaks and tabs included: a name is one line) and invisible format
+#: characters (zero-width, bidi overrides — "\u202e" would make a PDF's file name read backwards).
+_CONTROL = re.compile("[\x00-\x1f\x7f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
 
 
 def has_control_chars(*texts: str) -> bool:
@@ -31,7 +33,8 @@ def refuse_control_chars(*texts: str) -> None:
     created, not when a file is read, so an old file with such a name still opens."""
     for text in texts:
         if _CONTROL.search(text):
-            raise ValueError(f"“{_CONTROL.sub('�', text)[:40]}”含有控制字符（如 NUL），请删去后重试")
+            raise ValueError(f"“{_CONTROL.sub('�', text)[:40]}”含有控制字符或不可见字符（如 NUL、换行、制表符、"
+                             "从右到左覆盖），请删去后重试")
 
 
 class ChecklistRef(BaseModel):

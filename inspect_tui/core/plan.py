@@ -74,17 +74,28 @@ def load_plan(path: str | Path) -> VisitPlan:
 
 
 def _load_csv(path: Path, text: str) -> VisitPlan:
-    rows = list(csv.reader(io.StringIO(text)))
-    if not rows:
+    reader = csv.reader(io.StringIO(text), strict=True)
+    numbered: list[tuple[int, list[str]]] = []
+    try:
+        for row in reader:
+            numbered.append((reader.line_num, row))
+    except csv.Error as exc:
+        why = "引号没有配对（有一个引号没有结束）" if "end of data" in str(exc) or "EOF" in str(exc) else str(exc)
+        raise file_error(path, f"CSV 格式错误：{why}", line=reader.line_num) from None
+    if not numbered:
         raise file_error(path, "文件为空")
-    header = [h.strip().lower() for h in rows[0]]
+    header = [h.strip().lower() for h in numbered[0][1]]
+    for names, what in ((NAME_HEADERS, "支部名称"), (UNIT_HEADERS, "单位"), (SECRETARY_HEADERS, "书记")):
+        found = [h for h in header if h in names]
+        if len(found) > 1:
+            raise file_error(path, f"表头中有 {len(found)} 个{what}列（{'、'.join(found)}），不知该用哪一列", line=1)
     name_col = next((header.index(h) for h in NAME_HEADERS if h in header), None)
     if name_col is None:
         raise file_error(path, f"第一行应为表头，且包含以下列名之一：{'、'.join(NAME_HEADERS)}", line=1)
     unit_col = next((header.index(h) for h in UNIT_HEADERS if h in header), None)
     sec_col = next((header.index(h) for h in SECRETARY_HEADERS if h in header), None)
     branches, problems = [], []
-    for n, row in enumerate(rows[1:], start=2):
+    for n, row in numbered[1:]:
         if not any(c.strip() for c in row):
             continue
         name = row[name_col].strip() if name_col < len(row) else ""
@@ -94,7 +105,8 @@ def _load_csv(path: Path, text: str) -> VisitPlan:
         unit = row[unit_col].strip() if unit_col is not None and unit_col < len(row) else ""
         secretary = row[sec_col].strip() if sec_col is not None and sec_col < len(row) else ""
         if has_control_chars(name, unit, secretary):
-            problems.append(Problem(str(path), "支部名称、单位或书记姓名含有控制字符（如 NUL），请删去", n))
+            problems.append(Problem(str(path), "支部名称、单位或书记姓名含有控制字符或不可见字符"
+                                                "（如 NUL、换行、制表符、从右到左覆盖），请删去", n))
             continue
         branches.append(PlannedBranch(name, unit, secretary))
     if problems:
@@ -114,6 +126,12 @@ def _load_yaml(path: Path, text: str) -> VisitPlan:
                          column=exc.mark.column + 1 if exc.mark else None) from None
     if not isinstance(data, dict) or not isinstance(data.get("branches"), list):
         raise file_error(path, "应为一个包含 branches:（支部列表）的 YAML 映射")
+    from inspect_tui.core.checklist_load import duplicate_keys  # only a YAML plan needs the node tree
+    from inspect_tui.core.yaml_input import compose
+
+    twice = list(duplicate_keys(str(path), compose(text)))
+    if twice:
+        raise UserError(f"{path}: 访问计划有 {len(twice)} 处错误", problems=twice)
     branches = []
     for n, entry in enumerate(data["branches"]):
         if isinstance(entry, str) and entry.strip():
@@ -124,7 +142,8 @@ def _load_yaml(path: Path, text: str) -> VisitPlan:
         else:
             raise file_error(path, f"branches[{n}]：应为支部名称，或包含 name 的映射")
         if has_control_chars(branches[-1].name, branches[-1].unit, branches[-1].secretary):
-            raise file_error(path, f"branches[{n}]：支部名称、单位或书记姓名含有控制字符（如 NUL），请删去")
+            raise file_error(path, f"branches[{n}]：支部名称、单位或书记姓名含有控制字符或不可见字符"
+                                   "（如 NUL、换行、制表符、从右到左覆盖），请删去")
     day = data.get("date")
     if day is not None:
         try:
