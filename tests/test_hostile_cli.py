@@ -406,14 +406,14 @@ def test_argument_mistakes_are_explained_in_chinese(capsys):
 
 def test_a_terminal_is_shown_no_bidi_control_and_a_pipe_gets_the_text_as_recorded(tmp_path):
     """A right-to-left override in a typed name would make a listing read otherwise on a terminal
-    that does bidi; piped output stays exact."""
+    that does bidi, and an escape sequence could clear it; piped output stays exact."""
     import pty
     import sys
 
-    name = tmp_path / "会话\u202e甲乙.jsonl"
+    name = tmp_path / "会话\u202e甲乙\x1b[2J.jsonl"
     argv = [sys.executable, "-m", "inspect_tui", "session", "show", str(name)]
     piped = subprocess.run(argv, capture_output=True, text=True, check=False)
-    assert piped.returncode == 2 and "\u202e甲乙" in piped.stderr
+    assert piped.returncode == 2 and "\u202e甲乙\x1b[2J" in piped.stderr
     pid, fd = pty.fork()
     if pid == 0:  # pragma: no cover - the child
         os.execv(sys.executable, argv)
@@ -423,4 +423,4 @@ def test_a_terminal_is_shown_no_bidi_control_and_a_pipe_gets_the_text_as_recorde
             seen += chunk
     assert os.waitpid(pid, 0)[1] >> 8 == 2
     shown = seen.decode("utf-8")
-    assert "会话甲乙.jsonl" in shown and "\u202e" not in shown
+    assert "会话甲乙␛[2J.jsonl" in shown and "\u202e" not in shown and "\x1b[2J" not in shown

@@ -153,14 +153,20 @@ _BIDI = dict.fromkeys(map(ord, BIDI_CONTROLS))
 
 
 class _OnTerminal:
-    """A terminal stream that drops bidi controls from what is written to it. Only a terminal: text
-    piped into a file or another program is kept exactly as recorded."""
+    """A terminal stream that drops bidi controls from what is written to it, and shows an escape
+    character as ␛ — a title or a note holding an escape sequence must not clear or rewrite the
+    screen — except in the one sequence the progress lines use ("\r\x1b[K": back to the line start,
+    clear it). Only a terminal: text piped into a file or another program is kept exactly as
+    recorded."""
 
     def __init__(self, stream: Any) -> None:
         self._stream = stream
 
     def write(self, text: str) -> int:
-        return self._stream.write(text.translate(_BIDI))
+        text = text.translate(_BIDI)
+        if "\x1b" in text:
+            text = "\r\x1b[K".join(part.replace("\x1b", "␛") for part in text.split("\r\x1b[K"))
+        return self._stream.write(text)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)
