@@ -262,3 +262,12 @@ def test_an_unsettled_value_is_the_mean_rounded_to_two_places(tiny_checklist):
     assert r.result(tiny_checklist).item("i1").value == 3.67
     r.add(score_id("b1", "i2", "甲"), "score", "甲", item="i2", score=6.0)
     assert [(a.score, a.scored_items) for a in r.result(tiny_checklist).areas] == [(9.67, 2), (0.0, 0)]
+
+
+def test_scores_round_half_up_as_a_score_sheet_is_read():
+    """四舍五入: Python's round() gave 86.62 for 86.625 (half to even) in the app, the PDFs and the CLI."""
+    from inspect_tui.core.format import fmt_score, round2
+
+    assert [round2(v) for v in (86.625, 10.375, 2.675, 0.005, 3.0, 85.25)] == [86.63, 10.38, 2.68, 0.01, 3.0, 85.25]
+    assert fmt_score(86.625) == "86.63" and fmt_score(87.125 - 0.5) == "86.63" and fmt_score(90.0) == "90"
+    assert round2(2.6749) == 2.67 and round2(0.004999) == 0.0

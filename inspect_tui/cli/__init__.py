@@ -29,7 +29,6 @@ from typing import Any, NoReturn
 
 from inspect_tui.crash import bug_message, debugging, write_crash_report
 from inspect_tui.errors import EXIT_BUG, EXIT_ENVIRONMENT, EXIT_USER, UserError, describe_os_error
-from inspect_tui.export.printable import BIDI_CONTROLS
 
 COMMAND_MODULES = {
     "checklist": "inspect_tui.cli.checklist_cmd",
@@ -147,11 +146,6 @@ def _show_warning(message: Warning | str, category: type[Warning], filename: str
 
 _PACKAGE = Path(__file__).resolve().parent.parent
 _python_show_warning = warnings.showwarning
-#: Characters that reorder text on a terminal that does bidi (ALM, LRM, RLM, embeddings, overrides,
-#: isolates): a name typed as "\u202e梅红张" must not read 张红梅 in a listing.
-_BIDI = dict.fromkeys(map(ord, BIDI_CONTROLS))
-
-
 class _OnTerminal:
     """A terminal stream that drops bidi controls from what is written to it, and shows an escape
     character as ␛ — a title or a note holding an escape sequence must not clear or rewrite the
@@ -160,10 +154,13 @@ class _OnTerminal:
     recorded."""
 
     def __init__(self, stream: Any) -> None:
+        from inspect_tui.export.printable import BIDI_CONTROLS  # not on the app's start-up path
+
         self._stream = stream
+        self._bidi = dict.fromkeys(map(ord, BIDI_CONTROLS))  # a name typed "\u202e梅红张" must not read 张红梅
 
     def write(self, text: str) -> int:
-        text = text.translate(_BIDI)
+        text = text.translate(self._bidi)
         if "\x1b" in text:
             text = "\r\x1b[K".join(part.replace("\x1b", "␛") for part in text.split("\r\x1b[K"))
         return self._stream.write(text)

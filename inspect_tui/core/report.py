@@ -29,7 +29,7 @@ from inspect_tui.core.common_problems import (
     analyse_problems,
     fold_texts,
 )
-from inspect_tui.core.format import fmt_rate, fmt_score
+from inspect_tui.core.format import fmt_rate, fmt_score, round2
 from inspect_tui.core.report_facts import BranchFacts, SessionFacts
 from inspect_tui.core.scoring import rates
 from inspect_tui.errors import UserError
@@ -81,15 +81,15 @@ class GroupReport:
 
     @property
     def average(self) -> float | None:
-        return round(sum(r.facts.total for r in self.ranked) / len(self.ranked), 2) if self.ranked else None
+        return round2(sum(r.facts.total for r in self.ranked) / len(self.ranked)) if self.ranked else None
 
 
 def rank(branches: Sequence[BranchFacts]) -> list[tuple[int, BranchFacts]]:
     """Competition ranking by total (ties share a rank, the next one skips); names break display ties."""
-    ordered = sorted(branches, key=lambda b: (-round(b.total, 2), b.name))
+    ordered = sorted(branches, key=lambda b: (-round2(b.total), b.name))
     out: list[tuple[int, BranchFacts]] = []
     for k, b in enumerate(ordered):
-        same = out and round(out[-1][1].total, 2) == round(b.total, 2)
+        same = out and round2(out[-1][1].total) == round2(b.total)
         out.append((out[-1][0] if same else k + 1, b))
     return out
 
@@ -101,7 +101,7 @@ def area_shares(checklist: Checklist, facts: BranchFacts) -> list[float]:
 
 def tag_subtotals(checklist: Checklist, facts: BranchFacts) -> tuple[float, ...]:
     items = checklist.items()
-    return tuple(round(sum(v or 0.0 for it, v in zip(items, facts.items, strict=True) if t.id in it.tags), 2)
+    return tuple(round2(sum(v or 0.0 for it, v in zip(items, facts.items, strict=True) if t.id in it.tags))
                  for t in checklist.tags)
 
 

@@ -15,6 +15,7 @@ from fractions import Fraction
 
 from inspect_tui.core.checklist import Checklist
 from inspect_tui.core.common_problems import DEFAULT_SHARE, ProblemAnalysis, analyse_problems
+from inspect_tui.core.format import round2
 from inspect_tui.core.report import Ranked, rank, refuse_repeated_visits, tag_subtotals
 from inspect_tui.core.report_facts import BranchFacts, SessionFacts
 from inspect_tui.core.scoring import rates
@@ -70,7 +71,7 @@ class Rollup:
 
 
 def _average(branches: Sequence[BranchFacts]) -> float | None:
-    return round(sum(b.total for b in branches) / len(branches), 2) if branches else None
+    return round2(sum(b.total for b in branches) / len(branches)) if branches else None
 
 
 def _group_line(group: str, sessions: list[SessionFacts], checklist: Checklist) -> GroupLine:

@@ -17,6 +17,7 @@ from statistics import fmean
 
 from inspect_tui.core.checklist import Area, Checklist, Item, Level, RatingBand, ScoringMethod
 from inspect_tui.core.folding import count_folded
+from inspect_tui.core.format import round2
 from inspect_tui.core.index import Rec
 from inspect_tui.core.labels import UNRATED
 from inspect_tui.core.records import Kind, Status
@@ -40,7 +41,7 @@ def suggested_score(item: Item, statuses: Iterable[Status]) -> float | None:
         shortfalls = sum(1 for s in counted if s is not Status.MEETS)
         return max(0.0, item.full_marks - rule.deduct_per * shortfalls)
     credit = fmean(_CREDIT.get(s, rule.partly) for s in counted)
-    return round(item.full_marks * credit, 2)
+    return round2(item.full_marks * credit)
 
 
 @dataclass(frozen=True)
@@ -153,8 +154,8 @@ def analyse_branch(checklist: Checklist, branch: Rec, records: Iterable[Rec],
             if result.value is not None:
                 area_score += result.value
                 area_scored += 1
-        areas.append(AreaResult(area, round(area_score, 2), area_scored))
-    total = round(sum(a.score for a in areas), 2)
+        areas.append(AreaResult(area, round2(area_score), area_scored))
+    total = round2(sum(a.score for a in areas))
     return BranchResult(branch=branch.id, name=branch.data["name"], items=items, areas=areas, total=total,
                         full_marks=checklist.full_marks, rating=checklist.rating_for(total), asked=asked,
                         adequate=adequate, problems=count_folded(problem_recs), steps_done=done)
@@ -175,7 +176,7 @@ def _item_result(item: Item, area: Area, statuses: dict[tuple[str, Step], Status
     if verdict is not None and verdict.data.get("score") is not None:
         value: float | None = float(verdict.data["score"])
     elif scores:
-        value = round(fmean(scores.values()), 2)
+        value = round2(fmean(scores.values()))
     else:
         value = None
     disagreement = verdict is None and len(set(scores.values())) > 1

@@ -13,13 +13,13 @@ from typing import Any
 
 from textual.screen import ModalScreen, Screen
 from textual.widget import Widget
-from textual.widgets import Input, TextArea
+from textual.widgets import Input
 
-_TYPED = "Input, TextArea"
+_TYPED = "Input, TextArea"  # by name: the text area's module is not imported until a dialog needs it
 
 
 def _text(widget: Widget) -> str:
-    return widget.text if isinstance(widget, TextArea) else widget.value if isinstance(widget, Input) else ""
+    return widget.value if isinstance(widget, Input) else str(getattr(widget, "text", ""))
 
 
 class DraftDialog(ModalScreen[Any]):
