@@ -29,7 +29,7 @@ from typing import Any
 
 from inspect_tui.core.naming import output_name, unique_names
 from inspect_tui.core.records import Kind
-from inspect_tui.errors import UserError, describe_os_error, os_reason, with_path
+from inspect_tui.errors import UserError, describe_os_error, with_path
 from inspect_tui.export.documents import FEEDBACK, KIND_LABELS, NOTICE, FeedbackVM, build_feedback
 from inspect_tui.export.issuer import (
     Issuer,
@@ -355,8 +355,8 @@ def run_tasks(tasks: Sequence[ExportTask], output_dir: str | Path, *, template_d
     out = Path(output_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UserError(f"{output_dir}: 无法创建输出文件夹：{os_reason(exc)}") from None
+    except OSError as exc:  # the machine's refusal: exit 3
+        raise with_path(exc, out) from None
     tdir = str(template_dir) if template_dir else None
     workers = default_workers(len(tasks)) if workers is None else max(1, workers)
     results: list[ExportResult] = []

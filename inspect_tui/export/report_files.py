@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from inspect_tui.core.common_problems import DEFAULT_SHARE
 from inspect_tui.core.report import GroupReport, build_group_report
 from inspect_tui.core.rollup import Rollup, build_rollup
-from inspect_tui.errors import UserError, file_error
+from inspect_tui.errors import UserError, file_error, with_path
 from inspect_tui.export.report_pdf import render_report_pdf
 from inspect_tui.export.report_sheets import group_sheets
 from inspect_tui.export.workbook import Sheet, write_csv, write_xlsx
@@ -49,8 +49,8 @@ def prepare_output(outdir: Path) -> None:
         raise file_error(outdir, "输出位置已存在且不是文件夹")
     try:
         outdir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise file_error(outdir, f"无法创建输出文件夹：{exc.strerror}") from None
+    except OSError as exc:  # the machine's refusal: exit 3
+        raise with_path(exc, outdir) from None
 
 
 
@@ -81,8 +81,8 @@ def _render_and_write(outdir: Path, pdf_name: str, render_pdf: Callable[[], byte
             written = [outdir / pdf_name, outdir / book_name]
             if csv:
                 written += write_csv(outdir, made, Path(book_name).stem)
-    except OSError as exc:
-        raise file_error(outdir, f"写入失败：{exc.strerror or exc}") from None
+    except OSError as exc:  # the machine's refusal (disk full, read-only): exit 3, saying which folder
+        raise with_path(exc, outdir) from None
     return written
 
 
