@@ -197,6 +197,8 @@ def test_ledger_workbook_round_trip_and_bad_rows(issued, tmp_path, capsys):
     wb.save(good)
     ws.cell(3, col["完成时间"]).value = "下周"
     ws.cell(4, col["状态"]).value = "已销号"
+    ws.cell(3, col["整改措施及完成情况"]).value = "补" * 10_001
+    ws.cell(4, col["完成时间"]).value = "2099-01-01"
     bad = tmp_path / "bad.xlsx"
     wb.save(bad)
     rc, _, err = cli(capsys, "followup", "import", fu, bad)
@@ -204,6 +206,8 @@ def test_ledger_workbook_round_trip_and_bad_rows(issued, tmp_path, capsys):
     assert rc == 2
     assert f"{bad}!整改台账!{letter[col['完成时间'] - 1]}3:" in err
     assert f"{bad}!整改台账!{letter[col['状态'] - 1]}4:" in err
+    assert f"{bad}!整改台账!{letter[col['整改措施及完成情况'] - 1]}3: 太长：最多 10000 个字（现有 10001 个）" in err
+    assert f"{bad}!整改台账!{letter[col['完成时间'] - 1]}4: 完成时间 2099-01-01 晚于今天" in err
     assert ledger(fu).items[0].status is S.OPEN  # nothing applied
     rc, out, err = cli(capsys, "followup", "import", fu, good)
     assert rc == 0, err
@@ -271,3 +275,27 @@ def test_a_long_problem_that_could_be_issued_can_be_followed_up(tmp_path, capsys
     issue_notices(visit, tmp_path / "ex")
     fu = new_followup(capsys, tmp_path, "--session", visit)
     assert long in [i.problem for i in ledger(fu).items]
+
+
+def test_a_workbook_with_nothing_to_import_or_thousands_of_bad_rows_is_said_briefly(issued, tmp_path, capsys):
+    from openpyxl import Workbook
+
+    visit, _ = issued
+    fu = new_followup(capsys, tmp_path, "--session", visit)
+    only_ids = tmp_path / "ids.xlsx"
+    wb = Workbook()
+    wb.active.title = "整改台账"
+    wb.active.append(["台账编号"])
+    wb.active.append([f"{N1}/1"])
+    wb.save(only_ids)
+    rc, _, err = cli(capsys, "followup", "import", fu, only_ids)
+    assert rc == 2 and "没有可导入的列" in err
+    dragged = tmp_path / "dragged.xlsx"
+    wb = Workbook()
+    wb.active.title = "整改台账"
+    wb.active.append(["台账编号", "状态"])
+    for n in range(60):
+        wb.active.append([f"{N1}/{100 + n}", "整改中"])
+    wb.save(dragged)
+    rc, _, err = cli(capsys, "followup", "import", fu, dragged)
+    assert rc == 2 and "60 处错误" in err and "……另有 10 处错误未列出" in err and err.count("台账中没有事项") == 50

@@ -21,7 +21,7 @@ from typing import Any
 from inspect_tui.core.labels import LEDGER_FIELD_LABELS as FIELD_LABELS
 from inspect_tui.core.labels import LEDGER_STATUS_LABELS as STATUS_LABELS
 from inspect_tui.core.ledger import Ledger, LedgerItem, S, status_of
-from inspect_tui.core.records import Kind
+from inspect_tui.core.records import MAX_TEXT, Kind
 from inspect_tui.errors import Problem, UserError, file_error
 from inspect_tui.export.printable import neutralise as as_printed
 from inspect_tui.export.workbook import DATE, INT, Column, Sheet
@@ -43,6 +43,7 @@ COLUMNS: list[tuple[str, Column]] = [
     ("days_left", Column(FIELD_LABELS["days_left"], 9, INT)),
 ]
 EDITABLE = ("status", "measures", "completed_on", "evidence_text", "responsible")
+MAX_LISTED = 50  # bad cells listed one by one; a sheet dragged down 20,000 rows needs no 20,000 lines
 #: What the notice said: fixed once issued, so a change to one of them in a returned workbook is named.
 NOTICE_COLUMNS = ("branch", "notice_no", "no", "item", "problem", "requirement", "category", "deadline")
 BRANCH_STATUSES = (S.OPEN, S.IN_PROGRESS, S.TO_CHECK)
@@ -130,6 +131,9 @@ def plan_import(session: Any, path: str | Path, today: date | None = None) -> tu
         elif key == "ref":
             raise UserError(f"{path}!{title}!A1: 缺少“{label}”列", problems=[
                 Problem(f"{path}!{title}!A1", f"缺少“{label}”列（请使用本工具导出的整改台账）")])
+    if len(where) == 1:
+        raise UserError(f"{path}!{title}!A1: 没有可导入的列", problems=[Problem(
+            f"{path}!{title}!A1", "没有支部可填写的列（" + "、".join(FIELD_LABELS[k] for k in EDITABLE) + "）")])
     ledger = ledger_of(session)
     names = {b.id: b.data["name"] for b in session.branches()}
     fixed = [(i, header.index(c.header)) for i, (key, c) in enumerate(COLUMNS) if key in NOTICE_COLUMNS and c.header in header]
@@ -167,12 +171,16 @@ def plan_import(session: Any, path: str | Path, today: date | None = None) -> tu
                         fields["status"] = status.value
                 elif key == "completed_on":
                     d = _date(value)
+                    if d is not None and d > (today or date.today()):
+                        raise ValueError(f"完成时间 {d} 晚于今天，不能预先登记")
                     if d != item.completed_on and d is not None:
                         fields[key] = d.isoformat()
                 elif _shown(value) != as_printed(getattr(item, key)) and _text(value):
+                    if len(_text(value)) > MAX_TEXT:
+                        raise ValueError(f"太长：最多 {MAX_TEXT} 个字（现有 {len(_text(value))} 个）")
                     fields[key] = _text(value)
             except ValueError as exc:
-                bad(n, col, str(exc) if key == "status" or "须由" in str(exc)
+                bad(n, col, str(exc) if key != "completed_on" or "晚于今天" in str(exc)
                     else f"“{_text(value)}”不是 YYYY-MM-DD 格式的日期")
         if not fields:
             continue
@@ -181,7 +189,9 @@ def plan_import(session: Any, path: str | Path, today: date | None = None) -> tu
         except UserError as exc:
             bad(n, where.get("status", where["ref"]), exc.message)
     if problems:
-        raise UserError(f"{path}：{len(problems)} 处错误，未导入任何内容", problems=problems,
+        shown = problems[:MAX_LISTED] + ([Problem(str(path), f"……另有 {len(problems) - MAX_LISTED} 处错误未列出")]
+                                         if len(problems) > MAX_LISTED else [])
+        raise UserError(f"{path}：{len(problems)} 处错误，未导入任何内容", problems=shown,
                         hint="请改正后重新导入。")
     return changes, ignored
 
