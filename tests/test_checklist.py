@@ -527,3 +527,15 @@ def test_content_hash_is_the_meaning_not_the_spelling(tiny_checklist: Checklist)
     hashes.add(Checklist.model_validate(tiny(title="小清单 ")).content_hash())  # stripped: the same
     hashes.add(Checklist.model_validate(tiny(title="小清单（修订）")).content_hash())
     assert len(hashes) == 5 and "b9bb451204a7de1e" in hashes
+
+
+@pytest.mark.parametrize(("value", "words"), [
+    ("yes", "应为数字，而不是“是”（YAML 把 yes、no、on、off 读作是/否）"),
+    (".nan", "应为数字，而不是“nan”"),
+    (".inf", "应为数字，而不是“inf”"),
+    ("1" * 5000, "整数有 5000 位，太长（最多 100 位）"),
+])
+def test_a_number_that_is_not_one_is_named_not_counted(tmp_path: Path, value: str, words: str) -> None:
+    """``full_marks: yes`` used to count as 1 (and the sums then disagreed somewhere else)."""
+    problem = one_problem(tmp_path, mutate("        full_marks: 6\n", f"        full_marks: {value}\n"))
+    assert problem.line is not None and words in problem.message, str(problem)

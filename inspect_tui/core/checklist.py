@@ -13,7 +13,7 @@ import json
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
 from inspect_tui.core.steps import Step
 
@@ -22,7 +22,17 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    """No unknown field, and numbers that are numbers: not NaN or infinity, and not a yes/no —
+    YAML reads ``yes``, ``no``, ``on``, ``off`` as true/false, which would otherwise count as 1 and 0."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_yes_no_numbers(cls, value: object, info: ValidationInfo) -> object:
+        if isinstance(value, bool) and info.field_name and cls.model_fields[info.field_name].annotation in (float, int):
+            raise ValueError(f"应为数字，而不是“{'是' if value else '否'}”（YAML 把 yes、no、on、off 读作是/否）")
+        return value
 
 
 class ScoringMethod(StrEnum):
