@@ -67,7 +67,7 @@ from inspect_tui.crash import bug_message, debugging, explain, write_crash_repor
 from inspect_tui.errors import EXIT_BUG, UserError, describe_os_error, os_reason
 from inspect_tui.tui.session_loading import SessionLoading, loading_type
 from inspect_tui.tui.settings import load_settings, save_settings
-from inspect_tui.tui.textual_adapter import ActionGate, LastResort, Palette, action_state, binding_chain
+from inspect_tui.tui.textual_adapter import ActionGate, LastResort, Palette, action_state, binding_chain, speak_chinese
 
 if TYPE_CHECKING:  # the records' models (pydantic) are imported by the worker that reads a session
     from inspect_tui.core.index import Rec
@@ -102,6 +102,7 @@ class InspectApp(SessionLoading, ActionGate, LastResort, App[int]):
     def __init__(self, session_path: Path | None = None, sessions_dir: Path = Path("sessions"),
                  exports_dir: Path = Path("exports"), *, read_only: bool = False) -> None:
         super().__init__()
+        speak_chinese()
         self.open_read_only = read_only  # --read-only: every session is opened read-only
         self.read_only: str | None = None  # why the open session is read-only; None when writable
         self.last_refusal = ""  # why the last save was refused (shown when quitting with it unsaved)

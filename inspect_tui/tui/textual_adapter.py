@@ -42,8 +42,9 @@ def textual_major() -> int:
 
 try:
     from textual.widgets._footer import FooterKey
+    from textual.widgets._select import SelectOverlay
 except ImportError:  # pragma: no cover - only on a Textual release that moved it
-    FooterKey = None  # type: ignore[assignment,misc]
+    FooterKey = SelectOverlay = None  # type: ignore[assignment,misc]
 
 PRIVATE_API_OK = (textual_major() == TESTED_MAJOR and FooterKey is not None
                   and hasattr(Screen, "_modal_binding_chain") and hasattr(App, "_check_action_state")
@@ -52,9 +53,18 @@ PRIVATE_API_OK = (textual_major() == TESTED_MAJOR and FooterKey is not None
                   and hasattr(CommandPalette, "_stop_no_matches_countdown")
                   and all(hasattr(OptionList, name) for name in ("_index_to_line", "_heights", "_get_visual",
                                                                    "_get_left_gutter_width"))
-                  and hasattr(Option, "_set_prompt"))
+                  and hasattr(Option, "_set_prompt")
+                  and SelectOverlay is not None and hasattr(SelectOverlay, "_merge_bindings"))
 
 NO_MATCHES = "没有匹配的命令"
+
+
+def speak_chinese() -> None:
+    """Textual's own key labels the footer and the palette show, in Chinese: an open select list's
+    Esc ("Dismiss menu"). Its bindings are merged when the class is made, so they are merged again."""
+    if PRIVATE_API_OK:
+        SelectOverlay.BINDINGS = [Binding("escape", "dismiss", "收起列表")]
+        SelectOverlay._merged_bindings = SelectOverlay._merge_bindings()
 
 
 class ActionGate:
