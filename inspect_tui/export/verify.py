@@ -16,7 +16,13 @@ Three levels of proof, each stated separately in the report:
    elsewhere on the page. An organisation's own templates work the same way (``--templates``):
    the notice records a digest of the templates it was made with, so a mismatch is explained.
 2. **Data equals the session's records** (``--session``): the rows, branch, visit and 发文字号 are
-   rebuilt from the session and compared field by field.
+   rebuilt from the session and compared field by field. The session also keeps the fingerprint of
+   what each notice demanded when it was issued (``DocNumberData``): a notice equal to it is the
+   genuine issue even when the records changed since (that is said, not failed), or — when it was
+   issued again under a new number — genuine but replaced.
+
+A file that has lost what can be checked (its embedded data or its QR code: re-saved, scanned,
+re-assembled, or not a notice at all) is "cannot tell" (``verdict``), never "forged".
 3. **Signed with the group key** (``--key``): the QR payload's HMAC is checked; only key holders can
    make one, so this proves origin without the session.
 
@@ -36,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 from inspect_tui.errors import file_error
 from inspect_tui.export.embed import RENDER_NAME, SEAL_NAME, load_notice, read_attachment
+from inspect_tui.export.issuer import issued_record
 from inspect_tui.export.notice import DRAFT, content_hash, notice_context, notice_hash, notice_items
 from inspect_tui.export.qr import SCHEME, QRPayload
 
@@ -78,6 +85,7 @@ class VerifyReport:
     #: with one missing, nothing on the page can be checked — "cannot tell", not "forged".
     missing: list[str] = field(default_factory=list)
     issued_as: str | None = None  # the number the session recorded this exact content under
+    changed_since: list[str] = field(default_factory=list)  # what the records changed after that issue
     superseded_by: str | None = None  # the number that replaced this notice's, when it was issued again
 
     @property
@@ -142,7 +150,7 @@ class VerifyReport:
         elif not self.ok:
             lines.append("结论：核验未通过——该文件不是原件或已被改动" +
                          (f"（不一致：{'、'.join(self.changed[:12])}）" if self.changed else "") + "。")
-        elif self.issued_as and any("签发后" in n for n in self.notes):
+        elif self.changed_since:
             lines.append(f"结论：这是 {self.issued_as} 号签发时的原件，页面所印即数据所载，未被改动；"
                          "会话记录在签发后另有改动（见上）。")
         elif self.session_checked:
@@ -396,7 +404,6 @@ def _issued_this(report: VerifyReport, notice: dict[str, Any], issued: dict[str,
 
 def check_session(report: VerifyReport, notice: dict[str, Any], session_path: Path) -> None:
     """Level 2: the rows, branch, visit and number, rebuilt from the session's records."""
-    from inspect_tui.core.records import Kind, doc_number_id
     from inspect_tui.store.session import Session
 
     with Session.open(session_path, readonly=True) as session:
@@ -409,8 +416,7 @@ def check_session(report: VerifyReport, notice: dict[str, Any], session_path: Pa
             return
         records = session.records(branch.id)
         items, _ = notice_items(session.checklist, records, branch.data.get("secretary"))
-        issued = next((r for r in records if r.kind is Kind.DOC_NUMBER and r.id == doc_number_id(branch.id, "notice")),
-                      None)
+        issued = issued_record(records, branch.id, "notice")
         number = issued.data["text"] if issued is not None else ""
     if notice["status"] != DRAFT and issued is not None and _issued_this(report, notice, issued.data):
         return
@@ -427,6 +433,7 @@ def check_session(report: VerifyReport, notice: dict[str, Any], session_path: Pa
     if (max(deadlines) if deadlines else None) != notice["deadline"]:
         wrong.append("整改总时限")
     if wrong and report.issued_as:
+        report.changed_since = wrong
         report.notes.append("签发后会话记录有改动：" + "、".join(wrong[:12]) + "（通知书仍是签发时的原件；"
                             "如需按现有记录整改，请重新签发：export --reissue）。")
         return
