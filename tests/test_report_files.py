@@ -314,3 +314,15 @@ def test_the_lowest_class_reads_below_the_next_not_above_zero():
     bounds = [85.0, 60.0, 0.0]
     assert [_class_rule(b, bounds) for b in bounds] == [
         "总分不低于满分的 85%", "总分不低于满分的 60%、低于 85%", "总分低于满分的 60%"]
+
+
+def test_exported_files_are_readable_by_others_as_any_saved_file(group_out):
+    """A PDF or a workbook is for others to read and forward: not 0600 like the temporary file it
+    was written as."""
+    import os
+    import stat
+
+    umask = os.umask(0)
+    os.umask(umask)
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in group_out.iterdir() if p.suffix in (".pdf", ".xlsx")}
+    assert modes and set(modes.values()) == {0o666 & ~umask}, modes

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from inspect_tui.export.printable import neutralise as as_printed
+from inspect_tui.store.journal import shared_mode
 
 TEXT, INT, NUMBER, PERCENT, DATE = "text", "int", "number", "percent", "date"
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -169,7 +170,10 @@ def _atomic(path: Path, write: Any) -> None:
     except OSError as exc:
         exc.filename = str(path)
         raise
-    os.close(fd)
+    try:
+        shared_mode(fd)
+    finally:
+        os.close(fd)
     try:
         write(tmp)
         with open(tmp, "rb+") as fh:

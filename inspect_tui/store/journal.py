@@ -154,12 +154,23 @@ def write_atomic(path: Path, chunks: Iterable[bytes], lock: SessionLock | None =
     return size
 
 
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)  # read once, at import (no thread runs yet): Python has no way to only read it
+
+
+def shared_mode(fd: int) -> None:
+    """A temporary file (created 0600) given the mode a plain ``open`` would give the finished file
+    (0644 under the usual umask): a PDF or a workbook is for others to read and forward."""
+    os.fchmod(fd, 0o666 & ~_UMASK)
+
+
 def replace_file(target: Path, data: bytes) -> None:
     """Write a whole file that is not a session (a photo, a PDF, a workbook, a digest): temp file
     beside it, fsync, ``os.replace``, fsync the folder. A symlink at ``target`` is replaced, not
     followed; the temp file keeps the suffix, so a leftover still opens in the right program."""
     fd, tmp = tempfile.mkstemp(prefix=".part-", suffix=target.suffix, dir=target.parent)
     try:
+        shared_mode(fd)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
