@@ -126,3 +126,24 @@ def test_a_damaged_file_among_others_gives_the_recovery_hint(demo, tmp_path, cap
     code, out, err = check(capsys, torn, damaged)
     assert code == 6 and out.startswith(f"{torn}: 注意：末尾 10 字节")
     assert err.startswith(f"inspect-tui: 1 处问题\n{damaged}:4: 已损坏：第 4 行") and err.endswith(f"\n{RECOVER}\n")
+
+
+def test_a_copy_cut_inside_its_session_line_is_said_to_be_cut_not_invalid(demo, tmp_path, capsys) -> None:
+    """Cut inside line 2 (the session's own line), a copy used to get five schema complaints, a
+    digest of nothing (exit 0) and a "recovered" file that ``check`` then refused."""
+    path, lines, _ = demo
+    cut = copy(tmp_path, "cut.jsonl", lines[0] + lines[1][: len(lines[1]) // 2])
+    code, _, err = check(capsys, cut)
+    assert code == 2 and f"{cut}: 文件在开头就被截断：会话信息所在的一行不完整" in err and "缺少" not in err
+    assert main(["session", "digest", str(cut)]) == 2
+    assert "找不到会话信息" in capsys.readouterr().err
+    assert main(["session", "recover", str(cut), "-o", str(tmp_path / "r.jsonl")]) == 2
+    assert "未写入任何内容" in capsys.readouterr().err and not (tmp_path / "r.jsonl").exists()
+
+
+def test_recover_says_a_torn_tail_was_dropped_not_that_nothing_was_wrong(demo, tmp_path, capsys) -> None:
+    path, lines, _ = demo
+    cut = copy(tmp_path, "cut.jsonl", b"".join(lines[:-2]) + lines[-2][:40])
+    assert main(["session", "recover", str(cut), "-o", str(tmp_path / "r.jsonl")]) == 0
+    out = capsys.readouterr().out
+    assert "末尾是未完成的写入（拷贝被截断，或写入中途中断），已丢弃 1 行" in out and "没有发现损坏" not in out

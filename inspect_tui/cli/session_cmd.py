@@ -115,6 +115,11 @@ def cmd_check(args: argparse.Namespace) -> int:
             continue
         tables = found.replay.tables if found.replay else {}
         meta = tables.get(META, {}).get("1", {})
+        if not meta and found.state is State.TORN:  # the cut came before the session's own line
+            problems.append(Problem(str(path), f"文件在开头就被截断：会话信息所在的一行不完整（末尾 "
+                                    f"{found.replay.torn_bytes} 字节是未完成的写入），其中没有可用的内容"))
+            code = max(code, 2)
+            continue
         records, log = list(tables.get(RECORDS, {}).values()), list(tables.get(LOG, {}).values())
         checklist = None
         try:
@@ -167,7 +172,10 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_digest(args: argparse.Namespace) -> int:
-    _meta, records, _log = read_session(args.file)
+    meta, records, _log = read_session(args.file)
+    if not meta:  # the digest of no records would read as a real, empty session's
+        raise file_error(args.file, "找不到会话信息（文件在开头就被截断，或不是完整的会话文件），没有可计算指纹的内容",
+                         hint="可先用 inspect-tui session check 查看。")
     print(digest(records))
     return 0
 

@@ -32,7 +32,7 @@ from inspect_tui.store.journal import journal_chunks, paused_gc, write_atomic
 from inspect_tui.store.lines import Chain, decode_chained, is_seal, line_crc
 from inspect_tui.store.lock import holder
 from inspect_tui.store.replay import JournalError, Replay, replay, salvage
-from inspect_tui.store.session_file import RECORDS
+from inspect_tui.store.session_file import META, RECORDS
 from inspect_tui.store.session_format import (
     CHAINED_SINCE,
     CorruptSessionError,
@@ -204,7 +204,11 @@ class RecoverReport:
                          "这些修改无法找回。")
         if self.reordered:
             lines.append(f"{self.source} 中有次序颠倒的行，已按原行号放回。")
-        if self.damaged_line is None and not self.missing_lines and not self.reordered:
+        torn = self.dropped and self.damaged_line is None and not self.missing_lines
+        if torn:
+            lines.append(f"{self.source} 末尾是未完成的写入（拷贝被截断，或写入中途中断），已丢弃 {self.dropped} 行；"
+                         "其前完好的修改均已保留。若是拷贝不完整，原文件中可能还有更多记录。")
+        if self.damaged_line is None and not self.missing_lines and not self.reordered and not torn:
             lines.append(f"{self.source} 中没有发现损坏。")
         if self.header_rebuilt:
             lines.append("原文件头已损坏，已按当前格式重写文件头。")
@@ -245,6 +249,9 @@ def recover(path: str | Path, out: str | Path) -> RecoverReport:
     else:
         r = replay(data, header, start, skip_damage=True)
         r.tables = migrate(r.tables, header["version"])
+    if not r.tables.get(META):
+        raise file_error(path, "找不到会话信息（观摩小组、日期、观摩员等所在的一行已损坏或缺失，文件可能在开头就被截断）："
+                               "无法写出可用的会话文件，未写入任何内容", hint="请找回原文件的完整副本。")
     total = data.count(b"\n", start) + (0 if data.endswith(b"\n") or len(data) <= start else 1)
     new = _header(recovered=True, **({"recovered_from": header["id"]} if "id" in header else {}))
     write_atomic(out, journal_chunks(new, r.tables))
