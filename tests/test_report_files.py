@@ -326,3 +326,11 @@ def test_exported_files_are_readable_by_others_as_any_saved_file(group_out):
     os.umask(umask)
     modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in group_out.iterdir() if p.suffix in (".pdf", ".xlsx")}
     assert modes and set(modes.values()) == {0o666 & ~umask}, modes
+
+
+def test_a_heat_map_cell_is_coloured_as_its_printed_percent():
+    from inspect_tui.export.report_charts import heat_cell, heat_colour
+
+    assert heat_cell(10.75 / 12) == (*heat_colour(0.9), "90%")  # 89.6%: printed 90%, coloured as 90%
+    assert heat_cell(0.894)[2] == "89%" and heat_cell(0.894)[:2] == heat_colour(0.89)
+    assert heat_cell(0.125)[2] == "13%"  # half up, as the scores

@@ -27,6 +27,13 @@ def heat_colour(share: float) -> tuple[str, str]:
     return next((fill, ink) for low, fill, ink in HEAT_SCALE if share >= low - 1e-9)
 
 
+def heat_cell(share: float) -> tuple[str, str, str]:
+    """A heat-map cell's fill, ink and label: the whole percent printed (half up), and the colour
+    of that printed number's band — 89.6% prints "90%" in the 90% colour, not the band below."""
+    percent = round(share * 100 + 1e-9)
+    return (*heat_colour(percent / 100), f"{percent}%")
+
+
 def _text(x: float, y: float, text: str) -> str:
     return f'<text x="{x:.1f}" y="{y:.1f}">{escape(text)}</text>'
 
@@ -91,10 +98,10 @@ def heat_map(report: GroupReport, width: float = 480) -> Markup:
         y = top + n * row
         names.append(_text(label_w - 4, y + 9, r.facts.name))
         for k, share in enumerate(area_shares(report.checklist, r.facts)):
-            fill, ink = heat_colour(share)
+            fill, ink, label = heat_cell(share)
             x = label_w + cell_w * k
             cells.setdefault(fill, []).append(_box(x + 0.5, y + 0.5, cell_w - 1, row - 1))
-            labels.setdefault(ink, []).append(_text(x + cell_w / 2, y + 9.2, f"{share:.0%}"))
+            labels.setdefault(ink, []).append(_text(x + cell_w / 2, y + 9.2, label))
     y = height - 12
     step = (width - label_w) / len(HEAT_SCALE)
     for k, (low, fill, ink) in enumerate(reversed(HEAT_SCALE)):
