@@ -125,3 +125,17 @@ def test_undo_takes_back_each_change_durably(bench, tmp_path):
     bench.session.close()
     with Session.open(path, readonly=True) as s:
         assert BranchWorkbench(s, bench.branch, "甲").observation("i1", Step.LOOK) is None
+
+
+def test_two_branches_never_share_a_name(bench):
+    """Renaming used to allow a second 乙支部 (the export then wrote …乙支部-2.pdf and a merge could
+    not tell them apart by name)."""
+    s = bench.session
+    other = s.add_branch("乙支部")
+    taken = s.index.live(bench.branch).data["name"]
+    with pytest.raises(UserError, match=f"已有名为“{taken}”的支部"):
+        s.add_branch(f" {taken} ")
+    with pytest.raises(UserError, match="已有名为“乙支部”的支部"):
+        bench.rename("乙支部")
+    bench.rename(taken, "某某局")  # its own name again: allowed
+    assert [b.data["name"] for b in s.branches()].count("乙支部") == 1 and other.data["name"] == "乙支部"

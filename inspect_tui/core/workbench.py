@@ -234,6 +234,7 @@ class BranchWorkbench:
     # --- the branch itself ----------------------------------------------------------------------
 
     def rename(self, name: str, unit: str | None = None) -> Rec:
+        self.session.refuse_taken_name(name, self.branch)
         fields: dict[str, Any] = {"name": name}
         if unit is not None:
             fields["unit"] = unit

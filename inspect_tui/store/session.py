@@ -295,8 +295,15 @@ class Session:
         self.meta = meta
 
     def add_branch(self, name: str, unit: str = "") -> Rec:
+        self.refuse_taken_name(name)
         order = max((b.data.get("order", 0) for b in self.index.branches()), default=0) + 1
         return self.save(Kind.BRANCH, {"name": name, "unit": unit, "order": order})
+
+    def refuse_taken_name(self, name: str, branch: str | None = None) -> None:
+        """Two branches of one visit never share a name: the list, the documents and the merge's
+        matching by name would not tell them apart. ``branch``: the one being renamed."""
+        if any(b.data["name"].strip() == name.strip() and b.id != branch for b in self.index.branches()):
+            raise UserError(f"已有名为“{name.strip()}”的支部", hint="请换一个名称（同名支部可在名称中加上单位区分）。")
 
     # --- reading -------------------------------------------------------------------------------
 

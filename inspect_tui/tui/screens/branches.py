@@ -77,7 +77,7 @@ class AddBranchModal(DraftDialog):
         from textual.containers import Vertical
 
         with Vertical(classes="dialog"):
-            yield Label(f"{self.title_text}：名称（回车确认）")
+            yield Label(f"{self.title_text}：名称（回车转到单位，再回车确认）")
             yield Input(self.initial[0], placeholder="支部名称", id="name")
             yield Label("所属单位（可选）")
             yield Input(self.initial[1], placeholder="单位", id="unit")
