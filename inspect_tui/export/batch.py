@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 from inspect_tui.core.naming import output_name, unique_names
-from inspect_tui.core.records import Kind
 from inspect_tui.errors import UserError, describe_os_error, with_path
 from inspect_tui.export.documents import FEEDBACK, KIND_LABELS, NOTICE, FeedbackVM, build_feedback
 from inspect_tui.export.issuer import (
@@ -39,7 +38,7 @@ from inspect_tui.export.issuer import (
     keep_content,
     renumber,
 )
-from inspect_tui.export.notice import NoticeVM, build_notice, content_hash
+from inspect_tui.export.notice import NoticeVM, build_notice, changed_since_issue, content_hash
 from inspect_tui.export.review import BranchReview, branch_review
 from inspect_tui.store.journal import replace_file
 
@@ -171,34 +170,23 @@ def plan_export(session, kinds: Iterable[str] = KINDS, branches: Sequence[str] |
         else:
             vm = build_notice(meta=session.meta, checklist=session.checklist, branch=b, records=records,
                               number=number, issuer=issuer, seal=seal, draft=draft)
-            if not draft:
-                changed = _issued_before(session, b.id, vm.data)
-                if changed and not reissue:
+            issued = None if draft else issued_record(records, b.id, NOTICE)
+            if issued is not None and changed_since_issue(issued, vm.data):
+                if not reissue:
                     skipped.append(ExportResult(kind, b.id, name, error=(
                         f"整改通知书已以 {number} 签发，此后整改事项有改动：同一文号不能印出不同的内容。"
                         f"如需按现有记录重新签发，选“重新签发”（命令行加 --reissue）：取新文号，{number} 记为已被取代。")))
                     continue
-                if changed:
-                    number = renumber(session, issuer, b.id, kind, session.meta.date)
-                    vm = build_notice(meta=session.meta, checklist=session.checklist, branch=b, records=records,
-                                      number=number, issuer=issuer, seal=seal, draft=draft)
-                    keep_content(session, b.id, kind, content_hash(vm.data))
+                number = renumber(session, issuer, issued, content_hash(vm.data), session.meta.date)
+                vm = build_notice(meta=session.meta, checklist=session.checklist, branch=b, records=records,
+                                  number=number, issuer=issuer, seal=seal, draft=draft)
+            elif issued is not None and issued.data.get("content") is None:  # its first issue: what it says
+                keep_content(session, issued, content_hash(vm.data))
         label = KIND_LABELS[kind] + ("-征求意见稿" if draft else "")
         tasks.append(ExportTask(kind, b.id, name, output_name(label, name), vm))
     for task, unique in zip(tasks, unique_names(t.filename for t in tasks), strict=True):
         task.filename = unique
     return tasks, skipped, reviews
-
-
-def _issued_before(session: Any, branch: str, data: dict[str, Any]) -> bool:
-    """Whether the notice issued under this number demanded something else; a first issue (or one
-    from before fingerprints were kept) has its content recorded now."""
-    rec = issued_record(session.records(branch, Kind.DOC_NUMBER), branch, NOTICE)
-    content = content_hash(data)
-    if rec.data.get("content") is None:
-        keep_content(session, branch, NOTICE, content)
-        return False
-    return rec.data["content"] != content
 
 
 # --- workers ------------------------------------------------------------------------------------

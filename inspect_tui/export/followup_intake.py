@@ -19,7 +19,7 @@ from inspect_tui.core.records import Kind
 from inspect_tui.errors import UserError
 from inspect_tui.export.documents import NOTICE
 from inspect_tui.export.issuer import assigned_number, issued_record
-from inspect_tui.export.notice import DRAFT, build_notice, content_hash
+from inspect_tui.export.notice import DRAFT, build_notice, changed_since_issue
 from inspect_tui.export.reply_qr import ReplyPayload, read_reply_codes
 from inspect_tui.store.followup import change_data, ledger_of, store_evidence
 from inspect_tui.store.session import Session
@@ -49,8 +49,7 @@ def notices_from_session(session: Session, intake: Intake) -> None:
         if vm.gaps:
             intake.refused.append((f"{b.data['name']}（{number}）", "记录不完整：" + "；".join(vm.gaps)))
             continue
-        kept = issued_record(records, b.id, NOTICE).data.get("content")
-        if kept is not None and kept != content_hash(vm.data):
+        if changed_since_issue(issued_record(records, b.id, NOTICE), vm.data):
             intake.refused.append((f"{b.data['name']}（{number}）", "签发后整改事项有改动：台账须按签发的通知书建立——"
                                    "请改用签发的通知书 PDF，或先重新签发（export --reissue）"))
             continue

@@ -179,19 +179,17 @@ def _numbering(session: Any, issuer: Issuer, day: date) -> tuple[list[Any], int]
     return records, max((int(m.group(1)) for t in given if (m := rx.match(t))), default=0) + 1
 
 
-def keep_content(session: Any, branch: str, kind: str, content: str) -> None:
-    """Record what the document issued under its number says (its first issue)."""
-    rec = issued_record(session.records(branch, Kind.DOC_NUMBER), branch, kind)
-    session.save(Kind.DOC_NUMBER, {**rec.data, "content": content}, rec.id)
+def keep_content(session: Any, issued: Any, content: str) -> None:
+    """Record the fingerprint of what the document issued under its number (``issued``) says."""
+    session.save(Kind.DOC_NUMBER, {**issued.data, "content": content}, issued.id)
 
 
-def renumber(session: Any, issuer: Issuer, branch: str, kind: str, day: date) -> str:
-    """A new number for a document whose content changed since it was issued; the old number (and
-    what it said) is kept as replaced, never to be given again."""
-    records, next_n = _numbering(session, issuer, day)
-    rec = issued_record(records, branch, kind)
+def renumber(session: Any, issuer: Issuer, issued: Any, content: str, day: date) -> str:
+    """A new number for a document whose content changed since it was issued, recorded with the new
+    ``content``; the old number (and what it said) is kept as replaced, never to be given again."""
+    _records, next_n = _numbering(session, issuer, day)
     number = issuer.format_number(session.meta.group, day.year, next_n)
-    old = {"text": rec.data["text"], "content": rec.data.get("content")}
-    session.save(Kind.DOC_NUMBER, {**rec.data, "text": number, "content": None,
-                                   "superseded": [*rec.data.get("superseded", ()), old]}, rec.id)
+    old = {"text": issued.data["text"], "content": issued.data.get("content")}
+    session.save(Kind.DOC_NUMBER, {**issued.data, "text": number, "content": content,
+                                   "superseded": [*issued.data.get("superseded", ()), old]}, issued.id)
     return number

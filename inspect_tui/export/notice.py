@@ -66,6 +66,14 @@ def content_hash(data: dict[str, Any]) -> str:
                                      "items": data["items"]})).hexdigest()
 
 
+def changed_since_issue(issued: Any, data: dict[str, Any]) -> bool:
+    """The notice built now (``data``) demands other than what was issued under its number: the
+    ``doc_number`` record ``issued`` keeps a fingerprint, and it differs. (None kept: not issued
+    yet, or issued before fingerprints were kept — nothing to compare.)"""
+    kept = issued.data.get("content") if issued is not None else None
+    return kept is not None and kept != content_hash(data)
+
+
 def is_role(name: str) -> bool:
     return name.strip() in ROLES
 

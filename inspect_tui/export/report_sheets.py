@@ -16,7 +16,7 @@ from inspect_tui.core.records import Kind
 from inspect_tui.core.report import OTHER_AREA, GroupReport, Ranked
 from inspect_tui.core.report_facts import BranchFacts
 from inspect_tui.export.issuer import issued_record
-from inspect_tui.export.notice import build_notice, content_hash
+from inspect_tui.export.notice import build_notice, changed_since_issue
 from inspect_tui.export.workbook import DATE, INT, NUMBER, PERCENT, Column, Sheet
 
 ADEQUATE = {True: "合格", False: "不合格", None: "未判定"}
@@ -128,7 +128,7 @@ def rectification_sheet(sessions: Sequence[Any]) -> Sheet:
             if vm is None:
                 continue
             number = vm.data["doc_no"]
-            if issued is not None and issued.data.get("content") not in (None, content_hash(vm.data)):
+            if changed_since_issue(issued, vm.data):
                 number += "（签发后有改动，未重新签发）"
             for i in vm.data["items"]:
                 rows.append([number, b.data["name"], b.data.get("unit", ""), i["no"], i["area"],
