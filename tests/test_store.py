@@ -485,7 +485,7 @@ def test_torn_tail_is_ignored_then_cut_off(path: Path) -> None:
     with pytest.raises(UserError, match="文件末尾有 25 字节未完成的写入"):  # a command: a cut copy's tail is kept
         SessionFile.open(path)
     assert path.read_bytes() == torn
-    with SessionFile.open(path, drop_torn=True) as sf:  # the app, which says so
+    with SessionFile.open(path, drop_torn=True) as sf:  # a writer that knows it follows a crash
         assert len(sf) == 3 and sf.get("r9") is None
         sf.put(rec(4))
     data = path.read_bytes()

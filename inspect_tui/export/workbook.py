@@ -21,7 +21,6 @@ import contextlib
 import csv
 import os
 import re
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -29,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from inspect_tui.export.printable import neutralise as as_printed
-from inspect_tui.store.journal import shared_mode
+from inspect_tui.store.journal import temp_beside
 
 TEXT, INT, NUMBER, PERCENT, DATE = "text", "int", "number", "percent", "date"
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -166,14 +165,11 @@ def _atomic(path: Path, write: Any) -> None:
     """Written beside ``path`` and renamed over it when complete; a refusal names ``path`` (a
     full disk inside the zip writer knows no file name)."""
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".part-", suffix=path.suffix, dir=path.parent)
+        fd, tmp = temp_beside(path)
     except OSError as exc:
         exc.filename = str(path)
         raise
-    try:
-        shared_mode(fd)
-    finally:
-        os.close(fd)
+    os.close(fd)
     try:
         write(tmp)
         with open(tmp, "rb+") as fh:

@@ -29,7 +29,6 @@ import json
 import os
 import secrets
 import sys
-import tempfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from pathlib import Path
@@ -154,23 +153,24 @@ def write_atomic(path: Path, chunks: Iterable[bytes], lock: SessionLock | None =
     return size
 
 
-_UMASK = os.umask(0o022)
-os.umask(_UMASK)  # read once, at import (no thread runs yet): Python has no way to only read it
-
-
-def shared_mode(fd: int) -> None:
-    """A temporary file (created 0600) given the mode a plain ``open`` would give the finished file
-    (0644 under the usual umask): a PDF or a workbook is for others to read and forward."""
-    os.fchmod(fd, 0o666 & ~_UMASK)
+def temp_beside(target: Path) -> tuple[int, str]:
+    """A new temporary file beside ``target`` (same suffix, so a leftover still opens in the right
+    program), open for writing: its descriptor and path. Created 0666 less the umask, the mode a
+    plain ``open`` gives — not ``mkstemp``'s 0600: a PDF or a workbook is for others to read."""
+    while True:
+        tmp = str(target.parent / f".part-{secrets.token_hex(6)}{target.suffix}")
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | O_BINARY, 0o666), tmp
+        except FileExistsError:
+            continue
 
 
 def replace_file(target: Path, data: bytes) -> None:
     """Write a whole file that is not a session (a photo, a PDF, a workbook, a digest): temp file
     beside it, fsync, ``os.replace``, fsync the folder. A symlink at ``target`` is replaced, not
     followed; the temp file keeps the suffix, so a leftover still opens in the right program."""
-    fd, tmp = tempfile.mkstemp(prefix=".part-", suffix=target.suffix, dir=target.parent)
+    fd, tmp = temp_beside(target)
     try:
-        shared_mode(fd)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()

@@ -116,10 +116,8 @@ class Session:
     # --- lifecycle -----------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: str | Path, *, readonly: bool = False, checklist: Checklist | None = None,
-             drop_torn: bool = False) -> Session:
-        """``drop_torn``: see ``SessionFile.open``."""
-        file = SessionFile.open(path, readonly=readonly, drop_torn=drop_torn)
+    def open(cls, path: str | Path, *, readonly: bool = False, checklist: Checklist | None = None) -> Session:
+        file = SessionFile.open(path, readonly=readonly)
         try:
             return cls(file, checklist)
         except BaseException:
