@@ -146,6 +146,8 @@ def _show_warning(message: Warning | str, category: type[Warning], filename: str
 
 _PACKAGE = Path(__file__).resolve().parent.parent
 _python_show_warning = warnings.showwarning
+
+
 class _OnTerminal:
     """A terminal stream that drops bidi controls from what is written to it, and shows an escape
     character as ␛ — a title or a note holding an escape sequence must not clear or rewrite the

@@ -64,5 +64,6 @@ def field_key(text: str) -> str:
     by_label = {label: key for key, label in FIELD_LABELS.items()}
     return by_label.get(text, text)
 
+
 #: A branch not every item of which has a value: never rated on its partial total.
 UNRATED = "未评"

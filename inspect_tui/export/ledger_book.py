@@ -113,7 +113,7 @@ def plan_import(session: Any, path: str | Path, today: date | None = None) -> tu
     may not change (not imported); ``UserError`` listing every bad cell."""
     from openpyxl.utils import get_column_letter
 
-    path = Path(path)
+    path, today = Path(path), today or date.today()
     title, rows = _read(path)
     problems: list[Problem] = []
 
@@ -153,7 +153,7 @@ def plan_import(session: Any, path: str | Path, today: date | None = None) -> tu
             bad(n, where["ref"], f"事项 {ref} 重复（已在第 {seen[ref]} 行）")
             continue
         seen[ref] = n
-        expected = row_of(item, names.get(item.branch, item.branch), today or date.today())
+        expected = row_of(item, names.get(item.branch, item.branch), today)
         ignored += [f"{path}!{title}!{get_column_letter(col + 1)}{n}：“{header[col]}”不能在表中修改，此处的改动未导入"
                     for i, col in fixed if _shown(row[col]) != _shown(expected[i])]
         fields: dict[str, Any] = {}
@@ -171,7 +171,7 @@ def plan_import(session: Any, path: str | Path, today: date | None = None) -> tu
                         fields["status"] = status.value
                 elif key == "completed_on":
                     d = _date(value)
-                    if d is not None and d > (today or date.today()):
+                    if d is not None and d > today:
                         raise ValueError(f"完成时间 {d} 晚于今天，不能预先登记")
                     if d != item.completed_on and d is not None:
                         fields[key] = d.isoformat()

@@ -25,7 +25,9 @@ def _text(widget: Widget) -> str:
 class DraftDialog(ModalScreen[Any]):
     """A modal dialog holding typed text until it is confirmed."""
 
-    _opened_with: dict[int, str] = {}  # noqa: RUF012 - replaced per dialog when it mounts, never mutated
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._opened_with: dict[int, str] = {}  # each input's text when the dialog opened
 
     def on_mount(self) -> None:
         self._opened_with = {id(w): _text(w) for w in self.query(_TYPED)}
