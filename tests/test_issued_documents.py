@@ -405,4 +405,4 @@ def test_the_review_says_what_the_notice_chose_among_differing_records(tmp_path,
     deadline = first.data["deadline"]
     assert f"各条记录的整改时限不同（{deadline}、2027-01-19），通知书印最早的 {deadline}" in err
     assert f"各条记录的责任人不同，通知书并列印出：{first.data['responsible']}、孙玉兰" in err
-    assert f"“{item.title}”小组裁定为符合，但仍有问题记录“第一议题学习记录只抄录原文”" in err
+    assert f"「{item.title}」小组裁定为符合，但仍有问题记录“第一议题学习记录只抄录原文”" in err

@@ -66,7 +66,7 @@ def branch_review(session: Any, branch: Any) -> BranchReview:
         review.gaps = notice_items(session.checklist, records, branch.data.get("secretary", ""), review.folded)[1]
     met = _ruled_met(records)
     titles = {i.item.id: i.item.title for i in result.items}
-    review.folded += [f"“{titles.get(p.data['item'], p.data['item'])}”小组裁定为符合，但仍有问题记录"
+    review.folded += [f"「{titles.get(p.data['item'], p.data['item'])}」小组裁定为符合，但仍有问题记录"
                       f"“{p.data['text'][:30]}”，会印入整改通知书" for p in records
                       if p.kind is Kind.PROBLEM and p.data.get("item") in met]
     with_problem = {r.data.get("item") for r in records if r.kind is Kind.PROBLEM}
