@@ -1,4 +1,5 @@
-"""Asked when quitting while a field holds text that could not be saved: keep editing or discard.
+"""Asked when quitting while a field holds text that could not be saved, or a dialog holds typed
+text not yet confirmed (``dialogs.draft``): keep editing or discard.
 
 Quitting must never throw typed text away without asking: a score above full marks, a missing photo
 file or a full disk leave the field "unsaved" (marked red, the reason in the status line). The
@@ -33,7 +34,7 @@ class UnsavedScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="unsaved"):
-            yield Static(f"有 {self.fields} 处输入未能保存，退出会丢失这些内容。", classes="title")
+            yield Static(f"有 {self.fields} 处输入尚未保存，退出会丢失这些内容。", classes="title")
             if self.reason:
                 yield Static(f"原因：{self.reason}", id="unsaved-reason")
             with Horizontal(id="unsaved-buttons"):
